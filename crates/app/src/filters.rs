@@ -1,0 +1,97 @@
+//! `FilterService`: presets and manual filters on a guild's player, live.
+
+use std::sync::Arc;
+
+use minstrel_domain::{DomainEvent, FilterSpec, GuildId, Preset};
+
+use crate::error::MusicError;
+use crate::music::MusicService;
+use crate::policy::{Action, Actor, authorize};
+
+#[derive(Debug, Clone)]
+pub struct FilterService {
+    music: Arc<MusicService>,
+}
+
+impl FilterService {
+    pub fn new(music: Arc<MusicService>) -> Self {
+        Self { music }
+    }
+
+    /// Every preset with its description, for menus and `filter list`.
+    pub fn presets(&self) -> Vec<(&'static str, &'static str)> {
+        Preset::ALL
+            .iter()
+            .map(|preset| (preset.name(), preset.description()))
+            .collect()
+    }
+
+    /// Adds a preset on top of the active filters.
+    pub async fn apply_preset(
+        &self,
+        guild: GuildId,
+        actor: &Actor,
+        name: &str,
+    ) -> Result<FilterSpec, MusicError> {
+        let preset = Preset::parse(name)?;
+        self.update(guild, actor, Some(preset), |current| {
+            current.merged_with(&preset.spec())
+        })
+        .await
+    }
+
+    /// Overlays manually set filters on the active ones.
+    pub async fn apply_spec(
+        &self,
+        guild: GuildId,
+        actor: &Actor,
+        spec: FilterSpec,
+    ) -> Result<FilterSpec, MusicError> {
+        self.update(guild, actor, None, |current| current.merged_with(&spec))
+            .await
+    }
+
+    /// Turns every filter off.
+    pub async fn reset(&self, guild: GuildId, actor: &Actor) -> Result<FilterSpec, MusicError> {
+        self.update(guild, actor, None, |_| FilterSpec::default())
+            .await
+    }
+
+    pub async fn active(&self, guild: GuildId) -> Result<FilterSpec, MusicError> {
+        let session = self.music.session(guild).await?;
+        Ok(session.lock().await.filters)
+    }
+
+    async fn update(
+        &self,
+        guild: GuildId,
+        actor: &Actor,
+        preset: Option<Preset>,
+        change: impl FnOnce(FilterSpec) -> FilterSpec,
+    ) -> Result<FilterSpec, MusicError> {
+        self.music.check_rate(actor)?;
+        let session = self.music.session(guild).await?;
+        let mut session = session.lock().await;
+        authorize(actor, Action::Filter, &session.settings, None)?;
+        if let Some(preset) = preset
+            && !session.settings.allows(preset)
+        {
+            return Err(MusicError::FilterNotAllowed(preset.name().to_owned()));
+        }
+        let filters = change(session.filters);
+        if session.queue.current().is_some() {
+            self.music
+                .ports()
+                .player
+                .set_filters(guild, filters)
+                .await?;
+        }
+        session.filters = filters;
+        self.music
+            .ports()
+            .events
+            .publish(DomainEvent::FiltersChanged { guild, filters });
+        self.music.persist(guild, &session).await;
+        Ok(filters)
+    }
+}

@@ -1,0 +1,22 @@
+//! minstrel's application layer: the use cases (music, filters, playlists, settings, history),
+//! the permission and rate-limit policy, and the ports they call.
+//!
+//! Knows the domain and nothing of the adapters: no sea-orm, redis, twilight, teloxide,
+//! songbird or symphonia. Adapters implement [`ports`]; front-ends call the services.
+
+pub mod error;
+pub mod filters;
+pub mod music;
+pub mod playlists;
+pub mod policy;
+pub mod ports;
+pub mod settings;
+
+pub use error::MusicError;
+pub use filters::FilterService;
+pub use music::{
+    MusicPorts, MusicService, NowPlaying, PlayOutcome, QueuePage, SkipOutcome, VoteOutcome,
+};
+pub use playlists::PlaylistService;
+pub use policy::{Action, Actor, PermissionError, RateLimit};
+pub use settings::{GuildSettingChange, HistoryService, SettingsService};

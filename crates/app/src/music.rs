@@ -1,0 +1,899 @@
+//! `MusicService`: the playback use cases of one bot (join, play, pause, skip, queue, …).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex as StdMutex};
+use std::time::Duration;
+
+use minstrel_domain::{
+    AddPosition, Advance, ChannelId, DomainEvent, EndReason, FilterSpec, GuildId, GuildSettings,
+    HistoryEntry, PlaybackError, PlaybackState, Queue, RepeatMode, RequesterId, Track, TrackId,
+    Volume, track::format_duration,
+};
+use rand::Rng;
+use tokio::sync::Mutex;
+use tracing::{debug, info, warn};
+
+use crate::error::MusicError;
+use crate::policy::{Action, Actor, RateLimit, authorize};
+use crate::ports::{
+    Clock, EventBus, HistoryRepo, Player, PlayerEvent, PlayerEventKind, PlaylistRepo,
+    QueueSnapshot, QueueStore, SettingsRepo, TrackInfo, TrackResolver,
+};
+
+/// The adapters the music use cases work through.
+#[derive(Clone)]
+pub struct MusicPorts {
+    pub resolver: Arc<dyn TrackResolver>,
+    pub player: Arc<dyn Player>,
+    pub settings: Arc<dyn SettingsRepo>,
+    pub playlists: Arc<dyn PlaylistRepo>,
+    pub history: Arc<dyn HistoryRepo>,
+    pub queue_store: Arc<dyn QueueStore>,
+    pub events: Arc<dyn EventBus>,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// One guild's live state.
+#[derive(Debug)]
+pub(crate) struct Session {
+    pub(crate) queue: Queue,
+    pub(crate) state: PlaybackState,
+    pub(crate) volume: Volume,
+    pub(crate) filters: FilterSpec,
+    pub(crate) settings: GuildSettings,
+    voice_channel: Option<ChannelId>,
+    text_channel: Option<ChannelId>,
+    skip_votes: HashSet<RequesterId>,
+}
+
+/// What `play` did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlayOutcome {
+    /// The tracks that were queued, in order.
+    pub queued: Vec<Track>,
+    /// 0-based queue position of the first queued track, `None` when it started at once.
+    pub position: Option<usize>,
+    /// The track that started playing because the player was idle.
+    pub started: Option<Track>,
+    /// Tracks that did not fit in the queue.
+    pub rejected: usize,
+}
+
+/// What `skip` did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SkipOutcome {
+    pub skipped: Track,
+    pub next: Option<Track>,
+}
+
+/// A vote to skip.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VoteOutcome {
+    pub votes: usize,
+    pub needed: usize,
+    pub skipped: Option<SkipOutcome>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NowPlaying {
+    pub track: Track,
+    pub position: Duration,
+    pub state: PlaybackState,
+    pub volume: Volume,
+    pub filters: FilterSpec,
+    pub repeat: RepeatMode,
+    pub upcoming: usize,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueuePage {
+    pub current: Option<Track>,
+    /// 0-based positions and tracks of this page.
+    pub items: Vec<(usize, Track)>,
+    /// 1-based page number actually shown (clamped).
+    pub page: usize,
+    pub pages: usize,
+    pub total: usize,
+    pub total_duration: Duration,
+    pub repeat: RepeatMode,
+}
+
+/// The music use cases. Cheap to share: wrap in `Arc`.
+pub struct MusicService {
+    ports: MusicPorts,
+    sessions: StdMutex<HashMap<GuildId, Arc<Mutex<Session>>>>,
+    next_track_id: AtomicU64,
+    rate_limit: RateLimit,
+}
+
+impl MusicService {
+    pub fn new(ports: MusicPorts, rate_limit: RateLimit) -> Self {
+        Self {
+            ports,
+            sessions: StdMutex::new(HashMap::new()),
+            next_track_id: AtomicU64::new(1),
+            rate_limit,
+        }
+    }
+
+    pub(crate) fn ports(&self) -> &MusicPorts {
+        &self.ports
+    }
+
+    pub(crate) async fn session(&self, guild: GuildId) -> Result<Arc<Mutex<Session>>, MusicError> {
+        if let Some(session) = self.existing_session(guild) {
+            return Ok(session);
+        }
+        let settings = self
+            .ports
+            .settings
+            .guild(guild)
+            .await?
+            .unwrap_or_else(|| GuildSettings::new(guild));
+        let mut sessions = self
+            .sessions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let session = sessions.entry(guild).or_insert_with(|| {
+            Arc::new(Mutex::new(Session {
+                queue: Queue::new(settings.max_queue()),
+                state: PlaybackState::Idle,
+                volume: settings.default_volume,
+                filters: FilterSpec::default(),
+                settings,
+                voice_channel: None,
+                text_channel: None,
+                skip_votes: HashSet::new(),
+            }))
+        });
+        Ok(Arc::clone(session))
+    }
+
+    fn existing_session(&self, guild: GuildId) -> Option<Arc<Mutex<Session>>> {
+        let sessions = self
+            .sessions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        sessions.get(&guild).cloned()
+    }
+
+    pub(crate) fn check_rate(&self, actor: &Actor) -> Result<(), MusicError> {
+        self.rate_limit
+            .check(&actor.requester.id)
+            .map_err(|retry_after| MusicError::RateLimited { retry_after })
+    }
+
+    fn new_track(&self, info: TrackInfo, actor: &Actor) -> Track {
+        let id = TrackId(self.next_track_id.fetch_add(1, Ordering::Relaxed));
+        info.into_track(id, actor.requester.clone())
+    }
+
+    /// Connects the guild's player to a voice channel and remembers where replies go.
+    pub async fn join(
+        &self,
+        guild: GuildId,
+        actor: &Actor,
+        voice_channel: ChannelId,
+        text_channel: Option<ChannelId>,
+    ) -> Result<(), MusicError> {
+        self.check_rate(actor)?;
+        let session = self.session(guild).await?;
+        let mut session = session.lock().await;
+        authorize(actor, Action::Join, &session.settings, None)?;
+        self.ports.player.join(guild, voice_channel).await?;
+        session.voice_channel = Some(voice_channel);
+        session.text_channel = text_channel.or(session.text_channel);
+        self.persist(guild, &session).await;
+        Ok(())
+    }
+
+    /// Stops playback, clears the queue and disconnects.
+    pub async fn leave(&self, guild: GuildId, actor: &Actor) -> Result<(), MusicError> {
+        let session = self.session(guild).await?;
+        let mut session = session.lock().await;
+        authorize(actor, Action::Leave, &session.settings, None)?;
+        self.stop_locked(guild, &mut session).await?;
+        self.ports.player.leave(guild).await?;
+        session.voice_channel = None;
+        if let Err(error) = self.ports.queue_store.delete(guild).await {
+            warn!(%guild, ?error, "could not delete the queue snapshot");
+        }
+        Ok(())
+    }
+
+    /// Resolves `query` and queues the result (`placement` End or Next). An empty query plays
+    /// the guild's active playlist. Starts playback when the player is idle.
+    pub async fn play(
+        &self,
+        guild: GuildId,
+        actor: &Actor,
+        query: &str,
+        placement: AddPosition,
+    ) -> Result<PlayOutcome, MusicError> {
+        self.check_rate(actor)?;
+        let session = self.session(guild).await?;
+        authorize(actor, Action::Play, &session.lock().await.settings, None)?;
+        let infos = self.resolve(guild, query).await?;
+        let tracks: Vec<Track> = infos
+            .into_iter()
+            .map(|info| self.new_track(info, actor))
+            .collect();
+        let mut session = session.lock().await;
+        let was_idle = session.queue.current().is_none();
+        let mut rejected = 0;
+        let mut position = None;
+        let queued = if tracks.len() == 1 {
+            let index = session.queue.add(tracks[0].clone(), placement)?;
+            position = Some(index);
+            tracks
+        } else {
+            let before = session.queue.len();
+            let refused = session.queue.add_all(tracks.iter().cloned());
+            rejected = refused.len();
+            if rejected == tracks.len() {
+                return Err(minstrel_domain::QueueError::Full {
+                    max: session.queue.max_size(),
+                }
+                .into());
+            }
+            position = position.or(Some(before));
+            tracks[..tracks.len() - rejected].to_vec()
+        };
+        for (offset, track) in queued.iter().enumerate() {
+            self.ports.events.publish(DomainEvent::TrackQueued {
+                guild,
+                track: track.clone(),
+                position: position.unwrap_or(0) + offset,
+            });
+        }
+        let mut started = None;
+        if was_idle {
+            self.apply_user_defaults(actor, &mut session).await;
+            session.queue.advance(Advance::Skipped);
+            started = self.start_current(guild, &mut session).await;
+            if started
+                .as_ref()
+                .is_some_and(|track| track.id == queued[0].id)
+            {
+                position = None;
+            }
+        }
+        self.persist(guild, &session).await;
+        Ok(PlayOutcome {
+            queued,
+            position,
+            started,
+            rejected,
+        })
+    }
+
+    async fn resolve(&self, guild: GuildId, query: &str) -> Result<Vec<TrackInfo>, MusicError> {
+        let query = query.trim();
+        if !query.is_empty() {
+            let infos = self.ports.resolver.resolve(query).await?;
+            if infos.is_empty() {
+                return Err(crate::ports::ResolveError::NotFound(query.to_owned()).into());
+            }
+            return Ok(infos);
+        }
+        let playlist = self
+            .ports
+            .playlists
+            .active(guild)
+            .await?
+            .filter(|playlist| !playlist.entries.is_empty())
+            .ok_or(MusicError::NoActivePlaylist)?;
+        Ok(playlist
+            .entries
+            .into_iter()
+            .map(|entry| TrackInfo {
+                title: entry.title,
+                artist: None,
+                duration: entry.duration,
+                source_kind: entry.source_kind,
+                locator: entry.locator,
+                thumbnail: None,
+            })
+            .collect())
+    }
+
+    /// A user who saved a default volume or preferred filters gets them when they start an
+    /// idle player.
+    async fn apply_user_defaults(&self, actor: &Actor, session: &mut Session) {
+        let RequesterId::Discord(user) = actor.requester.id else {
+            return;
+        };
+        match self.ports.settings.user(user).await {
+            Ok(Some(settings)) => {
+                session.volume = settings.default_volume;
+                let preferred = settings.preferred_spec();
+                if !preferred.is_neutral() && session.filters.is_neutral() {
+                    session.filters = preferred;
+                }
+            }
+            Ok(None) => {}
+            Err(error) => warn!(%user, ?error, "could not read user settings; using defaults"),
+        }
+    }
+
+    /// Plays the queue's current track; a track that fails to start is reported and the next
+    /// one is tried. Returns the track that started, if any.
+    async fn start_current(&self, guild: GuildId, session: &mut Session) -> Option<Track> {
+        session.skip_votes.clear();
+        // Every failed attempt removes a track, so this ends.
+        loop {
+            let Some(track) = session.queue.current().cloned() else {
+                if session.state.is_active() {
+                    self.ports
+                        .events
+                        .publish(DomainEvent::QueueFinished { guild });
+                }
+                session.state = session.state.queue_finished();
+                return None;
+            };
+            let start_at = session.queue.position();
+            match self
+                .ports
+                .player
+                .play(guild, &track, start_at, session.volume, session.filters)
+                .await
+            {
+                Ok(()) => {
+                    session.state = session.state.start();
+                    info!(%guild, track = %track.display_title(), "track started");
+                    self.ports.events.publish(DomainEvent::TrackStarted {
+                        guild,
+                        track: track.clone(),
+                    });
+                    self.record_history(guild, &track).await;
+                    return Some(track);
+                }
+                Err(error) => {
+                    warn!(%guild, track = %track.display_title(), ?error, "track failed to start");
+                    self.ports.events.publish(DomainEvent::TrackFailed {
+                        guild,
+                        track,
+                        reason: error.to_string(),
+                    });
+                    session.queue.advance(Advance::Skipped);
+                }
+            }
+        }
+    }
+
+    async fn record_history(&self, guild: GuildId, track: &Track) {
+        if !matches!(track.requested_by.id, RequesterId::Discord(_)) {
+            return;
+        }
+        let entry = HistoryEntry {
+            guild_id: guild,
+            requester: track.requested_by.id.clone(),
+            title: track.display_title(),
+            locator: track.locator.clone(),
+            duration: track.duration,
+            played_at: self.ports.clock.now(),
+        };
+        if let Err(error) = self.ports.history.record(&[entry]).await {
+            warn!(%guild, ?error, "could not record history");
+        }
+    }
+
+    /// Reacts to what the player reports: next track on finish, skip on failure or stall.
+    pub async fn handle_player_event(&self, event: PlayerEvent) {
+        let Some(session) = self.existing_session(event.guild) else {
+            return;
+        };
+        let mut session = session.lock().await;
+        let Some(current) = session.queue.current().cloned() else {
+            return;
+        };
+        if current.id != event.track {
+            debug!(guild = %event.guild, "ignoring an event of a replaced track");
+            return;
+        }
+        let guild = event.guild;
+        let (reason, advance) = match event.kind {
+            PlayerEventKind::Started => return,
+            PlayerEventKind::Finished => (EndReason::Finished, Advance::Finished),
+            PlayerEventKind::Stuck => (EndReason::Stuck, Advance::Skipped),
+            PlayerEventKind::Failed(reason) => {
+                self.ports.events.publish(DomainEvent::TrackFailed {
+                    guild,
+                    track: current.clone(),
+                    reason: reason.clone(),
+                });
+                (EndReason::Failed(reason), Advance::Skipped)
+            }
+        };
+        self.ports.events.publish(DomainEvent::TrackEnded {
+            guild,
+            track: current,
+            reason,
+        });
+        session.queue.advance(advance);
+        self.start_current(guild, &mut session).await;
+        self.persist(guild, &session).await;
+    }
+
+    /// Consumes the player's events until the player goes away. The composition root spawns it.
+    pub async fn run_player_events(self: Arc<Self>) {
+        let mut events = self.ports.player.events();
+        loop {
+            match events.recv().await {
+                Ok(event) => self.handle_player_event(event).await,
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
+                    warn!(
+                        missed,
+                        "player events were dropped; the queue may need a skip"
+                    );
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    }
+
+    pub async fn pause(&self, guild: GuildId, actor: &Actor) -> Result<(), MusicError> {
+        self.check_rate(actor)?;
+        let session = self.session(guild).await?;
+        let mut session = session.lock().await;
+        authorize(actor, Action::Pause, &session.settings, None)?;
+        let next = session.state.pause()?;
+        self.ports.player.pause(guild).await?;
+        session.state = next;
+        if let Some(position) = self.ports.player.position(guild).await {
+            session.queue.set_position(position);
+        }
+        self.ports.events.publish(DomainEvent::Paused { guild });
+        self.persist(guild, &session).await;
+        Ok(())
+    }
+
+    pub async fn resume(&self, guild: GuildId, actor: &Actor) -> Result<(), MusicError> {
+        self.check_rate(actor)?;
+        let session = self.session(guild).await?;
+        let mut session = session.lock().await;
+        authorize(actor, Action::Resume, &session.settings, None)?;
+        let next = session.state.resume()?;
+        self.ports.player.resume(guild).await?;
+        session.state = next;
+        self.ports.events.publish(DomainEvent::Resumed { guild });
+        self.persist(guild, &session).await;
+        Ok(())
+    }
+
+    /// Skips the current track. Members without the DJ role may skip their own tracks.
+    pub async fn skip(&self, guild: GuildId, actor: &Actor) -> Result<SkipOutcome, MusicError> {
+        self.check_rate(actor)?;
+        let session = self.session(guild).await?;
+        let mut session = session.lock().await;
+        let current = session
+            .queue
+            .current()
+            .cloned()
+            .ok_or(MusicError::NothingPlaying)?;
+        authorize(actor, Action::Skip, &session.settings, Some(&current))?;
+        Ok(self.skip_locked(guild, &mut session, current).await)
+    }
+
+    async fn skip_locked(
+        &self,
+        guild: GuildId,
+        session: &mut Session,
+        current: Track,
+    ) -> SkipOutcome {
+        if let Err(error) = self.ports.player.stop(guild).await {
+            warn!(%guild, ?error, "stopping the skipped track failed");
+        }
+        self.ports.events.publish(DomainEvent::Skipped {
+            guild,
+            track: current.clone(),
+        });
+        self.ports.events.publish(DomainEvent::TrackEnded {
+            guild,
+            track: current.clone(),
+            reason: EndReason::Skipped,
+        });
+        session.queue.advance(Advance::Skipped);
+        let next = self.start_current(guild, session).await;
+        self.persist(guild, session).await;
+        SkipOutcome {
+            skipped: current,
+            next,
+        }
+    }
+
+    /// Adds `actor`'s vote to skip; skips once the guild's ratio of `listeners` is reached.
+    pub async fn vote_skip(
+        &self,
+        guild: GuildId,
+        actor: &Actor,
+        listeners: usize,
+    ) -> Result<VoteOutcome, MusicError> {
+        self.check_rate(actor)?;
+        let session = self.session(guild).await?;
+        let mut session = session.lock().await;
+        let current = session
+            .queue
+            .current()
+            .cloned()
+            .ok_or(MusicError::NothingPlaying)?;
+        if !session.skip_votes.insert(actor.requester.id.clone()) {
+            return Err(MusicError::AlreadyVoted);
+        }
+        let votes = session.skip_votes.len();
+        let needed = session.settings.votes_needed(listeners);
+        let skipped = if votes >= needed {
+            Some(self.skip_locked(guild, &mut session, current).await)
+        } else {
+            None
+        };
+        Ok(VoteOutcome {
+            votes,
+            needed,
+            skipped,
+        })
+    }
+
+    /// Jumps to the 0-based queue position `index`.
+    pub async fn skip_to(
+        &self,
+        guild: GuildId,
+        actor: &Actor,
+        index: usize,
+    ) -> Result<Track, MusicError> {
+        self.check_rate(actor)?;
+        let session = self.session(guild).await?;
+        let mut session = session.lock().await;
+        authorize(actor, Action::SkipTo, &session.settings, None)?;
+        if index >= session.queue.len() {
+            return Err(minstrel_domain::QueueError::NoSuchIndex {
+                index,
+                len: session.queue.len(),
+            }
+            .into());
+        }
+        if let Some(current) = session.queue.current().cloned() {
+            let _ = self.ports.player.stop(guild).await;
+            self.ports.events.publish(DomainEvent::TrackEnded {
+                guild,
+                track: current,
+                reason: EndReason::Skipped,
+            });
+        }
+        session.queue.skip_to(index)?;
+        let started = self.start_current(guild, &mut session).await;
+        self.persist(guild, &session).await;
+        started.ok_or(MusicError::NothingPlaying)
+    }
+
+    /// Plays the previous track again.
+    pub async fn previous(&self, guild: GuildId, actor: &Actor) -> Result<Track, MusicError> {
+        self.check_rate(actor)?;
+        let session = self.session(guild).await?;
+        let mut session = session.lock().await;
+        authorize(actor, Action::Previous, &session.settings, None)?;
+        session.queue.previous()?;
+        let _ = self.ports.player.stop(guild).await;
+        let started = self.start_current(guild, &mut session).await;
+        self.persist(guild, &session).await;
+        started.ok_or(MusicError::NothingPlaying)
+    }
+
+    /// Stops playback and clears the queue; returns how many upcoming tracks were removed.
+    pub async fn stop(&self, guild: GuildId, actor: &Actor) -> Result<usize, MusicError> {
+        self.check_rate(actor)?;
+        let session = self.session(guild).await?;
+        let mut session = session.lock().await;
+        authorize(actor, Action::Stop, &session.settings, None)?;
+        self.stop_locked(guild, &mut session).await
+    }
+
+    async fn stop_locked(
+        &self,
+        guild: GuildId,
+        session: &mut Session,
+    ) -> Result<usize, MusicError> {
+        let Some(current) = session.queue.current().cloned() else {
+            if session.queue.is_empty() {
+                return Err(PlaybackError::NothingPlaying.into());
+            }
+            let removed = session.queue.clear();
+            self.persist(guild, session).await;
+            return Ok(removed);
+        };
+        self.ports.player.stop(guild).await?;
+        let removed = session.queue.stop();
+        session.state = session.state.stop().unwrap_or(PlaybackState::Stopped);
+        self.ports.events.publish(DomainEvent::TrackEnded {
+            guild,
+            track: current,
+            reason: EndReason::Stopped,
+        });
+        self.persist(guild, session).await;
+        Ok(removed)
+    }
+
+    pub async fn seek(
+        &self,
+        guild: GuildId,
+        actor: &Actor,
+        position: Duration,
+    ) -> Result<(), MusicError> {
+        self.check_rate(actor)?;
+        let session = self.session(guild).await?;
+        let mut session = session.lock().await;
+        authorize(actor, Action::Seek, &session.settings, None)?;
+        let current = session
+            .queue
+            .current()
+            .cloned()
+            .ok_or(MusicError::NothingPlaying)?;
+        if let Some(duration) = current.duration
+            && position >= duration
+        {
+            return Err(MusicError::SeekPastEnd(format_duration(duration)));
+        }
+        self.ports.player.seek(guild, position).await?;
+        session.queue.set_position(position);
+        self.ports
+            .events
+            .publish(DomainEvent::Seeked { guild, position });
+        self.persist(guild, &session).await;
+        Ok(())
+    }
+
+    /// Sets the volume in percent (0–200).
+    pub async fn set_volume(
+        &self,
+        guild: GuildId,
+        actor: &Actor,
+        percent: i64,
+    ) -> Result<Volume, MusicError> {
+        self.check_rate(actor)?;
+        let volume = Volume::new(percent)?;
+        let session = self.session(guild).await?;
+        let mut session = session.lock().await;
+        authorize(actor, Action::Volume, &session.settings, None)?;
+        if session.queue.current().is_some() {
+            self.ports.player.set_volume(guild, volume).await?;
+        }
+        session.volume = volume;
+        self.ports
+            .events
+            .publish(DomainEvent::VolumeChanged { guild, volume });
+        self.persist(guild, &session).await;
+        Ok(volume)
+    }
+
+    pub async fn set_repeat(
+        &self,
+        guild: GuildId,
+        actor: &Actor,
+        mode: RepeatMode,
+    ) -> Result<(), MusicError> {
+        self.check_rate(actor)?;
+        let session = self.session(guild).await?;
+        let mut session = session.lock().await;
+        authorize(actor, Action::Repeat, &session.settings, None)?;
+        session.queue.set_repeat(mode);
+        self.persist(guild, &session).await;
+        Ok(())
+    }
+
+    /// Shuffles the upcoming tracks; returns how many were shuffled.
+    pub async fn shuffle(&self, guild: GuildId, actor: &Actor) -> Result<usize, MusicError> {
+        self.check_rate(actor)?;
+        let session = self.session(guild).await?;
+        let mut session = session.lock().await;
+        authorize(actor, Action::Shuffle, &session.settings, None)?;
+        if session.queue.is_empty() {
+            return Err(minstrel_domain::QueueError::Empty.into());
+        }
+        let mut rng = rand::rng();
+        session
+            .queue
+            .shuffle_with(|below| rng.random_range(0..below));
+        self.persist(guild, &session).await;
+        Ok(session.queue.len())
+    }
+
+    /// Removes the track at 0-based `index`. Members may remove their own tracks.
+    pub async fn remove(
+        &self,
+        guild: GuildId,
+        actor: &Actor,
+        index: usize,
+    ) -> Result<Track, MusicError> {
+        self.check_rate(actor)?;
+        let session = self.session(guild).await?;
+        let mut session = session.lock().await;
+        let target = session.queue.get(index).cloned();
+        authorize(actor, Action::Remove, &session.settings, target.as_ref())?;
+        let removed = session.queue.remove(index)?;
+        self.persist(guild, &session).await;
+        Ok(removed)
+    }
+
+    /// Moves a track between 0-based positions.
+    pub async fn move_track(
+        &self,
+        guild: GuildId,
+        actor: &Actor,
+        from: usize,
+        to: usize,
+    ) -> Result<Track, MusicError> {
+        self.check_rate(actor)?;
+        let session = self.session(guild).await?;
+        let mut session = session.lock().await;
+        authorize(actor, Action::Move, &session.settings, None)?;
+        session.queue.move_track(from, to)?;
+        let moved = session
+            .queue
+            .get(to)
+            .cloned()
+            .ok_or(MusicError::NothingPlaying)?;
+        self.persist(guild, &session).await;
+        Ok(moved)
+    }
+
+    /// Removes every upcoming track (the current one keeps playing).
+    pub async fn clear(&self, guild: GuildId, actor: &Actor) -> Result<usize, MusicError> {
+        self.check_rate(actor)?;
+        let session = self.session(guild).await?;
+        let mut session = session.lock().await;
+        authorize(actor, Action::Clear, &session.settings, None)?;
+        let removed = session.queue.clear();
+        self.persist(guild, &session).await;
+        Ok(removed)
+    }
+
+    pub async fn now_playing(&self, guild: GuildId) -> Result<NowPlaying, MusicError> {
+        let session = self.session(guild).await?;
+        let session = session.lock().await;
+        let track = session
+            .queue
+            .current()
+            .cloned()
+            .ok_or(MusicError::NothingPlaying)?;
+        let position = self
+            .ports
+            .player
+            .position(guild)
+            .await
+            .unwrap_or(session.queue.position());
+        Ok(NowPlaying {
+            track,
+            position,
+            state: session.state,
+            volume: session.volume,
+            filters: session.filters,
+            repeat: session.queue.repeat(),
+            upcoming: session.queue.len(),
+        })
+    }
+
+    /// One page (1-based) of the upcoming tracks.
+    pub async fn queue_page(
+        &self,
+        guild: GuildId,
+        page: usize,
+        per_page: usize,
+    ) -> Result<QueuePage, MusicError> {
+        let per_page = per_page.clamp(1, 50);
+        let session = self.session(guild).await?;
+        let session = session.lock().await;
+        let total = session.queue.len();
+        let pages = total.div_ceil(per_page).max(1);
+        let page = page.clamp(1, pages);
+        let items = session
+            .queue
+            .upcoming()
+            .enumerate()
+            .skip((page - 1) * per_page)
+            .take(per_page)
+            .map(|(index, track)| (index, track.clone()))
+            .collect();
+        Ok(QueuePage {
+            current: session.queue.current().cloned(),
+            items,
+            page,
+            pages,
+            total,
+            total_duration: session.queue.total_duration(),
+            repeat: session.queue.repeat(),
+        })
+    }
+
+    /// Current playback state of a guild (Idle for a guild never seen).
+    pub async fn state(&self, guild: GuildId) -> PlaybackState {
+        match self.existing_session(guild) {
+            Some(session) => session.lock().await.state,
+            None => PlaybackState::Idle,
+        }
+    }
+
+    /// Applies changed guild settings to a live session.
+    pub(crate) async fn refresh_settings(&self, settings: GuildSettings) {
+        if let Some(session) = self.existing_session(settings.guild_id) {
+            let mut session = session.lock().await;
+            session.queue.set_max_size(settings.max_queue());
+            session.settings = settings;
+        }
+    }
+
+    /// Brings back every saved queue: rejoins the voice channel and resumes the current track
+    /// at its saved position. Returns how many guilds were restored.
+    pub async fn restore_all(&self) -> Result<usize, MusicError> {
+        let snapshots = self.ports.queue_store.load_all().await?;
+        let mut restored = 0;
+        for snapshot in snapshots {
+            let guild = snapshot.guild;
+            let highest = snapshot
+                .current
+                .iter()
+                .chain(&snapshot.upcoming)
+                .map(|track| track.id.0)
+                .max()
+                .unwrap_or(0);
+            self.next_track_id.fetch_max(highest + 1, Ordering::Relaxed);
+            let session = self.session(guild).await?;
+            let mut session = session.lock().await;
+            session.queue = Queue::restore(
+                session.settings.max_queue(),
+                snapshot.current.clone(),
+                snapshot.upcoming.clone(),
+                snapshot.repeat,
+                snapshot.position,
+            );
+            session.volume = snapshot.volume;
+            session.filters = snapshot.filters;
+            session.voice_channel = snapshot.voice_channel;
+            session.text_channel = snapshot.text_channel;
+            if let Some(channel) = snapshot.voice_channel
+                && let Err(error) = self.ports.player.join(guild, channel).await
+            {
+                warn!(%guild, ?error, "could not rejoin the voice channel; queue kept");
+                continue;
+            }
+            if snapshot.current.is_some() {
+                self.start_current(guild, &mut session).await;
+                if snapshot.paused
+                    && session.state == PlaybackState::Playing
+                    && self.ports.player.pause(guild).await.is_ok()
+                {
+                    session.state = PlaybackState::Paused;
+                }
+            }
+            restored += 1;
+        }
+        Ok(restored)
+    }
+
+    pub(crate) async fn persist(&self, guild: GuildId, session: &Session) {
+        let snapshot = QueueSnapshot {
+            guild,
+            voice_channel: session.voice_channel,
+            text_channel: session.text_channel,
+            current: session.queue.current().cloned(),
+            upcoming: session.queue.upcoming().cloned().collect(),
+            position: session.queue.position(),
+            repeat: session.queue.repeat(),
+            filters: session.filters,
+            volume: session.volume,
+            paused: session.state == PlaybackState::Paused,
+            updated_at: self.ports.clock.now(),
+        };
+        if let Err(error) = self.ports.queue_store.save(&snapshot).await {
+            warn!(%guild, ?error, "could not save the queue snapshot");
+        }
+    }
+}
+
+impl std::fmt::Debug for MusicService {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("MusicService")
+            .finish_non_exhaustive()
+    }
+}

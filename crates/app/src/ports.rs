@@ -1,0 +1,394 @@
+//! Ports: the traits the use cases call and the adapters implement.
+//!
+//! Every port is object-safe and `Send + Sync` so the composition root can pick an adapter at
+//! run time as `Arc<dyn Port>`. Errors crossing a port are the small enums below; no adapter
+//! technology's error type (`sea_orm::DbErr`, `redis::RedisError`, …) ever crosses.
+
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+use minstrel_domain::{
+    ChannelId, DomainEvent, FilterSpec, GuildId, GuildSettings, HistoryEntry, Playlist,
+    PlaylistEntry, PlaylistId, PlaylistName, PlaylistOwner, RepeatMode, Requester, SourceKind,
+    TelegramChatId, Track, TrackId, UserId, UserSettings, Volume,
+};
+use tokio::sync::broadcast;
+
+/// What a resolver found: a playable track before it is queued by someone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackInfo {
+    pub title: String,
+    pub artist: Option<String>,
+    pub duration: Option<Duration>,
+    pub source_kind: SourceKind,
+    pub locator: String,
+    pub thumbnail: Option<String>,
+}
+
+impl TrackInfo {
+    pub fn into_track(self, id: TrackId, requested_by: Requester) -> Track {
+        Track {
+            id,
+            title: self.title,
+            artist: self.artist,
+            duration: self.duration,
+            source_kind: self.source_kind,
+            locator: self.locator,
+            thumbnail: self.thumbnail,
+            requested_by,
+        }
+    }
+
+    pub fn from_track(track: &Track) -> Self {
+        Self {
+            title: track.title.clone(),
+            artist: track.artist.clone(),
+            duration: track.duration,
+            source_kind: track.source_kind,
+            locator: track.locator.clone(),
+            thumbnail: track.thumbnail.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ResolveError {
+    #[error("nothing found for \"{0}\"")]
+    NotFound(String),
+    #[error("{0}")]
+    Unsupported(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("the track could not be loaded")]
+    Internal(String),
+}
+
+/// Turns what a user typed (a path, a URL, search words) into tracks.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait TrackResolver: Send + Sync {
+    /// Resolves `query`; a playlist link yields several tracks, in order.
+    ///
+    /// # Errors
+    /// `NotFound` when nothing matches, `Unsupported`/`Forbidden` for input this resolver
+    /// refuses (with a sentence saying why), `Unavailable` when a backing service is down.
+    async fn resolve(&self, query: &str) -> Result<Vec<TrackInfo>, ResolveError>;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AudioError {
+    #[error("the file could not be read: {0}")]
+    Io(String),
+    #[error("this audio format is not supported: {0}")]
+    Unsupported(String),
+    #[error("the audio data is damaged: {0}")]
+    Corrupt(String),
+    #[error("this track cannot seek")]
+    SeekUnsupported,
+    #[error("the decoder failed: {0}")]
+    Internal(String),
+}
+
+/// Decoded audio of one track: interleaved stereo `f32` at 48 kHz.
+///
+/// Synchronous on purpose: decoding is compute-bound and runs on a blocking or mixer thread,
+/// never in an async task.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+pub trait PcmStream: Send {
+    /// Fills `out` with up to `out.len()` samples (a multiple of 2) and returns how many were
+    /// written; `Ok(0)` is the end of the track.
+    ///
+    /// # Errors
+    /// A clean [`AudioError`] for damaged or unreadable input; never a panic.
+    fn read(&mut self, out: &mut [f32]) -> Result<usize, AudioError>;
+}
+
+/// Opens a track's audio for playback.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+pub trait AudioOpener: Send + Sync {
+    /// Opens the audio `track.locator` points at, positioned at `start_at`.
+    ///
+    /// # Errors
+    /// [`AudioError`] when the audio cannot be opened or `start_at` cannot be reached.
+    fn open(&self, track: &Track, start_at: Duration) -> Result<Box<dyn PcmStream>, AudioError>;
+}
+
+/// What the audio side reports about a guild's player.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlayerEventKind {
+    Started,
+    Finished,
+    Failed(String),
+    /// No audio for too long while playing.
+    Stuck,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlayerEvent {
+    pub guild: GuildId,
+    /// The track the event is about, so a late event of a replaced track is ignored.
+    pub track: TrackId,
+    pub kind: PlayerEventKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlayerError {
+    #[error("I am not connected to a voice channel")]
+    NotConnected,
+    #[error("nothing is playing")]
+    NothingPlaying,
+    #[error("this track cannot seek")]
+    SeekUnsupported,
+    #[error("the audio could not be played: {0}")]
+    Failed(String),
+    #[error("the player failed")]
+    Internal(String),
+}
+
+/// One audio output per guild: Discord voice, a WAV file, a null sink.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait Player: Send + Sync {
+    /// Connects the guild's player to a voice channel (a no-op for local sinks).
+    async fn join(&self, guild: GuildId, channel: ChannelId) -> Result<(), PlayerError>;
+    async fn leave(&self, guild: GuildId) -> Result<(), PlayerError>;
+    /// Starts `track` at `start_at`, replacing whatever played. Reports `Started`, then
+    /// `Finished`, `Failed` or `Stuck` through [`Player::events`].
+    async fn play(
+        &self,
+        guild: GuildId,
+        track: &Track,
+        start_at: Duration,
+        volume: Volume,
+        filters: FilterSpec,
+    ) -> Result<(), PlayerError>;
+    async fn pause(&self, guild: GuildId) -> Result<(), PlayerError>;
+    async fn resume(&self, guild: GuildId) -> Result<(), PlayerError>;
+    /// Stops the current track without reporting `Finished`.
+    async fn stop(&self, guild: GuildId) -> Result<(), PlayerError>;
+    async fn seek(&self, guild: GuildId, position: Duration) -> Result<(), PlayerError>;
+    /// Takes effect within a block or two, without a click.
+    async fn set_volume(&self, guild: GuildId, volume: Volume) -> Result<(), PlayerError>;
+    async fn set_filters(&self, guild: GuildId, filters: FilterSpec) -> Result<(), PlayerError>;
+    /// Position in the current track, `None` when nothing plays.
+    async fn position(&self, guild: GuildId) -> Option<Duration>;
+    fn events(&self) -> broadcast::Receiver<PlayerEvent>;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    #[error("storage is unavailable right now, please try again shortly")]
+    Unavailable(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0} was not found")]
+    NotFound(String),
+    #[error("storage failed")]
+    Internal(String),
+}
+
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait SettingsRepo: Send + Sync {
+    /// `Ok(None)` when the user never saved settings.
+    async fn user(&self, user: UserId) -> Result<Option<UserSettings>, StoreError>;
+    async fn save_user(&self, settings: &UserSettings) -> Result<(), StoreError>;
+    async fn guild(&self, guild: GuildId) -> Result<Option<GuildSettings>, StoreError>;
+    async fn save_guild(&self, settings: &GuildSettings) -> Result<(), StoreError>;
+}
+
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait PlaylistRepo: Send + Sync {
+    /// # Errors
+    /// `Conflict` when the owner already has a playlist with that name.
+    async fn create(
+        &self,
+        owner: PlaylistOwner,
+        name: &PlaylistName,
+    ) -> Result<Playlist, StoreError>;
+    async fn find(
+        &self,
+        owner: PlaylistOwner,
+        name: &PlaylistName,
+    ) -> Result<Option<Playlist>, StoreError>;
+    /// The owner's playlists sorted by name, `limit` from `offset`.
+    async fn list(
+        &self,
+        owner: PlaylistOwner,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Vec<Playlist>, StoreError>;
+    async fn append(&self, id: &PlaylistId, entries: &[PlaylistEntry]) -> Result<(), StoreError>;
+    /// Removes the entry at 0-based `index`; `NotFound` when there is none.
+    async fn remove_entry(
+        &self,
+        id: &PlaylistId,
+        index: usize,
+    ) -> Result<PlaylistEntry, StoreError>;
+    async fn delete(&self, id: &PlaylistId) -> Result<(), StoreError>;
+    async fn set_active(
+        &self,
+        guild: GuildId,
+        playlist: Option<PlaylistId>,
+    ) -> Result<(), StoreError>;
+    async fn active(&self, guild: GuildId) -> Result<Option<Playlist>, StoreError>;
+}
+
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait HistoryRepo: Send + Sync {
+    /// Writes a batch of entries.
+    async fn record(&self, entries: &[HistoryEntry]) -> Result<(), StoreError>;
+    /// A user's history, newest first.
+    async fn for_user(
+        &self,
+        user: UserId,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Vec<HistoryEntry>, StoreError>;
+}
+
+/// Everything needed to bring a guild's player back after a restart.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueSnapshot {
+    pub guild: GuildId,
+    pub voice_channel: Option<ChannelId>,
+    pub text_channel: Option<ChannelId>,
+    pub current: Option<Track>,
+    pub upcoming: Vec<Track>,
+    pub position: Duration,
+    pub repeat: RepeatMode,
+    pub filters: FilterSpec,
+    pub volume: Volume,
+    pub paused: bool,
+    pub updated_at: SystemTime,
+}
+
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait QueueStore: Send + Sync {
+    async fn save(&self, snapshot: &QueueSnapshot) -> Result<(), StoreError>;
+    async fn load(&self, guild: GuildId) -> Result<Option<QueueSnapshot>, StoreError>;
+    async fn load_all(&self) -> Result<Vec<QueueSnapshot>, StoreError>;
+    async fn delete(&self, guild: GuildId) -> Result<(), StoreError>;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChatLink {
+    pub guild: GuildId,
+    pub chat: TelegramChatId,
+    pub linked_by: UserId,
+    pub linked_at: SystemTime,
+}
+
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait ChatLinkRepo: Send + Sync {
+    /// Links a guild and a chat, replacing any earlier link of either.
+    async fn link(&self, link: &ChatLink) -> Result<(), StoreError>;
+    async fn unlink_chat(&self, chat: TelegramChatId) -> Result<bool, StoreError>;
+    async fn by_guild(&self, guild: GuildId) -> Result<Option<ChatLink>, StoreError>;
+    async fn by_chat(&self, chat: TelegramChatId) -> Result<Option<ChatLink>, StoreError>;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CacheError {
+    #[error("the cache is unavailable")]
+    Unavailable(String),
+}
+
+/// A byte cache with expiry. Keys follow `kind:{id}` (`user_settings:{id}`,
+/// `track_metadata:{id}`, `playlist:{guild}`).
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait Cache: Send + Sync {
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError>;
+    async fn set(&self, key: &str, value: Vec<u8>, ttl: Duration) -> Result<(), CacheError>;
+    async fn delete(&self, key: &str) -> Result<(), CacheError>;
+}
+
+/// Carries domain events to every interested part (front-ends, bridge, history).
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+pub trait EventBus: Send + Sync {
+    fn publish(&self, event: DomainEvent);
+    fn subscribe(&self) -> broadcast::Receiver<DomainEvent>;
+}
+
+/// Wall-clock time, injectable for tests.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+pub trait Clock: Send + Sync {
+    fn now(&self) -> SystemTime;
+}
+
+/// The real clock.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> SystemTime {
+        SystemTime::now()
+    }
+}
+
+/// The in-process event bus (one process; a Redis Streams bus can replace it for several).
+#[derive(Debug)]
+pub struct InProcessEventBus {
+    sender: broadcast::Sender<DomainEvent>,
+}
+
+impl InProcessEventBus {
+    pub fn new(capacity: usize) -> Self {
+        let (sender, _) = broadcast::channel(capacity.max(16));
+        Self { sender }
+    }
+}
+
+impl Default for InProcessEventBus {
+    fn default() -> Self {
+        Self::new(1024)
+    }
+}
+
+impl EventBus for InProcessEventBus {
+    fn publish(&self, event: DomainEvent) {
+        // No subscriber is not an error: events are informational.
+        let _ = self.sender.send(event);
+    }
+
+    fn subscribe(&self) -> broadcast::Receiver<DomainEvent> {
+        self.sender.subscribe()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Every port must live behind `Arc<dyn Port>` shared across tasks.
+    static_assertions::assert_impl_all!(dyn TrackResolver: Send, Sync);
+    static_assertions::assert_impl_all!(dyn Player: Send, Sync);
+    static_assertions::assert_impl_all!(dyn SettingsRepo: Send, Sync);
+    static_assertions::assert_impl_all!(dyn PlaylistRepo: Send, Sync);
+    static_assertions::assert_impl_all!(dyn HistoryRepo: Send, Sync);
+    static_assertions::assert_impl_all!(dyn QueueStore: Send, Sync);
+    static_assertions::assert_impl_all!(dyn ChatLinkRepo: Send, Sync);
+    static_assertions::assert_impl_all!(dyn Cache: Send, Sync);
+    static_assertions::assert_impl_all!(dyn EventBus: Send, Sync);
+    static_assertions::assert_impl_all!(dyn Clock: Send, Sync);
+    static_assertions::assert_impl_all!(dyn AudioOpener: Send, Sync);
+    static_assertions::assert_impl_all!(dyn PcmStream: Send);
+
+    #[tokio::test]
+    async fn in_process_bus_delivers_to_every_subscriber() {
+        let bus = InProcessEventBus::default();
+        let mut first = bus.subscribe();
+        let mut second = bus.subscribe();
+        let guild = GuildId::new(5).unwrap();
+        bus.publish(DomainEvent::Paused { guild });
+        assert_eq!(first.recv().await.unwrap(), DomainEvent::Paused { guild });
+        assert_eq!(second.recv().await.unwrap(), DomainEvent::Paused { guild });
+    }
+}

@@ -1,0 +1,415 @@
+//! `MusicService` reacting to the player (`handle_player_event`, `run_player_events`) and
+//! bringing queues back after a restart (`restore_all`).
+
+use std::time::Duration;
+
+use minstrel_domain::{
+    AddPosition, ChannelId, DomainEvent, EndReason, FilterSpec, GuildId, PlaybackState, Preset,
+    RepeatMode, Requester, TrackId,
+};
+use mockall::Sequence;
+use mockall::predicate::eq;
+use tokio::sync::broadcast;
+
+use super::{
+    Fixture, Harness, PlayerCall, guild, names, requester, saved_track, the_time, voice_channel,
+    volume,
+};
+use crate::error::MusicError;
+use crate::policy::Actor;
+use crate::ports::{PlayerError, PlayerEvent, PlayerEventKind, QueueSnapshot, StoreError};
+
+/// A harness where the console has started "A" and queued `upcoming` after it; returns the id
+/// of "A".
+async fn playing(upcoming: &[&str]) -> (Harness, TrackId) {
+    let mut harness = Fixture::new().build();
+    for title in std::iter::once(&"A").chain(upcoming) {
+        harness
+            .music
+            .play(guild(), &Actor::console(), title, AddPosition::End)
+            .await
+            .unwrap();
+    }
+    harness.take_events();
+    harness.take_player_calls();
+    let current = harness.music.now_playing(guild()).await.unwrap().track.id;
+    (harness, current)
+}
+
+fn event(track: TrackId, kind: PlayerEventKind) -> PlayerEvent {
+    PlayerEvent {
+        guild: guild(),
+        track,
+        kind,
+    }
+}
+
+// ----- handle_player_event ----------------------------------------------------------------
+
+#[tokio::test]
+async fn a_finished_track_starts_the_next_one() {
+    let (mut harness, a) = playing(&["B"]).await;
+
+    harness
+        .music
+        .handle_player_event(event(a, PlayerEventKind::Finished))
+        .await;
+
+    assert_eq!(harness.take_played_titles(), ["B"]);
+    let events = harness.take_events();
+    assert_eq!(names(&events), ["track_ended", "track_started"]);
+    assert!(matches!(
+        &events[0],
+        DomainEvent::TrackEnded { track, reason: EndReason::Finished, .. } if track.id == a
+    ));
+    assert_eq!(harness.current_title().await.as_deref(), Some("B"));
+    assert_eq!(
+        harness
+            .last_save()
+            .current
+            .map(|track| track.title)
+            .as_deref(),
+        Some("B")
+    );
+}
+
+#[tokio::test]
+async fn a_finished_track_plays_again_with_repeat_track() {
+    let (mut harness, a) = playing(&["B"]).await;
+    harness
+        .music
+        .set_repeat(guild(), &Actor::console(), RepeatMode::Track)
+        .await
+        .unwrap();
+
+    harness
+        .music
+        .handle_player_event(event(a, PlayerEventKind::Finished))
+        .await;
+
+    let calls = harness.take_player_calls();
+    assert!(
+        matches!(calls.as_slice(), [PlayerCall::Play { track, start_at, .. }] if *track == a && *start_at == Duration::ZERO),
+        "{calls:?}"
+    );
+    assert_eq!(names(&harness.take_events()), ["track_ended", "track_started"]);
+    assert_eq!(harness.upcoming_titles().await, ["B"]);
+}
+
+#[tokio::test]
+async fn a_failed_track_is_reported_and_the_next_one_starts() {
+    let (mut harness, a) = playing(&["B"]).await;
+
+    harness
+        .music
+        .handle_player_event(event(a, PlayerEventKind::Failed("stream reset".to_owned())))
+        .await;
+
+    let events = harness.take_events();
+    assert_eq!(
+        names(&events),
+        ["track_failed", "track_ended", "track_started"]
+    );
+    assert!(matches!(
+        &events[0],
+        DomainEvent::TrackFailed { track, reason, .. } if track.id == a && reason == "stream reset"
+    ));
+    assert!(matches!(
+        &events[1],
+        DomainEvent::TrackEnded { reason: EndReason::Failed(reason), .. } if reason == "stream reset"
+    ));
+    assert_eq!(harness.take_played_titles(), ["B"]);
+}
+
+#[tokio::test]
+async fn a_failed_track_is_not_repeated_by_repeat_track() {
+    let (harness, a) = playing(&["B"]).await;
+    harness
+        .music
+        .set_repeat(guild(), &Actor::console(), RepeatMode::Track)
+        .await
+        .unwrap();
+
+    harness
+        .music
+        .handle_player_event(event(a, PlayerEventKind::Failed("gone".to_owned())))
+        .await;
+
+    assert_eq!(harness.take_played_titles(), ["B"]);
+}
+
+#[tokio::test]
+async fn a_stuck_track_is_skipped() {
+    let (mut harness, a) = playing(&["B"]).await;
+
+    harness
+        .music
+        .handle_player_event(event(a, PlayerEventKind::Stuck))
+        .await;
+
+    assert!(matches!(
+        harness.take_events().first(),
+        Some(DomainEvent::TrackEnded { reason: EndReason::Stuck, .. })
+    ));
+    assert_eq!(harness.take_played_titles(), ["B"]);
+}
+
+#[tokio::test]
+async fn an_event_of_a_replaced_track_is_ignored() {
+    let (mut harness, a) = playing(&["B"]).await;
+    let stale = TrackId(a.0 + 100);
+
+    harness
+        .music
+        .handle_player_event(event(stale, PlayerEventKind::Finished))
+        .await;
+    harness
+        .music
+        .handle_player_event(event(stale, PlayerEventKind::Failed("late".to_owned())))
+        .await;
+
+    assert!(harness.take_player_calls().is_empty());
+    assert!(harness.take_events().is_empty());
+    assert_eq!(harness.current_title().await.as_deref(), Some("A"));
+    assert_eq!(harness.upcoming_titles().await, ["B"]);
+}
+
+#[tokio::test]
+async fn started_and_events_of_unknown_guilds_change_nothing() {
+    let (mut harness, a) = playing(&["B"]).await;
+
+    harness
+        .music
+        .handle_player_event(event(a, PlayerEventKind::Started))
+        .await;
+    harness
+        .music
+        .handle_player_event(PlayerEvent {
+            guild: GuildId::new(2).unwrap(),
+            track: a,
+            kind: PlayerEventKind::Finished,
+        })
+        .await;
+
+    assert!(harness.take_player_calls().is_empty());
+    assert!(harness.take_events().is_empty());
+    assert_eq!(harness.current_title().await.as_deref(), Some("A"));
+}
+
+#[tokio::test]
+async fn the_last_track_finishing_finishes_the_queue() {
+    let (mut harness, a) = playing(&[]).await;
+
+    harness
+        .music
+        .handle_player_event(event(a, PlayerEventKind::Finished))
+        .await;
+
+    assert_eq!(
+        harness.take_events().last(),
+        Some(&DomainEvent::QueueFinished { guild: guild() })
+    );
+    assert_eq!(harness.music.state(guild()).await, PlaybackState::Idle);
+    assert!(harness.take_player_calls().is_empty());
+    assert_eq!(harness.last_save().current, None);
+    // A new play starts at once again.
+    let outcome = harness
+        .music
+        .play(guild(), &Actor::console(), "C", AddPosition::End)
+        .await
+        .unwrap();
+    assert!(outcome.started.is_some());
+}
+
+#[tokio::test]
+async fn run_player_events_handles_events_until_the_player_goes_away() {
+    let (sender, receiver) = broadcast::channel(8);
+    let mut fixture = Fixture::new();
+    fixture
+        .player
+        .expect_events()
+        .times(1)
+        .return_once(move || receiver);
+    let harness = fixture.build();
+    harness
+        .music
+        .play(guild(), &Actor::console(), "A", AddPosition::End)
+        .await
+        .unwrap();
+    harness
+        .music
+        .play(guild(), &Actor::console(), "B", AddPosition::End)
+        .await
+        .unwrap();
+    let a = harness.music.now_playing(guild()).await.unwrap().track.id;
+    harness.take_player_calls();
+
+    sender.send(event(a, PlayerEventKind::Finished)).unwrap();
+    drop(sender);
+    // Returns once the channel is closed, after handling what was sent.
+    harness.music.clone().run_player_events().await;
+
+    assert_eq!(harness.take_played_titles(), ["B"]);
+}
+
+// ----- restore_all ------------------------------------------------------------------------
+
+fn snapshot(paused: bool) -> QueueSnapshot {
+    QueueSnapshot {
+        guild: guild(),
+        voice_channel: Some(voice_channel()),
+        text_channel: Some(ChannelId::new(11).unwrap()),
+        current: Some(saved_track(41, "saved current", requester(5))),
+        upcoming: vec![saved_track(42, "saved next", Requester::console())],
+        position: Duration::from_secs(75),
+        repeat: RepeatMode::Queue,
+        filters: Preset::Nightcore.spec(),
+        volume: volume(80),
+        paused,
+        updated_at: the_time(),
+    }
+}
+
+#[tokio::test]
+async fn restore_rejoins_and_resumes_a_paused_queue_where_it_was() {
+    let mut fixture = Fixture::new();
+    fixture.defaults.player = false;
+    fixture
+        .queue_store
+        .expect_load_all()
+        .times(1)
+        .returning(|| Ok(vec![snapshot(true)]));
+    let mut order = Sequence::new();
+    fixture
+        .player
+        .expect_join()
+        .with(eq(guild()), eq(voice_channel()))
+        .times(1)
+        .in_sequence(&mut order)
+        .returning(|_, _| Ok(()));
+    fixture
+        .player
+        .expect_play()
+        .withf(|guild_id, track, start_at, volume, filters| {
+            *guild_id == guild()
+                && track.id == TrackId(41)
+                && *start_at == Duration::from_secs(75)
+                && *volume == super::volume(80)
+                && *filters == Preset::Nightcore.spec()
+        })
+        .times(1)
+        .in_sequence(&mut order)
+        .returning(|_, _, _, _, _| Ok(()));
+    fixture
+        .player
+        .expect_pause()
+        .with(eq(guild()))
+        .times(1)
+        .in_sequence(&mut order)
+        .returning(|_| Ok(()));
+    fixture.player.expect_position().returning(|_| None);
+    let harness = fixture.build();
+
+    let restored = harness.music.restore_all().await.unwrap();
+
+    assert_eq!(restored, 1);
+    assert_eq!(harness.music.state(guild()).await, PlaybackState::Paused);
+    let now = harness.music.now_playing(guild()).await.unwrap();
+    assert_eq!(now.track.title, "saved current");
+    assert_eq!(now.volume, volume(80));
+    assert_eq!(now.repeat, RepeatMode::Queue);
+    assert_eq!(harness.upcoming_titles().await, ["saved next"]);
+    // New tracks get ids after the restored ones.
+    let outcome = harness
+        .music
+        .play(guild(), &Actor::console(), "new", AddPosition::End)
+        .await
+        .unwrap();
+    assert_eq!(outcome.queued[0].id, TrackId(43));
+    assert_eq!(outcome.position, Some(1));
+    let saved = harness.last_save();
+    assert_eq!(saved.voice_channel, Some(voice_channel()));
+    assert!(saved.paused);
+}
+
+#[tokio::test]
+async fn restore_of_a_playing_queue_does_not_pause() {
+    let mut fixture = Fixture::new();
+    fixture
+        .queue_store
+        .expect_load_all()
+        .times(1)
+        .returning(|| Ok(vec![snapshot(false)]));
+    let harness = fixture.build();
+
+    assert_eq!(harness.music.restore_all().await, Ok(1));
+
+    assert_eq!(harness.music.state(guild()).await, PlaybackState::Playing);
+    let calls = harness.take_player_calls();
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    assert_eq!(calls[0], PlayerCall::Join(voice_channel()));
+    assert!(matches!(
+        &calls[1],
+        PlayerCall::Play { track, start_at, .. }
+            if *track == TrackId(41) && *start_at == Duration::from_secs(75)
+    ));
+}
+
+#[tokio::test]
+async fn restore_keeps_the_queue_but_does_not_play_when_the_channel_is_gone() {
+    let mut fixture = Fixture::new();
+    fixture
+        .queue_store
+        .expect_load_all()
+        .times(1)
+        .returning(|| Ok(vec![snapshot(false)]));
+    fixture
+        .player
+        .expect_join()
+        .times(1)
+        .returning(|_, _| Err(PlayerError::NotConnected));
+    let harness = fixture.build();
+
+    assert_eq!(harness.music.restore_all().await, Ok(0));
+
+    assert!(harness.take_player_calls().is_empty(), "nothing was played");
+    assert_eq!(harness.current_title().await.as_deref(), Some("saved current"));
+    assert_eq!(harness.music.state(guild()).await, PlaybackState::Idle);
+}
+
+#[tokio::test]
+async fn restore_without_a_current_track_only_restores_the_queue() {
+    let mut fixture = Fixture::new();
+    fixture.queue_store.expect_load_all().times(1).returning(|| {
+        let mut snapshot = snapshot(false);
+        snapshot.current = None;
+        snapshot.voice_channel = None;
+        snapshot.filters = FilterSpec::default();
+        Ok(vec![snapshot])
+    });
+    let harness = fixture.build();
+
+    assert_eq!(harness.music.restore_all().await, Ok(1));
+
+    assert!(harness.take_player_calls().is_empty());
+    assert_eq!(harness.upcoming_titles().await, ["saved next"]);
+}
+
+#[tokio::test]
+async fn restore_reports_an_unreadable_queue_store() {
+    let mut fixture = Fixture::new();
+    fixture
+        .queue_store
+        .expect_load_all()
+        .times(1)
+        .returning(|| Err(StoreError::Unavailable("redis down".to_owned())));
+    let harness = fixture.build();
+
+    let error = harness.music.restore_all().await.unwrap_err();
+
+    assert_eq!(
+        error,
+        MusicError::Store(StoreError::Unavailable("redis down".to_owned()))
+    );
+    assert!(harness.take_player_calls().is_empty());
+}

@@ -1,0 +1,261 @@
+//! The per-player processing chain: engines, live-change smoothing, volume and limiter.
+
+use std::collections::VecDeque;
+
+use minstrel_domain::filters::FilterSpec;
+
+use crate::control::FilterControl;
+use crate::engine::{Engine, structure_of};
+use crate::limiter::Limiter;
+use crate::volume::{filter_volume_gain, player_volume_gain};
+use crate::{CHANNELS, FRAMES_PER_BLOCK};
+
+/// Input frames remembered to warm up a new engine before it is faded in (≈ 85 ms), so its
+/// filters, delay lines and time-stretcher start from real history rather than silence.
+const HISTORY_FRAMES: usize = 4096;
+/// Length of a gain ramp or a cross-fade, in output frames: one 20 ms block.
+const TRANSITION_FRAMES: usize = FRAMES_PER_BLOCK;
+
+/// Total linear gain for a spec and a player volume.
+fn total_gain(spec: &FilterSpec, volume_percent: u16) -> f32 {
+    let filter_gain = spec.volume.map_or(1.0, filter_volume_gain);
+    player_volume_gain(volume_percent) * filter_gain
+}
+
+/// A gain that moves linearly to a new target over one block.
+#[derive(Debug, Clone)]
+struct GainRamp {
+    current: f32,
+    target: f32,
+    step: f32,
+    remaining: usize,
+}
+
+impl GainRamp {
+    fn new(gain: f32) -> Self {
+        Self {
+            current: gain,
+            target: gain,
+            step: 0.0,
+            remaining: 0,
+        }
+    }
+
+    // Exact comparison on purpose: only a real change restarts the ramp.
+    #[allow(clippy::cast_precision_loss, clippy::float_cmp)]
+    fn set_target(&mut self, target: f32) {
+        if target == self.target {
+            return;
+        }
+        self.target = target;
+        self.remaining = TRANSITION_FRAMES;
+        self.step = (target - self.current) / TRANSITION_FRAMES as f32;
+    }
+
+    fn snap(&mut self) {
+        self.current = self.target;
+        self.remaining = 0;
+    }
+
+    #[inline]
+    fn next(&mut self) -> f32 {
+        if self.remaining > 0 {
+            self.remaining -= 1;
+            self.current = if self.remaining == 0 {
+                self.target
+            } else {
+                self.current + self.step
+            };
+        }
+        self.current
+    }
+}
+
+/// The processing chain for one player.
+///
+/// Feed decoded interleaved stereo (48 kHz, `f32`) with [`push`](Self::push) and take processed
+/// audio with [`pull`](Self::pull); timescale makes the two sizes differ. Changes made through
+/// the [`FilterControl`] are picked up at the next 20 ms block: volume ramps linearly over one
+/// block; any other filter change builds a new engine, warms it on the last ≈ 85 ms of input
+/// and cross-fades from the old engine to it over one block.
+///
+/// Nothing is allocated per block once buffers have grown to the caller's block size, except
+/// when filters change (a new engine is built) or when output is not pulled.
+#[derive(Debug)]
+pub struct FilterChain {
+    control: FilterControl,
+    seen_generation: u64,
+    structure: FilterSpec,
+    current: Engine,
+    fading_out: Option<Engine>,
+    fade_position: usize,
+    history: VecDeque<f32>,
+    gain: GainRamp,
+    limiter: Limiter,
+    output: VecDeque<f32>,
+}
+
+impl FilterChain {
+    pub fn new(control: FilterControl) -> Self {
+        let seen_generation = control.generation();
+        let spec = control.filters();
+        let structure = structure_of(&spec);
+        Self {
+            seen_generation,
+            current: Engine::new(&structure),
+            structure,
+            fading_out: None,
+            fade_position: 0,
+            history: VecDeque::with_capacity(HISTORY_FRAMES * CHANNELS),
+            gain: GainRamp::new(total_gain(&spec, control.volume())),
+            limiter: Limiter::new(),
+            output: VecDeque::with_capacity(FRAMES_PER_BLOCK * CHANNELS * 8),
+            control,
+        }
+    }
+
+    /// The handle this chain follows.
+    pub fn control(&self) -> &FilterControl {
+        &self.control
+    }
+
+    /// Feeds decoded interleaved stereo input (a trailing half frame is ignored).
+    pub fn push(&mut self, input: &[f32]) {
+        let whole = input.len() - input.len() % CHANNELS;
+        for block in input[..whole].chunks(FRAMES_PER_BLOCK * CHANNELS) {
+            self.follow_control();
+            self.current.process(block);
+            if let Some(old) = &mut self.fading_out {
+                old.process(block);
+            }
+            self.remember(block);
+            self.mix();
+        }
+    }
+
+    /// Writes up to `out.len()` samples (whole frames) of processed audio into `out`, returns
+    /// how many were written.
+    pub fn pull(&mut self, out: &mut [f32]) -> usize {
+        let count = (out.len() - out.len() % CHANNELS).min(self.output.len());
+        for (slot, sample) in out.iter_mut().zip(self.output.drain(..count)) {
+            *slot = sample;
+        }
+        count
+    }
+
+    /// Samples ready to [`pull`](Self::pull).
+    pub fn available(&self) -> usize {
+        self.output.len()
+    }
+
+    /// End of track: flushes internal buffers (timescale) so `pull` drains everything. Call
+    /// [`reset`](Self::reset) before pushing the next track through the same chain.
+    pub fn finish(&mut self) {
+        self.current.finish();
+        if let Some(old) = &mut self.fading_out {
+            old.finish();
+        }
+        self.mix();
+        if self.fading_out.take().is_some() {
+            self.fade_position = 0;
+            self.mix();
+        }
+    }
+
+    /// A seek happened: drops filter state, history and audio not yet pulled.
+    pub fn reset(&mut self) {
+        self.fading_out = None;
+        self.fade_position = 0;
+        self.current.reset();
+        self.history.clear();
+        self.output.clear();
+        self.limiter.reset();
+        self.gain.snap();
+    }
+
+    /// Applies changes from the control handle; a new structure waits until a running
+    /// cross-fade has finished (at most a block or two).
+    fn follow_control(&mut self) {
+        if self.fading_out.is_some() {
+            return;
+        }
+        let generation = self.control.generation();
+        if generation == self.seen_generation {
+            return;
+        }
+        self.seen_generation = generation;
+        let spec = self.control.filters();
+        self.gain
+            .set_target(total_gain(&spec, self.control.volume()));
+        let structure = structure_of(&spec);
+        if structure != self.structure {
+            self.structure = structure;
+            let mut fresh = Engine::new(&structure);
+            let (older, newer) = self.history.as_slices();
+            fresh.process(older);
+            fresh.process(newer);
+            fresh.output.clear();
+            self.fading_out = Some(std::mem::replace(&mut self.current, fresh));
+            self.fade_position = 0;
+        }
+    }
+
+    fn remember(&mut self, block: &[f32]) {
+        let keep = HISTORY_FRAMES * CHANNELS;
+        if block.len() >= keep {
+            self.history.clear();
+            self.history.extend(&block[block.len() - keep..]);
+            return;
+        }
+        let overflow = (self.history.len() + block.len()).saturating_sub(keep);
+        self.history.drain(..overflow);
+        self.history.extend(block);
+    }
+
+    /// Moves finished engine output through cross-fade, gain and limiter into `output`.
+    #[allow(clippy::cast_precision_loss)]
+    fn mix(&mut self) {
+        if let Some(old) = &mut self.fading_out {
+            let ready = old.output.len().min(self.current.output.len()) / CHANNELS;
+            let frames = ready.min(TRANSITION_FRAMES - self.fade_position);
+            for _ in 0..frames {
+                self.fade_position += 1;
+                let weight = self.fade_position as f32 / TRANSITION_FRAMES as f32;
+                let mut frame = [0.0f32; CHANNELS];
+                for sample in &mut frame {
+                    let old_sample = old.output.pop_front().unwrap_or(0.0);
+                    let new_sample = self.current.output.pop_front().unwrap_or(0.0);
+                    *sample = old_sample + (new_sample - old_sample) * weight;
+                }
+                finish_frame(&mut self.gain, &mut self.limiter, &mut self.output, frame);
+            }
+            if self.fade_position < TRANSITION_FRAMES {
+                return;
+            }
+            self.fading_out = None;
+            self.fade_position = 0;
+        }
+        while self.current.output.len() >= CHANNELS {
+            let mut frame = [0.0f32; CHANNELS];
+            for sample in &mut frame {
+                *sample = self.current.output.pop_front().unwrap_or(0.0);
+            }
+            finish_frame(&mut self.gain, &mut self.limiter, &mut self.output, frame);
+        }
+    }
+}
+
+#[inline]
+fn finish_frame(
+    gain: &mut GainRamp,
+    limiter: &mut Limiter,
+    output: &mut VecDeque<f32>,
+    mut frame: [f32; CHANNELS],
+) {
+    let gain = gain.next();
+    for sample in &mut frame {
+        *sample *= gain;
+    }
+    limiter.process(&mut frame);
+    output.extend(frame);
+}

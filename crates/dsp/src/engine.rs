@@ -1,0 +1,192 @@
+//! One immutable filter configuration turned into running filters: everything of a
+//! [`FilterSpec`] except the volume, in Lavalink's order.
+
+use std::collections::VecDeque;
+
+use minstrel_domain::filters::{ChannelMix, Distortion, FilterSpec};
+
+use crate::filters::equalizer::{BassBoostFilter, EqualizerFilter};
+use crate::filters::karaoke::KaraokeFilter;
+use crate::filters::modulation::{RotationFilter, TremoloFilter, VibratoFilter};
+use crate::filters::reverb::ReverbFilter;
+use crate::filters::simple::{ChannelMixFilter, DistortionFilter, LowPassFilter};
+use crate::timescale::TimescaleFilter;
+use crate::{CHANNELS, FRAMES_PER_BLOCK};
+
+/// The spec with its gain-only part (volume) removed: two specs with the same structure can
+/// switch by ramping a gain, anything else needs a cross-fade between engines.
+pub(crate) fn structure_of(spec: &FilterSpec) -> FilterSpec {
+    FilterSpec {
+        volume: None,
+        ..*spec
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct Engine {
+    low_pass: Option<LowPassFilter>,
+    channel_mix: Option<ChannelMixFilter>,
+    rotation: Option<RotationFilter>,
+    distortion: Option<DistortionFilter>,
+    vibrato: Option<VibratoFilter>,
+    tremolo: Option<TremoloFilter>,
+    timescale: Option<TimescaleFilter>,
+    karaoke: Option<KaraokeFilter>,
+    equalizer: Option<EqualizerFilter>,
+    bass_boost: Option<BassBoostFilter>,
+    reverb: Option<ReverbFilter>,
+    work: Vec<f32>,
+    stretched: Vec<f32>,
+    /// Processed audio waiting to be mixed into the chain's output.
+    pub(crate) output: VecDeque<f32>,
+}
+
+impl Engine {
+    /// Builds the filters that actually change something; neutral ones are left out.
+    pub(crate) fn new(spec: &FilterSpec) -> Self {
+        Self {
+            low_pass: spec
+                .low_pass
+                .filter(|low_pass| low_pass.smoothing > 1.0)
+                .map(LowPassFilter::new),
+            channel_mix: spec
+                .channel_mix
+                .filter(|mix| *mix != ChannelMix::default())
+                .map(ChannelMixFilter::new),
+            rotation: spec
+                .rotation
+                .filter(|rotation| rotation.rotation_hz > 0.0)
+                .map(RotationFilter::new),
+            distortion: spec
+                .distortion
+                .filter(|distortion| *distortion != Distortion::default())
+                .map(DistortionFilter::new),
+            vibrato: spec
+                .vibrato
+                .filter(|vibrato| vibrato.depth > 0.0 && vibrato.frequency > 0.0)
+                .map(VibratoFilter::new),
+            tremolo: spec
+                .tremolo
+                .filter(|tremolo| tremolo.depth > 0.0 && tremolo.frequency > 0.0)
+                .map(TremoloFilter::new),
+            timescale: spec.timescale.and_then(TimescaleFilter::new),
+            karaoke: spec
+                .karaoke
+                .filter(|karaoke| karaoke.level > 0.0 || karaoke.mono_level > 0.0)
+                .map(KaraokeFilter::new),
+            equalizer: spec
+                .equalizer
+                .filter(|equalizer| !equalizer.is_neutral())
+                .map(|equalizer| EqualizerFilter::new(&equalizer)),
+            bass_boost: spec.bass_boost.map(BassBoostFilter::new),
+            reverb: spec
+                .reverb
+                .filter(|reverb| reverb.wet > 0.0)
+                .map(ReverbFilter::new),
+            work: Vec::with_capacity(FRAMES_PER_BLOCK * CHANNELS),
+            stretched: Vec::with_capacity(FRAMES_PER_BLOCK * CHANNELS * 4),
+            output: VecDeque::with_capacity(FRAMES_PER_BLOCK * CHANNELS * 8),
+        }
+    }
+
+    /// Runs interleaved stereo `input` (whole frames) through every filter, block by block,
+    /// appending the result to [`Engine::output`].
+    pub(crate) fn process(&mut self, input: &[f32]) {
+        for block in input.chunks(FRAMES_PER_BLOCK * CHANNELS) {
+            self.work.clear();
+            self.work.extend_from_slice(block);
+            self.before_timescale();
+            self.stretched.clear();
+            if let Some(timescale) = &mut self.timescale {
+                timescale.process(&self.work, &mut self.stretched);
+                self.after_timescale_on_stretched();
+            } else {
+                self.after_timescale_on_work();
+            }
+        }
+    }
+
+    /// End of input: flush what the timescale still holds.
+    pub(crate) fn finish(&mut self) {
+        if let Some(timescale) = &mut self.timescale {
+            self.stretched.clear();
+            timescale.finish(&mut self.stretched);
+            self.after_timescale_on_stretched();
+        }
+    }
+
+    pub(crate) fn reset(&mut self) {
+        macro_rules! reset_all {
+            ($($filter:ident),*) => {$(if let Some(filter) = &mut self.$filter { filter.reset(); })*};
+        }
+        reset_all!(
+            low_pass, rotation, vibrato, tremolo, timescale, karaoke, equalizer, bass_boost, reverb
+        );
+        self.output.clear();
+    }
+
+    fn before_timescale(&mut self) {
+        let block = &mut self.work[..];
+        if let Some(filter) = &mut self.low_pass {
+            filter.process(block);
+        }
+        if let Some(filter) = &self.channel_mix {
+            filter.process(block);
+        }
+        if let Some(filter) = &mut self.rotation {
+            filter.process(block);
+        }
+        if let Some(filter) = &self.distortion {
+            filter.process(block);
+        }
+        if let Some(filter) = &mut self.vibrato {
+            filter.process(block);
+        }
+        if let Some(filter) = &mut self.tremolo {
+            filter.process(block);
+        }
+    }
+
+    fn after_timescale_on_stretched(&mut self) {
+        after_timescale(
+            &mut self.stretched,
+            &mut self.karaoke,
+            &mut self.equalizer,
+            &mut self.bass_boost,
+            &mut self.reverb,
+        );
+        self.output.extend(self.stretched.iter().copied());
+    }
+
+    fn after_timescale_on_work(&mut self) {
+        after_timescale(
+            &mut self.work,
+            &mut self.karaoke,
+            &mut self.equalizer,
+            &mut self.bass_boost,
+            &mut self.reverb,
+        );
+        self.output.extend(self.work.iter().copied());
+    }
+}
+
+fn after_timescale(
+    block: &mut [f32],
+    karaoke: &mut Option<KaraokeFilter>,
+    equalizer: &mut Option<EqualizerFilter>,
+    bass_boost: &mut Option<BassBoostFilter>,
+    reverb: &mut Option<ReverbFilter>,
+) {
+    if let Some(filter) = karaoke {
+        filter.process(block);
+    }
+    if let Some(filter) = equalizer {
+        filter.process(block);
+    }
+    if let Some(filter) = bass_boost {
+        filter.process(block);
+    }
+    if let Some(filter) = reverb {
+        filter.process(block);
+    }
+}

@@ -1,0 +1,62 @@
+//! Centre-channel (vocal) removal that keeps the low band.
+//!
+//! ```text
+//! mono  = (L + R) / 2
+//! low   = bandpass⁴(mono)   two cascaded RBJ band-passes at filterBand, −3 dB width ≈ filterWidth
+//! L'    = L − level · R + monoLevel · low
+//! R'    = R − level · L + monoLevel · low
+//! ```
+//!
+//! A centre-panned source (L = R) cancels to `(1 − level)` of itself; at the band centre the
+//! band-pass puts it back, so bass and kick drums survive. A source panned hard to one side stays
+//! at full level on its own side (and appears inverted on the other, as in lavadsp).
+
+use minstrel_domain::filters::Karaoke;
+
+use super::biquad::{Biquad, Coefficients};
+
+/// Two identical band-passes in series have a −3 dB bandwidth ≈ 0.64 × that of one.
+const CASCADE_BANDWIDTH_SHRINK: f64 = 0.643_594_252_905_582_6;
+
+#[derive(Debug, Clone)]
+pub(crate) struct KaraokeFilter {
+    level: f32,
+    mono_level: f32,
+    low_band: Option<[Biquad; 2]>,
+}
+
+impl KaraokeFilter {
+    pub(crate) fn new(spec: Karaoke) -> Self {
+        let centre = f64::from(spec.filter_band);
+        let low_band = (centre >= 1.0).then(|| {
+            let width = f64::from(spec.filter_width).max(1.0);
+            let q = centre / width * CASCADE_BANDWIDTH_SHRINK;
+            [Biquad::new(Coefficients::band_pass(centre, q)); 2]
+        });
+        Self {
+            level: spec.level,
+            mono_level: spec.mono_level,
+            low_band,
+        }
+    }
+
+    pub(crate) fn process(&mut self, block: &mut [f32]) {
+        for frame in block.chunks_exact_mut(2) {
+            let (left, right) = (frame[0], frame[1]);
+            let low = match &mut self.low_band {
+                Some([first, second]) => second.process(first.process(0.5 * (left + right))),
+                None => 0.0,
+            };
+            frame[0] = left - self.level * right + self.mono_level * low;
+            frame[1] = right - self.level * left + self.mono_level * low;
+        }
+    }
+
+    pub(crate) fn reset(&mut self) {
+        if let Some(filters) = &mut self.low_band {
+            for filter in filters {
+                filter.reset();
+            }
+        }
+    }
+}

@@ -1,0 +1,43 @@
+//! `minstrel doctor`: checks the configuration and the environment and says what to fix.
+
+use std::process::Command;
+
+use crate::config::Config;
+
+pub(crate) fn run(config: &Config) -> anyhow::Result<()> {
+    let mut problems = 0;
+    let mut report = |ok: bool, what: &str, advice: &str| {
+        if ok {
+            println!("ok      {what}");
+        } else {
+            problems += 1;
+            println!("problem {what}: {advice}");
+        }
+    };
+    report(
+        config.library_dir.is_dir(),
+        &format!("music library {}", config.library_dir.display()),
+        "the folder does not exist; create it or set MINSTREL_LIBRARY_DIR",
+    );
+    report(config.output().is_ok(), "MINSTREL_OUTPUT", "see the README for valid values");
+    let yt_dlp = Command::new("yt-dlp").arg("--version").output();
+    report(
+        yt_dlp.is_ok_and(|output| output.status.success()),
+        "yt-dlp (YouTube, SoundCloud, … sources)",
+        "not installed; `pip install yt-dlp` (local files work without it)",
+    );
+    println!(
+        "info    Discord: {}",
+        if config.discord_token.is_set() { "token set" } else { "no DISCORD_TOKEN" }
+    );
+    println!(
+        "info    Telegram: {}",
+        if config.telegram_token.is_set() { "token set" } else { "no TELEGRAM_TOKEN" }
+    );
+    if problems == 0 {
+        println!("all checks passed");
+    } else {
+        println!("{problems} problem(s) found");
+    }
+    Ok(())
+}

@@ -1,0 +1,82 @@
+//! minstrel: the composition root. Reads the configuration, builds every adapter, wires them
+//! into the use cases and starts the front-ends. The only crate that knows every other one.
+
+mod config;
+mod doctor;
+mod render;
+mod wiring;
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+use crate::config::{Config, LogFormat};
+
+#[derive(Debug, Parser)]
+#[command(name = "minstrel", version, about = "A self-hosted Discord + Telegram music bot")]
+struct Cli {
+    /// Path of the optional configuration file.
+    #[arg(long, env = "MINSTREL_CONFIG", default_value = "minstrel.toml", global = true)]
+    config: PathBuf,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the bot (default): Discord with DISCORD_TOKEN, Telegram with TELEGRAM_TOKEN, the
+    /// console front-end when neither is set.
+    Run,
+    /// Render a file through the filter chain to a 48 kHz WAV (filter preview).
+    Render(render::RenderArgs),
+    /// Apply the database migrations.
+    Migrate,
+    /// Check the configuration and the environment.
+    Doctor,
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("minstrel: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = Config::load(&cli.config)?;
+    init_tracing(&config)?;
+    match cli.command.unwrap_or(Command::Run) {
+        Command::Run => wiring::run(config).await,
+        Command::Render(args) => render::run(&args),
+        Command::Migrate => {
+            // The SQL adapters land with the storage issue; until then storage is in memory.
+            println!(
+                "nothing to migrate: this build keeps its data in memory ({} is not used yet)",
+                config.database_url
+            );
+            Ok(())
+        }
+        Command::Doctor => doctor::run(&config),
+    }
+}
+
+fn init_tracing(config: &Config) -> anyhow::Result<()> {
+    let filter = EnvFilter::try_new(&config.log)
+        .with_context(|| format!("MINSTREL_LOG \"{}\" is not a valid log filter", config.log))?;
+    // Logs go to stderr so the console front-end's replies on stdout stay clean.
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let result = match config.log_format {
+        LogFormat::Pretty => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+    result.map_err(|error| anyhow::anyhow!("could not start logging: {error}"))
+}

@@ -1,0 +1,159 @@
+//! The binary as a user runs it: no tokens, a script piped into the console front-end, audio
+//! recorded to a WAV file. Measures the recorded signal.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const RATE: u32 = 48_000;
+
+fn write_tone(path: &Path, frequency: f32, seconds: f32) {
+    let spec = hound::WavSpec {
+        channels: 2,
+        sample_rate: RATE,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut writer = hound::WavWriter::create(path, spec).unwrap();
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
+    let frames = (seconds * RATE as f32) as u32;
+    for index in 0..frames {
+        #[allow(clippy::cast_precision_loss)]
+        let time = index as f32 / RATE as f32;
+        #[allow(clippy::cast_possible_truncation)]
+        let sample = ((std::f32::consts::TAU * frequency * time).sin() * 0.5 * 32767.0) as i16;
+        writer.write_sample(sample).unwrap();
+        writer.write_sample(sample).unwrap();
+    }
+    writer.finalize().unwrap();
+}
+
+/// Left channel of a 16-bit stereo WAV as f32.
+fn read_left(path: &Path) -> (Vec<f32>, u32) {
+    let mut reader = hound::WavReader::open(path).unwrap();
+    let spec = reader.spec();
+    assert_eq!(spec.channels, 2);
+    let samples: Vec<i16> = reader.samples::<i16>().map(Result::unwrap).collect();
+    let left = samples
+        .chunks_exact(2)
+        .map(|frame| f32::from(frame[0]) / 32768.0)
+        .collect();
+    (left, spec.sample_rate)
+}
+
+/// Power of `frequency` in `signal` (Goertzel), normalised by length.
+fn goertzel(signal: &[f32], frequency: f32, rate: u32) -> f32 {
+    #[allow(clippy::cast_precision_loss)]
+    let omega = std::f32::consts::TAU * frequency / rate as f32;
+    let coefficient = 2.0 * omega.cos();
+    let (mut previous, mut before) = (0.0f32, 0.0f32);
+    for sample in signal {
+        let current = sample + coefficient * previous - before;
+        before = previous;
+        previous = current;
+    }
+    #[allow(clippy::cast_precision_loss)]
+    let length = signal.len() as f32;
+    (previous * previous + before * before - coefficient * previous * before) / (length * length)
+}
+
+fn rms(signal: &[f32]) -> f32 {
+    #[allow(clippy::cast_precision_loss)]
+    let length = signal.len().max(1) as f32;
+    (signal.iter().map(|sample| sample * sample).sum::<f32>() / length).sqrt()
+}
+
+struct Run {
+    stdout: String,
+    stderr: String,
+    output: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+fn run_script(script: &str, output_setting: impl Fn(&Path) -> String) -> Run {
+    let dir = tempfile::tempdir().unwrap();
+    let library = dir.path().join("music");
+    std::fs::create_dir(&library).unwrap();
+    write_tone(&library.join("tone.wav"), 440.0, 2.0);
+    let output = dir.path().join("out.wav");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_minstrel"))
+        .current_dir(dir.path())
+        .env_remove("DISCORD_TOKEN")
+        .env_remove("TELEGRAM_TOKEN")
+        .env("MINSTREL_LIBRARY_DIR", &library)
+        .env("MINSTREL_OUTPUT", output_setting(&output))
+        .env("MINSTREL_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(script.as_bytes()).unwrap();
+    // A hang is a failure, not a stuck CI run.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("the console did not finish within 60 s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let result = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&result.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&result.stderr).into_owned();
+    assert!(result.status.success(), "exit {:?}\nstdout:\n{stdout}\nstderr:\n{stderr}", result.status);
+    Run {
+        stdout,
+        stderr,
+        output,
+        _dir: dir,
+    }
+}
+
+#[test]
+fn piped_play_filter_quit_records_nightcore_audio() {
+    let run = run_script("play tone.wav\nfilter nightcore\nquit\n", |path| {
+        path.display().to_string()
+    });
+    assert!(run.stdout.contains("playing tone"), "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("filters: timescale"), "stdout:\n{}", run.stdout);
+    let (left, rate) = read_left(&run.output);
+    assert_eq!(rate, RATE);
+    #[allow(clippy::cast_precision_loss)]
+    let seconds = left.len() as f32 / RATE as f32;
+    // 2 s at rate 1.25 is 1.6 s; the filter lands a block or two after the start.
+    assert!((1.55..=1.75).contains(&seconds), "recorded {seconds} s");
+    let tail = &left[left.len() / 4..left.len() * 3 / 4];
+    assert!(rms(tail) > 0.2, "silent output: rms {}", rms(tail));
+    let at_550 = goertzel(tail, 550.0, rate);
+    let at_440 = goertzel(tail, 440.0, rate);
+    assert!(at_550 > 100.0 * at_440, "pitch not raised: 550 Hz {at_550}, 440 Hz {at_440}");
+}
+
+#[test]
+fn fast_render_without_filters_keeps_length_and_pitch() {
+    let run = run_script("play tone\nquit\n", |path| format!("fast:{}", path.display()));
+    let (left, rate) = read_left(&run.output);
+    #[allow(clippy::cast_precision_loss)]
+    let seconds = left.len() as f32 / RATE as f32;
+    assert!((1.98..=2.02).contains(&seconds), "recorded {seconds} s\n{}", run.stdout);
+    let middle = &left[left.len() / 4..left.len() * 3 / 4];
+    assert!(goertzel(middle, 440.0, rate) > 100.0 * goertzel(middle, 550.0, rate));
+    assert!((rms(middle) - 0.5 / 2f32.sqrt()).abs() < 0.05, "rms {}", rms(middle));
+}
+
+#[test]
+fn bad_input_gets_a_friendly_reply_and_nothing_crashes() {
+    let run = run_script(
+        "play ../../etc/passwd\nplay no such song\nvolume 500\nfrobnicate\nskip\nquit\n",
+        |_| "null".to_owned(),
+    );
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert!(lines.iter().any(|line| line.starts_with("error:") && line.contains("library")), "{}", run.stdout);
+    assert!(run.stdout.contains("nothing found for \"no such song\""), "{}", run.stdout);
+    assert!(run.stdout.contains("volume must be between 0 and 200 % (got 500)"), "{}", run.stdout);
+    assert!(run.stdout.contains("unknown command \"frobnicate\""), "{}", run.stdout);
+    assert!(run.stdout.contains("error: nothing is playing"), "{}", run.stdout);
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+}

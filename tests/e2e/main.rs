@@ -1,0 +1,3 @@
+//! e2e
+
+mod layering;
