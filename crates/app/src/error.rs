@@ -23,6 +23,8 @@ pub enum MusicError {
     Filter(#[from] FilterError),
     #[error("the {0} filter is turned off on this server")]
     FilterNotAllowed(String),
+    #[error("this server only allows its chosen presets; hand-made filters are turned off")]
+    ManualFiltersNotAllowed,
     #[error(transparent)]
     Resolve(#[from] ResolveError),
     #[error(transparent)]

@@ -34,7 +34,7 @@ impl FilterService {
         name: &str,
     ) -> Result<FilterSpec, MusicError> {
         let preset = Preset::parse(name)?;
-        self.update(guild, actor, Some(preset), |current| {
+        self.update(guild, actor, Some(preset), false, |current| {
             current.merged_with(&preset.spec())
         })
         .await
@@ -47,13 +47,15 @@ impl FilterService {
         actor: &Actor,
         spec: FilterSpec,
     ) -> Result<FilterSpec, MusicError> {
-        self.update(guild, actor, None, |current| current.merged_with(&spec))
-            .await
+        self.update(guild, actor, None, true, |current| {
+            current.merged_with(&spec)
+        })
+        .await
     }
 
     /// Turns every filter off.
     pub async fn reset(&self, guild: GuildId, actor: &Actor) -> Result<FilterSpec, MusicError> {
-        self.update(guild, actor, None, |_| FilterSpec::default())
+        self.update(guild, actor, None, false, |_| FilterSpec::default())
             .await
     }
 
@@ -67,16 +69,23 @@ impl FilterService {
         guild: GuildId,
         actor: &Actor,
         preset: Option<Preset>,
+        manual: bool,
         change: impl FnOnce(FilterSpec) -> FilterSpec,
     ) -> Result<FilterSpec, MusicError> {
         self.music.check_rate(actor)?;
         let session = self.music.session(guild).await?;
         let mut session = session.lock().await;
         authorize(actor, Action::Filter, &session.settings, None)?;
-        if let Some(preset) = preset
-            && !session.settings.allows(preset)
-        {
-            return Err(MusicError::FilterNotAllowed(preset.name().to_owned()));
+        match preset {
+            Some(preset) if !session.settings.allows(preset) => {
+                return Err(MusicError::FilterNotAllowed(preset.name().to_owned()));
+            }
+            // A server that restricts presets also rules out hand-made filters, which could
+            // rebuild a forbidden preset.
+            None if manual && session.settings.allowed_filters.is_some() => {
+                return Err(MusicError::ManualFiltersNotAllowed);
+            }
+            _ => {}
         }
         let filters = change(session.filters);
         if session.queue.current().is_some() {

@@ -12,6 +12,9 @@ pub mod policy;
 pub mod ports;
 pub mod settings;
 
+#[cfg(test)]
+mod tests;
+
 pub use error::MusicError;
 pub use filters::FilterService;
 pub use music::{

@@ -45,6 +45,8 @@ pub(crate) struct Session {
     voice_channel: Option<ChannelId>,
     text_channel: Option<ChannelId>,
     skip_votes: HashSet<RequesterId>,
+    /// The next start resumes a restored track: it was already recorded in history.
+    resuming: bool,
 }
 
 /// What `play` did.
@@ -145,6 +147,7 @@ impl MusicService {
                 voice_channel: None,
                 text_channel: None,
                 skip_votes: HashSet::new(),
+                resuming: false,
             }))
         });
         Ok(Arc::clone(session))
@@ -193,7 +196,11 @@ impl MusicService {
         let session = self.session(guild).await?;
         let mut session = session.lock().await;
         authorize(actor, Action::Leave, &session.settings, None)?;
-        self.stop_locked(guild, &mut session).await?;
+        // Leaving an idle player is the common case (the queue ran out): still disconnect.
+        match self.stop_locked(guild, &mut session).await {
+            Ok(_) | Err(MusicError::Playback(PlaybackError::NothingPlaying)) => {}
+            Err(error) => return Err(error),
+        }
         self.ports.player.leave(guild).await?;
         session.voice_channel = None;
         if let Err(error) = self.ports.queue_store.delete(guild).await {
@@ -221,30 +228,26 @@ impl MusicService {
             .collect();
         let mut session = session.lock().await;
         let was_idle = session.queue.current().is_none();
-        let mut rejected = 0;
-        let mut position = None;
-        let queued = if tracks.len() == 1 {
+        let (queued, first_index, rejected) = if tracks.len() == 1 {
             let index = session.queue.add(tracks[0].clone(), placement)?;
-            position = Some(index);
-            tracks
+            (tracks, index, 0)
         } else {
-            let before = session.queue.len();
-            let refused = session.queue.add_all(tracks.iter().cloned());
-            rejected = refused.len();
-            if rejected == tracks.len() {
+            let (start, refused) = session.queue.add_all(tracks.iter().cloned(), placement);
+            if refused.len() == tracks.len() {
                 return Err(minstrel_domain::QueueError::Full {
                     max: session.queue.max_size(),
                 }
                 .into());
             }
-            position = position.or(Some(before));
-            tracks[..tracks.len() - rejected].to_vec()
+            let kept = tracks.len() - refused.len();
+            (tracks[..kept].to_vec(), start, refused.len())
         };
+        let mut position = Some(first_index);
         for (offset, track) in queued.iter().enumerate() {
             self.ports.events.publish(DomainEvent::TrackQueued {
                 guild,
                 track: track.clone(),
-                position: position.unwrap_or(0) + offset,
+                position: first_index + offset,
             });
         }
         let mut started = None;
@@ -306,7 +309,13 @@ impl MusicService {
         };
         match self.ports.settings.user(user).await {
             Ok(Some(settings)) => {
-                session.volume = settings.default_volume;
+                // A saved personal volume wins over the server default, but not over a volume
+                // somebody already set on this player.
+                if settings.default_volume != Volume::DEFAULT
+                    && session.volume == session.settings.default_volume
+                {
+                    session.volume = settings.default_volume;
+                }
                 let preferred = settings.preferred_spec();
                 if !preferred.is_neutral() && session.filters.is_neutral() {
                     session.filters = preferred;
@@ -346,7 +355,9 @@ impl MusicService {
                         guild,
                         track: track.clone(),
                     });
-                    self.record_history(guild, &track).await;
+                    if !std::mem::take(&mut session.resuming) {
+                        self.record_history(guild, &track).await;
+                    }
                     return Some(track);
                 }
                 Err(error) => {
@@ -839,24 +850,46 @@ impl MusicService {
             self.next_track_id.fetch_max(highest + 1, Ordering::Relaxed);
             let session = self.session(guild).await?;
             let mut session = session.lock().await;
+            let rejoined = match snapshot.voice_channel {
+                Some(channel) => match self.ports.player.join(guild, channel).await {
+                    Ok(()) => true,
+                    Err(error) => {
+                        warn!(%guild, ?error, "could not rejoin the voice channel; queue kept");
+                        false
+                    }
+                },
+                None => true,
+            };
+            let (current, upcoming, position) = if rejoined {
+                (
+                    snapshot.current.clone(),
+                    snapshot.upcoming.clone(),
+                    snapshot.position,
+                )
+            } else {
+                // Not connected: keep every track queued, the current one first, so the next
+                // `play` or `join` picks it up instead of a track that never starts.
+                let upcoming = snapshot
+                    .current
+                    .iter()
+                    .chain(&snapshot.upcoming)
+                    .cloned()
+                    .collect();
+                (None, upcoming, Duration::ZERO)
+            };
             session.queue = Queue::restore(
                 session.settings.max_queue(),
-                snapshot.current.clone(),
-                snapshot.upcoming.clone(),
+                current,
+                upcoming,
                 snapshot.repeat,
-                snapshot.position,
+                position,
             );
             session.volume = snapshot.volume;
             session.filters = snapshot.filters;
             session.voice_channel = snapshot.voice_channel;
             session.text_channel = snapshot.text_channel;
-            if let Some(channel) = snapshot.voice_channel
-                && let Err(error) = self.ports.player.join(guild, channel).await
-            {
-                warn!(%guild, ?error, "could not rejoin the voice channel; queue kept");
-                continue;
-            }
-            if snapshot.current.is_some() {
+            if session.queue.current().is_some() {
+                session.resuming = true;
                 self.start_current(guild, &mut session).await;
                 if snapshot.paused
                     && session.state == PlaybackState::Playing

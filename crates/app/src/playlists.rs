@@ -6,7 +6,7 @@ use minstrel_domain::{GuildId, Playlist, PlaylistEntry, PlaylistName, PlaylistOw
 
 use crate::error::MusicError;
 use crate::music::MusicService;
-use crate::ports::{PlaylistRepo, StoreError, TrackResolver};
+use crate::ports::{PlaylistRepo, ResolveError, StoreError, TrackResolver};
 
 pub struct PlaylistService {
     playlists: Arc<dyn PlaylistRepo>,
@@ -87,6 +87,9 @@ impl PlaylistService {
                 duration: info.duration,
             })
             .collect();
+        if entries.is_empty() {
+            return Err(ResolveError::NotFound(query.trim().to_owned()).into());
+        }
         self.playlists.append(&playlist.id, &entries).await?;
         Ok(entries)
     }

@@ -198,3 +198,6 @@ impl std::fmt::Debug for Console {
             .finish_non_exhaustive()
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -197,17 +197,29 @@ impl Queue {
         Ok(index)
     }
 
-    /// Adds as many tracks as fit at the end; returns the ones that did not fit.
-    pub fn add_all(&mut self, tracks: impl IntoIterator<Item = Track>) -> Vec<Track> {
+    /// Adds as many tracks as fit, in order, starting at `position`; returns the index of the
+    /// first one and the tracks that did not fit.
+    pub fn add_all(
+        &mut self,
+        tracks: impl IntoIterator<Item = Track>,
+        position: AddPosition,
+    ) -> (usize, Vec<Track>) {
+        let start = match position {
+            AddPosition::End => self.upcoming.len(),
+            AddPosition::Next => 0,
+            AddPosition::At(index) => index.min(self.upcoming.len()),
+        };
         let mut rejected = Vec::new();
+        let mut index = start;
         for track in tracks {
             if self.upcoming.len() < self.max_size {
-                self.upcoming.push_back(track);
+                self.upcoming.insert(index, track);
+                index += 1;
             } else {
                 rejected.push(track);
             }
         }
-        rejected
+        (start, rejected)
     }
 
     pub fn remove(&mut self, index: usize) -> Result<Track, QueueError> {
@@ -274,6 +286,9 @@ impl Queue {
 
     /// Goes back to the most recently played track; the current one becomes next.
     pub fn previous(&mut self) -> Result<&Track, QueueError> {
+        if self.current.is_some() && self.upcoming.len() >= self.max_size {
+            return Err(QueueError::Full { max: self.max_size });
+        }
         let previous = self.history.pop_back().ok_or(QueueError::NoPrevious)?;
         if let Some(current) = self.current.take() {
             self.upcoming.push_front(current);
@@ -365,8 +380,11 @@ mod tests {
         queue.add(track(2), AddPosition::End).unwrap();
         let error = queue.add(track(3), AddPosition::End).unwrap_err();
         assert_eq!(error.to_string(), "the queue is full (2 tracks at most)");
-        let rejected = queue.add_all([track(4), track(5)]);
+        let (_, rejected) = queue.add_all([track(4), track(5)], AddPosition::End);
         assert_eq!(rejected.len(), 2);
+        let mut roomy = queue_of(2);
+        assert_eq!(roomy.add_all([track(8), track(9)], AddPosition::Next).0, 0);
+        assert_eq!(ids(&roomy), vec![8, 9, 1, 2]);
     }
 
     #[test]

@@ -69,6 +69,27 @@ impl GainRamp {
         }
         self.current
     }
+
+    /// Multiplies interleaved stereo `samples` by the gain, frame by frame: the ramp part per
+    /// frame, the steady part as one tight loop (nothing at all at unity).
+    // Exact comparison on purpose: unity gain is stored exactly and needs no multiply.
+    #[allow(clippy::float_cmp)]
+    fn apply(&mut self, samples: &mut [f32]) {
+        let ramp_frames = self.remaining.min(samples.len() / CHANNELS);
+        let (ramp, steady) = samples.split_at_mut(ramp_frames * CHANNELS);
+        for frame in ramp.chunks_exact_mut(CHANNELS) {
+            let gain = self.next();
+            for sample in frame {
+                *sample *= gain;
+            }
+        }
+        if self.current != 1.0 {
+            let gain = self.current;
+            for sample in steady {
+                *sample *= gain;
+            }
+        }
+    }
 }
 
 /// The processing chain for one player.
@@ -92,7 +113,9 @@ pub struct FilterChain {
     history: VecDeque<f32>,
     gain: GainRamp,
     limiter: Limiter,
-    output: VecDeque<f32>,
+    /// Finished audio; `output[read..]` has not been pulled yet.
+    output: Vec<f32>,
+    read: usize,
 }
 
 impl FilterChain {
@@ -109,7 +132,8 @@ impl FilterChain {
             history: VecDeque::with_capacity(HISTORY_FRAMES * CHANNELS),
             gain: GainRamp::new(total_gain(&spec, control.volume())),
             limiter: Limiter::new(),
-            output: VecDeque::with_capacity(FRAMES_PER_BLOCK * CHANNELS * 8),
+            output: Vec::with_capacity(FRAMES_PER_BLOCK * CHANNELS * 8),
+            read: 0,
             control,
         }
     }
@@ -136,16 +160,19 @@ impl FilterChain {
     /// Writes up to `out.len()` samples (whole frames) of processed audio into `out`, returns
     /// how many were written.
     pub fn pull(&mut self, out: &mut [f32]) -> usize {
-        let count = (out.len() - out.len() % CHANNELS).min(self.output.len());
-        for (slot, sample) in out.iter_mut().zip(self.output.drain(..count)) {
-            *slot = sample;
+        let count = (out.len() - out.len() % CHANNELS).min(self.available());
+        out[..count].copy_from_slice(&self.output[self.read..self.read + count]);
+        self.read += count;
+        if self.read == self.output.len() {
+            self.output.clear();
+            self.read = 0;
         }
         count
     }
 
     /// Samples ready to [`pull`](Self::pull).
     pub fn available(&self) -> usize {
-        self.output.len()
+        self.output.len() - self.read
     }
 
     /// End of track: flushes internal buffers (timescale) so `pull` drains everything. Call
@@ -169,6 +196,7 @@ impl FilterChain {
         self.current.reset();
         self.history.clear();
         self.output.clear();
+        self.read = 0;
         self.limiter.reset();
         self.gain.snap();
     }
@@ -215,47 +243,46 @@ impl FilterChain {
     /// Moves finished engine output through cross-fade, gain and limiter into `output`.
     #[allow(clippy::cast_precision_loss)]
     fn mix(&mut self) {
+        // Audio already pulled is dropped here, once per block, rather than on every pull.
+        if self.read > 0 {
+            self.output.drain(..self.read);
+            self.read = 0;
+        }
+        let start = self.output.len();
         if let Some(old) = &mut self.fading_out {
             let ready = old.output.len().min(self.current.output.len()) / CHANNELS;
             let frames = ready.min(TRANSITION_FRAMES - self.fade_position);
-            for _ in 0..frames {
+            let samples = frames * CHANNELS;
+            for (old_frame, new_frame) in old.output[..samples]
+                .chunks_exact(CHANNELS)
+                .zip(self.current.output[..samples].chunks_exact(CHANNELS))
+            {
                 self.fade_position += 1;
                 let weight = self.fade_position as f32 / TRANSITION_FRAMES as f32;
-                let mut frame = [0.0f32; CHANNELS];
-                for sample in &mut frame {
-                    let old_sample = old.output.pop_front().unwrap_or(0.0);
-                    let new_sample = self.current.output.pop_front().unwrap_or(0.0);
-                    *sample = old_sample + (new_sample - old_sample) * weight;
+                for (old_sample, new_sample) in old_frame.iter().zip(new_frame) {
+                    self.output
+                        .push(old_sample + (new_sample - old_sample) * weight);
                 }
-                finish_frame(&mut self.gain, &mut self.limiter, &mut self.output, frame);
             }
+            old.output.drain(..samples);
+            self.current.output.drain(..samples);
             if self.fade_position < TRANSITION_FRAMES {
+                self.finish_samples(start);
                 return;
             }
             self.fading_out = None;
             self.fade_position = 0;
         }
-        while self.current.output.len() >= CHANNELS {
-            let mut frame = [0.0f32; CHANNELS];
-            for sample in &mut frame {
-                *sample = self.current.output.pop_front().unwrap_or(0.0);
-            }
-            finish_frame(&mut self.gain, &mut self.limiter, &mut self.output, frame);
-        }
+        let whole = self.current.output.len() - self.current.output.len() % CHANNELS;
+        self.output.extend_from_slice(&self.current.output[..whole]);
+        self.current.output.drain(..whole);
+        self.finish_samples(start);
     }
-}
 
-#[inline]
-fn finish_frame(
-    gain: &mut GainRamp,
-    limiter: &mut Limiter,
-    output: &mut VecDeque<f32>,
-    mut frame: [f32; CHANNELS],
-) {
-    let gain = gain.next();
-    for sample in &mut frame {
-        *sample *= gain;
+    /// Gain and limiter on `output[start..]`, the audio `mix` just added.
+    fn finish_samples(&mut self, start: usize) {
+        let fresh = &mut self.output[start..];
+        self.gain.apply(fresh);
+        self.limiter.process(fresh);
     }
-    limiter.process(&mut frame);
-    output.extend(frame);
 }

@@ -1,8 +1,6 @@
 //! One immutable filter configuration turned into running filters: everything of a
 //! [`FilterSpec`] except the volume, in Lavalink's order.
 
-use std::collections::VecDeque;
-
 use minstrel_domain::filters::{ChannelMix, Distortion, FilterSpec};
 
 use crate::filters::equalizer::{BassBoostFilter, EqualizerFilter};
@@ -38,7 +36,7 @@ pub(crate) struct Engine {
     work: Vec<f32>,
     stretched: Vec<f32>,
     /// Processed audio waiting to be mixed into the chain's output.
-    pub(crate) output: VecDeque<f32>,
+    pub(crate) output: Vec<f32>,
 }
 
 impl Engine {
@@ -85,7 +83,7 @@ impl Engine {
                 .map(ReverbFilter::new),
             work: Vec::with_capacity(FRAMES_PER_BLOCK * CHANNELS),
             stretched: Vec::with_capacity(FRAMES_PER_BLOCK * CHANNELS * 4),
-            output: VecDeque::with_capacity(FRAMES_PER_BLOCK * CHANNELS * 8),
+            output: Vec::with_capacity(FRAMES_PER_BLOCK * CHANNELS * 8),
         }
     }
 
@@ -155,7 +153,7 @@ impl Engine {
             &mut self.bass_boost,
             &mut self.reverb,
         );
-        self.output.extend(self.stretched.iter().copied());
+        self.output.extend_from_slice(&self.stretched);
     }
 
     fn after_timescale_on_work(&mut self) {
@@ -166,7 +164,7 @@ impl Engine {
             &mut self.bass_boost,
             &mut self.reverb,
         );
-        self.output.extend(self.work.iter().copied());
+        self.output.extend_from_slice(&self.work);
     }
 }
 

@@ -21,7 +21,11 @@ impl Secret {
 
 impl fmt::Debug for Secret {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.write_str(if self.is_set() { "<redacted>" } else { "<unset>" })
+        formatter.write_str(if self.is_set() {
+            "<redacted>"
+        } else {
+            "<unset>"
+        })
     }
 }
 
@@ -81,10 +85,17 @@ impl Config {
         let config: Self = Figment::from(Serialized::defaults(Self::default()))
             .merge(Toml::file(config_path))
             .merge(Env::prefixed("MINSTREL_").ignore(&["config"]))
-            .merge(Env::raw().only(&["DISCORD_TOKEN", "TELEGRAM_TOKEN"]).lowercase(true))
+            .merge(
+                Env::raw()
+                    .only(&["DISCORD_TOKEN", "TELEGRAM_TOKEN"])
+                    .lowercase(true),
+            )
             .extract()
             .with_context(|| {
-                format!("the configuration in {} or the environment is invalid", config_path.display())
+                format!(
+                    "the configuration in {} or the environment is invalid",
+                    config_path.display()
+                )
             })?;
         config.validate()?;
         Ok(config)
@@ -92,7 +103,8 @@ impl Config {
 
     fn validate(&self) -> anyhow::Result<()> {
         self.output()?;
-        if !(self.database_url.starts_with("sqlite:") || self.database_url.starts_with("postgres")) {
+        if !(self.database_url.starts_with("sqlite:") || self.database_url.starts_with("postgres"))
+        {
             bail!(
                 "MINSTREL_DATABASE_URL must start with sqlite: or postgres:// (got \"{}\")",
                 self.database_url
@@ -157,7 +169,10 @@ mod tests {
             ..Config::default()
         };
         assert_eq!(with("null").output().unwrap(), Output::Null);
-        assert_eq!(with("out.wav").output().unwrap(), Output::Wav(PathBuf::from("out.wav")));
+        assert_eq!(
+            with("out.wav").output().unwrap(),
+            Output::Wav(PathBuf::from("out.wav"))
+        );
         assert_eq!(
             with("fast:x/out.WAV").output().unwrap(),
             Output::WavFast(PathBuf::from("x/out.WAV"))
@@ -172,6 +187,12 @@ mod tests {
             database_url: "mysql://x".to_owned(),
             ..Config::default()
         };
-        assert!(config.validate().unwrap_err().to_string().contains("MINSTREL_DATABASE_URL"));
+        assert!(
+            config
+                .validate()
+                .unwrap_err()
+                .to_string()
+                .contains("MINSTREL_DATABASE_URL")
+        );
     }
 }

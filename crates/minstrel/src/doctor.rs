@@ -19,7 +19,11 @@ pub(crate) fn run(config: &Config) -> anyhow::Result<()> {
         &format!("music library {}", config.library_dir.display()),
         "the folder does not exist; create it or set MINSTREL_LIBRARY_DIR",
     );
-    report(config.output().is_ok(), "MINSTREL_OUTPUT", "see the README for valid values");
+    report(
+        config.output().is_ok(),
+        "MINSTREL_OUTPUT",
+        "see the README for valid values",
+    );
     let yt_dlp = Command::new("yt-dlp").arg("--version").output();
     report(
         yt_dlp.is_ok_and(|output| output.status.success()),
@@ -28,11 +32,19 @@ pub(crate) fn run(config: &Config) -> anyhow::Result<()> {
     );
     println!(
         "info    Discord: {}",
-        if config.discord_token.is_set() { "token set" } else { "no DISCORD_TOKEN" }
+        if config.discord_token.is_set() {
+            "token set"
+        } else {
+            "no DISCORD_TOKEN"
+        }
     );
     println!(
         "info    Telegram: {}",
-        if config.telegram_token.is_set() { "token set" } else { "no TELEGRAM_TOKEN" }
+        if config.telegram_token.is_set() {
+            "token set"
+        } else {
+            "no TELEGRAM_TOKEN"
+        }
     );
     if problems == 0 {
         println!("all checks passed");

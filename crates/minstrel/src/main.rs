@@ -15,10 +15,19 @@ use tracing_subscriber::EnvFilter;
 use crate::config::{Config, LogFormat};
 
 #[derive(Debug, Parser)]
-#[command(name = "minstrel", version, about = "A self-hosted Discord + Telegram music bot")]
+#[command(
+    name = "minstrel",
+    version,
+    about = "A self-hosted Discord + Telegram music bot"
+)]
 struct Cli {
     /// Path of the optional configuration file.
-    #[arg(long, env = "MINSTREL_CONFIG", default_value = "minstrel.toml", global = true)]
+    #[arg(
+        long,
+        env = "MINSTREL_CONFIG",
+        default_value = "minstrel.toml",
+        global = true
+    )]
     config: PathBuf,
     #[command(subcommand)]
     command: Option<Command>,

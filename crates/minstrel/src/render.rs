@@ -62,8 +62,12 @@ fn build_spec(args: &RenderArgs) -> anyhow::Result<FilterSpec> {
                 .split_once(':')
                 .with_context(|| format!("--eq \"{pair}\" must look like band:gain, e.g. 0:0.2"))?;
             bands.push((
-                band.trim().parse().with_context(|| format!("--eq band \"{band}\" is not a number"))?,
-                gain.trim().parse().with_context(|| format!("--eq gain \"{gain}\" is not a number"))?,
+                band.trim()
+                    .parse()
+                    .with_context(|| format!("--eq band \"{band}\" is not a number"))?,
+                gain.trim()
+                    .parse()
+                    .with_context(|| format!("--eq gain \"{gain}\" is not a number"))?,
             ));
         }
         spec.equalizer = Some(Equalizer::from_bands(&bands)?);
@@ -163,7 +167,9 @@ fn write_all(
             return Ok(());
         }
         for sample in &buffer[..written] {
-            writer.write_sample(to_i16(*sample)).context("could not write the WAV file")?;
+            writer
+                .write_sample(to_i16(*sample))
+                .context("could not write the WAV file")?;
         }
     }
 }

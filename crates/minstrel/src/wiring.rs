@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use minstrel_app::ports::{
-    AudioOpener, Clock, EventBus, HistoryRepo, InProcessEventBus, Player, PlaylistRepo,
-    QueueStore, SettingsRepo, SystemClock, TrackResolver,
+    AudioOpener, Clock, EventBus, HistoryRepo, InProcessEventBus, Player, PlaylistRepo, QueueStore,
+    SettingsRepo, SystemClock, TrackResolver,
 };
 use minstrel_app::{
     FilterService, HistoryService, MusicPorts, MusicService, PlaylistService, RateLimit,
@@ -15,8 +15,7 @@ use minstrel_app::{
 };
 use minstrel_console::{Console, ConsoleServices, Mode};
 use minstrel_db::{
-    MemoryChatLinkRepo, MemoryHistoryRepo, MemoryPlaylistRepo, MemoryQueueStore,
-    MemorySettingsRepo,
+    MemoryChatLinkRepo, MemoryHistoryRepo, MemoryPlaylistRepo, MemoryQueueStore, MemorySettingsRepo,
 };
 use minstrel_sources::{LocalAudioOpener, LocalFileResolver};
 use minstrel_voice::{LocalPlayer, Pace, SinkKind};
@@ -34,12 +33,20 @@ pub(crate) struct App {
 
 pub(crate) fn build(config: &Config) -> anyhow::Result<App> {
     std::fs::create_dir_all(&config.library_dir).with_context(|| {
-        format!("could not create the music library folder {}", config.library_dir.display())
+        format!(
+            "could not create the music library folder {}",
+            config.library_dir.display()
+        )
     })?;
     let resolver: Arc<dyn TrackResolver> = Arc::new(
         LocalFileResolver::new(&config.library_dir)
             .map_err(|error| anyhow::anyhow!("{error}"))
-            .with_context(|| format!("the music library {} is not usable", config.library_dir.display()))?,
+            .with_context(|| {
+                format!(
+                    "the music library {} is not usable",
+                    config.library_dir.display()
+                )
+            })?,
     );
     let opener: Arc<dyn AudioOpener> = Arc::new(
         LocalAudioOpener::new(&config.library_dir).map_err(|error| anyhow::anyhow!("{error}"))?,
@@ -50,9 +57,8 @@ pub(crate) fn build(config: &Config) -> anyhow::Result<App> {
         Output::Wav(path) => (SinkKind::Wav(path), Pace::Realtime),
         Output::WavFast(path) => (SinkKind::Wav(path), Pace::Fast),
     };
-    let player = Arc::new(
-        LocalPlayer::new(opener, sink, pace).context("could not open the audio output")?,
-    );
+    let player =
+        Arc::new(LocalPlayer::new(opener, sink, pace).context("could not open the audio output")?);
     if config.redis_url.is_some() {
         warn!("MINSTREL_REDIS_URL is set but the Redis cache is not built yet; using memory");
     }

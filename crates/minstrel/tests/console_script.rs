@@ -16,7 +16,11 @@ fn write_tone(path: &Path, frequency: f32, seconds: f32) {
         sample_format: hound::SampleFormat::Int,
     };
     let mut writer = hound::WavWriter::create(path, spec).unwrap();
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_precision_loss
+    )]
     let frames = (seconds * RATE as f32) as u32;
     for index in 0..frames {
         #[allow(clippy::cast_precision_loss)]
@@ -89,7 +93,12 @@ fn run_script(script: &str, output_setting: impl Fn(&Path) -> String) -> Run {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(script.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(script.as_bytes())
+        .unwrap();
     // A hang is a failure, not a stuck CI run.
     let deadline = Instant::now() + Duration::from_secs(60);
     while child.try_wait().unwrap().is_none() {
@@ -102,7 +111,11 @@ fn run_script(script: &str, output_setting: impl Fn(&Path) -> String) -> Run {
     let result = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&result.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&result.stderr).into_owned();
-    assert!(result.status.success(), "exit {:?}\nstdout:\n{stdout}\nstderr:\n{stderr}", result.status);
+    assert!(
+        result.status.success(),
+        "exit {:?}\nstdout:\n{stdout}\nstderr:\n{stderr}",
+        result.status
+    );
     Run {
         stdout,
         stderr,
@@ -116,8 +129,17 @@ fn piped_play_filter_quit_records_nightcore_audio() {
     let run = run_script("play tone.wav\nfilter nightcore\nquit\n", |path| {
         path.display().to_string()
     });
-    assert!(run.stdout.contains("playing tone"), "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
-    assert!(run.stdout.contains("filters: timescale"), "stdout:\n{}", run.stdout);
+    assert!(
+        run.stdout.contains("playing tone"),
+        "stdout:\n{}\nstderr:\n{}",
+        run.stdout,
+        run.stderr
+    );
+    assert!(
+        run.stdout.contains("filters: timescale"),
+        "stdout:\n{}",
+        run.stdout
+    );
     let (left, rate) = read_left(&run.output);
     assert_eq!(rate, RATE);
     #[allow(clippy::cast_precision_loss)]
@@ -128,19 +150,32 @@ fn piped_play_filter_quit_records_nightcore_audio() {
     assert!(rms(tail) > 0.2, "silent output: rms {}", rms(tail));
     let at_550 = goertzel(tail, 550.0, rate);
     let at_440 = goertzel(tail, 440.0, rate);
-    assert!(at_550 > 100.0 * at_440, "pitch not raised: 550 Hz {at_550}, 440 Hz {at_440}");
+    assert!(
+        at_550 > 100.0 * at_440,
+        "pitch not raised: 550 Hz {at_550}, 440 Hz {at_440}"
+    );
 }
 
 #[test]
 fn fast_render_without_filters_keeps_length_and_pitch() {
-    let run = run_script("play tone\nquit\n", |path| format!("fast:{}", path.display()));
+    let run = run_script("play tone\nquit\n", |path| {
+        format!("fast:{}", path.display())
+    });
     let (left, rate) = read_left(&run.output);
     #[allow(clippy::cast_precision_loss)]
     let seconds = left.len() as f32 / RATE as f32;
-    assert!((1.98..=2.02).contains(&seconds), "recorded {seconds} s\n{}", run.stdout);
+    assert!(
+        (1.98..=2.02).contains(&seconds),
+        "recorded {seconds} s\n{}",
+        run.stdout
+    );
     let middle = &left[left.len() / 4..left.len() * 3 / 4];
     assert!(goertzel(middle, 440.0, rate) > 100.0 * goertzel(middle, 550.0, rate));
-    assert!((rms(middle) - 0.5 / 2f32.sqrt()).abs() < 0.05, "rms {}", rms(middle));
+    assert!(
+        (rms(middle) - 0.5 / 2f32.sqrt()).abs() < 0.05,
+        "rms {}",
+        rms(middle)
+    );
 }
 
 #[test]
@@ -150,10 +185,33 @@ fn bad_input_gets_a_friendly_reply_and_nothing_crashes() {
         |_| "null".to_owned(),
     );
     let lines: Vec<&str> = run.stdout.lines().collect();
-    assert!(lines.iter().any(|line| line.starts_with("error:") && line.contains("library")), "{}", run.stdout);
-    assert!(run.stdout.contains("nothing found for \"no such song\""), "{}", run.stdout);
-    assert!(run.stdout.contains("volume must be between 0 and 200 % (got 500)"), "{}", run.stdout);
-    assert!(run.stdout.contains("unknown command \"frobnicate\""), "{}", run.stdout);
-    assert!(run.stdout.contains("error: nothing is playing"), "{}", run.stdout);
+    assert!(
+        lines
+            .iter()
+            .any(|line| line.starts_with("error:") && line.contains("library")),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("nothing found for \"no such song\""),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("volume must be between 0 and 200 % (got 500)"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("unknown command \"frobnicate\""),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("error: nothing is playing"),
+        "{}",
+        run.stdout
+    );
     assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
 }

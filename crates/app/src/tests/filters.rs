@@ -148,7 +148,10 @@ async fn an_unknown_preset_lists_the_presets() {
         message.starts_with("unknown preset \"wobble\"; try one of: bassboost-low, bassboost, "),
         "{message}"
     );
-    assert!(message.contains("nightcore") && message.ends_with("vibrato"), "{message}");
+    assert!(
+        message.contains("nightcore") && message.ends_with("vibrato"),
+        "{message}"
+    );
     assert!(harness.take_events().is_empty());
 }
 
@@ -273,4 +276,20 @@ async fn presets_are_listed_with_descriptions() {
     assert_eq!(presets.len(), Preset::ALL.len());
     assert!(presets.contains(&("nightcore", "faster and higher (rate 1.25)")));
     assert_eq!(presets[0].0, "bassboost-low");
+}
+
+#[tokio::test]
+async fn a_server_that_restricts_presets_refuses_hand_made_filters() {
+    let mut fixture = Fixture::new();
+    fixture.guild_settings.allowed_filters = Some(vec![Preset::Slow]);
+    let mut harness = fixture.build();
+    start_playing(&mut harness).await;
+
+    let error = service(&harness)
+        .apply_spec(guild(), &Actor::console(), Preset::Nightcore.spec())
+        .await
+        .unwrap_err();
+
+    assert_eq!(error, MusicError::ManualFiltersNotAllowed);
+    assert!(harness.take_player_calls().is_empty());
 }

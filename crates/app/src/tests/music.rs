@@ -10,8 +10,8 @@ use minstrel_domain::{
 use mockall::predicate::eq;
 
 use super::{
-    Fixture, Harness, PlayerCall, dj, guild, info, infos, member, names, the_time,
-    user_id, voice_channel, volume,
+    Fixture, Harness, PlayerCall, dj, guild, info, infos, member, names, the_time, user_id,
+    voice_channel, volume,
 };
 use crate::error::MusicError;
 use crate::policy::{Actor, PermissionError, RateLimit};
@@ -55,7 +55,10 @@ async fn play_on_an_idle_player_starts_the_track_with_the_guild_volume_and_filte
     assert_eq!(outcome.queued[0].title, "A");
     assert_eq!(outcome.queued[0].requested_by.id, RequesterId::Console);
     assert_eq!(outcome.started.as_ref(), Some(&outcome.queued[0]));
-    assert_eq!(outcome.position, None, "a track that started is not 'queued at'");
+    assert_eq!(
+        outcome.position, None,
+        "a track that started is not 'queued at'"
+    );
     assert_eq!(outcome.rejected, 0);
     assert_eq!(
         harness.take_player_calls(),
@@ -103,7 +106,12 @@ async fn the_resolver_gets_the_trimmed_query() {
 
     let outcome = harness
         .music
-        .play(guild(), &Actor::console(), "  never gonna \n", AddPosition::End)
+        .play(
+            guild(),
+            &Actor::console(),
+            "  never gonna \n",
+            AddPosition::End,
+        )
         .await
         .unwrap();
 
@@ -180,7 +188,10 @@ async fn every_queued_track_gets_its_own_id_and_a_queued_event() {
         })
         .collect();
     assert_eq!(queued_positions, [0, 1, 2]);
-    assert_eq!(outcome.started.map(|track| track.title).as_deref(), Some("A"));
+    assert_eq!(
+        outcome.started.map(|track| track.title).as_deref(),
+        Some("A")
+    );
     assert_eq!(outcome.position, None);
 }
 
@@ -288,7 +299,12 @@ async fn an_empty_resolver_result_is_not_found_with_the_query() {
 
     let error = harness
         .music
-        .play(guild(), &Actor::console(), " obscure b-side ", AddPosition::End)
+        .play(
+            guild(),
+            &Actor::console(),
+            " obscure b-side ",
+            AddPosition::End,
+        )
         .await
         .unwrap_err();
 
@@ -329,7 +345,7 @@ async fn an_empty_query_plays_the_active_playlist() {
         .with(eq(guild()))
         .times(1)
         .returning(|_| Ok(Some(chill_playlist(vec![entry("first"), entry("second")]))));
-    let mut harness = fixture.build();
+    let harness = fixture.build();
 
     let outcome = harness
         .music
@@ -340,7 +356,10 @@ async fn an_empty_query_plays_the_active_playlist() {
     assert_eq!(outcome.queued.len(), 2);
     assert_eq!(outcome.queued[1].locator, "https://example.com/second");
     assert_eq!(outcome.queued[1].source_kind, SourceKind::Http);
-    assert_eq!(outcome.started.map(|track| track.title).as_deref(), Some("first"));
+    assert_eq!(
+        outcome.started.map(|track| track.title).as_deref(),
+        Some("first")
+    );
     assert_eq!(harness.take_played_titles(), ["first"]);
     assert_eq!(harness.upcoming_titles().await, ["second"]);
 }
@@ -407,12 +426,20 @@ async fn a_track_that_fails_to_start_is_reported_and_the_next_one_starts() {
         .await
         .unwrap();
 
-    assert_eq!(outcome.started.map(|track| track.title).as_deref(), Some("fine"));
+    assert_eq!(
+        outcome.started.map(|track| track.title).as_deref(),
+        Some("fine")
+    );
     assert_eq!(harness.take_played_titles(), ["fine"]);
     let events = harness.take_events();
     assert_eq!(
         names(&events),
-        ["track_queued", "track_queued", "track_failed", "track_started"]
+        [
+            "track_queued",
+            "track_queued",
+            "track_failed",
+            "track_started"
+        ]
     );
     assert!(matches!(
         &events[2],
@@ -441,7 +468,10 @@ async fn when_every_track_fails_to_start_the_player_stays_idle() {
         .unwrap();
 
     assert_eq!(outcome.started, None);
-    assert_eq!(names(&harness.take_events()), ["track_queued", "track_failed"]);
+    assert_eq!(
+        names(&harness.take_events()),
+        ["track_queued", "track_failed"]
+    );
     assert_eq!(harness.music.state(guild()).await, PlaybackState::Idle);
     assert_eq!(harness.current_title().await, None);
 }
@@ -492,7 +522,12 @@ async fn a_discord_user_over_the_burst_is_rate_limited_and_the_console_never() {
     for round in 0..30 {
         harness
             .music
-            .play(guild(), &Actor::console(), &format!("console {round}"), AddPosition::End)
+            .play(
+                guild(),
+                &Actor::console(),
+                &format!("console {round}"),
+                AddPosition::End,
+            )
             .await
             .unwrap();
     }
@@ -601,7 +636,11 @@ async fn history_is_recorded_for_discord_requesters_only() {
         .await
         .unwrap();
     assert!(harness.recorded_history().is_empty());
-    harness.music.stop(guild(), &Actor::console()).await.unwrap();
+    harness
+        .music
+        .stop(guild(), &Actor::console())
+        .await
+        .unwrap();
 
     harness
         .music
@@ -751,7 +790,11 @@ async fn leave_while_playing_stops_and_disconnects() {
     harness.take_events();
     harness.take_player_calls();
 
-    harness.music.leave(guild(), &Actor::console()).await.unwrap();
+    harness
+        .music
+        .leave(guild(), &Actor::console())
+        .await
+        .unwrap();
 
     assert_eq!(
         harness.take_player_calls(),
@@ -781,7 +824,11 @@ async fn leave_with_nothing_playing_still_disconnects() {
         .await
         .unwrap();
 
-    harness.music.leave(guild(), &Actor::console()).await.unwrap();
+    harness
+        .music
+        .leave(guild(), &Actor::console())
+        .await
+        .unwrap();
 
     assert_eq!(
         harness.take_player_calls(),
@@ -981,7 +1028,10 @@ async fn with_a_dj_role_members_skip_only_their_own_tracks_and_djs_any() {
 
     let by_dj = harness.music.skip(guild(), &dj(3)).await.unwrap();
     assert_eq!(by_dj.skipped.title, "theirs");
-    assert_eq!(harness.current_title().await.as_deref(), Some("also theirs"));
+    assert_eq!(
+        harness.current_title().await.as_deref(),
+        Some("also theirs")
+    );
 }
 
 #[tokio::test]
@@ -993,7 +1043,11 @@ async fn vote_skip_needs_the_guild_ratio_of_listeners() {
     play(&harness, "B").await;
     harness.take_player_calls();
 
-    let first = harness.music.vote_skip(guild(), &member(1), 4).await.unwrap();
+    let first = harness
+        .music
+        .vote_skip(guild(), &member(1), 4)
+        .await
+        .unwrap();
     assert_eq!((first.votes, first.needed, first.skipped), (1, 3, None));
 
     let again = harness.music.vote_skip(guild(), &member(1), 4).await;
@@ -1003,18 +1057,30 @@ async fn vote_skip_needs_the_guild_ratio_of_listeners() {
         "you already voted to skip this track"
     );
 
-    let second = harness.music.vote_skip(guild(), &member(2), 4).await.unwrap();
+    let second = harness
+        .music
+        .vote_skip(guild(), &member(2), 4)
+        .await
+        .unwrap();
     assert_eq!((second.votes, second.skipped.is_none()), (2, true));
     assert!(harness.take_player_calls().is_empty(), "not skipped yet");
 
-    let third = harness.music.vote_skip(guild(), &member(3), 4).await.unwrap();
+    let third = harness
+        .music
+        .vote_skip(guild(), &member(3), 4)
+        .await
+        .unwrap();
     assert_eq!(third.votes, 3);
     let skipped = third.skipped.expect("the third vote skips");
     assert_eq!(skipped.skipped.title, "A");
     assert_eq!(skipped.next.map(|track| track.title).as_deref(), Some("B"));
 
     // Votes start over for the new track.
-    let fresh = harness.music.vote_skip(guild(), &member(1), 4).await.unwrap();
+    let fresh = harness
+        .music
+        .vote_skip(guild(), &member(1), 4)
+        .await
+        .unwrap();
     assert_eq!((fresh.votes, fresh.needed), (1, 3));
 }
 
@@ -1084,7 +1150,11 @@ async fn previous_without_history_is_an_error() {
 #[tokio::test]
 async fn previous_plays_the_last_track_again() {
     let harness = playing(&["B"]).await;
-    harness.music.skip(guild(), &Actor::console()).await.unwrap();
+    harness
+        .music
+        .skip(guild(), &Actor::console())
+        .await
+        .unwrap();
     harness.take_player_calls();
 
     let track = harness
@@ -1104,7 +1174,11 @@ async fn previous_plays_the_last_track_again() {
 async fn stop_clears_the_queue_and_ends_the_track() {
     let mut harness = playing(&["B", "C"]).await;
 
-    let removed = harness.music.stop(guild(), &Actor::console()).await.unwrap();
+    let removed = harness
+        .music
+        .stop(guild(), &Actor::console())
+        .await
+        .unwrap();
 
     assert_eq!(removed, 2);
     assert_eq!(harness.take_player_calls(), [PlayerCall::Stop]);
@@ -1135,7 +1209,11 @@ async fn stop_with_nothing_playing_says_so() {
 #[tokio::test]
 async fn play_after_stop_starts_again() {
     let harness = playing(&["B"]).await;
-    harness.music.stop(guild(), &Actor::console()).await.unwrap();
+    harness
+        .music
+        .stop(guild(), &Actor::console())
+        .await
+        .unwrap();
     harness.take_player_calls();
 
     let outcome = harness
@@ -1144,7 +1222,10 @@ async fn play_after_stop_starts_again() {
         .await
         .unwrap();
 
-    assert_eq!(outcome.started.map(|track| track.title).as_deref(), Some("C"));
+    assert_eq!(
+        outcome.started.map(|track| track.title).as_deref(),
+        Some("C")
+    );
     assert_eq!(harness.music.state(guild()).await, PlaybackState::Playing);
 }
 
@@ -1161,7 +1242,10 @@ async fn seek_past_the_end_is_refused_with_the_length() {
         .unwrap_err();
 
     assert_eq!(error, MusicError::SeekPastEnd("3:00".to_owned()));
-    assert_eq!(error.to_string(), "that is past the end of the track (3:00)");
+    assert_eq!(
+        error.to_string(),
+        "that is past the end of the track (3:00)"
+    );
     assert!(harness.take_player_calls().is_empty());
 }
 
@@ -1247,7 +1331,10 @@ async fn volume_out_of_range_is_refused_with_the_range() {
     );
     assert!(harness.take_player_calls().is_empty());
     assert!(matches!(
-        harness.music.set_volume(guild(), &Actor::console(), -1).await,
+        harness
+            .music
+            .set_volume(guild(), &Actor::console(), -1)
+            .await,
         Err(MusicError::Volume(_))
     ));
 }
@@ -1282,7 +1369,11 @@ async fn volume_while_playing_changes_the_player_at_once() {
         }]
     );
     // The next track keeps the new volume.
-    harness.music.skip(guild(), &Actor::console()).await.unwrap();
+    harness
+        .music
+        .skip(guild(), &Actor::console())
+        .await
+        .unwrap();
     assert!(harness.take_player_calls().contains(&PlayerCall::Play {
         title: "B".to_owned(),
         track: TrackId(2),
@@ -1345,7 +1436,11 @@ async fn repeat_mode_is_kept_and_shown() {
     let now = harness.music.now_playing(guild()).await.unwrap();
     assert_eq!(now.repeat, RepeatMode::Queue);
     // With repeat queue, the skipped track comes back at the end.
-    harness.music.skip(guild(), &Actor::console()).await.unwrap();
+    harness
+        .music
+        .skip(guild(), &Actor::console())
+        .await
+        .unwrap();
     assert_eq!(harness.upcoming_titles().await, ["A"]);
 }
 
@@ -1398,7 +1493,10 @@ async fn remove_takes_the_track_out_and_refuses_missing_positions() {
     assert_eq!(harness.upcoming_titles().await, ["B", "D"]);
     assert_eq!(
         harness.music.remove(guild(), &Actor::console(), 2).await,
-        Err(MusicError::Queue(QueueError::NoSuchIndex { index: 2, len: 2 }))
+        Err(MusicError::Queue(QueueError::NoSuchIndex {
+            index: 2,
+            len: 2
+        }))
     );
     assert_eq!(harness.last_save().upcoming.len(), 2);
 }
@@ -1442,7 +1540,10 @@ async fn move_track_reorders_the_queue() {
             .music
             .move_track(guild(), &Actor::console(), 0, 3)
             .await,
-        Err(MusicError::Queue(QueueError::NoSuchIndex { index: 3, len: 3 }))
+        Err(MusicError::Queue(QueueError::NoSuchIndex {
+            index: 3,
+            len: 3
+        }))
     );
     assert_eq!(harness.upcoming_titles().await, ["C", "D", "B"]);
 }
@@ -1538,7 +1639,10 @@ async fn queue_pages_are_counted_and_clamped() {
     assert_eq!(first.items.len(), 10);
     assert_eq!(first.items[0].0, 0);
     assert_eq!(first.items[0].1.title, "t01");
-    assert_eq!(first.current.map(|track| track.title).as_deref(), Some("t00"));
+    assert_eq!(
+        first.current.map(|track| track.title).as_deref(),
+        Some("t00")
+    );
     assert_eq!(first.total_duration, Duration::from_mins(3 * 23));
 
     let clamped = harness.music.queue_page(guild(), 5, 10).await.unwrap();
@@ -1560,4 +1664,34 @@ async fn an_empty_queue_has_one_empty_page() {
     assert_eq!((page.page, page.pages, page.total), (1, 1, 0));
     assert!(page.items.is_empty());
     assert_eq!(page.current, None);
+}
+
+#[tokio::test]
+async fn playnext_of_an_album_puts_all_of_it_first_in_order() {
+    let mut fixture = Fixture::new();
+    fixture
+        .resolver
+        .expect_resolve()
+        .with(eq("album"))
+        .returning(|_| Ok(infos(&["X", "Y"])));
+    let harness = fixture.build();
+    harness
+        .music
+        .play(guild(), &Actor::console(), "A", AddPosition::End)
+        .await
+        .unwrap();
+    harness
+        .music
+        .play(guild(), &Actor::console(), "B", AddPosition::End)
+        .await
+        .unwrap();
+
+    let outcome = harness
+        .music
+        .play(guild(), &Actor::console(), "album", AddPosition::Next)
+        .await
+        .unwrap();
+
+    assert_eq!(outcome.position, Some(0));
+    assert_eq!(harness.upcoming_titles().await, ["X", "Y", "B"]);
 }

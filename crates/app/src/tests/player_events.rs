@@ -92,7 +92,10 @@ async fn a_finished_track_plays_again_with_repeat_track() {
         matches!(calls.as_slice(), [PlayerCall::Play { track, start_at, .. }] if *track == a && *start_at == Duration::ZERO),
         "{calls:?}"
     );
-    assert_eq!(names(&harness.take_events()), ["track_ended", "track_started"]);
+    assert_eq!(
+        names(&harness.take_events()),
+        ["track_ended", "track_started"]
+    );
     assert_eq!(harness.upcoming_titles().await, ["B"]);
 }
 
@@ -149,7 +152,10 @@ async fn a_stuck_track_is_skipped() {
 
     assert!(matches!(
         harness.take_events().first(),
-        Some(DomainEvent::TrackEnded { reason: EndReason::Stuck, .. })
+        Some(DomainEvent::TrackEnded {
+            reason: EndReason::Stuck,
+            ..
+        })
     ));
     assert_eq!(harness.take_played_titles(), ["B"]);
 }
@@ -370,23 +376,31 @@ async fn restore_keeps_the_queue_but_does_not_play_when_the_channel_is_gone() {
         .returning(|_, _| Err(PlayerError::NotConnected));
     let harness = fixture.build();
 
-    assert_eq!(harness.music.restore_all().await, Ok(0));
+    assert_eq!(harness.music.restore_all().await, Ok(1));
 
     assert!(harness.take_player_calls().is_empty(), "nothing was played");
-    assert_eq!(harness.current_title().await.as_deref(), Some("saved current"));
+    // Not connected: the saved current track waits at the head of the queue, so the next
+    // `play` starts it instead of queueing behind a track that never plays.
+    assert_eq!(harness.current_title().await, None);
+    let page = harness.music.queue_page(guild(), 1, 10).await.unwrap();
+    assert_eq!(page.items[0].1.title, "saved current");
     assert_eq!(harness.music.state(guild()).await, PlaybackState::Idle);
 }
 
 #[tokio::test]
 async fn restore_without_a_current_track_only_restores_the_queue() {
     let mut fixture = Fixture::new();
-    fixture.queue_store.expect_load_all().times(1).returning(|| {
-        let mut snapshot = snapshot(false);
-        snapshot.current = None;
-        snapshot.voice_channel = None;
-        snapshot.filters = FilterSpec::default();
-        Ok(vec![snapshot])
-    });
+    fixture
+        .queue_store
+        .expect_load_all()
+        .times(1)
+        .returning(|| {
+            let mut snapshot = snapshot(false);
+            snapshot.current = None;
+            snapshot.voice_channel = None;
+            snapshot.filters = FilterSpec::default();
+            Ok(vec![snapshot])
+        });
     let harness = fixture.build();
 
     assert_eq!(harness.music.restore_all().await, Ok(1));

@@ -115,7 +115,10 @@ async fn create_passes_a_name_conflict_through() {
         });
     let harness = fixture.build();
 
-    let error = service(&harness).create(owner(), "chill").await.unwrap_err();
+    let error = service(&harness)
+        .create(owner(), "chill")
+        .await
+        .unwrap_err();
 
     assert_eq!(
         error,
@@ -263,11 +266,11 @@ async fn add_query_passes_resolver_errors_through_and_saves_nothing() {
     let mut fixture = Fixture::new();
     finds_chill(&mut fixture);
     fixture.defaults.resolver = false;
-    fixture
-        .resolver
-        .expect_resolve()
-        .times(1)
-        .returning(|_| Err(ResolveError::Forbidden("that site is not allowed".to_owned())));
+    fixture.resolver.expect_resolve().times(1).returning(|_| {
+        Err(ResolveError::Forbidden(
+            "that site is not allowed".to_owned(),
+        ))
+    });
     let harness = fixture.build();
 
     let error = service(&harness)
@@ -437,7 +440,10 @@ async fn repo_outages_are_internal_errors() {
         .returning(|_, _| Err(StoreError::Unavailable("db down".to_owned())));
     let harness = fixture.build();
 
-    let error = service(&harness).delete(owner(), "chill").await.unwrap_err();
+    let error = service(&harness)
+        .delete(owner(), "chill")
+        .await
+        .unwrap_err();
 
     assert!(error.is_internal());
     assert_eq!(

@@ -353,7 +353,15 @@ fn mono_is_duplicated() {
 fn without_seeking_the_start_is_reached_by_decoding_and_discarding() {
     let folder = tempfile::tempdir().unwrap();
     let path = folder.path().join("tone.wav");
-    write_sine_wav(&path, 44_100, 1, 440.0, 1.0, SOURCE_AMPLITUDE, SampleFormat::Int16);
+    write_sine_wav(
+        &path,
+        44_100,
+        1,
+        440.0,
+        1.0,
+        SOURCE_AMPLITUDE,
+        SampleFormat::Int16,
+    );
     let mut stream = SymphoniaStream::open_file(&path, Duration::ZERO).unwrap();
     // What `open` falls back to when the format refuses to seek.
     stream.pending_skip = PendingSkip::Duration(Duration::from_millis(500));

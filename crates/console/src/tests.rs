@@ -1,0 +1,177 @@
+//! The console against the real use cases with mocked ports.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use minstrel_app::ports::{
+    InProcessEventBus, MockClock, MockHistoryRepo, MockPlayer, MockPlaylistRepo, MockQueueStore,
+    MockSettingsRepo, MockTrackResolver, ResolveError, TrackInfo,
+};
+use minstrel_app::{
+    FilterService, HistoryService, MusicPorts, MusicService, PlaylistService, RateLimit,
+    SettingsService,
+};
+use minstrel_domain::SourceKind;
+use tokio::sync::broadcast;
+
+use crate::{Console, ConsoleServices, Mode, ReplyAction};
+
+fn info(title: &str) -> TrackInfo {
+    TrackInfo {
+        title: title.to_owned(),
+        artist: None,
+        duration: Some(Duration::from_secs(95)),
+        source_kind: SourceKind::Local,
+        locator: format!("{title}.wav"),
+        thumbnail: None,
+    }
+}
+
+fn console(resolver: MockTrackResolver, player: MockPlayer) -> Console {
+    let mut settings = MockSettingsRepo::new();
+    settings.expect_guild().returning(|_| Ok(None));
+    settings.expect_user().returning(|_| Ok(None));
+    let mut queue_store = MockQueueStore::new();
+    queue_store.expect_save().returning(|_| Ok(()));
+    let mut clock = MockClock::new();
+    clock.expect_now().return_const(SystemTime::UNIX_EPOCH);
+    let resolver: Arc<MockTrackResolver> = Arc::new(resolver);
+    let playlists: Arc<MockPlaylistRepo> = Arc::new(MockPlaylistRepo::new());
+    let settings = Arc::new(settings);
+    let history = Arc::new(MockHistoryRepo::new());
+    let events = Arc::new(InProcessEventBus::default());
+    let music = Arc::new(MusicService::new(
+        MusicPorts {
+            resolver: resolver.clone(),
+            player: Arc::new(player),
+            settings: settings.clone(),
+            playlists: playlists.clone(),
+            history: history.clone(),
+            queue_store: Arc::new(queue_store),
+            events: events.clone(),
+            clock: Arc::new(clock),
+        },
+        RateLimit::default(),
+    ));
+    Console::new(ConsoleServices {
+        music: music.clone(),
+        filters: FilterService::new(music.clone()),
+        playlists: Arc::new(PlaylistService::new(playlists, resolver, music.clone())),
+        settings: Arc::new(SettingsService::new(settings, music)),
+        history: Arc::new(HistoryService::new(history)),
+        events,
+    })
+}
+
+fn playing_player() -> MockPlayer {
+    let mut player = MockPlayer::new();
+    player.expect_play().returning(|_, _, _, _, _| Ok(()));
+    player.expect_set_filters().returning(|_, _| Ok(()));
+    player
+        .expect_position()
+        .returning(|_| Some(Duration::from_secs(30)));
+    let (sender, _) = broadcast::channel(4);
+    player.expect_events().returning(move || sender.subscribe());
+    player
+}
+
+#[tokio::test]
+async fn play_then_queue_then_np() {
+    let mut resolver = MockTrackResolver::new();
+    resolver
+        .expect_resolve()
+        .returning(|query| Ok(vec![info(query)]));
+    let console = console(resolver, playing_player());
+    assert_eq!(
+        console.execute("play first").await.text,
+        "playing first [1:35]"
+    );
+    assert_eq!(
+        console.execute("play second").await.text,
+        "queued second [1:35] at position 1"
+    );
+    let queue = console.execute("queue").await.text;
+    assert!(
+        queue.starts_with("now: first [1:35]\n  1. second [1:35]"),
+        "{queue}"
+    );
+    assert!(queue.contains("page 1/1 · 1 track(s) · 1:35"), "{queue}");
+    let now = console.execute("np").await.text;
+    assert!(now.starts_with("playing first [======"), "{now}");
+    assert!(now.contains("0:30/1:35"), "{now}");
+    assert_eq!(
+        console.execute("filter nightcore").await.text,
+        "filters: timescale"
+    );
+}
+
+#[tokio::test]
+async fn mistakes_get_one_clear_sentence() {
+    let mut resolver = MockTrackResolver::new();
+    resolver
+        .expect_resolve()
+        .returning(|query| Err(ResolveError::NotFound(query.to_owned())));
+    let console = console(resolver, MockPlayer::new());
+    assert_eq!(
+        console.execute("play nothing here").await.text,
+        "error: nothing found for \"nothing here\""
+    );
+    assert_eq!(
+        console.execute("volume loud").await.text,
+        "usage: volume <0-200>"
+    );
+    assert_eq!(
+        console.execute("volume 300").await.text,
+        "error: volume must be between 0 and 200 % (got 300)"
+    );
+    assert_eq!(
+        console.execute("remove 0").await.text,
+        "usage: positions start at 1"
+    );
+    assert!(
+        console
+            .execute("filter chipmunk")
+            .await
+            .text
+            .contains("unknown preset \"chipmunk\"")
+    );
+    assert_eq!(
+        console.execute("pause").await.text,
+        "error: nothing is playing"
+    );
+    assert_eq!(
+        console.execute("dance").await.text,
+        "unknown command \"dance\"; type `help` for the list"
+    );
+    assert!(console.execute("help").await.text.contains("playnext"));
+}
+
+#[tokio::test]
+async fn quit_and_wait_actions() {
+    let console = console(MockTrackResolver::new(), MockPlayer::new());
+    assert_eq!(
+        console.execute("quit").await.action,
+        ReplyAction::Quit { now: false }
+    );
+    assert_eq!(
+        console.execute("quit!").await.action,
+        ReplyAction::Quit { now: true }
+    );
+    assert_eq!(console.execute("wait").await.action, ReplyAction::Wait);
+}
+
+#[tokio::test]
+async fn a_script_runs_to_the_end_of_input() {
+    let console = console(MockTrackResolver::new(), MockPlayer::new());
+    let mut output = Vec::new();
+    let script: &[u8] = b"dance\nvolume 50\n";
+    console
+        .run(script, &mut output, Mode::Script)
+        .await
+        .unwrap();
+    let output = String::from_utf8(output).unwrap();
+    assert_eq!(
+        output,
+        "unknown command \"dance\"; type `help` for the list\nvolume set to 50 %\n"
+    );
+}
