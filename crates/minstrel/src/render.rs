@@ -12,7 +12,7 @@ use minstrel_app::ports::PcmStream;
 use minstrel_domain::filters::{Equalizer, FilterSpec, Preset, Timescale};
 use minstrel_domain::track::parse_duration;
 use minstrel_dsp::{CHANNELS, FRAMES_PER_BLOCK, FilterChain, FilterControl, SAMPLE_RATE};
-use minstrel_sources::decode::SymphoniaStream;
+use minstrel_sources::SymphoniaStream;
 
 #[derive(Debug, Args)]
 pub(crate) struct RenderArgs {

@@ -58,7 +58,7 @@ pub(crate) fn build(config: &Config) -> anyhow::Result<App> {
         Output::WavFast(path) => (SinkKind::Wav(path), Pace::Fast),
     };
     let player =
-        Arc::new(LocalPlayer::new(opener, sink, pace).context("could not open the audio output")?);
+        Arc::new(LocalPlayer::new(opener, &sink, pace).context("could not open the audio output")?);
     if config.redis_url.is_some() {
         warn!("MINSTREL_REDIS_URL is set but the Redis cache is not built yet; using memory");
     }
@@ -123,7 +123,9 @@ pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
             info!("Ctrl-C: shutting down");
         }
     }
-    app.player.shutdown().await;
+    if let Err(error) = app.player.shutdown() {
+        warn!(%error, "the audio output did not close cleanly");
+    }
     events_task.abort();
     Ok(())
 }

@@ -144,6 +144,14 @@ impl LocalPlayer {
         }
     }
 
+    /// Whether `guild` has a track that is paused.
+    pub fn is_paused(&self, guild: GuildId) -> bool {
+        lock(&self.guilds).get(&guild).is_some_and(|handle| {
+            let status = handle.status.borrow();
+            status.track.is_some() && status.paused
+        })
+    }
+
     /// Stops every guild, waits for their threads and completes the sink (the WAV header).
     /// Blocks for as long as the threads take to notice (a block or two).
     ///

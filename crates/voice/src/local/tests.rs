@@ -456,6 +456,7 @@ async fn pause_freezes_output_and_position_in_real_time() {
         .unwrap();
     assert_eq!(next_event(&mut events).await.kind, PlayerEventKind::Started);
     player.pause(guild(1)).await.unwrap();
+    assert!(player.is_paused(guild(1)));
     // A block already on its way may still land; after that, nothing.
     tokio::time::sleep(Duration::from_millis(100)).await;
     let frames_paused = recorder.total_frames();
@@ -480,6 +481,7 @@ async fn pause_freezes_output_and_position_in_real_time() {
     );
 
     player.resume(guild(1)).await.unwrap();
+    assert!(!player.is_paused(guild(1)));
     let seen = events_until_end(&mut events, short.id).await;
     assert_eq!(kinds(&seen), vec![(1, PlayerEventKind::Finished)]);
     wait_idle(&player, guild(1)).await;
