@@ -1,9 +1,11 @@
-//! minstrel's application layer: the use cases (music, filters, playlists, settings, history),
+//! minstrel's application layer: the use cases (music, filters, playlists, settings, history,
+//! the Discord↔Telegram bridge),
 //! the permission and rate-limit policy, and the ports they call.
 //!
 //! Knows the domain and nothing of the adapters: no sea-orm, redis, twilight, teloxide,
 //! songbird or symphonia. Adapters implement [`ports`]; front-ends call the services.
 
+pub mod bridge;
 pub mod error;
 pub mod filters;
 pub mod music;
@@ -15,6 +17,7 @@ pub mod settings;
 #[cfg(test)]
 mod tests;
 
+pub use bridge::{BridgeError, BridgePorts, BridgeService, LinkOutcome};
 pub use error::MusicError;
 pub use filters::FilterService;
 pub use music::{

@@ -11,7 +11,7 @@ use minstrel_domain::{
     Volume, track::format_duration,
 };
 use rand::Rng;
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, OwnedMutexGuard};
 use tracing::{debug, info, warn};
 
 use crate::error::MusicError;
@@ -167,6 +167,19 @@ impl MusicService {
             .map_err(|retry_after| MusicError::RateLimited { retry_after })
     }
 
+    /// Checks the rate limit, locks the guild's session and checks `action` is allowed.
+    async fn authorized(
+        &self,
+        guild: GuildId,
+        actor: &Actor,
+        action: Action,
+    ) -> Result<OwnedMutexGuard<Session>, MusicError> {
+        self.check_rate(actor)?;
+        let session = self.session(guild).await?.lock_owned().await;
+        authorize(actor, action, &session.settings, None)?;
+        Ok(session)
+    }
+
     fn new_track(&self, info: TrackInfo, actor: &Actor) -> Track {
         let id = TrackId(self.next_track_id.fetch_add(1, Ordering::Relaxed));
         info.into_track(id, actor.requester.clone())
@@ -180,10 +193,7 @@ impl MusicService {
         voice_channel: ChannelId,
         text_channel: Option<ChannelId>,
     ) -> Result<(), MusicError> {
-        self.check_rate(actor)?;
-        let session = self.session(guild).await?;
-        let mut session = session.lock().await;
-        authorize(actor, Action::Join, &session.settings, None)?;
+        let mut session = self.authorized(guild, actor, Action::Join).await?;
         self.ports.player.join(guild, voice_channel).await?;
         session.voice_channel = Some(voice_channel);
         session.text_channel = text_channel.or(session.text_channel);
@@ -445,10 +455,7 @@ impl MusicService {
     }
 
     pub async fn pause(&self, guild: GuildId, actor: &Actor) -> Result<(), MusicError> {
-        self.check_rate(actor)?;
-        let session = self.session(guild).await?;
-        let mut session = session.lock().await;
-        authorize(actor, Action::Pause, &session.settings, None)?;
+        let mut session = self.authorized(guild, actor, Action::Pause).await?;
         let next = session.state.pause()?;
         self.ports.player.pause(guild).await?;
         session.state = next;
@@ -461,10 +468,7 @@ impl MusicService {
     }
 
     pub async fn resume(&self, guild: GuildId, actor: &Actor) -> Result<(), MusicError> {
-        self.check_rate(actor)?;
-        let session = self.session(guild).await?;
-        let mut session = session.lock().await;
-        authorize(actor, Action::Resume, &session.settings, None)?;
+        let mut session = self.authorized(guild, actor, Action::Resume).await?;
         let next = session.state.resume()?;
         self.ports.player.resume(guild).await?;
         session.state = next;
@@ -553,10 +557,7 @@ impl MusicService {
         actor: &Actor,
         index: usize,
     ) -> Result<Track, MusicError> {
-        self.check_rate(actor)?;
-        let session = self.session(guild).await?;
-        let mut session = session.lock().await;
-        authorize(actor, Action::SkipTo, &session.settings, None)?;
+        let mut session = self.authorized(guild, actor, Action::SkipTo).await?;
         if index >= session.queue.len() {
             return Err(minstrel_domain::QueueError::NoSuchIndex {
                 index,
@@ -580,10 +581,7 @@ impl MusicService {
 
     /// Plays the previous track again.
     pub async fn previous(&self, guild: GuildId, actor: &Actor) -> Result<Track, MusicError> {
-        self.check_rate(actor)?;
-        let session = self.session(guild).await?;
-        let mut session = session.lock().await;
-        authorize(actor, Action::Previous, &session.settings, None)?;
+        let mut session = self.authorized(guild, actor, Action::Previous).await?;
         session.queue.previous()?;
         let _ = self.ports.player.stop(guild).await;
         let started = self.start_current(guild, &mut session).await;
@@ -593,10 +591,7 @@ impl MusicService {
 
     /// Stops playback and clears the queue; returns how many upcoming tracks were removed.
     pub async fn stop(&self, guild: GuildId, actor: &Actor) -> Result<usize, MusicError> {
-        self.check_rate(actor)?;
-        let session = self.session(guild).await?;
-        let mut session = session.lock().await;
-        authorize(actor, Action::Stop, &session.settings, None)?;
+        let mut session = self.authorized(guild, actor, Action::Stop).await?;
         self.stop_locked(guild, &mut session).await
     }
 
@@ -631,10 +626,7 @@ impl MusicService {
         actor: &Actor,
         position: Duration,
     ) -> Result<(), MusicError> {
-        self.check_rate(actor)?;
-        let session = self.session(guild).await?;
-        let mut session = session.lock().await;
-        authorize(actor, Action::Seek, &session.settings, None)?;
+        let mut session = self.authorized(guild, actor, Action::Seek).await?;
         let current = session
             .queue
             .current()
@@ -683,10 +675,7 @@ impl MusicService {
         actor: &Actor,
         mode: RepeatMode,
     ) -> Result<(), MusicError> {
-        self.check_rate(actor)?;
-        let session = self.session(guild).await?;
-        let mut session = session.lock().await;
-        authorize(actor, Action::Repeat, &session.settings, None)?;
+        let mut session = self.authorized(guild, actor, Action::Repeat).await?;
         session.queue.set_repeat(mode);
         self.persist(guild, &session).await;
         Ok(())
@@ -694,10 +683,7 @@ impl MusicService {
 
     /// Shuffles the upcoming tracks; returns how many were shuffled.
     pub async fn shuffle(&self, guild: GuildId, actor: &Actor) -> Result<usize, MusicError> {
-        self.check_rate(actor)?;
-        let session = self.session(guild).await?;
-        let mut session = session.lock().await;
-        authorize(actor, Action::Shuffle, &session.settings, None)?;
+        let mut session = self.authorized(guild, actor, Action::Shuffle).await?;
         if session.queue.is_empty() {
             return Err(minstrel_domain::QueueError::Empty.into());
         }
@@ -734,10 +720,7 @@ impl MusicService {
         from: usize,
         to: usize,
     ) -> Result<Track, MusicError> {
-        self.check_rate(actor)?;
-        let session = self.session(guild).await?;
-        let mut session = session.lock().await;
-        authorize(actor, Action::Move, &session.settings, None)?;
+        let mut session = self.authorized(guild, actor, Action::Move).await?;
         session.queue.move_track(from, to)?;
         let moved = session
             .queue
@@ -750,10 +733,7 @@ impl MusicService {
 
     /// Removes every upcoming track (the current one keeps playing).
     pub async fn clear(&self, guild: GuildId, actor: &Actor) -> Result<usize, MusicError> {
-        self.check_rate(actor)?;
-        let session = self.session(guild).await?;
-        let mut session = session.lock().await;
-        authorize(actor, Action::Clear, &session.settings, None)?;
+        let mut session = self.authorized(guild, actor, Action::Clear).await?;
         let removed = session.queue.clear();
         self.persist(guild, &session).await;
         Ok(removed)

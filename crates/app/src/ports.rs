@@ -9,8 +9,8 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 use minstrel_domain::{
     ChannelId, DomainEvent, FilterSpec, GuildId, GuildSettings, HistoryEntry, Playlist,
-    PlaylistEntry, PlaylistId, PlaylistName, PlaylistOwner, RepeatMode, Requester, SourceKind,
-    TelegramChatId, Track, TrackId, UserId, UserSettings, Volume,
+    PlaylistEntry, PlaylistId, PlaylistName, PlaylistOwner, RepeatMode, Requester, RequesterId,
+    SourceKind, TelegramChatId, TelegramUserId, Track, TrackId, UserId, UserSettings, Volume,
 };
 use tokio::sync::broadcast;
 
@@ -294,6 +294,131 @@ pub trait ChatLinkRepo: Send + Sync {
     async fn by_chat(&self, chat: TelegramChatId) -> Result<Option<ChatLink>, StoreError>;
 }
 
+/// What a one-time link code stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkCodeTarget {
+    /// Issued by a Telegram chat administrator with `/id`; a Discord member with Manage Server
+    /// redeems it in a guild (`/connect_telegram`).
+    Chat {
+        chat: TelegramChatId,
+        issued_by: TelegramUserId,
+    },
+    /// Issued on Discord by a member with Manage Server; a chat administrator redeems it in the
+    /// chat (`/link`).
+    Guild { guild: GuildId, issued_by: UserId },
+}
+
+/// A one-time code that links a Discord guild and a Telegram chat.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkCode {
+    /// Upper-case, without separators (see `BridgeService::normalize_code`).
+    pub code: String,
+    pub target: LinkCodeTarget,
+    pub created_at: SystemTime,
+    pub expires_at: SystemTime,
+}
+
+/// Stores one-time link codes.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait LinkCodeRepo: Send + Sync {
+    /// Stores a new code.
+    ///
+    /// # Errors
+    /// `Conflict` when the same code string is already stored (the caller draws another).
+    async fn insert(&self, code: &LinkCode) -> Result<(), StoreError>;
+    /// Takes a code out, atomically: the first call returns it and marks it used, every later
+    /// call (and any call for an unknown code) returns `Ok(None)`. Expiry is the caller's
+    /// decision; an expired code is still taken, so it is burnt either way.
+    async fn take(&self, code: &str) -> Result<Option<LinkCode>, StoreError>;
+    /// Deletes codes that expired at or before `now`; returns how many went.
+    async fn purge_expired(&self, now: SystemTime) -> Result<usize, StoreError>;
+}
+
+/// A Telegram user seen writing in a chat, cached for the Discord-side `/all` mention list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TelegramMember {
+    pub chat: TelegramChatId,
+    pub user: TelegramUserId,
+    pub username: Option<String>,
+    pub first_name: String,
+    pub last_name: Option<String>,
+    pub is_bot: bool,
+    pub updated_at: SystemTime,
+}
+
+impl TelegramMember {
+    /// "First Last", falling back to the username.
+    pub fn display_name(&self) -> String {
+        let full = match &self.last_name {
+            Some(last) if !last.is_empty() => format!("{} {last}", self.first_name),
+            _ => self.first_name.clone(),
+        };
+        if full.trim().is_empty() {
+            self.username
+                .clone()
+                .unwrap_or_else(|| self.user.to_string())
+        } else {
+            full
+        }
+    }
+}
+
+/// The Telegram members a chat is known to have.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait TelegramMemberRepo: Send + Sync {
+    /// Inserts or refreshes one member of one chat.
+    async fn upsert(&self, member: &TelegramMember) -> Result<(), StoreError>;
+    /// The chat's known members, by display name.
+    async fn list(&self, chat: TelegramChatId) -> Result<Vec<TelegramMember>, StoreError>;
+    /// Forgets one member (they left or were removed).
+    async fn remove(&self, chat: TelegramChatId, user: TelegramUserId) -> Result<(), StoreError>;
+    /// Moves every member of `from` to `to` (a group became a supergroup).
+    async fn move_chat(&self, from: TelegramChatId, to: TelegramChatId) -> Result<(), StoreError>;
+}
+
+/// One audited action: who did what, where and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    /// `None` for actions outside any guild.
+    pub guild: Option<GuildId>,
+    /// `None` for the system itself (e.g. a chat migration Telegram reported).
+    pub actor: Option<RequesterId>,
+    /// What was done, e.g. `telegram.link`, `telegram.relink`, `telegram.unlink`.
+    pub action: String,
+    /// A sentence with the details.
+    pub detail: String,
+    pub at: SystemTime,
+}
+
+/// The audit trail.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait AuditLog: Send + Sync {
+    async fn record(&self, entry: &AuditEntry) -> Result<(), StoreError>;
+    /// A guild's entries, newest first.
+    async fn for_guild(&self, guild: GuildId, limit: usize) -> Result<Vec<AuditEntry>, StoreError>;
+}
+
+/// A Discord guild member as another front-end shows them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GuildMemberInfo {
+    pub user: UserId,
+    pub display_name: String,
+}
+
+/// Who is around in a Discord guild (fed by the Discord gateway's presence updates).
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait GuildDirectory: Send + Sync {
+    /// Members of `guild` that are not offline (online, idle or do-not-disturb), by name.
+    ///
+    /// # Errors
+    /// `Unavailable` when the presence data is not known (yet).
+    async fn online_members(&self, guild: GuildId) -> Result<Vec<GuildMemberInfo>, StoreError>;
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CacheError {
     #[error("the cache is unavailable")]
@@ -375,6 +500,10 @@ mod tests {
     static_assertions::assert_impl_all!(dyn HistoryRepo: Send, Sync);
     static_assertions::assert_impl_all!(dyn QueueStore: Send, Sync);
     static_assertions::assert_impl_all!(dyn ChatLinkRepo: Send, Sync);
+    static_assertions::assert_impl_all!(dyn LinkCodeRepo: Send, Sync);
+    static_assertions::assert_impl_all!(dyn TelegramMemberRepo: Send, Sync);
+    static_assertions::assert_impl_all!(dyn AuditLog: Send, Sync);
+    static_assertions::assert_impl_all!(dyn GuildDirectory: Send, Sync);
     static_assertions::assert_impl_all!(dyn Cache: Send, Sync);
     static_assertions::assert_impl_all!(dyn EventBus: Send, Sync);
     static_assertions::assert_impl_all!(dyn Clock: Send, Sync);
