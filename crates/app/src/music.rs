@@ -687,10 +687,14 @@ impl MusicService {
         if session.queue.is_empty() {
             return Err(minstrel_domain::QueueError::Empty.into());
         }
-        let mut rng = rand::rng();
-        session
-            .queue
-            .shuffle_with(|below| rng.random_range(0..below));
+        {
+            // `ThreadRng` is not `Send`: it must be gone before the next `.await`, or the
+            // future cannot run on a multi-threaded runtime (teloxide's dispatcher).
+            let mut rng = rand::rng();
+            session
+                .queue
+                .shuffle_with(|below| rng.random_range(0..below));
+        }
         self.persist(guild, &session).await;
         Ok(session.queue.len())
     }

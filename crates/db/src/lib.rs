@@ -1,10 +1,11 @@
 //! minstrel's persistence adapters: the implementations of the storage ports of
 //! `minstrel_app::ports` (`SettingsRepo`, `PlaylistRepo`, `HistoryRepo`, `QueueStore`,
-//! `ChatLinkRepo`).
+//! `ChatLinkRepo`, `LinkCodeRepo`, `TelegramMemberRepo`, `AuditLog`).
 //!
-//! [`memory`] holds in-process adapters, used until the SQL adapters exist and kept afterwards as
+//! [`sql`] holds the SQL adapters (`SQLite` and Postgres through one sea-orm code path) and
+//! [`SqlDatabase`], which connects and migrates. [`memory`] holds in-process adapters, kept as
 //! test doubles. `conformance` (feature `conformance`) is the one repository suite every adapter
-//! here must pass.
+//! here must pass; `tests/sql.rs` runs it on `SQLite` and on Postgres.
 //!
 //! This crate knows the domain, the ports and its own storage technology only: no presentation
 //! (twilight, teloxide, console), no other adapter technology (redis, moka, songbird, symphonia).
@@ -14,7 +15,13 @@
 pub mod conformance;
 pub mod memory;
 mod messages;
+pub mod sql;
 
 pub use memory::{
-    MemoryChatLinkRepo, MemoryHistoryRepo, MemoryPlaylistRepo, MemoryQueueStore, MemorySettingsRepo,
+    MemoryAuditLog, MemoryChatLinkRepo, MemoryHistoryRepo, MemoryLinkCodeRepo, MemoryPlaylistRepo,
+    MemoryQueueStore, MemorySettingsRepo, MemoryTelegramMemberRepo,
+};
+pub use sql::{
+    SqlAuditLog, SqlBackend, SqlChatLinkRepo, SqlDatabase, SqlHistoryRepo, SqlLinkCodeRepo,
+    SqlPlaylistRepo, SqlQueueStore, SqlSettingsRepo, SqlTelegramMemberRepo,
 };

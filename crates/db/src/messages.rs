@@ -29,3 +29,7 @@ pub(crate) fn no_such_playlist() -> StoreError {
 pub(crate) fn no_such_entry(index: usize) -> StoreError {
     StoreError::NotFound(format!("entry {}", index.saturating_add(1)))
 }
+
+pub(crate) fn duplicate_link_code() -> StoreError {
+    StoreError::Conflict("that link code already exists".to_owned())
+}

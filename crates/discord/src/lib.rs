@@ -1,1 +1,22 @@
-//! placeholder
+//! minstrel's Discord front-end: slash command definitions, the gateway shards (twilight-gateway),
+//! the REST client (twilight-http) and interaction handling that turns commands into calls on the
+//! application services.
+//!
+//! Knows the application layer, the domain and twilight; no infrastructure crate (no database,
+//! cache, source resolver or audio player). Voice playback is the Player port's business.
+
+mod commands;
+mod gateway;
+mod handler;
+mod reply;
+mod request;
+mod voice_state;
+
+pub use commands::{COMMAND_NAMES, definitions, definitions_json};
+pub use gateway::{
+    CommandRegistration, DiscordConfig, DiscordError, DiscordFrontEnd, INTENTS, RestProxy,
+    ShardSelection,
+};
+pub use handler::{DiscordServices, InteractionHandler};
+pub use reply::{ACCENT, ERROR, Reply};
+pub use voice_state::VoiceStates;

@@ -110,6 +110,10 @@ fn every_filter(timescale: Timescale) -> FilterSpec {
 }
 
 /// `(benchmark name, spec)` for every filter on its own, then the full chains.
+#[allow(
+    clippy::too_many_lines,
+    reason = "one flat table of cases is easier to scan than several helpers"
+)]
 fn cases() -> Vec<(&'static str, FilterSpec)> {
     let only = FilterSpec::default();
     vec![

@@ -24,12 +24,16 @@ pub(crate) fn run(config: &Config) -> anyhow::Result<()> {
         "MINSTREL_OUTPUT",
         "see the README for valid values",
     );
+    // yt-dlp is optional: without it the web sources say how to install it and local files
+    // still play, so its absence is a warning, not a failed check.
     let yt_dlp = Command::new("yt-dlp").arg("--version").output();
-    report(
-        yt_dlp.is_ok_and(|output| output.status.success()),
-        "yt-dlp (YouTube, SoundCloud, … sources)",
-        "not installed; `pip install yt-dlp` (local files work without it)",
-    );
+    if yt_dlp.is_ok_and(|output| output.status.success()) {
+        println!("ok      yt-dlp (YouTube, SoundCloud, … sources)");
+    } else {
+        println!(
+            "warning yt-dlp is not installed: `pip install yt-dlp` enables YouTube, SoundCloud, … (local files work without it)"
+        );
+    }
     println!(
         "info    Discord: {}",
         if config.discord_token.is_set() {
@@ -48,8 +52,8 @@ pub(crate) fn run(config: &Config) -> anyhow::Result<()> {
     );
     if problems == 0 {
         println!("all checks passed");
+        Ok(())
     } else {
-        println!("{problems} problem(s) found");
+        anyhow::bail!("{problems} problem(s) found")
     }
-    Ok(())
 }

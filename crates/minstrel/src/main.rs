@@ -35,7 +35,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the bot (default): Discord with DISCORD_TOKEN, Telegram with TELEGRAM_TOKEN, the
+    /// Run the bot (default): Discord with `DISCORD_TOKEN`, Telegram with `TELEGRAM_TOKEN`, the
     /// console front-end when neither is set.
     Run,
     /// Render a file through the filter chain to a 48 kHz WAV (filter preview).
@@ -65,11 +65,22 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Run => wiring::run(config).await,
         Command::Render(args) => render::run(&args),
         Command::Migrate => {
-            // The SQL adapters land with the storage issue; until then storage is in memory.
-            println!(
-                "nothing to migrate: this build keeps its data in memory ({} is not used yet)",
-                config.database_url
-            );
+            let database = wiring::connect_database(&config).await?;
+            let applied = wiring::migrate(&database).await?;
+            let backend = database.backend().name();
+            if applied.is_empty() {
+                println!("the {backend} database is up to date: no migration to apply");
+            }
+            for name in &applied {
+                println!("applied {name}");
+            }
+            if !applied.is_empty() {
+                println!(
+                    "the {backend} database is up to date ({} applied)",
+                    applied.len()
+                );
+            }
+            database.close().await.ok();
             Ok(())
         }
         Command::Doctor => doctor::run(&config),

@@ -103,7 +103,7 @@ pub(crate) fn run(args: &RenderArgs) -> anyhow::Result<()> {
     let limit = parse_time(args.duration.as_ref(), "duration")?;
     let mut stream = SymphoniaStream::open_file(&args.input, start)
         .with_context(|| format!("could not open {}", args.input.display()))?;
-    let total_frames = limit.map(|limit| duration_to_frames(limit));
+    let total_frames = limit.map(duration_to_frames);
     let spec_wav = hound::WavSpec {
         channels: 2,
         sample_rate: SAMPLE_RATE,
@@ -116,7 +116,7 @@ pub(crate) fn run(args: &RenderArgs) -> anyhow::Result<()> {
     let mut input = vec![0.0f32; FRAMES_PER_BLOCK * CHANNELS];
     let mut output = vec![0.0f32; FRAMES_PER_BLOCK * CHANNELS * 4];
     let mut frames_read: u64 = 0;
-    let show_progress = limit.is_none_or(|limit| limit > Duration::from_secs(60));
+    let show_progress = limit.is_none_or(|limit| limit > Duration::from_mins(1));
     let mut last_report = 0;
     loop {
         let wanted = total_frames.map_or(input.len(), |total| {

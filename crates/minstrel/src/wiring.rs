@@ -7,16 +7,14 @@ use std::sync::Arc;
 use anyhow::Context;
 use minstrel_app::ports::{
     AudioOpener, Clock, EventBus, HistoryRepo, InProcessEventBus, Player, PlaylistRepo, QueueStore,
-    SettingsRepo, SystemClock, TrackResolver,
+    SettingsRepo, StoreError, SystemClock, TrackResolver,
 };
 use minstrel_app::{
     FilterService, HistoryService, MusicPorts, MusicService, PlaylistService, RateLimit,
     SettingsService,
 };
 use minstrel_console::{Console, ConsoleServices, Mode};
-use minstrel_db::{
-    MemoryChatLinkRepo, MemoryHistoryRepo, MemoryPlaylistRepo, MemoryQueueStore, MemorySettingsRepo,
-};
+use minstrel_db::{SqlChatLinkRepo, SqlDatabase};
 use minstrel_sources::{LocalAudioOpener, LocalFileResolver};
 use minstrel_voice::{LocalPlayer, Pace, SinkKind};
 use tracing::{info, warn};
@@ -28,10 +26,37 @@ pub(crate) struct App {
     pub(crate) music: Arc<MusicService>,
     pub(crate) console: ConsoleServices,
     pub(crate) player: Arc<LocalPlayer>,
-    _chat_links: Arc<MemoryChatLinkRepo>,
+    _chat_links: Arc<SqlChatLinkRepo>,
 }
 
-pub(crate) fn build(config: &Config) -> anyhow::Result<App> {
+/// Opens the database of `config.database_url` (a `SQLite` file is created when missing).
+pub(crate) async fn connect_database(config: &Config) -> anyhow::Result<SqlDatabase> {
+    SqlDatabase::connect(&config.database_url)
+        .await
+        .map_err(|error| store_failure(&error))
+        .context("could not open the database (MINSTREL_DATABASE_URL)")
+}
+
+/// Applies the pending migrations and returns their names.
+pub(crate) async fn migrate(database: &SqlDatabase) -> anyhow::Result<Vec<String>> {
+    database
+        .migrate_up()
+        .await
+        .map_err(|error| store_failure(&error))
+        .context("could not apply the database migrations")
+}
+
+/// A storage error for the operator: the sentence and the cause a user would not see.
+fn store_failure(error: &StoreError) -> anyhow::Error {
+    match error {
+        StoreError::Unavailable(cause) | StoreError::Internal(cause) => {
+            anyhow::anyhow!("{error}: {cause}")
+        }
+        StoreError::Conflict(_) | StoreError::NotFound(_) => anyhow::anyhow!("{error}"),
+    }
+}
+
+pub(crate) async fn build(config: &Config) -> anyhow::Result<App> {
     std::fs::create_dir_all(&config.library_dir).with_context(|| {
         format!(
             "could not create the music library folder {}",
@@ -62,10 +87,17 @@ pub(crate) fn build(config: &Config) -> anyhow::Result<App> {
     if config.redis_url.is_some() {
         warn!("MINSTREL_REDIS_URL is set but the Redis cache is not built yet; using memory");
     }
-    let settings: Arc<dyn SettingsRepo> = Arc::new(MemorySettingsRepo::default());
-    let playlists: Arc<dyn PlaylistRepo> = Arc::new(MemoryPlaylistRepo::default());
-    let history: Arc<dyn HistoryRepo> = Arc::new(MemoryHistoryRepo::default());
-    let queue_store: Arc<dyn QueueStore> = Arc::new(MemoryQueueStore::default());
+    let database = connect_database(config).await?;
+    let applied = migrate(&database).await?;
+    info!(
+        backend = database.backend().name(),
+        migrations_applied = applied.len(),
+        "database ready"
+    );
+    let settings: Arc<dyn SettingsRepo> = Arc::new(database.settings_repo());
+    let playlists: Arc<dyn PlaylistRepo> = Arc::new(database.playlist_repo());
+    let history: Arc<dyn HistoryRepo> = Arc::new(database.history_repo());
+    let queue_store: Arc<dyn QueueStore> = Arc::new(database.queue_store());
     let events: Arc<dyn EventBus> = Arc::new(InProcessEventBus::default());
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let player_port: Arc<dyn Player> = player.clone();
@@ -94,12 +126,12 @@ pub(crate) fn build(config: &Config) -> anyhow::Result<App> {
         music,
         console,
         player,
-        _chat_links: Arc::new(MemoryChatLinkRepo::default()),
+        _chat_links: Arc::new(database.chat_link_repo()),
     })
 }
 
 pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
-    let app = build(&config)?;
+    let app = build(&config).await?;
     let events_task = tokio::spawn(app.music.clone().run_player_events());
     if config.discord_token.is_set() {
         warn!("DISCORD_TOKEN is set, but the Discord front-end is not part of this build yet");

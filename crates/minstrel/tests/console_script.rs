@@ -100,7 +100,7 @@ fn run_script(script: &str, output_setting: impl Fn(&Path) -> String) -> Run {
         .write_all(script.as_bytes())
         .unwrap();
     // A hang is a failure, not a stuck CI run.
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let deadline = Instant::now() + Duration::from_mins(1);
     while child.try_wait().unwrap().is_none() {
         if Instant::now() > deadline {
             child.kill().unwrap();

@@ -9,11 +9,12 @@ use std::fs::File;
 use std::io::ErrorKind;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use minstrel_app::ports::{AudioError, PcmStream};
 use symphonia::core::audio::{Channels, SampleBuffer, SignalSpec};
-use symphonia::core::codecs::{CODEC_TYPE_NULL, Decoder, DecoderOptions};
+use symphonia::core::codecs::{CODEC_TYPE_NULL, CodecRegistry, Decoder, DecoderOptions};
 use symphonia::core::errors::Error as SymphoniaError;
 use symphonia::core::formats::{FormatOptions, FormatReader, SeekMode, SeekTo, Track};
 use symphonia::core::io::{MediaSource, MediaSourceStream};
@@ -121,15 +122,25 @@ fn audio_track(format: &dyn FormatReader) -> Option<Track> {
 }
 
 fn make_decoder(track: &Track) -> Result<Box<dyn Decoder>, AudioError> {
-    guarded(|| {
-        symphonia::default::get_codecs().make(&track.codec_params, &DecoderOptions::default())
-    })?
-    .map_err(|error| match error {
-        SymphoniaError::Unsupported(_) => {
-            AudioError::Unsupported("no decoder for this codec".to_owned())
+    guarded(|| codecs().make(&track.codec_params, &DecoderOptions::default()))?.map_err(|error| {
+        match error {
+            SymphoniaError::Unsupported(_) => {
+                AudioError::Unsupported("no decoder for this codec".to_owned())
+            }
+            other => map_error(other),
         }
-        other => map_error(other),
     })
+}
+
+/// symphonia's codecs plus an Opus decoder over libopus, which symphonia 0.5 lacks.
+fn codecs() -> &'static CodecRegistry {
+    static REGISTRY: LazyLock<CodecRegistry> = LazyLock::new(|| {
+        let mut registry = CodecRegistry::new();
+        symphonia::default::register_enabled_codecs(&mut registry);
+        registry.register_all::<symphonia_adapter_libopus::OpusDecoder>();
+        registry
+    });
+    &REGISTRY
 }
 
 /// Converts timestamp ticks of `time_base` into frames at `rate`.
@@ -558,7 +569,16 @@ fn tag_text(revision: &MetadataRevision, keys: &[StandardTagKey]) -> Option<Stri
 /// Reads a file's title and artist tags and its duration without decoding it.
 pub fn probe_info(path: &Path) -> Result<AudioInfo, AudioError> {
     let file = File::open(path).map_err(|error| open_error(&error))?;
-    let mut probed = probe(Box::new(file), extension_of(path).as_deref())?;
+    probe_source_info(Box::new(file), extension_of(path).as_deref())
+}
+
+/// Reads the tags and duration of any media source (an HTTP body); the probe is also the
+/// content sniffing: what symphonia does not recognise as audio is refused.
+pub(crate) fn probe_source_info(
+    source: Box<dyn MediaSource>,
+    extension: Option<&str>,
+) -> Result<AudioInfo, AudioError> {
+    let mut probed = probe(source, extension)?;
     guarded(move || {
         let mut info = AudioInfo::default();
         let mut read_tags = |revision: Option<&MetadataRevision>| {

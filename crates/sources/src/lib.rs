@@ -1,18 +1,45 @@
 //! minstrel-sources: where tracks come from and how their audio is decoded.
 //!
-//! Resolvers turn what a user typed into [`minstrel_app::ports::TrackInfo`] (today: the local
-//! music library, [`LocalFileResolver`]); openers turn a track into a
+//! Resolvers turn what a user typed into [`minstrel_app::ports::TrackInfo`]: the local music
+//! library ([`LocalFileResolver`]), direct web links through an SSRF-safe client
+//! ([`HttpResolver`]), `YouTube` and other sites through yt-dlp ([`YtDlpResolver`]), Spotify
+//! links matched to a search ([`SpotifyResolver`]), all behind one [`RoutingResolver`] and an
+//! optional [`CachingResolver`]. Openers turn a track into a
 //! [`minstrel_app::ports::PcmStream`] of interleaved stereo `f32` at 48 kHz, decoded with
-//! symphonia and resampled with rubato ([`SymphoniaStream`], [`LocalAudioOpener`]).
+//! symphonia (plus libopus for Opus) and resampled with rubato ([`SymphoniaStream`]);
+//! [`NormalisedStream`] evens loudness out with EBU R128.
 //!
 //! This crate implements `minstrel-app`'s ports and knows nothing of players, voice
-//! connections, DSP filters, storage, caches or chat front-ends.
+//! connections, DSP filters, storage technologies or chat front-ends.
 
+mod caching;
 mod decode;
+mod http;
 mod local;
+mod normalise;
+mod opener;
 mod resample;
+mod routing;
+mod spotify;
 #[cfg(test)]
 mod test_support;
+mod ytdlp;
 
+pub use caching::{CachingResolver, METADATA_TTL};
 pub use decode::{AudioInfo, SymphoniaStream, probe_info};
+pub use http::{
+    HostResolver, HttpAudioOpener, HttpError, HttpLimits, HttpResolver, SafeHttpClient,
+    SystemHostResolver, forbidden_reason,
+};
 pub use local::{AUDIO_EXTENSIONS, LocalAudioOpener, LocalFileResolver};
+pub use normalise::{NormalisationConfig, NormalisedStream};
+pub use opener::SourceAudioOpener;
+pub use routing::{Resolvers, Route, RoutingResolver, SearchProvider};
+pub use spotify::{
+    DURATION_TOLERANCE, SpotifyConfig, SpotifyCredentials, SpotifyKind, SpotifyLink,
+    SpotifyResolver, SpotifyTrack, best_match, is_spotify_link, parse_spotify_link, search_words,
+};
+pub use ytdlp::{
+    PlaylistProgress, ProgressCallback, SearchSite, YtDlpAudioOpener, YtDlpConfig, YtDlpResolver,
+    is_playlist_url, site_of,
+};

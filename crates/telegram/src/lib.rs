@@ -1,1 +1,327 @@
-//! placeholder
+//! minstrel's Telegram front-end (teloxide): commands that control the linked Discord guild's
+//! player, safe chat ↔ guild linking with one-time codes, and the bridge that mirrors the
+//! player's events into the linked chat.
+//!
+//! Talks only to the application services (`MusicService`, `FilterService`, `BridgeService`)
+//! and the `EventBus` port; knows no infrastructure crate and no other chat framework.
+//!
+//! Robustness rules kept here: requests go through teloxide's `Throttle` adaptor (which also
+//! honours `RetryAfter`); everything is sent as plain text split at 4096 characters; the bot
+//! token is redacted from every logged error ([`redact_token`]); a second poller of the same
+//! token (HTTP 409) stops this front-end with a clear error while the rest of the bot runs on.
+
+mod commands;
+mod handlers;
+mod keyboard;
+mod mirror;
+mod redact;
+mod text;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use minstrel_app::ports::{EventBus, GuildDirectory};
+use minstrel_app::{BridgeService, FilterService, MusicService};
+use teloxide::adaptors::Throttle;
+use teloxide::adaptors::throttle::{Limits, Settings};
+use teloxide::prelude::*;
+use teloxide::types::MessageId;
+use teloxide::update_listeners::Polling;
+use teloxide::utils::command::BotCommands;
+use teloxide::{ApiError, RequestError};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tracing::{error, info, warn};
+
+pub use commands::Command;
+pub use mirror::MirrorConfig;
+pub use redact::redact_token;
+pub use text::{MESSAGE_LIMIT, split_message};
+
+/// The bot as the handlers use it: every request throttled to Telegram's limits.
+pub type TelegramBot = Throttle<Bot>;
+
+/// The services the Telegram front-end drives.
+#[derive(Clone)]
+pub struct TelegramServices {
+    pub music: Arc<MusicService>,
+    pub filters: FilterService,
+    pub bridge: Arc<BridgeService>,
+    pub events: Arc<dyn EventBus>,
+    /// Who is online on Discord, for `/list`; `None` until the Discord side provides it.
+    pub directory: Option<Arc<dyn GuildDirectory>>,
+}
+
+/// How to reach Telegram and how hard to push it.
+#[derive(Clone)]
+pub struct TelegramConfig {
+    pub token: String,
+    /// The Bot API base URL; `None` for `https://api.telegram.org/`.
+    pub api_url: Option<String>,
+    /// Long-polling timeout of `getUpdates`.
+    pub poll_timeout: Duration,
+    /// Outgoing message limits (Telegram's published limits by default).
+    pub limits: Limits,
+    pub mirror: MirrorConfig,
+    /// How long a chat-administrator check (`getChatMember`) is trusted.
+    pub admin_cache_ttl: Duration,
+}
+
+impl TelegramConfig {
+    pub fn new(token: impl Into<String>) -> Self {
+        Self {
+            token: token.into(),
+            api_url: None,
+            poll_timeout: Duration::from_secs(10),
+            limits: Limits::default(),
+            mirror: MirrorConfig::default(),
+            admin_cache_ttl: Duration::from_mins(1),
+        }
+    }
+}
+
+impl std::fmt::Debug for TelegramConfig {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("TelegramConfig")
+            .field("token", &"<redacted>")
+            .field("api_url", &self.api_url)
+            .field("poll_timeout", &self.poll_timeout)
+            .field("limits", &self.limits)
+            .field("mirror", &self.mirror)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why the Telegram front-end did not start. Messages never contain the token.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StartError {
+    #[error("Telegram rejected the bot token ({0}); check TELEGRAM_TOKEN")]
+    TokenRejected(String),
+    #[error("the Telegram Bot API could not be reached: {0}")]
+    Unreachable(String),
+    #[error("the Telegram API URL is not valid: {0}")]
+    BadApiUrl(String),
+}
+
+/// How the front-end ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TelegramExit {
+    /// [`TelegramFrontend::shutdown`] was called.
+    Shutdown,
+    /// Another process polls updates with the same token (HTTP 409).
+    Conflict,
+    /// The polling task ended unexpectedly.
+    Failed,
+}
+
+/// Chat-wide state the handlers share.
+pub(crate) struct Context {
+    pub(crate) services: TelegramServices,
+    pub(crate) token: String,
+    admin_cache: Mutex<HashMap<(ChatId, UserId), (bool, tokio::time::Instant)>>,
+    admin_cache_ttl: Duration,
+    /// The bridge's current now-playing message per chat (the bridge keeps it up to date).
+    pub(crate) now_playing_messages: Arc<Mutex<HashMap<ChatId, MessageId>>>,
+}
+
+impl Context {
+    pub(crate) fn cached_admin(&self, chat: ChatId, user: UserId) -> Option<bool> {
+        let cache = self
+            .admin_cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        cache
+            .get(&(chat, user))
+            .filter(|(_, at)| at.elapsed() < self.admin_cache_ttl)
+            .map(|(admin, _)| *admin)
+    }
+
+    pub(crate) fn remember_admin(&self, chat: ChatId, user: UserId, admin: bool) {
+        self.admin_cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert((chat, user), (admin, tokio::time::Instant::now()));
+    }
+
+    pub(crate) fn is_bridge_message(&self, chat: ChatId, message: MessageId) -> bool {
+        self.now_playing_messages
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&chat)
+            == Some(&message)
+    }
+}
+
+/// The running Telegram front-end: the update dispatcher and the event bridge.
+pub struct TelegramFrontend {
+    username: String,
+    stop: watch::Sender<bool>,
+    shutdown: teloxide::dispatching::ShutdownToken,
+    task: JoinHandle<TelegramExit>,
+    mirror_flushes: watch::Receiver<u64>,
+}
+
+impl TelegramFrontend {
+    /// Checks the token (`getMe`), registers the commands (`setMyCommands`) and starts polling
+    /// and the event bridge on the current runtime.
+    ///
+    /// # Errors
+    /// [`StartError`] when the token is rejected or the API cannot be reached; the caller keeps
+    /// running without Telegram.
+    pub async fn start(
+        config: TelegramConfig,
+        services: TelegramServices,
+    ) -> Result<Self, StartError> {
+        let token = config.token.trim().to_owned();
+        let mut bot = Bot::new(token.clone());
+        if let Some(url) = &config.api_url {
+            let url = url
+                .parse()
+                .map_err(|error: url::ParseError| StartError::BadApiUrl(error.to_string()))?;
+            bot = bot.set_api_url(url);
+        }
+        let me = bot.get_me().await.map_err(|error| match &error {
+            RequestError::Api(ApiError::InvalidToken) => {
+                StartError::TokenRejected(redact::describe(&error, &token))
+            }
+            _ => StartError::Unreachable(redact::describe(&error, &token)),
+        })?;
+        let username = me.username().to_owned();
+        if let Err(error) = bot.set_my_commands(Command::bot_commands()).await {
+            warn!(error = %redact::describe(&error, &token), "could not register the Telegram commands");
+        }
+        let bot = Throttle::spawn_with_settings(bot, Settings::default().limits(config.limits));
+
+        let (stop, stop_receiver) = watch::channel(false);
+        let context = Arc::new(Context {
+            services: services.clone(),
+            token: token.clone(),
+            admin_cache: Mutex::new(HashMap::new()),
+            admin_cache_ttl: config.admin_cache_ttl,
+            now_playing_messages: Arc::new(Mutex::new(HashMap::new())),
+        });
+
+        let (mirror, mirror_flushes) = mirror::Mirror::new(
+            bot.clone(),
+            Arc::clone(&services.bridge),
+            config.mirror.clone(),
+            Arc::clone(&context.now_playing_messages),
+            token.clone(),
+        );
+        let mirror_task = tokio::spawn(mirror.run(services.events.subscribe(), stop_receiver));
+
+        let mut dispatcher = Dispatcher::builder(bot.clone(), handlers::schema())
+            .dependencies(dptree::deps![Arc::clone(&context)])
+            .error_handler(Arc::new(handlers::LoggingErrorHandler {
+                token: token.clone(),
+            }))
+            .build();
+        let shutdown = dispatcher.shutdown_token();
+        let conflict = Arc::new(AtomicBool::new(false));
+        let listener = Polling::builder(bot).timeout(config.poll_timeout).build();
+        let listener_errors = {
+            let conflict = Arc::clone(&conflict);
+            let shutdown = shutdown.clone();
+            let token = token.clone();
+            move |error: RequestError| {
+                let conflict = Arc::clone(&conflict);
+                let shutdown = shutdown.clone();
+                let token = token.clone();
+                async move {
+                    if matches!(
+                        error,
+                        RequestError::Api(ApiError::TerminatedByOtherGetUpdates)
+                    ) {
+                        if !conflict.swap(true, Ordering::SeqCst) {
+                            error!(
+                                "another process is polling Telegram with this bot token \
+                                 (HTTP 409 Conflict); the Telegram front-end stops here, the \
+                                 rest of the bot keeps running. Run exactly one instance per \
+                                 token."
+                            );
+                        }
+                        // The returned future only waits for the end; the shutdown has begun.
+                        let _ = shutdown.shutdown();
+                    } else {
+                        warn!(error = %redact::describe(&error, &token), "getting Telegram updates failed; retrying");
+                    }
+                }
+            }
+        };
+        let stop_on_exit = stop.clone();
+        let task = tokio::spawn(async move {
+            dispatcher
+                .dispatch_with_listener(listener, Arc::new(listener_errors))
+                .await;
+            let _ = stop_on_exit.send(true);
+            let _ = mirror_task.await;
+            if conflict.load(Ordering::SeqCst) {
+                TelegramExit::Conflict
+            } else {
+                TelegramExit::Shutdown
+            }
+        });
+        info!(bot = %username, "Telegram front-end started");
+        Ok(Self {
+            username,
+            stop,
+            shutdown,
+            task,
+            mirror_flushes,
+        })
+    }
+
+    /// The bot's username, without `@`.
+    pub fn bot_username(&self) -> &str {
+        &self.username
+    }
+
+    /// Counts the bridge's flushes (one per coalesced burst of events sent to a chat).
+    pub fn mirror_flushes(&self) -> watch::Receiver<u64> {
+        self.mirror_flushes.clone()
+    }
+
+    /// Waits until the front-end stops by itself (a 409 conflict) or fails.
+    pub async fn wait(self) -> TelegramExit {
+        self.task.await.unwrap_or(TelegramExit::Failed)
+    }
+
+    /// Stops polling and the bridge, and waits for them.
+    pub async fn shutdown(self) -> TelegramExit {
+        let _ = self.stop.send(true);
+        // Right after start the dispatcher may not be running yet; poll until it takes the
+        // request or ends.
+        let mut task = self.task;
+        loop {
+            if let Ok(waiting) = self.shutdown.shutdown() {
+                drop(waiting);
+                break;
+            }
+            if task.is_finished() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        match tokio::time::timeout(Duration::from_secs(30), &mut task).await {
+            Ok(Ok(exit)) if exit == TelegramExit::Conflict => exit,
+            Ok(Ok(_)) => TelegramExit::Shutdown,
+            Ok(Err(_)) => TelegramExit::Failed,
+            Err(_) => {
+                task.abort();
+                TelegramExit::Failed
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for TelegramFrontend {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("TelegramFrontend")
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
+}

@@ -8,9 +8,12 @@
 //!
 //! Compiled for this crate's tests and behind the `conformance` feature for other test code.
 
+pub mod audit;
 pub mod chat_links;
 pub mod fixtures;
 pub mod history;
+pub mod link_codes;
 pub mod playlists;
 pub mod queue;
 pub mod settings;
+pub mod telegram_members;

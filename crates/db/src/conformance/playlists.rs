@@ -9,6 +9,7 @@ pub async fn all(repo: &dyn PlaylistRepo) {
     create_then_find_ignoring_case(repo).await;
     names_are_unique_per_owner_ignoring_case(repo).await;
     list_is_sorted_by_name_and_paginated(repo).await;
+    list_order_does_not_depend_on_the_locale(repo).await;
     append_and_remove_entries(repo).await;
     append_respects_max_entries(repo).await;
     unknown_playlist_is_not_found(repo).await;
@@ -125,6 +126,19 @@ pub async fn list_is_sorted_by_name_and_paginated(repo: &dyn PlaylistRepo) {
     assert_eq!(list(0, usize::MAX).await.len(), 4);
     assert!(list(usize::MAX, 1).await.is_empty());
     assert!(repo.list(user_owner(), 0, 10).await.unwrap().is_empty());
+}
+
+/// Names sort by their lowercased form in code point order on every store, whatever a database
+/// server's locale would say: punctuation is not ignored and accented letters come after `z`.
+pub async fn list_order_does_not_depend_on_the_locale(repo: &dyn PlaylistRepo) {
+    let owner = user_owner();
+    for text in ["Émile", "Zebra", "apple", "_under", "Ärger"] {
+        repo.create(owner, &name(text)).await.unwrap();
+    }
+    assert_eq!(
+        names(&repo.list(owner, 0, 10).await.unwrap()),
+        ["_under", "apple", "Zebra", "Ärger", "Émile"]
+    );
 }
 
 /// Appended entries keep their order and every field; removing by 0-based index returns the

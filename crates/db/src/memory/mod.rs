@@ -3,22 +3,28 @@
 //! Everything lives in a `std::sync::Mutex`-guarded map and is lost when the process ends. No lock
 //! is ever held across an `.await`, so the blocking mutex is the right tool here.
 
+mod audit;
 mod chat_links;
 mod history;
+mod link_codes;
 mod playlists;
 mod queue;
 mod settings;
+mod telegram_members;
 
 #[cfg(test)]
 mod tests;
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
+pub use audit::MemoryAuditLog;
 pub use chat_links::MemoryChatLinkRepo;
 pub use history::MemoryHistoryRepo;
+pub use link_codes::MemoryLinkCodeRepo;
 pub use playlists::MemoryPlaylistRepo;
 pub use queue::MemoryQueueStore;
 pub use settings::MemorySettingsRepo;
+pub use telegram_members::MemoryTelegramMemberRepo;
 
 /// Locks `mutex`, recovering the data when an earlier holder panicked.
 ///

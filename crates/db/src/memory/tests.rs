@@ -5,7 +5,8 @@
 use crate::conformance;
 
 use super::{
-    MemoryChatLinkRepo, MemoryHistoryRepo, MemoryPlaylistRepo, MemoryQueueStore, MemorySettingsRepo,
+    MemoryAuditLog, MemoryChatLinkRepo, MemoryHistoryRepo, MemoryLinkCodeRepo, MemoryPlaylistRepo,
+    MemoryQueueStore, MemorySettingsRepo, MemoryTelegramMemberRepo,
 };
 
 macro_rules! suite {
@@ -40,6 +41,7 @@ suite!(MemoryPlaylistRepo, playlists:
     create_then_find_ignoring_case,
     names_are_unique_per_owner_ignoring_case,
     list_is_sorted_by_name_and_paginated,
+    list_order_does_not_depend_on_the_locale,
     append_and_remove_entries,
     append_respects_max_entries,
     unknown_playlist_is_not_found,
@@ -69,4 +71,21 @@ suite!(MemoryChatLinkRepo, chat_links:
     relinking_a_chat_replaces_its_guild,
     linking_two_linked_sides_replaces_both_links,
     unlink_chat,
+);
+
+suite!(MemoryLinkCodeRepo, link_codes:
+    a_code_is_taken_exactly_once,
+    a_duplicate_code_is_a_conflict,
+    purge_removes_only_expired_codes,
+);
+
+suite!(MemoryTelegramMemberRepo, telegram_members:
+    members_are_listed_per_chat_by_display_name,
+    upsert_replaces_and_remove_forgets,
+    move_chat_carries_every_member_over,
+);
+
+suite!(MemoryAuditLog, audit:
+    a_guilds_entries_come_newest_first,
+    every_kind_of_actor_roundtrips,
 );

@@ -30,6 +30,12 @@ impl Coefficients {
         }
     }
 
+    /// `(b0, a1, a2)` of a band-pass (`b1 = 0`, `b2 = −b0`), for filters that run many of them
+    /// side by side.
+    pub(crate) fn band_pass_parts(&self) -> (f64, f64, f64) {
+        (self.b0, self.a1, self.a2)
+    }
+
     /// Angular frequency, clamped below Nyquist so every design stays stable.
     fn omega(frequency_hz: f64) -> f64 {
         let nyquist = f64::from(SAMPLE_RATE) / 2.0;
@@ -70,20 +76,24 @@ impl Coefficients {
     }
 }
 
-/// One biquad section (transposed direct form II) for one channel.
+/// One biquad section (direct form I) for one channel.
+///
+/// Direct form I rather than transposed II: everything but `a1 · y[n−1]` can be summed before
+/// the previous output is known, so the sample-to-sample dependency is one multiply and one
+/// add, which is what bounds a single section's speed.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Biquad {
     coefficients: Coefficients,
-    state1: f64,
-    state2: f64,
+    inputs: [f64; 2],
+    outputs: [f64; 2],
 }
 
 impl Biquad {
     pub(crate) fn new(coefficients: Coefficients) -> Self {
         Self {
             coefficients,
-            state1: 0.0,
-            state2: 0.0,
+            inputs: [0.0; 2],
+            outputs: [0.0; 2],
         }
     }
 
@@ -91,24 +101,32 @@ impl Biquad {
     pub(crate) fn process(&mut self, input: f32) -> f32 {
         let c = &self.coefficients;
         let x = f64::from(input);
-        let y = c.b0 * x + self.state1;
-        self.state1 = c.b1 * x - c.a1 * y + self.state2;
-        self.state2 = c.b2 * x - c.a2 * y;
-        // Flush the decay after silence before it turns denormal (slow on x86).
-        if self.state1.abs() < DENORMAL_FLOOR {
-            self.state1 = 0.0;
-        }
-        if self.state2.abs() < DENORMAL_FLOOR {
-            self.state2 = 0.0;
-        }
+        let [x1, x2] = self.inputs;
+        let [y1, y2] = self.outputs;
+        let y = (c.b0 * x + c.b1 * x1 + c.b2 * x2 - c.a2 * y2) - c.a1 * y1;
+        self.inputs = [x, x1];
+        self.outputs = [y, y1];
         #[allow(clippy::cast_possible_truncation)]
         let output = y as f32;
         output
     }
 
+    /// Zeroes a decay tail that has become inaudibly small, before it turns denormal (slow on
+    /// x86). Called once per block rather than per sample: an `f64` tail needs hundreds of
+    /// samples to fall from the floor into the denormal range, so at worst a few samples of one
+    /// block are slow.
+    #[inline]
+    pub(crate) fn flush_denormals(&mut self) {
+        for state in self.inputs.iter_mut().chain(&mut self.outputs) {
+            if state.abs() < DENORMAL_FLOOR {
+                *state = 0.0;
+            }
+        }
+    }
+
     pub(crate) fn reset(&mut self) {
-        self.state1 = 0.0;
-        self.state2 = 0.0;
+        self.inputs = [0.0; 2];
+        self.outputs = [0.0; 2];
     }
 }
 

@@ -41,14 +41,25 @@ impl KaraokeFilter {
     }
 
     pub(crate) fn process(&mut self, block: &mut [f32]) {
-        for frame in block.chunks_exact_mut(2) {
-            let (left, right) = (frame[0], frame[1]);
-            let low = match &mut self.low_band {
-                Some([first, second]) => second.process(first.process(0.5 * (left + right))),
-                None => 0.0,
-            };
-            frame[0] = left - self.level * right + self.mono_level * low;
-            frame[1] = right - self.level * left + self.mono_level * low;
+        let (level, mono_level) = (self.level, self.mono_level);
+        match &mut self.low_band {
+            Some([first, second]) => {
+                for frame in block.chunks_exact_mut(2) {
+                    let (left, right) = (frame[0], frame[1]);
+                    let low = mono_level * second.process(first.process(0.5 * (left + right)));
+                    frame[0] = left - level * right + low;
+                    frame[1] = right - level * left + low;
+                }
+                first.flush_denormals();
+                second.flush_denormals();
+            }
+            None => {
+                for frame in block.chunks_exact_mut(2) {
+                    let (left, right) = (frame[0], frame[1]);
+                    frame[0] = left - level * right;
+                    frame[1] = right - level * left;
+                }
+            }
         }
     }
 

@@ -7,3 +7,4 @@ pub(crate) mod karaoke;
 pub(crate) mod modulation;
 pub(crate) mod reverb;
 pub(crate) mod simple;
+pub(crate) mod trig;

@@ -2,6 +2,8 @@
 
 use minstrel_domain::filters::{ChannelMix, Distortion, LowPass};
 
+use super::trig;
+
 /// Lavalink's one-pole smoothing low-pass: `y += (x − y) / smoothing`, per channel.
 #[derive(Debug, Clone)]
 pub(crate) struct LowPassFilter {
@@ -18,16 +20,25 @@ impl LowPassFilter {
     }
 
     pub(crate) fn process(&mut self, block: &mut [f32]) {
+        let factor = self.factor;
+        let keep = 1.0 - factor;
+        let [mut left, mut right] = self.state;
         for frame in block.chunks_exact_mut(2) {
-            for (sample, state) in frame.iter_mut().zip(&mut self.state) {
-                *state += (*sample - *state) * self.factor;
-                // Flush the decay after silence before it turns denormal (slow on x86).
-                if state.abs() < 1e-30 {
-                    *state = 0.0;
-                }
-                *sample = *state;
+            // `y·(1 − f) + x·f` rather than `y + (x − y)·f`: the same filter with one operation
+            // fewer in the sample-to-sample dependency.
+            left = left * keep + frame[0] * factor;
+            right = right * keep + frame[1] * factor;
+            frame[0] = left;
+            frame[1] = right;
+        }
+        // Flush the decay after silence before it turns denormal (slow on x86). Once per block
+        // rather than per sample: at worst part of one block after a silence is slow.
+        for state in [&mut left, &mut right] {
+            if state.abs() < 1e-20 {
+                *state = 0.0;
             }
         }
+        self.state = [left, right];
     }
 
     pub(crate) fn reset(&mut self) {
@@ -66,7 +77,8 @@ impl ChannelMixFilter {
 /// ```
 ///
 /// With the default parameters this is `sin²(x)`: a harsh, rectifying shaper, exactly as harsh as
-/// Lavalink's. A non-finite intermediate (tan near its pole) becomes silence, never NaN.
+/// Lavalink's. A non-finite intermediate (tan at its pole) becomes silence, never NaN. The
+/// trigonometry is [`trig`]'s vectorisable approximation (within 3e-7 of libm).
 #[derive(Debug, Clone)]
 pub(crate) struct DistortionFilter {
     spec: Distortion,
@@ -81,9 +93,9 @@ impl DistortionFilter {
         let d = &self.spec;
         for sample in block.iter_mut() {
             let x = *sample;
-            let sin = d.sin_offset + (x * d.sin_scale).sin();
-            let cos = d.cos_offset + (x * d.cos_scale).cos();
-            let tan = d.tan_offset + (x * d.tan_scale).tan();
+            let sin = d.sin_offset + trig::sin(x * d.sin_scale);
+            let cos = d.cos_offset + trig::cos(x * d.cos_scale);
+            let tan = d.tan_offset + trig::tan(x * d.tan_scale);
             let shaped = d.offset + d.scale * sin * cos * tan;
             *sample = if shaped.is_finite() {
                 shaped.clamp(-1.0, 1.0)

@@ -35,6 +35,8 @@ pub(crate) struct Wsola {
     emitted: u64,
     /// Exact output length once the input has ended.
     target: Option<u64>,
+    coarse: Search,
+    fine: Search,
 }
 
 impl Wsola {
@@ -54,6 +56,8 @@ impl Wsola {
             previous_start: 0,
             emitted: 0,
             target: None,
+            coarse: Search::new(COARSE_STEP, 2 * TOLERANCE + 1),
+            fine: Search::new(1, 2 * COARSE_STEP + 1),
         };
         wsola.reset();
         wsola
@@ -144,52 +148,25 @@ impl Wsola {
         }
     }
 
-    /// Mono sample at padded frame `frame`.
-    #[inline]
-    #[allow(clippy::cast_possible_truncation)]
-    fn mono(&self, frame: u64) -> f32 {
-        let index = (frame - self.buffer_start) as usize * CHANNELS;
-        self.buffer[index] + self.buffer[index + 1]
-    }
-
-    /// Normalised correlation of the `HOP` frames at `candidate` with those at `reference`.
-    fn similarity(&self, reference: u64, candidate: u64, step: usize) -> f32 {
-        let (mut cross, mut energy) = (0.0f32, 1e-9f32);
-        for offset in (0..HOP as u64).step_by(step) {
-            let c = self.mono(candidate + offset);
-            cross += self.mono(reference + offset) * c;
-            energy += c * c;
-        }
-        cross / energy.sqrt()
-    }
-
-    fn best_start(&self, nominal: u64) -> u64 {
+    /// Coarse search every `COARSE_STEP` frames (and samples), then a full-rate search around
+    /// the coarse winner.
+    fn best_start(&mut self, nominal: u64) -> u64 {
         let reference = self.previous_start + HOP as u64;
         let lowest = nominal
             .saturating_sub(TOLERANCE as u64)
             .max(self.buffer_start);
         let highest = nominal + TOLERANCE as u64;
-        let mut best = nominal.max(lowest);
-        let mut best_score = f32::NEG_INFINITY;
-        for candidate in (lowest..=highest).step_by(COARSE_STEP) {
-            let score = self.similarity(reference, candidate, COARSE_STEP);
-            if score > best_score {
-                best_score = score;
-                best = candidate;
-            }
-        }
-        let coarse = best;
-        best_score = f32::NEG_INFINITY;
+        let coarse =
+            self.coarse
+                .best_match(&self.buffer, self.buffer_start, reference, lowest..=highest);
         let refine_low = coarse.saturating_sub(COARSE_STEP as u64).max(lowest);
         let refine_high = (coarse + COARSE_STEP as u64).min(highest);
-        for candidate in refine_low..=refine_high {
-            let score = self.similarity(reference, candidate, 1);
-            if score > best_score {
-                best_score = score;
-                best = candidate;
-            }
-        }
-        best
+        self.fine.best_match(
+            &self.buffer,
+            self.buffer_start,
+            reference,
+            refine_low..=refine_high,
+        )
     }
 
     #[allow(clippy::cast_possible_truncation)]
@@ -216,5 +193,98 @@ impl Wsola {
         }
         self.accumulator.copy_within(HOP * CHANNELS.., 0);
         self.accumulator[HOP * CHANNELS..].fill(0.0);
+    }
+}
+
+/// Dot product with eight independent partial sums, so it vectorises (one running sum would be
+/// a chain of dependent additions). `window` must be at least as long as `reference`.
+fn dot(reference: &[f32], window: &[f32]) -> f32 {
+    const LANES: usize = 8;
+    let window = &window[..reference.len()];
+    let mut partial = [0.0f32; LANES];
+    let (reference_chunks, reference_rest) = reference.as_chunks::<LANES>();
+    let (window_chunks, window_rest) = window.as_chunks::<LANES>();
+    for (reference, window) in reference_chunks.iter().zip(window_chunks) {
+        for lane in 0..LANES {
+            partial[lane] += reference[lane] * window[lane];
+        }
+    }
+    for (reference, window) in reference_rest.iter().zip(window_rest) {
+        partial[0] += reference * window;
+    }
+    ((partial[0] + partial[1]) + (partial[2] + partial[3]))
+        + ((partial[4] + partial[5]) + (partial[6] + partial[7]))
+}
+
+/// One stage of the similarity search, with its scratch buffers.
+#[derive(Debug, Clone)]
+struct Search {
+    /// Frames (and samples) between two candidates, and between two compared samples.
+    step: usize,
+    /// Mono sums of the reference, and of the whole candidate region, every `step`-th frame.
+    reference: Vec<f32>,
+    candidates: Vec<f32>,
+    /// `energy_prefix[i]` = Σ candidates[..i]², in `f64` so differences of it stay exact enough.
+    energy_prefix: Vec<f64>,
+}
+
+impl Search {
+    /// `span` is the widest candidate range in frames.
+    fn new(step: usize, span: usize) -> Self {
+        Self {
+            step,
+            reference: Vec::with_capacity(HOP / step),
+            candidates: Vec::with_capacity(span / step + 1 + HOP / step),
+            energy_prefix: Vec::with_capacity(span / step + 2 + HOP / step),
+        }
+    }
+
+    /// The candidate start in `range` (every `step`-th frame from its start) whose `HOP / step`
+    /// mono samples (every `step`-th frame) correlate best, normalised by the candidate's
+    /// energy, with those at `reference`. Ties go to the earliest. `buffer` is interleaved
+    /// stereo whose first frame is padded frame `buffer_start`.
+    #[allow(clippy::cast_possible_truncation)]
+    fn best_match(
+        &mut self,
+        buffer: &[f32],
+        buffer_start: u64,
+        reference: u64,
+        range: std::ops::RangeInclusive<u64>,
+    ) -> u64 {
+        let (lowest, highest) = range.into_inner();
+        let length = HOP / self.step;
+        let candidates = ((highest - lowest) / self.step as u64) as usize + 1;
+        let mono = |first: u64, count: usize, into: &mut Vec<f32>| {
+            let start = (first - buffer_start) as usize * CHANNELS;
+            into.clear();
+            into.extend(
+                buffer[start..]
+                    .chunks_exact(CHANNELS)
+                    .step_by(self.step)
+                    .take(count)
+                    .map(|frame| frame[0] + frame[1]),
+            );
+        };
+        mono(reference, length, &mut self.reference);
+        mono(lowest, candidates + length - 1, &mut self.candidates);
+        self.energy_prefix.clear();
+        self.energy_prefix.push(0.0);
+        let mut running = 0.0f64;
+        for sample in &self.candidates {
+            running += f64::from(sample * sample);
+            self.energy_prefix.push(running);
+        }
+        let mut best = 0;
+        let mut best_score = f32::NEG_INFINITY;
+        for (index, window) in self.candidates.windows(length).enumerate() {
+            let cross = dot(&self.reference, window);
+            let energy = self.energy_prefix[index + length] - self.energy_prefix[index];
+            let score = cross / (1e-9 + energy.max(0.0) as f32).sqrt();
+            if score > best_score {
+                best_score = score;
+                best = index;
+            }
+        }
+        lowest + (best * self.step) as u64
     }
 }

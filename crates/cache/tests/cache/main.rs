@@ -1,0 +1,10 @@
+//! The cache suite (`minstrel_cache::conformance`) on every adapter: moka always; Redis and the
+//! layered cache over Redis when `MINSTREL_TEST_REDIS_URL` names one (required under CI), each
+//! run under a fresh key prefix. Then the faults: a Redis that refuses, one that never answers,
+//! and one cut mid-test and brought back.
+
+mod faults;
+mod layered;
+mod moka;
+mod redis;
+mod support;

@@ -1,0 +1,417 @@
+//! The gateway side: shards, READY/RESUMED, close codes, and handing interactions to the handler.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use minstrel_domain::{ChannelId, GuildId, UserId};
+use tokio::task::JoinSet;
+use tracing::{error, info, warn};
+use twilight_gateway::{
+    CloseFrame, Config, ConfigBuilder, Event, EventTypeFlags, Intents, Shard, ShardId,
+    StreamExt as _,
+};
+use twilight_http::Client;
+use twilight_model::gateway::CloseCode;
+use twilight_model::gateway::payload::incoming::GuildCreate;
+use twilight_model::id::Id;
+use twilight_model::id::marker::ApplicationMarker;
+
+use crate::commands;
+use crate::handler::{DiscordServices, InteractionHandler};
+use crate::voice_state::VoiceStates;
+
+/// Which shards this process runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ShardSelection {
+    /// As many as Discord recommends (`GET /gateway/bot`), all in this process.
+    Recommended,
+    /// Shards `start..end` of `total` (several processes share a bot).
+    Range { start: u32, end: u32, total: u32 },
+}
+
+/// Where the slash commands are registered when the first shard is ready.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CommandRegistration {
+    /// Everywhere; Discord may take a while to show changes.
+    Global,
+    /// Only in these guilds; immediate, for development.
+    Guilds(Vec<GuildId>),
+    /// Leave the registered commands alone.
+    Off,
+}
+
+/// The REST API through a proxy (e.g. twilight-http-proxy) or a fake.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestProxy {
+    /// `host:port`.
+    pub address: String,
+    /// Plain HTTP instead of HTTPS.
+    pub plain_http: bool,
+}
+
+/// Settings of the Discord front-end.
+#[derive(Clone)]
+pub struct DiscordConfig {
+    /// The bot token. Never logged: `Debug` shows it redacted.
+    pub token: String,
+    pub shards: ShardSelection,
+    pub registration: CommandRegistration,
+    /// `ws://host:port` of a gateway to use instead of Discord's (proxies, tests).
+    pub gateway_url: Option<String>,
+    pub rest_proxy: Option<RestProxy>,
+    /// Twilight's REST rate limiter. Turn it off only behind a proxy that rate-limits, or
+    /// against a fake.
+    pub rest_ratelimiter: bool,
+}
+
+impl DiscordConfig {
+    /// Production defaults: recommended shards, global commands, Discord's own endpoints.
+    pub fn new(token: String) -> Self {
+        Self {
+            token,
+            shards: ShardSelection::Recommended,
+            registration: CommandRegistration::Global,
+            gateway_url: None,
+            rest_proxy: None,
+            rest_ratelimiter: true,
+        }
+    }
+}
+
+impl std::fmt::Debug for DiscordConfig {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("DiscordConfig")
+            .field("token", &"<redacted>")
+            .field("shards", &self.shards)
+            .field("registration", &self.registration)
+            .field("gateway_url", &self.gateway_url)
+            .field("rest_proxy", &self.rest_proxy)
+            .field("rest_ratelimiter", &self.rest_ratelimiter)
+            .finish()
+    }
+}
+
+/// Why the Discord front-end stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum DiscordError {
+    #[error(
+        "Discord closed shard {shard}'s gateway connection with code {code} ({meaning}); \
+         not reconnecting: {advice}"
+    )]
+    FatalClose {
+        shard: u32,
+        code: u16,
+        meaning: String,
+        advice: &'static str,
+    },
+    #[error("could not ask Discord how many shards to run: {0}")]
+    Shards(String),
+    #[error("the shard range {start}..{end} of {total} is empty or out of bounds")]
+    InvalidShardRange { start: u32, end: u32, total: u32 },
+    #[error("a shard task failed: {0}")]
+    ShardTask(String),
+}
+
+/// The intents minstrel needs: guilds and voice states, nothing privileged.
+pub const INTENTS: Intents = Intents::GUILDS.union(Intents::GUILD_VOICE_STATES);
+
+fn wanted_events() -> EventTypeFlags {
+    EventTypeFlags::READY
+        | EventTypeFlags::RESUMED
+        | EventTypeFlags::INTERACTION_CREATE
+        | EventTypeFlags::VOICE_STATE_UPDATE
+        | EventTypeFlags::GUILD_CREATE
+        | EventTypeFlags::GUILD_DELETE
+}
+
+/// The close codes after which reconnecting cannot help, with what to do about them.
+fn fatal_close(code: u16) -> Option<(String, &'static str)> {
+    let advice = match code {
+        4004 => "the bot token is wrong or was reset; put the current one in the configuration",
+        4010 => "the configured shard id is invalid; check the shard range",
+        4011 => "the bot is in too many guilds for this shard count; run more shards",
+        4012 => "the gateway API version is no longer supported; update minstrel",
+        4013 => "the intents are invalid; this is a bug in minstrel",
+        4014 => "an intent is not enabled for this application; enable it in the developer portal",
+        other => {
+            // Codes twilight knows to be final that are not listed above.
+            let known = CloseCode::try_from(other).ok()?;
+            if known.can_reconnect() {
+                return None;
+            }
+            "Discord will not accept this session again"
+        }
+    };
+    let meaning =
+        CloseCode::try_from(code).map_or_else(|_| "unknown".to_owned(), |known| known.to_string());
+    Some((meaning, advice))
+}
+
+/// The Discord front-end: gateway shards, REST client and interaction handling.
+#[derive(Debug)]
+pub struct DiscordFrontEnd;
+
+impl DiscordFrontEnd {
+    /// The REST client for `config`: the bot token, twilight's rate limiter unless turned off,
+    /// and the proxy if one is set.
+    pub fn http_client(config: &DiscordConfig) -> Client {
+        let mut builder = Client::builder().token(config.token.clone());
+        if let Some(proxy) = &config.rest_proxy {
+            builder = builder.proxy(proxy.address.clone(), proxy.plain_http);
+        }
+        if !config.rest_ratelimiter {
+            builder = builder.ratelimiter(None);
+        }
+        builder.build()
+    }
+
+    /// Runs until `shutdown` completes (then closes the shards and returns `Ok`) or a shard is
+    /// closed for good (then returns the reason). Twilight resumes sessions after ordinary
+    /// disconnects and backs reconnects off exponentially; its identify queue spaces out
+    /// IDENTIFYs, so a flapping connection does not burn the daily identify budget.
+    ///
+    /// # Errors
+    /// [`DiscordError::FatalClose`] for close codes 4004 and 4010–4014 (and the other codes
+    /// Discord documents as final); [`DiscordError::Shards`] when the recommended shard count
+    /// cannot be fetched.
+    pub async fn run(
+        config: DiscordConfig,
+        services: DiscordServices,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> Result<(), DiscordError> {
+        let http = Arc::new(Self::http_client(&config));
+        let voice = Arc::new(VoiceStates::default());
+        let handler = Arc::new(InteractionHandler::new(
+            services,
+            Arc::clone(&http),
+            Arc::clone(&voice),
+        ));
+        let shards = Self::shards(&config, &http).await?;
+        info!(shards = shards.len(), "starting the Discord gateway");
+        let registered = Arc::new(AtomicBool::new(false));
+        let mut senders = Vec::with_capacity(shards.len());
+        let mut tasks = JoinSet::new();
+        for shard in shards {
+            senders.push(shard.sender());
+            let runner = ShardRunner {
+                handler: Arc::clone(&handler),
+                http: Arc::clone(&http),
+                voice: Arc::clone(&voice),
+                registration: config.registration.clone(),
+                registered: Arc::clone(&registered),
+            };
+            tasks.spawn(runner.run(shard));
+        }
+        let close_all = |senders: &[twilight_gateway::MessageSender]| {
+            for sender in senders {
+                let _ = sender.close(CloseFrame::NORMAL);
+            }
+        };
+        let mut shutdown = std::pin::pin!(shutdown);
+        loop {
+            tokio::select! {
+                () = &mut shutdown => {
+                    info!("closing the Discord gateway");
+                    close_all(&senders);
+                    let drained = tokio::time::timeout(Duration::from_secs(5), async {
+                        while tasks.join_next().await.is_some() {}
+                    });
+                    if drained.await.is_err() {
+                        tasks.abort_all();
+                    }
+                    return Ok(());
+                }
+                joined = tasks.join_next() => match joined {
+                    None => return Ok(()),
+                    Some(Ok(Ok(()))) => {}
+                    Some(Ok(Err(fatal))) => {
+                        error!(error = %fatal, "the Discord gateway stopped");
+                        close_all(&senders);
+                        tasks.abort_all();
+                        return Err(fatal);
+                    }
+                    Some(Err(join_error)) => {
+                        close_all(&senders);
+                        tasks.abort_all();
+                        return Err(DiscordError::ShardTask(join_error.to_string()));
+                    }
+                },
+            }
+        }
+    }
+
+    async fn shards(config: &DiscordConfig, http: &Client) -> Result<Vec<Shard>, DiscordError> {
+        let mut base = ConfigBuilder::new(config.token.clone(), INTENTS);
+        if let Some(url) = &config.gateway_url {
+            base = base.proxy_url(url.clone());
+        }
+        let base: Config = base.build();
+        let per_shard = |_: ShardId, builder: ConfigBuilder| builder.build();
+        let shards: Vec<Shard> = match &config.shards {
+            ShardSelection::Recommended => {
+                twilight_gateway::create_recommended(http, base, per_shard)
+                    .await
+                    .map_err(|source| DiscordError::Shards(source.to_string()))?
+                    .collect()
+            }
+            &ShardSelection::Range { start, end, total } => {
+                if start >= end || end > total {
+                    return Err(DiscordError::InvalidShardRange { start, end, total });
+                }
+                twilight_gateway::create_iterator(start..end, total, base, per_shard).collect()
+            }
+        };
+        Ok(shards)
+    }
+}
+
+struct ShardRunner {
+    handler: Arc<InteractionHandler>,
+    http: Arc<Client>,
+    voice: Arc<VoiceStates>,
+    registration: CommandRegistration,
+    registered: Arc<AtomicBool>,
+}
+
+impl ShardRunner {
+    async fn run(self, mut shard: Shard) -> Result<(), DiscordError> {
+        let shard_id = shard.id().number();
+        while let Some(item) = shard.next_event(wanted_events()).await {
+            let event = match item {
+                Ok(event) => event,
+                Err(source) => {
+                    warn!(shard = shard_id, error = %source, "gateway receive error");
+                    continue;
+                }
+            };
+            match event {
+                Event::GatewayClose(frame) => {
+                    let Some(frame) = frame else {
+                        info!(shard = shard_id, "gateway connection lost; resuming");
+                        continue;
+                    };
+                    if let Some((meaning, advice)) = fatal_close(frame.code) {
+                        return Err(DiscordError::FatalClose {
+                            shard: shard_id,
+                            code: frame.code,
+                            meaning,
+                            advice,
+                        });
+                    }
+                    info!(
+                        shard = shard_id,
+                        code = frame.code,
+                        "gateway closed; resuming"
+                    );
+                }
+                Event::Ready(ready) => {
+                    info!(
+                        shard = shard_id,
+                        guilds = ready.guilds.len(),
+                        "gateway ready"
+                    );
+                    if let Ok(bot) = UserId::new(ready.user.id.get()) {
+                        self.voice.set_bot_user(bot);
+                    }
+                    if !self.registered.swap(true, Ordering::SeqCst) {
+                        let http = Arc::clone(&self.http);
+                        let registration = self.registration.clone();
+                        tokio::spawn(register(http, ready.application.id, registration));
+                    }
+                }
+                Event::Resumed => info!(shard = shard_id, "gateway session resumed"),
+                Event::InteractionCreate(interaction) => {
+                    let handler = Arc::clone(&self.handler);
+                    tokio::spawn(async move { handler.handle(interaction.0).await });
+                }
+                Event::VoiceStateUpdate(update) => self.voice_state(&update.0),
+                Event::GuildCreate(guild) => {
+                    if let GuildCreate::Available(guild) = *guild {
+                        for state in &guild.voice_states {
+                            self.voice_state_in(guild.id.get(), state);
+                        }
+                    }
+                }
+                Event::GuildDelete(guild) => {
+                    if let Ok(guild) = GuildId::new(guild.id.get()) {
+                        self.voice.forget_guild(guild);
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn voice_state(&self, state: &twilight_model::voice::VoiceState) {
+        if let Some(guild) = state.guild_id {
+            self.voice_state_in(guild.get(), state);
+        }
+    }
+
+    fn voice_state_in(&self, guild: u64, state: &twilight_model::voice::VoiceState) {
+        let (Ok(guild), Ok(user)) = (GuildId::new(guild), UserId::new(state.user_id.get())) else {
+            return;
+        };
+        let channel = state
+            .channel_id
+            .and_then(|channel| ChannelId::new(channel.get()).ok());
+        let is_bot = state.member.as_ref().is_some_and(|member| member.user.bot);
+        self.voice.update(guild, user, channel, is_bot);
+    }
+}
+
+/// Puts the command definitions in place (a bulk overwrite, so removed commands disappear).
+async fn register(
+    http: Arc<Client>,
+    application: Id<ApplicationMarker>,
+    registration: CommandRegistration,
+) {
+    let definitions = commands::definitions();
+    let interaction = http.interaction(application);
+    match registration {
+        CommandRegistration::Off => {}
+        CommandRegistration::Global => match interaction.set_global_commands(&definitions).await {
+            Ok(_) => info!(
+                commands = definitions.len(),
+                "slash commands registered globally"
+            ),
+            Err(source) => error!(error = %source, "could not register the slash commands"),
+        },
+        CommandRegistration::Guilds(guilds) => {
+            for guild in guilds {
+                match interaction
+                    .set_guild_commands(Id::new(guild.get()), &definitions)
+                    .await
+                {
+                    Ok(_) => {
+                        info!(%guild, commands = definitions.len(), "slash commands registered");
+                    }
+                    Err(source) => {
+                        error!(%guild, error = %source, "could not register the slash commands");
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fatal_codes_are_final_and_others_resume() {
+        for code in [4004, 4010, 4011, 4012, 4013, 4014] {
+            assert!(fatal_close(code).is_some(), "{code}");
+        }
+        for code in [1000, 1001, 1006, 4000, 4001, 4007, 4008, 4009, 4999] {
+            assert!(fatal_close(code).is_none(), "{code}");
+        }
+        let config = DiscordConfig::new("secret-token".into());
+        assert!(!format!("{config:?}").contains("secret-token"));
+    }
+}

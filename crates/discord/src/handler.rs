@@ -1,0 +1,1009 @@
+//! Interactions: acknowledge first, run the use case, then edit the original response.
+//!
+//! Discord drops an interaction that is not acknowledged within 3 s, and resolving a source can
+//! take far longer, so every command is deferred (callback type 5, or 6 for buttons) before
+//! anything else happens. Interaction tokens are credentials for 15 minutes: they are never
+//! logged, and neither is an `Interaction` value (its `Debug` shows the token).
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use minstrel_app::{
+    Actor, BridgeError, BridgeService, FilterService, GuildSettingChange, HistoryService,
+    MusicError, MusicService, PlaylistService, SettingsService,
+};
+use minstrel_domain::filters::{Equalizer, LowPass, Oscillation, Rotation, Timescale};
+use minstrel_domain::track::format_duration;
+use minstrel_domain::{
+    ChannelId, FilterSpec, GuildId, PlaybackState, PlaylistOwner, Preset, RepeatMode, Requester,
+    RequesterId, RoleId, UserId,
+};
+use tracing::{debug, error, info, warn};
+use twilight_http::Client;
+use twilight_model::application::command::{CommandOptionChoice, CommandOptionChoiceValue};
+use twilight_model::application::interaction::{Interaction, InteractionData, InteractionType};
+use twilight_model::channel::message::MessageFlags;
+use twilight_model::guild::Permissions;
+use twilight_model::http::interaction::{
+    InteractionResponse, InteractionResponseData, InteractionResponseType,
+};
+
+use crate::reply::{self, Reply, button};
+use crate::request::{
+    self, GuildSettingsRequest, ManualFilters, PlaylistRequest, Request, SettingsRequest,
+    UsageError,
+};
+use crate::voice_state::VoiceStates;
+
+/// The application services the Discord front-end drives.
+#[derive(Clone)]
+pub struct DiscordServices {
+    pub music: Arc<MusicService>,
+    pub filters: FilterService,
+    pub playlists: Arc<PlaylistService>,
+    pub settings: Arc<SettingsService>,
+    pub history: Arc<HistoryService>,
+    /// `None` when the Telegram bridge is not configured.
+    pub bridge: Option<Arc<BridgeService>>,
+}
+
+impl std::fmt::Debug for DiscordServices {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("DiscordServices")
+            .field("bridge", &self.bridge.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a command did not do what was asked.
+#[derive(Debug, thiserror::Error)]
+enum Failure {
+    #[error(transparent)]
+    Usage(#[from] UsageError),
+    #[error(transparent)]
+    Music(#[from] MusicError),
+    #[error(transparent)]
+    Bridge(#[from] BridgeError),
+}
+
+impl From<minstrel_domain::FilterError> for Failure {
+    fn from(error: minstrel_domain::FilterError) -> Self {
+        Self::Music(error.into())
+    }
+}
+
+impl Failure {
+    fn usage(text: &str) -> Self {
+        Self::Usage(UsageError(text.to_owned()))
+    }
+
+    fn is_internal(&self) -> bool {
+        match self {
+            Self::Usage(_) => false,
+            Self::Music(error) => error.is_internal(),
+            Self::Bridge(error) => error.is_internal(),
+        }
+    }
+
+    fn reply(&self, command: &str) -> Reply {
+        if self.is_internal() {
+            // The chain goes to the log; the member gets the error's own sentence.
+            error!(command, error = ?self, "command failed");
+        } else {
+            debug!(command, error = %self, "command refused");
+        }
+        Reply::error(&self.to_string())
+    }
+}
+
+/// Who sent an interaction, where.
+#[derive(Debug, Clone)]
+struct Context {
+    guild: GuildId,
+    user: UserId,
+    actor: Actor,
+    text_channel: Option<ChannelId>,
+}
+
+/// Handles interactions: one call of [`InteractionHandler::handle`] per `INTERACTION_CREATE`.
+pub struct InteractionHandler {
+    services: DiscordServices,
+    http: Arc<Client>,
+    voice: Arc<VoiceStates>,
+}
+
+impl std::fmt::Debug for InteractionHandler {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("InteractionHandler")
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds the [`Actor`] for a guild member: Administrator or Manage Server makes a server
+/// manager; roles feed the DJ-role policy.
+fn actor_of(interaction: &Interaction) -> Option<(UserId, Actor)> {
+    let member = interaction.member.as_ref();
+    let user = member
+        .and_then(|member| member.user.as_ref())
+        .or(interaction.user.as_ref())?;
+    let user_id = UserId::new(user.id.get()).ok()?;
+    let display_name = member
+        .and_then(|member| member.nick.clone())
+        .or_else(|| user.global_name.clone())
+        .unwrap_or_else(|| user.name.clone());
+    let permissions = member
+        .and_then(|member| member.permissions)
+        .unwrap_or_else(Permissions::empty);
+    let is_admin = permissions.intersects(Permissions::ADMINISTRATOR | Permissions::MANAGE_GUILD);
+    let roles = member
+        .map(|member| {
+            member
+                .roles
+                .iter()
+                .filter_map(|role| RoleId::new(role.get()).ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    let requester = Requester {
+        id: RequesterId::Discord(user_id),
+        display_name,
+    };
+    Some((user_id, Actor::member(requester, roles, is_admin)))
+}
+
+impl InteractionHandler {
+    pub fn new(services: DiscordServices, http: Arc<Client>, voice: Arc<VoiceStates>) -> Self {
+        Self {
+            services,
+            http,
+            voice,
+        }
+    }
+
+    pub fn voice_states(&self) -> &Arc<VoiceStates> {
+        &self.voice
+    }
+
+    /// Handles one interaction to the end. Spawn it: a slow source must not hold up the
+    /// gateway loop.
+    pub async fn handle(&self, interaction: Interaction) {
+        match interaction.kind {
+            InteractionType::ApplicationCommand => self.command(&interaction).await,
+            InteractionType::ApplicationCommandAutocomplete => {
+                self.autocomplete(&interaction).await;
+            }
+            InteractionType::MessageComponent => self.component(&interaction).await,
+            other => debug!(interaction = %interaction.id, kind = ?other, "interaction ignored"),
+        }
+    }
+
+    fn context(interaction: &Interaction) -> Option<Context> {
+        let guild = GuildId::new(interaction.guild_id?.get()).ok()?;
+        let (user, actor) = actor_of(interaction)?;
+        let text_channel = interaction
+            .channel
+            .as_ref()
+            .and_then(|channel| ChannelId::new(channel.id.get()).ok());
+        Some(Context {
+            guild,
+            user,
+            actor,
+            text_channel,
+        })
+    }
+
+    async fn respond(
+        &self,
+        interaction: &Interaction,
+        kind: InteractionResponseType,
+        data: Option<InteractionResponseData>,
+    ) -> bool {
+        let response = InteractionResponse { kind, data };
+        match self
+            .http
+            .interaction(interaction.application_id)
+            .create_response(interaction.id, &interaction.token, &response)
+            .await
+        {
+            Ok(_) => true,
+            Err(source) => {
+                warn!(interaction = %interaction.id, error = %source, "could not acknowledge an interaction");
+                false
+            }
+        }
+    }
+
+    async fn edit_original(&self, interaction: &Interaction, reply: &Reply) {
+        let embeds = [reply.embed.clone()];
+        if let Err(source) = self
+            .http
+            .interaction(interaction.application_id)
+            .update_response(&interaction.token)
+            .embeds(Some(&embeds))
+            .components(Some(&reply.components))
+            .await
+        {
+            warn!(interaction = %interaction.id, error = %source, "could not edit the response");
+        }
+    }
+
+    async fn command(&self, interaction: &Interaction) {
+        let Some(InteractionData::ApplicationCommand(data)) = &interaction.data else {
+            return;
+        };
+        let name = data.name.as_str();
+        let Some(context) = Self::context(interaction) else {
+            let reply = Reply::error("music commands work inside a server");
+            let data = InteractionResponseData {
+                embeds: Some(vec![reply.embed]),
+                flags: Some(MessageFlags::EPHEMERAL),
+                ..InteractionResponseData::default()
+            };
+            self.respond(
+                interaction,
+                InteractionResponseType::ChannelMessageWithSource,
+                Some(data),
+            )
+            .await;
+            return;
+        };
+        // Personal answers (codes, settings, history) are shown only to the member.
+        let private = matches!(name, "connect_telegram" | "settings" | "history");
+        let defer_data = private.then(|| InteractionResponseData {
+            flags: Some(MessageFlags::EPHEMERAL),
+            ..InteractionResponseData::default()
+        });
+        if !self
+            .respond(
+                interaction,
+                InteractionResponseType::DeferredChannelMessageWithSource,
+                defer_data,
+            )
+            .await
+        {
+            return;
+        }
+        info!(interaction = %interaction.id, command = name, guild = %context.guild, "command");
+        let reply = match request::parse(data) {
+            Ok(request) => self
+                .execute(&context, request)
+                .await
+                .unwrap_or_else(|failure| failure.reply(name)),
+            Err(usage) => Failure::Usage(usage).reply(name),
+        };
+        self.edit_original(interaction, &reply).await;
+    }
+
+    /// Autocomplete of `query`: the member's recent tracks that match what they typed.
+    async fn autocomplete(&self, interaction: &Interaction) {
+        let Some(InteractionData::ApplicationCommand(data)) = &interaction.data else {
+            return;
+        };
+        let typed = request::focused(data)
+            .map(|(_, text)| text.trim().to_lowercase())
+            .unwrap_or_default();
+        let mut choices = Vec::new();
+        if let Some((user, _)) = actor_of(interaction)
+            && let Ok(entries) = self.services.history.page(user, 1).await
+        {
+            for entry in entries {
+                if choices.len() >= 25 {
+                    break;
+                }
+                if !typed.is_empty() && !entry.title.to_lowercase().contains(&typed) {
+                    continue;
+                }
+                let value = if entry.locator.chars().count() <= 100 {
+                    entry.locator
+                } else {
+                    entry.title.chars().take(100).collect()
+                };
+                let name: String = entry.title.chars().take(100).collect();
+                if choices
+                    .iter()
+                    .any(|choice: &CommandOptionChoice| choice.name == name)
+                {
+                    continue;
+                }
+                choices.push(CommandOptionChoice {
+                    name,
+                    name_localizations: None,
+                    value: CommandOptionChoiceValue::String(value),
+                });
+            }
+        }
+        let data = InteractionResponseData {
+            choices: Some(choices),
+            ..InteractionResponseData::default()
+        };
+        self.respond(
+            interaction,
+            InteractionResponseType::ApplicationCommandAutocompleteResult,
+            Some(data),
+        )
+        .await;
+    }
+
+    /// Buttons under `nowplaying` and `queue`: act, then redraw the message they sit on.
+    async fn component(&self, interaction: &Interaction) {
+        let Some(InteractionData::MessageComponent(data)) = &interaction.data else {
+            return;
+        };
+        let Some(context) = Self::context(interaction) else {
+            return;
+        };
+        if !self
+            .respond(
+                interaction,
+                InteractionResponseType::DeferredUpdateMessage,
+                None,
+            )
+            .await
+        {
+            return;
+        }
+        let custom_id = data.custom_id.as_str();
+        info!(interaction = %interaction.id, button = custom_id, guild = %context.guild, "button");
+        match self.press(&context, custom_id).await {
+            Ok(reply) => self.edit_original(interaction, &reply).await,
+            Err(failure) => {
+                // The message stays as it was; the presser alone learns why nothing happened.
+                let reply = failure.reply(custom_id);
+                let embeds = [reply.embed];
+                if let Err(source) = self
+                    .http
+                    .interaction(interaction.application_id)
+                    .create_followup(&interaction.token)
+                    .embeds(&embeds)
+                    .flags(MessageFlags::EPHEMERAL)
+                    .await
+                {
+                    warn!(interaction = %interaction.id, error = %source, "could not send a follow-up");
+                }
+            }
+        }
+    }
+
+    async fn press(&self, context: &Context, custom_id: &str) -> Result<Reply, Failure> {
+        let music = &self.services.music;
+        let (guild, actor) = (context.guild, &context.actor);
+        if let Some(page) = custom_id.strip_prefix(button::QUEUE_PAGE) {
+            let page = page.parse().unwrap_or(1);
+            return Ok(reply::queue(&music.queue_page(guild, page, 10).await?));
+        }
+        let who = &actor.requester.display_name;
+        let note = match custom_id {
+            button::PLAY_PAUSE => {
+                if music.state(guild).await == PlaybackState::Paused {
+                    music.resume(guild, actor).await?;
+                    format!("resumed by {who}")
+                } else {
+                    music.pause(guild, actor).await?;
+                    format!("paused by {who}")
+                }
+            }
+            button::SKIP => {
+                let outcome = music.skip(guild, actor).await?;
+                format!(
+                    "{} skipped {}",
+                    who,
+                    reply::escape(&outcome.skipped.display_title())
+                )
+            }
+            button::STOP => {
+                music.stop(guild, actor).await?;
+                return Ok(Reply::info("Stopped", format!("Stopped by {who}.")));
+            }
+            button::LOOP => {
+                let next = match music.now_playing(guild).await?.repeat {
+                    RepeatMode::Off => RepeatMode::Track,
+                    RepeatMode::Track => RepeatMode::Queue,
+                    RepeatMode::Queue => RepeatMode::Off,
+                };
+                music.set_repeat(guild, actor, next).await?;
+                format!("repeat {next}, set by {who}")
+            }
+            button::SHUFFLE => {
+                let count = shuffle(music, guild, actor).await?;
+                format!("{count} track(s) shuffled by {who}")
+            }
+            _ => return Err(Failure::usage("that button is no longer in use")),
+        };
+        match music.now_playing(guild).await {
+            Ok(now) => Ok(reply::now_playing(&now, Some(&note))),
+            Err(MusicError::NothingPlaying) => Ok(Reply::info(
+                "Now playing",
+                format!("{}\n\nNothing is playing.", reply::sentence_case(&note)),
+            )),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    #[allow(clippy::too_many_lines)] // one arm per command reads as a table
+    async fn execute(&self, context: &Context, request: Request) -> Result<Reply, Failure> {
+        let services = &self.services;
+        let music = &services.music;
+        let (guild, actor) = (context.guild, &context.actor);
+        let reply = match request {
+            Request::Join { channel } => {
+                let channel = channel
+                    .or_else(|| self.voice.channel_of(guild, context.user))
+                    .ok_or_else(|| {
+                        Failure::usage("join a voice channel first, or pick one with the option")
+                    })?;
+                music
+                    .join(guild, actor, channel, context.text_channel)
+                    .await?;
+                self.voice.set_bot_channel(guild, Some(channel));
+                Reply::info("Joined", format!("Connected to <#{channel}>."))
+            }
+            Request::Leave => {
+                music.leave(guild, actor).await?;
+                self.voice.set_bot_channel(guild, None);
+                Reply::info("Left", "Disconnected and cleared the queue.")
+            }
+            Request::Play { query, placement } => {
+                self.join_member_channel(context).await?;
+                let outcome = music.play(guild, actor, &query, placement).await?;
+                play_reply(&outcome)
+            }
+            Request::Pause => {
+                music.pause(guild, actor).await?;
+                Reply::info("Paused", "Playback is paused; /resume carries on.")
+            }
+            Request::Resume => {
+                music.resume(guild, actor).await?;
+                Reply::info("Resumed", "Playing again.")
+            }
+            Request::Skip => {
+                let outcome = music.skip(guild, actor).await?;
+                let mut text = format!("Skipped {}.", reply::describe(&outcome.skipped));
+                if let Some(next) = &outcome.next {
+                    let _ = write!(text, "\nNow playing {}.", reply::describe(next));
+                }
+                Reply::info("Skipped", text)
+            }
+            Request::SkipTo(index) => {
+                let track = music.skip_to(guild, actor, index).await?;
+                Reply::info(
+                    "Jumped",
+                    format!("Now playing {}.", reply::describe(&track)),
+                )
+            }
+            Request::Previous => {
+                let track = music.previous(guild, actor).await?;
+                Reply::info(
+                    "Back",
+                    format!("Playing {} again.", reply::describe(&track)),
+                )
+            }
+            Request::Stop => {
+                let removed = music.stop(guild, actor).await?;
+                Reply::info(
+                    "Stopped",
+                    format!("Stopped and cleared {removed} queued track(s)."),
+                )
+            }
+            Request::Seek(position) => {
+                music.seek(guild, actor, position).await?;
+                Reply::info("Seek", format!("Jumped to {}.", format_duration(position)))
+            }
+            Request::Queue { page } => reply::queue(&music.queue_page(guild, page, 10).await?),
+            Request::NowPlaying => reply::now_playing(&music.now_playing(guild).await?, None),
+            Request::Volume(percent) => {
+                let volume = music.set_volume(guild, actor, percent).await?;
+                Reply::info("Volume", format!("Volume set to {volume}."))
+            }
+            Request::Repeat(mode) => {
+                music.set_repeat(guild, actor, mode).await?;
+                Reply::info("Repeat", format!("Repeat: {mode}."))
+            }
+            Request::Shuffle => {
+                let count = shuffle(music, guild, actor).await?;
+                Reply::info("Shuffled", format!("Shuffled {count} track(s)."))
+            }
+            Request::Remove(index) => {
+                let track = music.remove(guild, actor, index).await?;
+                Reply::info("Removed", format!("Removed {}.", reply::describe(&track)))
+            }
+            Request::Move { from, to } => {
+                let track = music.move_track(guild, actor, from, to).await?;
+                Reply::info(
+                    "Moved",
+                    format!("Moved {} to position {}.", reply::describe(&track), to + 1),
+                )
+            }
+            Request::Clear => {
+                let removed = music.clear(guild, actor).await?;
+                Reply::info("Cleared", format!("Cleared {removed} track(s)."))
+            }
+            Request::Filter { preset, manual } => {
+                let mut spec = None;
+                if let Some(name) = preset {
+                    spec = Some(services.filters.apply_preset(guild, actor, &name).await?);
+                }
+                if !manual.is_empty() {
+                    let manual = manual_spec(&manual)?;
+                    spec = Some(services.filters.apply_spec(guild, actor, manual).await?);
+                }
+                let spec = match spec {
+                    Some(spec) => spec,
+                    None => services.filters.active(guild).await?,
+                };
+                Reply::info(
+                    "Filters",
+                    format!("Active filters: {}.", reply::format_filters(&spec)),
+                )
+            }
+            Request::FiltersReset => {
+                services.filters.reset(guild, actor).await?;
+                Reply::info("Filters", "Every filter is off.")
+            }
+            Request::FiltersShow => {
+                let spec = services.filters.active(guild).await?;
+                Reply::info(
+                    "Filters",
+                    format!("Active filters: {}.", reply::format_filters(&spec)),
+                )
+            }
+            Request::FiltersList => {
+                let mut text = String::new();
+                for (name, description) in services.filters.presets() {
+                    let _ = writeln!(text, "`{name}` — {description}");
+                }
+                Reply::info("Presets", text)
+            }
+            Request::Preview { .. } => Reply::error(
+                "previews are not available on this bot yet; try the filter live with /filter",
+            ),
+            Request::Playlist(request) => self.playlist(context, request).await?,
+            Request::Settings(request) => self.settings(context, request).await?,
+            Request::History { page } => {
+                let entries = services.history.page(context.user, page).await?;
+                if entries.is_empty() {
+                    Reply::info("History", "Nothing yet: the songs you play show up here.")
+                } else {
+                    let mut text = String::new();
+                    for entry in entries {
+                        let _ = writeln!(text, "• {}", reply::escape(&entry.title));
+                    }
+                    Reply::info("History", text)
+                }
+            }
+            Request::GuildSettings(request) => self.guild_settings(context, request).await?,
+            Request::VoteSkip => {
+                let listeners = self.voice.listeners(guild);
+                let outcome = music.vote_skip(guild, actor, listeners).await?;
+                match outcome.skipped {
+                    Some(skip) => Reply::info(
+                        "Vote skip",
+                        format!(
+                            "The vote passed: skipped {}.",
+                            reply::describe(&skip.skipped)
+                        ),
+                    ),
+                    None => Reply::info(
+                        "Vote skip",
+                        format!("{} of {} votes to skip.", outcome.votes, outcome.needed),
+                    ),
+                }
+            }
+            Request::ConnectTelegram { code } => {
+                let bridge = self.bridge()?;
+                if let Some(code) = code {
+                    let outcome = bridge.link_with_code(guild, actor, &code).await?;
+                    Reply::info(
+                        "Telegram",
+                        format!(
+                            "This server is now linked with the Telegram chat {}.",
+                            outcome.link.chat
+                        ),
+                    )
+                } else {
+                    let code = bridge.issue_guild_code(guild, actor).await?;
+                    let code = BridgeService::format_code(&code.code);
+                    Reply::info(
+                        "Telegram",
+                        format!(
+                            "Your code is `{code}`. A Telegram chat administrator sends \
+                             `/link {code}` in the chat within 10 minutes."
+                        ),
+                    )
+                }
+            }
+            Request::All { message } => {
+                let members = self.bridge()?.chat_members(guild).await?;
+                if members.is_empty() {
+                    Reply::info("Telegram", "Nobody in the linked chat is known yet.")
+                } else {
+                    let names: Vec<String> = members
+                        .iter()
+                        .map(|member| match &member.username {
+                            Some(username) => format!("@{}", reply::escape(username)),
+                            None => reply::escape(&member.display_name()),
+                        })
+                        .collect();
+                    let mut text = String::new();
+                    if let Some(message) = message {
+                        let _ = writeln!(text, "{}\n", reply::escape(&message));
+                    }
+                    text.push_str(&names.join(", "));
+                    Reply::info("Calling Telegram", text)
+                }
+            }
+        };
+        Ok(reply)
+    }
+
+    fn bridge(&self) -> Result<&BridgeService, Failure> {
+        self.services
+            .bridge
+            .as_deref()
+            .ok_or_else(|| Failure::usage("the Telegram bridge is not set up on this bot"))
+    }
+
+    /// `/play` while the bot is not in voice joins the member's channel first.
+    async fn join_member_channel(&self, context: &Context) -> Result<(), Failure> {
+        if self.voice.bot_channel(context.guild).is_some() {
+            return Ok(());
+        }
+        if let Some(channel) = self.voice.channel_of(context.guild, context.user) {
+            self.services
+                .music
+                .join(context.guild, &context.actor, channel, context.text_channel)
+                .await?;
+            self.voice.set_bot_channel(context.guild, Some(channel));
+        }
+        Ok(())
+    }
+
+    async fn playlist(
+        &self,
+        context: &Context,
+        request: PlaylistRequest,
+    ) -> Result<Reply, Failure> {
+        let playlists = &self.services.playlists;
+        // Playlists belong to the member who made them; `use` makes one the server's active one.
+        let owner = PlaylistOwner::User(context.user);
+        let reply = match request {
+            PlaylistRequest::Create(name) => {
+                let playlist = playlists.create(owner, &name).await?;
+                Reply::info(
+                    "Playlist",
+                    format!("Created \"{}\".", reply::escape(playlist.name.as_str())),
+                )
+            }
+            PlaylistRequest::AddCurrent(name) => {
+                let entry = playlists.add_current(owner, &name, context.guild).await?;
+                Reply::info(
+                    "Playlist",
+                    format!(
+                        "Added **{}** to \"{}\".",
+                        reply::escape(&entry.title),
+                        reply::escape(&name)
+                    ),
+                )
+            }
+            PlaylistRequest::AddQuery { name, query } => {
+                let entries = playlists.add_query(owner, &name, &query).await?;
+                Reply::info(
+                    "Playlist",
+                    format!(
+                        "Added {} track(s) to \"{}\".",
+                        entries.len(),
+                        reply::escape(&name)
+                    ),
+                )
+            }
+            PlaylistRequest::Remove { name, position } => {
+                let entry = playlists.remove(owner, &name, position).await?;
+                Reply::info(
+                    "Playlist",
+                    format!(
+                        "Removed **{}** from \"{}\".",
+                        reply::escape(&entry.title),
+                        reply::escape(&name)
+                    ),
+                )
+            }
+            PlaylistRequest::Use(name) => {
+                let playlist = playlists.use_playlist(context.guild, owner, &name).await?;
+                Reply::info(
+                    "Playlist",
+                    format!(
+                        "\"{}\" is now the active playlist: /play without a song plays it.",
+                        reply::escape(playlist.name.as_str())
+                    ),
+                )
+            }
+            PlaylistRequest::Show(name) => {
+                let playlist = playlists.show(owner, &name).await?;
+                let mut text = format!("{} track(s)\n", playlist.entries.len());
+                for (index, entry) in playlist.entries.iter().enumerate().take(50) {
+                    let _ = write!(
+                        text,
+                        "\n`{:>3}.` {}",
+                        index + 1,
+                        reply::escape(&entry.title)
+                    );
+                }
+                Reply::info(&format!("Playlist {}", playlist.name.as_str()), text)
+            }
+            PlaylistRequest::List { page } => {
+                let lists = playlists.list(owner, page).await?;
+                if lists.is_empty() {
+                    Reply::info(
+                        "Playlists",
+                        "No playlists yet: make one with /playlist create.",
+                    )
+                } else {
+                    let text = lists
+                        .iter()
+                        .map(|playlist| {
+                            format!(
+                                "• {} ({} tracks)",
+                                reply::escape(playlist.name.as_str()),
+                                playlist.entries.len()
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join("\n");
+                    Reply::info("Playlists", text)
+                }
+            }
+            PlaylistRequest::Delete(name) => {
+                let playlist = playlists.delete(owner, &name).await?;
+                Reply::info(
+                    "Playlist",
+                    format!("Deleted \"{}\".", reply::escape(playlist.name.as_str())),
+                )
+            }
+        };
+        Ok(reply)
+    }
+
+    async fn settings(
+        &self,
+        context: &Context,
+        request: SettingsRequest,
+    ) -> Result<Reply, Failure> {
+        let settings = &self.services.settings;
+        let user = context.user;
+        let current = match request {
+            SettingsRequest::Show => settings.user(user).await?,
+            SettingsRequest::Volume(percent) => settings.set_user_volume(user, percent).await?,
+            SettingsRequest::Filters(names) => settings.set_user_filters(user, &names).await?,
+            SettingsRequest::Autoplay(on) => settings.set_user_autoplay(user, on).await?,
+        };
+        let filters = if current.preferred_filters.is_empty() {
+            "none".to_owned()
+        } else {
+            current
+                .preferred_filters
+                .iter()
+                .map(|preset| preset.name())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        Ok(Reply::info(
+            "Your settings",
+            format!(
+                "Volume {} · filters {} · autoplay {}",
+                current.default_volume,
+                filters,
+                if current.autoplay { "on" } else { "off" }
+            ),
+        ))
+    }
+
+    async fn guild_settings(
+        &self,
+        context: &Context,
+        request: GuildSettingsRequest,
+    ) -> Result<Reply, Failure> {
+        let service = &self.services.settings;
+        let change = match request {
+            GuildSettingsRequest::Show => None,
+            GuildSettingsRequest::DjRole(role) => Some(GuildSettingChange::DjRole(role)),
+            GuildSettingsRequest::MaxQueue(value) => Some(GuildSettingChange::MaxQueue(value)),
+            GuildSettingsRequest::Stay247(on) => Some(GuildSettingChange::Stay247(on)),
+            GuildSettingsRequest::IdleTimeout(timeout) => {
+                Some(GuildSettingChange::IdleTimeout(timeout))
+            }
+            GuildSettingsRequest::VoteSkipRatio(ratio) => {
+                Some(GuildSettingChange::VoteSkipRatio(ratio))
+            }
+            GuildSettingsRequest::Normalisation(on) => Some(GuildSettingChange::Normalisation(on)),
+            GuildSettingsRequest::DefaultVolume(percent) => {
+                Some(GuildSettingChange::DefaultVolume(percent))
+            }
+            GuildSettingsRequest::AllowedFilters(names) => {
+                Some(GuildSettingChange::AllowedFilters(names))
+            }
+        };
+        let settings = match change {
+            Some(change) => {
+                service
+                    .update_guild(context.guild, &context.actor, change)
+                    .await?
+            }
+            None => service.guild(context.guild).await?,
+        };
+        let allowed = settings.allowed_filters.as_ref().map_or_else(
+            || "all".to_owned(),
+            |presets| {
+                presets
+                    .iter()
+                    .map(|preset| preset.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            },
+        );
+        let text = format!(
+            "DJ role: {}\nMax queue: {}\n24/7: {}\nIdle timeout: {}\nVote-skip ratio: {:.2}\n\
+             Normalisation: {}\nDefault volume: {}\nAllowed filters: {}",
+            settings
+                .dj_role
+                .map_or_else(|| "none".to_owned(), |role| format!("<@&{role}>")),
+            settings.max_queue(),
+            if settings.stay_24_7 { "on" } else { "off" },
+            format_duration(settings.idle_timeout()),
+            settings.vote_skip_ratio(),
+            if settings.normalisation { "on" } else { "off" },
+            settings.default_volume,
+            allowed,
+        );
+        Ok(Reply::info("Server settings", text))
+    }
+}
+
+/// `MusicService::shuffle` keeps a thread-local RNG alive across an `.await`, so its future is
+/// not `Send` and cannot run inside a spawned interaction task. Until the app scopes the RNG,
+/// it runs to completion on a blocking thread.
+async fn shuffle(
+    music: &Arc<MusicService>,
+    guild: GuildId,
+    actor: &Actor,
+) -> Result<usize, MusicError> {
+    let music = Arc::clone(music);
+    let actor = actor.clone();
+    let runtime = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || runtime.block_on(music.shuffle(guild, &actor)))
+        .await
+        .unwrap_or_else(|join_error| {
+            Err(MusicError::Player(
+                minstrel_app::ports::PlayerError::Internal(join_error.to_string()),
+            ))
+        })
+}
+
+fn play_reply(outcome: &minstrel_app::PlayOutcome) -> Reply {
+    let mut text = String::new();
+    if let Some(started) = &outcome.started {
+        let _ = write!(text, "Now playing {}.", reply::describe(started));
+    }
+    let later: Vec<_> = outcome
+        .queued
+        .iter()
+        .filter(|track| {
+            outcome
+                .started
+                .as_ref()
+                .is_none_or(|started| started.id != track.id)
+        })
+        .collect();
+    if let Some(first) = later.first() {
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        if later.len() == 1 {
+            let position = outcome.position.map_or(1, |position| position + 1);
+            let _ = write!(
+                text,
+                "Queued {} at position {position}.",
+                reply::describe(first)
+            );
+        } else {
+            let _ = write!(text, "Queued {} tracks.", later.len());
+        }
+    }
+    if outcome.rejected > 0 {
+        let _ = write!(
+            text,
+            "\n{} track(s) did not fit in the queue.",
+            outcome.rejected
+        );
+    }
+    let title = if outcome.started.is_some() {
+        "Now playing"
+    } else {
+        "Queued"
+    };
+    Reply::info(title, text)
+}
+
+#[allow(clippy::cast_possible_truncation)] // option ranges are far inside f32
+fn manual_spec(manual: &ManualFilters) -> Result<FilterSpec, Failure> {
+    let float = |value: f64| value as f32;
+    let mut spec = FilterSpec::default();
+    if manual.speed.is_some() || manual.pitch.is_some() || manual.rate.is_some() {
+        spec.timescale = Some(Timescale::new(
+            float(manual.speed.unwrap_or(1.0)),
+            float(manual.pitch.unwrap_or(1.0)),
+            float(manual.rate.unwrap_or(1.0)),
+        )?);
+    }
+    if let Some(hz) = manual.rotation {
+        spec.rotation = Some(Rotation::new(float(hz))?);
+    }
+    if manual.tremolo_frequency.is_some() || manual.tremolo_depth.is_some() {
+        spec.tremolo = Some(Oscillation::tremolo(
+            float(manual.tremolo_frequency.unwrap_or(2.0)),
+            float(manual.tremolo_depth.unwrap_or(0.5)),
+        )?);
+    }
+    if manual.vibrato_frequency.is_some() || manual.vibrato_depth.is_some() {
+        spec.vibrato = Some(Oscillation::vibrato(
+            float(manual.vibrato_frequency.unwrap_or(2.0)),
+            float(manual.vibrato_depth.unwrap_or(0.5)),
+        )?);
+    }
+    if let Some(smoothing) = manual.low_pass {
+        spec.low_pass = Some(LowPass::new(float(smoothing))?);
+    }
+    if let Some(volume) = manual.volume {
+        spec = spec.with_volume(float(volume))?;
+    }
+    if let Some(bands) = &manual.equalizer {
+        spec.equalizer = Some(Equalizer::from_bands(&parse_bands(bands)?)?);
+    }
+    if manual.karaoke {
+        spec.karaoke = Preset::Karaoke.spec().karaoke;
+    }
+    Ok(spec)
+}
+
+fn parse_bands(text: &str) -> Result<Vec<(usize, f32)>, Failure> {
+    let malformed = || Failure::usage("write the equalizer as band:gain pairs, e.g. 0:0.2,1:0.15");
+    text.split(',')
+        .filter(|part| !part.trim().is_empty())
+        .map(|part| {
+            let (band, gain) = part.split_once(':').ok_or_else(malformed)?;
+            Ok((
+                band.trim().parse().map_err(|_| malformed())?,
+                gain.trim().parse().map_err(|_| malformed())?,
+            ))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn manual_filters_use_the_domain_ranges() {
+        let spec = manual_spec(&ManualFilters {
+            speed: Some(1.25),
+            equalizer: Some("0:0.2, 1:0.1".into()),
+            ..ManualFilters::default()
+        })
+        .unwrap();
+        assert!(spec.timescale.is_some() && spec.equalizer.is_some());
+        let error = manual_spec(&ManualFilters {
+            equalizer: Some("0=1".into()),
+            ..ManualFilters::default()
+        })
+        .unwrap_err();
+        assert!(error.to_string().contains("band:gain"), "{error}");
+        assert!(
+            manual_spec(&ManualFilters {
+                equalizer: Some("99:0.1".into()),
+                ..ManualFilters::default()
+            })
+            .is_err()
+        );
+    }
+}

@@ -1,0 +1,534 @@
+//! Turning an application command's data into a [`Request`]: what the member asked for, checked
+//! for shape but not yet for meaning (the use cases decide that).
+
+use std::time::Duration;
+
+use minstrel_domain::track::parse_duration;
+use minstrel_domain::{AddPosition, ChannelId, RepeatMode, RoleId};
+use twilight_model::application::interaction::application_command::{
+    CommandData, CommandDataOption, CommandOptionValue,
+};
+
+/// Manual filter values from `/filter`; `None` leaves a filter as it is.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct ManualFilters {
+    pub(crate) speed: Option<f64>,
+    pub(crate) pitch: Option<f64>,
+    pub(crate) rate: Option<f64>,
+    pub(crate) rotation: Option<f64>,
+    pub(crate) tremolo_frequency: Option<f64>,
+    pub(crate) tremolo_depth: Option<f64>,
+    pub(crate) vibrato_frequency: Option<f64>,
+    pub(crate) vibrato_depth: Option<f64>,
+    pub(crate) low_pass: Option<f64>,
+    pub(crate) volume: Option<f64>,
+    pub(crate) equalizer: Option<String>,
+    pub(crate) karaoke: bool,
+}
+
+impl ManualFilters {
+    pub(crate) fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum PlaylistRequest {
+    Create(String),
+    AddCurrent(String),
+    AddQuery { name: String, query: String },
+    Remove { name: String, position: usize },
+    Use(String),
+    Show(String),
+    List { page: usize },
+    Delete(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum SettingsRequest {
+    Show,
+    Volume(i64),
+    Filters(Vec<String>),
+    Autoplay(bool),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum GuildSettingsRequest {
+    Show,
+    DjRole(Option<RoleId>),
+    MaxQueue(usize),
+    Stay247(bool),
+    IdleTimeout(Duration),
+    VoteSkipRatio(f32),
+    Normalisation(bool),
+    DefaultVolume(i64),
+    /// `None` allows every preset.
+    AllowedFilters(Option<Vec<String>>),
+}
+
+/// One slash command, parsed. Positions are 0-based here (people type them from 1).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Request {
+    Join {
+        channel: Option<ChannelId>,
+    },
+    Leave,
+    Play {
+        query: String,
+        placement: AddPosition,
+    },
+    Pause,
+    Resume,
+    Skip,
+    SkipTo(usize),
+    Previous,
+    Stop,
+    Seek(Duration),
+    Queue {
+        page: usize,
+    },
+    NowPlaying,
+    Volume(i64),
+    Repeat(RepeatMode),
+    Shuffle,
+    Remove(usize),
+    Move {
+        from: usize,
+        to: usize,
+    },
+    Clear,
+    Filter {
+        preset: Option<String>,
+        manual: Box<ManualFilters>,
+    },
+    FiltersReset,
+    FiltersShow,
+    FiltersList,
+    Preview {
+        preset: Option<String>,
+    },
+    Playlist(PlaylistRequest),
+    Settings(SettingsRequest),
+    History {
+        page: usize,
+    },
+    GuildSettings(GuildSettingsRequest),
+    VoteSkip,
+    ConnectTelegram {
+        code: Option<String>,
+    },
+    All {
+        message: Option<String>,
+    },
+}
+
+/// A command whose shape is wrong: a sentence for the member.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub(crate) struct UsageError(pub(crate) String);
+
+fn usage(text: impl Into<String>) -> UsageError {
+    UsageError(text.into())
+}
+
+/// The options of one command or sub-command, by name.
+pub(crate) struct Options<'a>(&'a [CommandDataOption]);
+
+impl<'a> Options<'a> {
+    fn get(&self, name: &str) -> Option<&'a CommandOptionValue> {
+        self.0
+            .iter()
+            .find(|option| option.name == name)
+            .map(|option| &option.value)
+    }
+
+    fn string(&self, name: &str) -> Option<String> {
+        match self.get(name)? {
+            CommandOptionValue::String(value) | CommandOptionValue::Focused(value, _) => {
+                Some(value.trim().to_owned())
+            }
+            _ => None,
+        }
+    }
+
+    fn required_string(&self, name: &str) -> Result<String, UsageError> {
+        self.string(name)
+            .filter(|value| !value.is_empty())
+            .ok_or_else(|| usage(format!("tell me the {name}")))
+    }
+
+    fn integer(&self, name: &str) -> Option<i64> {
+        match self.get(name)? {
+            CommandOptionValue::Integer(value) => Some(*value),
+            _ => None,
+        }
+    }
+
+    fn required_integer(&self, name: &str) -> Result<i64, UsageError> {
+        self.integer(name)
+            .ok_or_else(|| usage(format!("tell me the {name}")))
+    }
+
+    fn number(&self, name: &str) -> Option<f64> {
+        match self.get(name)? {
+            CommandOptionValue::Number(value) => Some(*value),
+            // Discord sends whole numbers of a NUMBER option as integers.
+            #[allow(clippy::cast_precision_loss)]
+            CommandOptionValue::Integer(value) => Some(*value as f64),
+            _ => None,
+        }
+    }
+
+    fn boolean(&self, name: &str) -> Option<bool> {
+        match self.get(name)? {
+            CommandOptionValue::Boolean(value) => Some(*value),
+            _ => None,
+        }
+    }
+
+    fn required_boolean(&self, name: &str) -> Result<bool, UsageError> {
+        self.boolean(name)
+            .ok_or_else(|| usage(format!("tell me whether {name} is on")))
+    }
+
+    /// A 1-based position → a 0-based index.
+    fn position(&self, name: &str) -> Result<usize, UsageError> {
+        let value = self.required_integer(name)?;
+        usize::try_from(value)
+            .ok()
+            .and_then(|value| value.checked_sub(1))
+            .ok_or_else(|| usage("positions start at 1"))
+    }
+
+    fn page(&self) -> usize {
+        self.integer("page")
+            .and_then(|page| usize::try_from(page).ok())
+            .unwrap_or(1)
+            .max(1)
+    }
+
+    /// The sub-command chosen and its options.
+    fn sub_command(&self) -> Result<(&'a str, Options<'a>), UsageError> {
+        self.0
+            .iter()
+            .find_map(|option| match &option.value {
+                CommandOptionValue::SubCommand(options) => {
+                    Some((option.name.as_str(), Options(options)))
+                }
+                _ => None,
+            })
+            .ok_or_else(|| usage("pick one of the sub-commands"))
+    }
+}
+
+/// The option being typed in an autocomplete interaction: its name and text so far.
+pub(crate) fn focused(data: &CommandData) -> Option<(String, String)> {
+    fn search(options: &[CommandDataOption]) -> Option<(String, String)> {
+        options.iter().find_map(|option| match &option.value {
+            CommandOptionValue::Focused(text, _) => Some((option.name.clone(), text.clone())),
+            CommandOptionValue::SubCommand(inner) | CommandOptionValue::SubCommandGroup(inner) => {
+                search(inner)
+            }
+            _ => None,
+        })
+    }
+    search(&data.options)
+}
+
+fn names(list: &str) -> Vec<String> {
+    list.split([',', ' '])
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn is_none_word(text: &str) -> bool {
+    matches!(
+        text.trim().to_lowercase().as_str(),
+        "" | "none" | "off" | "clear"
+    )
+}
+
+/// Parses an application command.
+///
+/// # Errors
+/// A [`UsageError`] sentence for an unknown command or a missing or malformed option.
+pub(crate) fn parse(data: &CommandData) -> Result<Request, UsageError> {
+    let options = Options(&data.options);
+    let request = match data.name.as_str() {
+        "join" => Request::Join {
+            channel: match options.get("channel") {
+                Some(CommandOptionValue::Channel(id)) => ChannelId::new(id.get()).ok(),
+                _ => None,
+            },
+        },
+        "leave" => Request::Leave,
+        "play" => Request::Play {
+            query: options.string("query").unwrap_or_default(),
+            placement: AddPosition::End,
+        },
+        "playnext" => Request::Play {
+            query: options.required_string("query")?,
+            placement: AddPosition::Next,
+        },
+        "pause" => Request::Pause,
+        "resume" => Request::Resume,
+        "skip" => Request::Skip,
+        "skipto" => Request::SkipTo(options.position("position")?),
+        "previous" => Request::Previous,
+        "stop" => Request::Stop,
+        "seek" => {
+            let text = options.required_string("time")?;
+            Request::Seek(
+                parse_duration(&text)
+                    .ok_or_else(|| usage(format!("\"{text}\" is not a time; try 1:30 or 90s")))?,
+            )
+        }
+        "queue" => Request::Queue {
+            page: options.page(),
+        },
+        "nowplaying" => Request::NowPlaying,
+        "volume" => Request::Volume(options.required_integer("percent")?),
+        "repeat" => {
+            let text = options.required_string("mode")?;
+            Request::Repeat(
+                RepeatMode::parse(&text).ok_or_else(|| usage("repeat is off, track or queue"))?,
+            )
+        }
+        "shuffle" => Request::Shuffle,
+        "remove" => Request::Remove(options.position("position")?),
+        "move" => Request::Move {
+            from: options.position("from")?,
+            to: options.position("to")?,
+        },
+        "clear" => Request::Clear,
+        "filter" => parse_filter(&options),
+        "filters" => match options.sub_command()?.0 {
+            "reset" => Request::FiltersReset,
+            "list" => Request::FiltersList,
+            _ => Request::FiltersShow,
+        },
+        "preview" => Request::Preview {
+            preset: options.string("preset"),
+        },
+        "playlist" => Request::Playlist(parse_playlist(&options)?),
+        "settings" => Request::Settings(parse_settings(&options)?),
+        "history" => Request::History {
+            page: options.page(),
+        },
+        "guildsettings" => Request::GuildSettings(parse_guild_settings(&options)?),
+        "voteskip" => Request::VoteSkip,
+        "connect_telegram" => Request::ConnectTelegram {
+            code: options.string("code").filter(|code| !code.is_empty()),
+        },
+        "all" => Request::All {
+            message: options.string("message").filter(|text| !text.is_empty()),
+        },
+        other => return Err(usage(format!("I do not know the command /{other}"))),
+    };
+    Ok(request)
+}
+
+fn parse_filter(options: &Options<'_>) -> Request {
+    let manual = ManualFilters {
+        speed: options.number("speed"),
+        pitch: options.number("pitch"),
+        rate: options.number("rate"),
+        rotation: options.number("rotation"),
+        tremolo_frequency: options.number("tremolo_frequency"),
+        tremolo_depth: options.number("tremolo_depth"),
+        vibrato_frequency: options.number("vibrato_frequency"),
+        vibrato_depth: options.number("vibrato_depth"),
+        low_pass: options.number("lowpass"),
+        volume: options.number("volume"),
+        equalizer: options.string("equalizer").filter(|text| !text.is_empty()),
+        karaoke: options.boolean("karaoke").unwrap_or(false),
+    };
+    let preset = options.string("preset").filter(|name| !name.is_empty());
+    if preset.is_none() && manual.is_empty() {
+        return Request::FiltersShow;
+    }
+    Request::Filter {
+        preset,
+        manual: Box::new(manual),
+    }
+}
+
+fn parse_playlist(options: &Options<'_>) -> Result<PlaylistRequest, UsageError> {
+    let (sub, options) = options.sub_command()?;
+    Ok(match sub {
+        "create" => PlaylistRequest::Create(options.required_string("name")?),
+        "add" => PlaylistRequest::AddCurrent(options.required_string("name")?),
+        "addto" => PlaylistRequest::AddQuery {
+            name: options.required_string("name")?,
+            query: options.required_string("query")?,
+        },
+        "remove" => PlaylistRequest::Remove {
+            name: options.required_string("name")?,
+            position: usize::try_from(options.required_integer("position")?)
+                .map_err(|_| usage("positions start at 1"))?,
+        },
+        "use" => PlaylistRequest::Use(options.required_string("name")?),
+        "show" => PlaylistRequest::Show(options.required_string("name")?),
+        "list" => PlaylistRequest::List {
+            page: options.page(),
+        },
+        "delete" => PlaylistRequest::Delete(options.required_string("name")?),
+        other => return Err(usage(format!("playlist has no \"{other}\""))),
+    })
+}
+
+fn parse_settings(options: &Options<'_>) -> Result<SettingsRequest, UsageError> {
+    let (sub, options) = options.sub_command()?;
+    Ok(match sub {
+        "volume" => SettingsRequest::Volume(options.required_integer("percent")?),
+        "filters" => {
+            let text = options.string("presets").unwrap_or_default();
+            SettingsRequest::Filters(if is_none_word(&text) {
+                Vec::new()
+            } else {
+                names(&text)
+            })
+        }
+        "autoplay" => SettingsRequest::Autoplay(options.required_boolean("enabled")?),
+        _ => SettingsRequest::Show,
+    })
+}
+
+fn parse_guild_settings(options: &Options<'_>) -> Result<GuildSettingsRequest, UsageError> {
+    let (sub, options) = options.sub_command()?;
+    Ok(match sub {
+        "djrole" => GuildSettingsRequest::DjRole(match options.get("role") {
+            Some(CommandOptionValue::Role(role)) => RoleId::new(role.get()).ok(),
+            _ => None,
+        }),
+        "maxqueue" => GuildSettingsRequest::MaxQueue(
+            usize::try_from(options.required_integer("tracks")?)
+                .map_err(|_| usage("the queue needs room for at least one track"))?,
+        ),
+        "stay247" => GuildSettingsRequest::Stay247(options.required_boolean("enabled")?),
+        "idletimeout" => {
+            let minutes = u64::try_from(options.required_integer("minutes")?)
+                .map_err(|_| usage("the idle timeout is a number of minutes"))?;
+            GuildSettingsRequest::IdleTimeout(Duration::from_secs(minutes.saturating_mul(60)))
+        }
+        "voteskip" => {
+            let ratio = options
+                .number("ratio")
+                .ok_or_else(|| usage("tell me the ratio"))?;
+            #[allow(clippy::cast_possible_truncation)]
+            GuildSettingsRequest::VoteSkipRatio(ratio as f32)
+        }
+        "normalisation" => {
+            GuildSettingsRequest::Normalisation(options.required_boolean("enabled")?)
+        }
+        "volume" => GuildSettingsRequest::DefaultVolume(options.required_integer("percent")?),
+        "filters" => {
+            let text = options.string("presets").unwrap_or_default();
+            GuildSettingsRequest::AllowedFilters(
+                if matches!(text.trim().to_lowercase().as_str(), "" | "all" | "any") {
+                    None
+                } else {
+                    Some(names(&text))
+                },
+            )
+        }
+        _ => GuildSettingsRequest::Show,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use twilight_model::application::command::CommandType;
+
+    fn data(name: &str, options: Vec<CommandDataOption>) -> CommandData {
+        CommandData {
+            guild_id: None,
+            id: twilight_model::id::Id::new(1),
+            name: name.to_owned(),
+            kind: CommandType::ChatInput,
+            options,
+            resolved: None,
+            target_id: None,
+        }
+    }
+
+    fn option(name: &str, value: CommandOptionValue) -> CommandDataOption {
+        CommandDataOption {
+            name: name.to_owned(),
+            value,
+        }
+    }
+
+    #[test]
+    fn play_without_a_query_plays_the_playlist_and_positions_become_indexes() {
+        assert_eq!(
+            parse(&data("play", vec![])).unwrap(),
+            Request::Play {
+                query: String::new(),
+                placement: AddPosition::End
+            }
+        );
+        assert_eq!(
+            parse(&data(
+                "move",
+                vec![
+                    option("from", CommandOptionValue::Integer(3)),
+                    option("to", CommandOptionValue::Integer(1)),
+                ]
+            ))
+            .unwrap(),
+            Request::Move { from: 2, to: 0 }
+        );
+        assert_eq!(
+            parse(&data(
+                "skipto",
+                vec![option("position", CommandOptionValue::Integer(0))]
+            ))
+            .unwrap_err()
+            .to_string(),
+            "positions start at 1"
+        );
+    }
+
+    #[test]
+    fn sub_commands_and_times_parse() {
+        let request = parse(&data(
+            "playlist",
+            vec![option(
+                "addto",
+                CommandOptionValue::SubCommand(vec![
+                    option("name", CommandOptionValue::String("road".into())),
+                    option("query", CommandOptionValue::String(" song ".into())),
+                ]),
+            )],
+        ))
+        .unwrap();
+        assert_eq!(
+            request,
+            Request::Playlist(PlaylistRequest::AddQuery {
+                name: "road".into(),
+                query: "song".into()
+            })
+        );
+        assert_eq!(
+            parse(&data(
+                "seek",
+                vec![option("time", CommandOptionValue::String("1:30".into()))]
+            ))
+            .unwrap(),
+            Request::Seek(Duration::from_secs(90))
+        );
+        assert_eq!(
+            parse(&data(
+                "filters",
+                vec![option("reset", CommandOptionValue::SubCommand(vec![]))]
+            ))
+            .unwrap(),
+            Request::FiltersReset
+        );
+        assert!(parse(&data("nonsense", vec![])).is_err());
+    }
+}

@@ -1,0 +1,231 @@
+//! `minstrel render` as a user runs it: a generated WAV in, a WAV out, and the signal measured
+//! (duration, pitch, level); bad input must end in one friendly line, never a panic.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const RATE: u32 = 48_000;
+
+/// A stereo 16-bit WAV of a sine at half scale.
+fn write_tone(path: &Path, frequency: f64, seconds: f64) {
+    let spec = hound::WavSpec {
+        channels: 2,
+        sample_rate: RATE,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut writer = hound::WavWriter::create(path, spec).unwrap();
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let frames = (seconds * f64::from(RATE)) as u32;
+    for index in 0..frames {
+        let time = f64::from(index) / f64::from(RATE);
+        #[allow(clippy::cast_possible_truncation)]
+        let sample = ((std::f64::consts::TAU * frequency * time).sin() * 0.5 * 32767.0) as i16;
+        writer.write_sample(sample).unwrap();
+        writer.write_sample(sample).unwrap();
+    }
+    writer.finalize().unwrap();
+}
+
+/// The rendered file: its left channel as `f32`, after checking the format render promises.
+fn read_left(path: &Path) -> Vec<f32> {
+    let mut reader = hound::WavReader::open(path).unwrap();
+    let spec = reader.spec();
+    assert_eq!(spec.channels, 2, "render writes stereo");
+    assert_eq!(spec.sample_rate, RATE, "render writes 48 kHz");
+    let samples: Vec<i16> = reader.samples::<i16>().map(Result::unwrap).collect();
+    samples
+        .chunks_exact(2)
+        .map(|frame| f32::from(frame[0]) / 32768.0)
+        .collect()
+}
+
+#[allow(clippy::cast_precision_loss)]
+fn seconds(samples: &[f32]) -> f64 {
+    samples.len() as f64 / f64::from(RATE)
+}
+
+/// The middle of a signal, without `edge` seconds at either end (filter and stretch edges).
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+fn middle(samples: &[f32], edge: f64) -> &[f32] {
+    let skip = (edge * f64::from(RATE)) as usize;
+    &samples[skip..samples.len() - skip]
+}
+
+/// Frequency from rising zero crossings, each located by linear interpolation: the number of
+/// whole periods between the first and the last crossing over the time between them.
+#[allow(clippy::cast_precision_loss)]
+fn zero_crossing_hz(samples: &[f32]) -> f64 {
+    let crossings: Vec<f64> = samples
+        .windows(2)
+        .enumerate()
+        .filter(|(_, pair)| pair[0] < 0.0 && pair[1] >= 0.0)
+        .map(|(index, pair)| {
+            let (before, after) = (f64::from(pair[0]), f64::from(pair[1]));
+            index as f64 + before / (before - after)
+        })
+        .collect();
+    assert!(crossings.len() > 10, "no periodic signal found");
+    let periods = (crossings.len() - 1) as f64;
+    let span = crossings[crossings.len() - 1] - crossings[0];
+    periods * f64::from(RATE) / span
+}
+
+fn rms(samples: &[f32]) -> f64 {
+    let sum: f64 = samples.iter().map(|s| f64::from(*s).powi(2)).sum();
+    #[allow(clippy::cast_precision_loss)]
+    let mean = sum / samples.len() as f64;
+    mean.sqrt()
+}
+
+fn assert_within(what: &str, measured: f64, expected: f64, tolerance: f64) {
+    assert!(
+        (measured - expected).abs() <= expected * tolerance,
+        "{what}: measured {measured:.4}, expected {expected} ± {:.1} %",
+        tolerance * 100.0
+    );
+}
+
+/// A temporary folder holding a 2 s, 440 Hz input; `render` runs there, so no configuration
+/// file from the developer's working directory is picked up.
+struct Workspace {
+    folder: tempfile::TempDir,
+}
+
+impl Workspace {
+    fn new() -> Self {
+        let folder = tempfile::tempdir().unwrap();
+        write_tone(&folder.path().join("in.wav"), 440.0, 2.0);
+        Self { folder }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.folder.path().join(name)
+    }
+
+    fn render(&self, arguments: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_minstrel"))
+            .arg("render")
+            .args(arguments)
+            .current_dir(self.folder.path())
+            .env_remove("MINSTREL_CONFIG")
+            .env_remove("MINSTREL_LOG")
+            .output()
+            .unwrap()
+    }
+
+    /// Renders `in.wav` to `out.wav` with `filters`, expects success, returns the left channel.
+    fn render_ok(&self, filters: &[&str]) -> Vec<f32> {
+        let mut arguments = vec!["in.wav", "-o", "out.wav"];
+        arguments.extend_from_slice(filters);
+        let output = self.render(&arguments);
+        assert!(
+            output.status.success(),
+            "render {filters:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        read_left(&self.path("out.wav"))
+    }
+
+    /// Runs a render that must fail; returns its stderr after checking it is one friendly line.
+    fn render_fails(&self, arguments: &[&str]) -> String {
+        let output = self.render(arguments);
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert!(
+            !output.status.success(),
+            "render {arguments:?} should fail, stderr: {stderr}"
+        );
+        assert_eq!(output.status.code(), Some(1), "{arguments:?}: {stderr}");
+        assert!(
+            !stderr.contains("panicked"),
+            "{arguments:?} panicked: {stderr}"
+        );
+        assert!(
+            !stderr.contains("RUST_BACKTRACE"),
+            "{arguments:?}: {stderr}"
+        );
+        assert_eq!(
+            stderr.trim_end().lines().count(),
+            1,
+            "{arguments:?} should explain itself in one line: {stderr}"
+        );
+        assert!(
+            !self.path("out.wav").exists(),
+            "{arguments:?} left an output file"
+        );
+        stderr
+    }
+}
+
+#[test]
+fn nightcore_raises_pitch_by_a_quarter_and_shortens_by_a_fifth() {
+    let workspace = Workspace::new();
+    let left = workspace.render_ok(&["--filter", "nightcore"]);
+    assert_within("duration (s)", seconds(&left), 1.6, 0.01);
+    assert_within(
+        "pitch (Hz)",
+        zero_crossing_hz(middle(&left, 0.1)),
+        550.0,
+        0.01,
+    );
+}
+
+#[test]
+fn start_and_duration_select_the_input_before_the_filters() {
+    let workspace = Workspace::new();
+    let left = workspace.render_ok(&["--filter", "nightcore", "--start", "1", "--duration", "1"]);
+    // One second of input, played 1.25 times faster.
+    assert_within("duration (s)", seconds(&left), 0.8, 0.01);
+    assert_within(
+        "pitch (Hz)",
+        zero_crossing_hz(middle(&left, 0.1)),
+        550.0,
+        0.01,
+    );
+}
+
+#[test]
+fn speed_shortens_and_keeps_the_pitch_with_an_equalizer_on_top() {
+    let workspace = Workspace::new();
+    let left = workspace.render_ok(&["--eq", "0:0.2", "--timescale", "speed=1.25"]);
+    assert_within("duration (s)", seconds(&left), 1.6, 0.01);
+    assert_within(
+        "pitch (Hz)",
+        zero_crossing_hz(middle(&left, 0.1)),
+        440.0,
+        0.01,
+    );
+}
+
+#[test]
+fn a_low_band_equalizer_leaves_a_440_hz_tone_alone() {
+    let workspace = Workspace::new();
+    let left = workspace.render_ok(&["--eq", "0:0.2"]);
+    assert_within("duration (s)", seconds(&left), 2.0, 0.01);
+    assert_within(
+        "pitch (Hz)",
+        zero_crossing_hz(middle(&left, 0.1)),
+        440.0,
+        0.01,
+    );
+    // Band 0 is centred on 25 Hz, more than four octaves below the tone.
+    let level_db = 20.0 * (rms(middle(&left, 0.1)) / (0.5 / 2f64.sqrt())).log10();
+    assert!(level_db.abs() < 0.5, "level changed by {level_db:.2} dB");
+}
+
+#[test]
+fn bad_input_ends_in_one_friendly_line() {
+    let workspace = Workspace::new();
+    let missing = workspace.render_fails(&["missing.wav", "-o", "out.wav"]);
+    assert!(missing.contains("missing.wav"), "{missing}");
+
+    let unknown = workspace.render_fails(&["in.wav", "-o", "out.wav", "--filter", "chipmunk"]);
+    assert!(unknown.contains("chipmunk"), "{unknown}");
+    assert!(
+        unknown.contains("nightcore"),
+        "should list the presets: {unknown}"
+    );
+
+    let band = workspace.render_fails(&["in.wav", "-o", "out.wav", "--eq", "99:0.1"]);
+    assert!(band.contains("99"), "{band}");
+}

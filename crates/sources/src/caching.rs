@@ -1,0 +1,135 @@
+//! Remembers what a query resolved to, so a repeated query does not run yt-dlp again.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use minstrel_app::ports::{Cache, ResolveError, TrackInfo, TrackResolver};
+use minstrel_domain::SourceKind;
+use serde::{Deserialize, Serialize};
+
+/// How long resolved metadata is kept (seed 003: 60 minutes).
+pub const METADATA_TTL: Duration = Duration::from_hours(1);
+
+/// Bumped when the stored shape changes, so old entries are ignored instead of misread.
+const FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Stored {
+    version: u32,
+    tracks: Vec<StoredTrack>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct StoredTrack {
+    title: String,
+    artist: Option<String>,
+    duration_ms: Option<u64>,
+    source_kind: String,
+    locator: String,
+    thumbnail: Option<String>,
+}
+
+impl StoredTrack {
+    fn from_info(info: &TrackInfo) -> Self {
+        Self {
+            title: info.title.clone(),
+            artist: info.artist.clone(),
+            duration_ms: info
+                .duration
+                .map(|duration| u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)),
+            source_kind: info.source_kind.as_str().to_owned(),
+            locator: info.locator.clone(),
+            thumbnail: info.thumbnail.clone(),
+        }
+    }
+
+    fn into_info(self) -> Option<TrackInfo> {
+        Some(TrackInfo {
+            title: self.title,
+            artist: self.artist,
+            duration: self.duration_ms.map(Duration::from_millis),
+            source_kind: SourceKind::parse(&self.source_kind)?,
+            locator: self.locator,
+            thumbnail: self.thumbnail,
+        })
+    }
+}
+
+/// A [`TrackResolver`] decorator caching successful answers under `track_metadata:{query}`.
+/// A cache that is down only costs the lookup: the inner resolver answers.
+#[derive(Clone)]
+pub struct CachingResolver {
+    inner: Arc<dyn TrackResolver>,
+    cache: Arc<dyn Cache>,
+    ttl: Duration,
+}
+
+impl std::fmt::Debug for CachingResolver {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("CachingResolver")
+            .field("ttl", &self.ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CachingResolver {
+    /// Caches for [`METADATA_TTL`].
+    pub fn new(inner: Arc<dyn TrackResolver>, cache: Arc<dyn Cache>) -> Self {
+        Self::with_ttl(inner, cache, METADATA_TTL)
+    }
+
+    pub fn with_ttl(inner: Arc<dyn TrackResolver>, cache: Arc<dyn Cache>, ttl: Duration) -> Self {
+        Self { inner, cache, ttl }
+    }
+
+    /// The cache key of a query.
+    pub fn key(query: &str) -> String {
+        format!("track_metadata:{}", query.trim())
+    }
+
+    async fn cached(&self, key: &str) -> Option<Vec<TrackInfo>> {
+        let bytes = match self.cache.get(key).await {
+            Ok(bytes) => bytes?,
+            Err(error) => {
+                tracing::debug!(%error, "the metadata cache is unavailable");
+                return None;
+            }
+        };
+        let stored: Stored = serde_json::from_slice(&bytes).ok()?;
+        if stored.version != FORMAT_VERSION {
+            return None;
+        }
+        let tracks: Option<Vec<TrackInfo>> = stored
+            .tracks
+            .into_iter()
+            .map(StoredTrack::into_info)
+            .collect();
+        tracks.filter(|tracks| !tracks.is_empty())
+    }
+}
+
+#[async_trait]
+impl TrackResolver for CachingResolver {
+    async fn resolve(&self, query: &str) -> Result<Vec<TrackInfo>, ResolveError> {
+        let key = Self::key(query);
+        if let Some(tracks) = self.cached(&key).await {
+            return Ok(tracks);
+        }
+        let tracks = self.inner.resolve(query).await?;
+        let stored = Stored {
+            version: FORMAT_VERSION,
+            tracks: tracks.iter().map(StoredTrack::from_info).collect(),
+        };
+        match serde_json::to_vec(&stored) {
+            Ok(bytes) => {
+                if let Err(error) = self.cache.set(&key, bytes, self.ttl).await {
+                    tracing::debug!(%error, "the metadata cache is unavailable");
+                }
+            }
+            Err(error) => tracing::warn!(%error, "track metadata could not be serialised"),
+        }
+        Ok(tracks)
+    }
+}

@@ -1,0 +1,202 @@
+//! Which addresses an outgoing request may reach.
+//!
+//! A link a user pastes must never make the bot talk to itself, its host, the cloud metadata
+//! service or anything on a private network (SSRF). Names are resolved here, through an
+//! injectable [`HostResolver`], and every address is judged before anything connects to it.
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+use async_trait::async_trait;
+
+/// Turns a host name into addresses; injectable so tests can point names at their own server.
+#[async_trait]
+pub trait HostResolver: Send + Sync {
+    /// The addresses of `host` (a name, never an IP literal).
+    ///
+    /// # Errors
+    /// When the name does not resolve.
+    async fn lookup(&self, host: &str, port: u16) -> io::Result<Vec<IpAddr>>;
+
+    /// Whether this resolver lets the client reach `address` although the public-internet
+    /// rule refuses it. Only test resolvers say yes, and only for their own local server.
+    fn permits(&self, address: SocketAddr) -> bool {
+        let _ = address;
+        false
+    }
+}
+
+/// The operating system's resolver; it permits nothing beyond the public internet.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemHostResolver;
+
+#[async_trait]
+impl HostResolver for SystemHostResolver {
+    async fn lookup(&self, host: &str, port: u16) -> io::Result<Vec<IpAddr>> {
+        let addresses = tokio::net::lookup_host((host, port)).await?;
+        Ok(addresses.map(|address| address.ip()).collect())
+    }
+}
+
+/// Why an address is not reachable from a user's link, or `None` when it is public.
+pub fn forbidden_reason(address: IpAddr) -> Option<&'static str> {
+    match address {
+        IpAddr::V4(v4) => forbidden_v4(v4),
+        IpAddr::V6(v6) => forbidden_v6(v6),
+    }
+}
+
+fn forbidden_v4(address: Ipv4Addr) -> Option<&'static str> {
+    let [first, second, third, _] = address.octets();
+    if address.is_loopback() {
+        Some("a loopback address")
+    } else if address.is_unspecified() || first == 0 {
+        Some("an unspecified address")
+    } else if address.is_private() {
+        Some("a private network address")
+    } else if address.is_link_local() {
+        Some("a link-local address")
+    } else if first == 100 && (64..128).contains(&second) {
+        Some("a carrier-grade NAT address")
+    } else if address.is_multicast() {
+        Some("a multicast address")
+    } else if address.is_broadcast()
+        || first >= 240
+        || (first == 192 && second == 0 && (third == 0 || third == 2))
+        || (first == 198 && (second == 18 || second == 19))
+        || (first == 198 && second == 51 && third == 100)
+        || (first == 203 && second == 0 && third == 113)
+    {
+        Some("a reserved address")
+    } else {
+        None
+    }
+}
+
+fn forbidden_v6(address: Ipv6Addr) -> Option<&'static str> {
+    let segments = address.segments();
+    if address.is_loopback() {
+        Some("a loopback address")
+    } else if address.is_unspecified() {
+        Some("an unspecified address")
+    } else if address.to_ipv4_mapped().is_some() {
+        // Refused whatever v4 address it carries: a mapped address has no business in a URL.
+        Some("an IPv4-mapped address")
+    } else if segments[..6] == [0; 6] {
+        Some("an IPv4-compatible address")
+    } else if segments[0] == 0x64 && segments[1] == 0xff9b {
+        Some("a NAT64 address")
+    } else if segments[0] == 0x2002 {
+        Some("a 6to4 address")
+    } else if segments[0] == 0x2001 && segments[1] == 0 {
+        Some("a Teredo address")
+    } else if segments[0] == 0x2001 && segments[1] == 0x0db8 {
+        Some("a documentation address")
+    } else if segments[0] & 0xfe00 == 0xfc00 {
+        Some("a private network address")
+    } else if segments[0] & 0xffc0 == 0xfe80 || segments[0] & 0xffc0 == 0xfec0 {
+        Some("a link-local address")
+    } else if address.is_multicast() {
+        Some("a multicast address")
+    } else {
+        None
+    }
+}
+
+/// Checks `address` against the public-internet rule and the resolver's permits.
+///
+/// # Errors
+/// A sentence naming what kind of address was refused.
+pub(crate) fn check(address: SocketAddr, resolver: &dyn HostResolver) -> Result<(), String> {
+    match forbidden_reason(address.ip()) {
+        Some(_) if resolver.permits(address) => Ok(()),
+        Some(reason) => Err(format!(
+            "that link points to {reason}, which I am not allowed to reach"
+        )),
+        None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(text: &str) -> bool {
+        forbidden_reason(text.parse().unwrap()).is_some()
+    }
+
+    #[test]
+    fn refuses_internal_v4_ranges() {
+        for address in [
+            "127.0.0.1",
+            "127.255.0.9",
+            "0.0.0.0",
+            "10.1.2.3",
+            "172.16.0.1",
+            "172.31.255.255",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "100.127.255.254",
+            "224.0.0.1",
+            "255.255.255.255",
+            "198.18.0.1",
+        ] {
+            assert!(refused(address), "{address}");
+        }
+    }
+
+    #[test]
+    fn allows_public_v4_even_next_to_internal_ranges() {
+        for address in [
+            "1.1.1.1",
+            "172.15.255.255",
+            "172.32.0.1",
+            "100.63.255.255",
+            "100.128.0.1",
+            "8.8.8.8",
+        ] {
+            assert!(!refused(address), "{address}");
+        }
+    }
+
+    #[test]
+    fn refuses_internal_v6_ranges() {
+        for address in [
+            "::1",
+            "::",
+            "::ffff:127.0.0.1",
+            "::ffff:8.8.8.8",
+            "::127.0.0.1",
+            "64:ff9b::a00:1",
+            "2002:7f00:1::",
+            "fc00::1",
+            "fd12:3456::1",
+            "fe80::1",
+            "ff02::1",
+        ] {
+            assert!(refused(address), "{address}");
+        }
+        assert!(!refused("2606:4700:4700::1111"));
+    }
+
+    #[test]
+    fn a_resolver_may_permit_its_own_server_only() {
+        struct Permits(SocketAddr);
+        #[async_trait]
+        impl HostResolver for Permits {
+            async fn lookup(&self, _: &str, _: u16) -> io::Result<Vec<IpAddr>> {
+                Ok(Vec::new())
+            }
+            fn permits(&self, address: SocketAddr) -> bool {
+                address == self.0
+            }
+        }
+        let server: SocketAddr = "127.0.0.1:8080".parse().unwrap();
+        let resolver = Permits(server);
+        assert!(check(server, &resolver).is_ok());
+        let message = check("127.0.0.1:8081".parse().unwrap(), &resolver).unwrap_err();
+        assert!(message.contains("loopback"), "{message}");
+        assert!(check("10.0.0.1:8080".parse().unwrap(), &SystemHostResolver).is_err());
+    }
+}

@@ -1,0 +1,326 @@
+//! A symphonia [`MediaSource`] over an HTTP body that is still downloading.
+//!
+//! A background task on the tokio runtime appends the body to a shared segment; the decoder
+//! thread reads from it and blocks (with a deadline) only when it catches up with the download,
+//! so playback starts after the first bytes. A seek outside what is buffered restarts the
+//! download with a `Range` request when the server takes them; otherwise the reader waits for
+//! the sequential download to get there.
+
+use std::io::{self, Read, Seek, SeekFrom};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, mpsc};
+use std::time::{Duration, Instant};
+
+use symphonia::core::io::MediaSource;
+use tokio::runtime::Handle;
+use tokio::task::AbortHandle;
+use url::Url;
+
+use super::client::{Fetched, HttpError, SafeHttpClient};
+
+/// A seek this far past the downloaded end restarts the download instead of waiting for it.
+const RESTART_DISTANCE: u64 = 256 * 1024;
+
+/// How a download ended.
+#[derive(Debug, Clone)]
+enum Ending {
+    Complete,
+    Failed(io::ErrorKind, String),
+}
+
+#[derive(Debug)]
+struct Segment {
+    /// Which download feeds the segment; a restarted download makes older tasks stop.
+    generation: u64,
+    /// Absolute offset of `data[0]`.
+    start: u64,
+    data: Vec<u8>,
+    ending: Option<Ending>,
+    ranges: bool,
+}
+
+#[derive(Debug)]
+struct Shared {
+    segment: Mutex<Segment>,
+    changed: Condvar,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Segment> {
+        // A panic while holding the lock leaves plain bytes behind: still usable.
+        self.segment.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn end(&self, generation: u64, ending: Ending) {
+        let mut segment = self.lock();
+        if segment.generation == generation && segment.ending.is_none() {
+            segment.ending = Some(ending);
+        }
+        drop(segment);
+        self.changed.notify_all();
+    }
+}
+
+/// The HTTP body of one track, readable while it downloads.
+pub(crate) struct HttpMediaSource {
+    shared: Arc<Shared>,
+    client: SafeHttpClient,
+    url: Url,
+    runtime: Handle,
+    task: Option<AbortHandle>,
+    position: u64,
+    total: Option<u64>,
+}
+
+impl std::fmt::Debug for HttpMediaSource {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("HttpMediaSource")
+            .field("url", &self.url.as_str())
+            .field("position", &self.position)
+            .field("total", &self.total)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Appends the body of `fetched` to the segment until it ends, fails or is replaced.
+async fn pump(shared: Arc<Shared>, generation: u64, mut fetched: Fetched, client: SafeHttpClient) {
+    let limits = client.limits().clone();
+    loop {
+        let chunk = tokio::time::timeout(limits.stall_timeout, fetched.response.chunk()).await;
+        let bytes = match chunk {
+            Err(_) => {
+                let reason = "the server stopped sending audio".to_owned();
+                shared.end(generation, Ending::Failed(io::ErrorKind::TimedOut, reason));
+                return;
+            }
+            Ok(Err(_)) => {
+                let reason = "the download broke off".to_owned();
+                shared.end(generation, Ending::Failed(io::ErrorKind::Other, reason));
+                return;
+            }
+            Ok(Ok(None)) => {
+                shared.end(generation, Ending::Complete);
+                return;
+            }
+            Ok(Ok(Some(bytes))) => bytes,
+        };
+        let mut segment = shared.lock();
+        if segment.generation != generation {
+            return;
+        }
+        let end = segment.start + segment.data.len() as u64 + bytes.len() as u64;
+        if end > limits.max_bytes {
+            drop(segment);
+            let reason = client.too_large().to_string();
+            shared.end(
+                generation,
+                Ending::Failed(io::ErrorKind::FileTooLarge, reason),
+            );
+            return;
+        }
+        segment.data.extend_from_slice(&bytes);
+        drop(segment);
+        shared.changed.notify_all();
+    }
+}
+
+/// Fetches from `from` and pumps the body; a server ignoring the range restarts at 0.
+async fn restart(
+    shared: Arc<Shared>,
+    generation: u64,
+    from: u64,
+    client: SafeHttpClient,
+    url: Url,
+) {
+    match client.get(&url, Some(from)).await {
+        Ok(fetched) => {
+            {
+                let mut segment = shared.lock();
+                if segment.generation != generation {
+                    return;
+                }
+                if fetched.start != from {
+                    segment.ranges = false;
+                    segment.start = fetched.start;
+                    segment.data.clear();
+                }
+            }
+            pump(shared, generation, fetched, client).await;
+        }
+        Err(error) => shared.end(
+            generation,
+            Ending::Failed(io::ErrorKind::Other, error.to_string()),
+        ),
+    }
+}
+
+impl HttpMediaSource {
+    /// Requests `url` and returns once the response headers arrived; the body keeps
+    /// downloading on `runtime`. Blocks the calling thread: call it off the async workers.
+    pub(crate) fn open(
+        client: &SafeHttpClient,
+        url: &Url,
+        runtime: &Handle,
+    ) -> Result<Self, HttpError> {
+        let (sender, receiver) = mpsc::sync_channel(1);
+        let shared = Arc::new(Shared {
+            segment: Mutex::new(Segment {
+                generation: 0,
+                start: 0,
+                data: Vec::new(),
+                ending: None,
+                ranges: false,
+            }),
+            changed: Condvar::new(),
+        });
+        let task_shared = Arc::clone(&shared);
+        let task_client = client.clone();
+        let task_url = url.clone();
+        let task = runtime.spawn(async move {
+            match task_client.get(&task_url, None).await {
+                Ok(fetched) => {
+                    task_shared.lock().ranges = fetched.ranges;
+                    let _ = sender.send(Ok(fetched.total));
+                    pump(task_shared, 0, fetched, task_client).await;
+                }
+                Err(error) => {
+                    let _ = sender.send(Err(error));
+                }
+            }
+        });
+        let limits = client.limits();
+        let hops = u32::try_from(limits.max_redirects + 1).unwrap_or(u32::MAX);
+        // Each hop may spend the response timeout on DNS and again on the answer.
+        let deadline = limits
+            .response_timeout
+            .saturating_mul(hops.saturating_mul(2));
+        let total = match receiver.recv_timeout(deadline) {
+            Ok(Ok(total)) => total,
+            Ok(Err(error)) => return Err(error),
+            Err(_) => {
+                task.abort();
+                return Err(HttpError::Timeout);
+            }
+        };
+        Ok(Self {
+            shared,
+            client: client.clone(),
+            url: url.clone(),
+            runtime: runtime.clone(),
+            task: Some(task.abort_handle()),
+            position: 0,
+            total,
+        })
+    }
+
+    fn restart_at(&mut self, segment: &mut Segment) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+        segment.generation += 1;
+        segment.start = self.position;
+        segment.data.clear();
+        segment.ending = None;
+        let task = self.runtime.spawn(restart(
+            Arc::clone(&self.shared),
+            segment.generation,
+            self.position,
+            self.client.clone(),
+            self.url.clone(),
+        ));
+        self.task = Some(task.abort_handle());
+    }
+
+    /// How long a read may wait for bytes before it gives up.
+    fn read_deadline(&self) -> Duration {
+        let limits = self.client.limits();
+        limits.stall_timeout + limits.response_timeout
+    }
+}
+
+impl Read for HttpMediaSource {
+    fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
+        if buffer.is_empty() || self.total.is_some_and(|total| self.position >= total) {
+            return Ok(0);
+        }
+        let deadline = Instant::now() + self.read_deadline();
+        let shared = Arc::clone(&self.shared);
+        let mut segment = shared.lock();
+        loop {
+            let end = segment.start + segment.data.len() as u64;
+            if (segment.start..end).contains(&self.position) {
+                let offset = usize::try_from(self.position - segment.start)
+                    .map_err(|_| io::Error::other("the position does not fit in memory"))?;
+                let available = &segment.data[offset..];
+                let count = available.len().min(buffer.len());
+                buffer[..count].copy_from_slice(&available[..count]);
+                self.position += count as u64;
+                return Ok(count);
+            }
+            let far = self.position < segment.start
+                || self.position.saturating_sub(end) > RESTART_DISTANCE;
+            if far && segment.ranges {
+                self.restart_at(&mut segment);
+                continue;
+            }
+            match &segment.ending {
+                Some(Ending::Complete) => return Ok(0),
+                Some(Ending::Failed(kind, reason)) => {
+                    return Err(io::Error::new(*kind, reason.clone()));
+                }
+                None => {}
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "the server stopped sending audio",
+                ));
+            }
+            segment = shared
+                .changed
+                .wait_timeout(segment, deadline - now)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+    }
+}
+
+impl Seek for HttpMediaSource {
+    fn seek(&mut self, target: SeekFrom) -> io::Result<u64> {
+        let position = match target {
+            SeekFrom::Start(offset) => Some(offset),
+            SeekFrom::Current(delta) => self.position.checked_add_signed(delta),
+            SeekFrom::End(delta) => match self.total {
+                Some(total) => total.checked_add_signed(delta),
+                None => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::Unsupported,
+                        "the server did not say how long the file is",
+                    ));
+                }
+            },
+        };
+        self.position = position
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "seek before the start"))?;
+        Ok(self.position)
+    }
+}
+
+impl MediaSource for HttpMediaSource {
+    fn is_seekable(&self) -> bool {
+        self.total.is_some()
+    }
+
+    fn byte_len(&self) -> Option<u64> {
+        self.total
+    }
+}
+
+impl Drop for HttpMediaSource {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}

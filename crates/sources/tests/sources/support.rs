@@ -1,0 +1,141 @@
+//! Fixtures, resolvers and signal measurements shared by the tests.
+
+use std::collections::HashMap;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use minstrel_app::ports::{AudioError, PcmStream, TrackInfo};
+use minstrel_domain::{Requester, SourceKind, Track, TrackId};
+use minstrel_sources::HostResolver;
+
+/// A 16-bit WAV of a sine at 440 Hz, amplitude 0.5, every channel the same.
+pub fn wav_bytes(rate: u32, channels: u16, seconds: f32) -> Vec<u8> {
+    let mut cursor = io::Cursor::new(Vec::new());
+    let spec = hound::WavSpec {
+        channels,
+        sample_rate: rate,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut writer = hound::WavWriter::new(&mut cursor, spec).unwrap();
+    let frames = (rate as f32 * seconds).round() as u32;
+    for index in 0..frames {
+        let value = 0.5 * (std::f32::consts::TAU * 440.0 * index as f32 / rate as f32).sin();
+        for _ in 0..channels {
+            writer.write_sample((value * 32767.0) as i16).unwrap();
+        }
+    }
+    writer.finalize().unwrap();
+    cursor.into_inner()
+}
+
+/// Names pointing at chosen addresses; permits exactly the listed socket addresses.
+#[derive(Debug, Default, Clone)]
+pub struct TestResolver {
+    pub names: HashMap<String, Vec<IpAddr>>,
+    pub permitted: Vec<SocketAddr>,
+}
+
+impl TestResolver {
+    /// `audio.test` → the server, which (and only which) may be reached.
+    pub fn for_server(server: SocketAddr) -> Self {
+        let mut resolver = Self::default();
+        resolver
+            .names
+            .insert("audio.test".to_owned(), vec![server.ip()]);
+        resolver.permitted.push(server);
+        resolver
+    }
+}
+
+#[async_trait]
+impl HostResolver for TestResolver {
+    async fn lookup(&self, host: &str, _: u16) -> io::Result<Vec<IpAddr>> {
+        self.names
+            .get(host)
+            .cloned()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no such test host"))
+    }
+
+    fn permits(&self, address: SocketAddr) -> bool {
+        self.permitted.contains(&address)
+    }
+}
+
+pub fn track(kind: SourceKind, locator: &str) -> Track {
+    TrackInfo {
+        title: "t".to_owned(),
+        artist: None,
+        duration: None,
+        source_kind: kind,
+        locator: locator.to_owned(),
+        thumbnail: None,
+    }
+    .into_track(TrackId(1), Requester::console())
+}
+
+/// Reads a stream to its end on a helper thread; a hang or panic fails the test.
+pub fn read_all_within(
+    stream: Box<dyn PcmStream>,
+    limit: Duration,
+) -> Result<Vec<f32>, AudioError> {
+    let (sender, receiver) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut stream = stream;
+        let mut all = Vec::new();
+        let mut block = vec![0.0_f32; 1920];
+        let result = loop {
+            match stream.read(&mut block) {
+                Ok(0) => break Ok(all),
+                Ok(count) => all.extend_from_slice(&block[..count]),
+                Err(error) => break Err(error),
+            }
+        };
+        let _ = sender.send(result);
+    });
+    receiver
+        .recv_timeout(limit)
+        .expect("the stream ended in time (no hang, no panic)")
+}
+
+pub fn channel(interleaved: &[f32], index: usize) -> Vec<f32> {
+    interleaved.iter().skip(index).step_by(2).copied().collect()
+}
+
+pub fn rms(samples: &[f32]) -> f32 {
+    (samples.iter().map(|sample| sample * sample).sum::<f32>() / samples.len().max(1) as f32).sqrt()
+}
+
+/// Frequency from rising zero crossings.
+pub fn pitch(samples: &[f32], rate: u32) -> f32 {
+    let mut crossings = Vec::new();
+    for (index, pair) in samples.windows(2).enumerate() {
+        if pair[0] < 0.0 && pair[1] >= 0.0 {
+            crossings.push(index as f32 + -pair[0] / (pair[1] - pair[0]));
+        }
+    }
+    assert!(crossings.len() > 2, "the signal has no pitch");
+    let span = crossings[crossings.len() - 1] - crossings[0];
+    (crossings.len() - 1) as f32 * rate as f32 / span
+}
+
+/// Asserts a 440 Hz tone of `seconds` (± 2 %) at 48 kHz stereo.
+pub fn assert_tone(samples: &[f32], seconds: f32) {
+    let frames = samples.len() / 2;
+    let expected = 48_000.0 * seconds;
+    assert!(
+        (frames as f32 - expected).abs() <= expected * 0.02 + 1200.0,
+        "{frames} frames, expected about {expected}"
+    );
+    let left = channel(samples, 0);
+    let measured = pitch(&left, 48_000);
+    assert!((measured - 440.0).abs() < 4.4, "pitch {measured}");
+}
+
+pub fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+}

@@ -1,0 +1,424 @@
+//! The yt-dlp resolver against a fake yt-dlp (a shell script written per test).
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use minstrel_app::ports::{AudioOpener, ResolveError, TrackResolver};
+use minstrel_domain::SourceKind;
+use minstrel_sources::{
+    HttpLimits, PlaylistProgress, Resolvers, RoutingResolver, SafeHttpClient, SearchProvider,
+    YtDlpAudioOpener, YtDlpConfig, YtDlpResolver,
+};
+use tokio::runtime::Handle;
+
+use crate::server::TestServer;
+use crate::support::{TestResolver, assert_tone, read_all_within, track, wav_bytes};
+
+/// What `yt-dlp -J` prints for one `YouTube` video (trimmed, same shape).
+pub const VIDEO_JSON: &str = r#"{"id": "dQw4w9WgXcQ", "title": "Rick Astley - Never Gonna Give You Up (Official Music Video)", "formats": [{"format_id": "251", "format_note": "medium", "ext": "webm", "protocol": "https", "acodec": "opus", "vcodec": "none", "url": "https://rr1---sn-abc.googlevideo.com/videoplayback?expire=1", "abr": 129.5, "asr": 48000, "audio_channels": 2}], "thumbnails": [{"url": "https://i.ytimg.com/vi/dQw4w9WgXcQ/maxresdefault.jpg", "id": "0"}], "thumbnail": "https://i.ytimg.com/vi_webp/dQw4w9WgXcQ/maxresdefault.webp", "description": "The official video", "channel_id": "UCuAXFkgsw1L7xaCfnd5JJOw", "channel_url": "https://www.youtube.com/channel/UCuAXFkgsw1L7xaCfnd5JJOw", "duration": 212, "view_count": 1500000000, "age_limit": 0, "webpage_url": "https://www.youtube.com/watch?v=dQw4w9WgXcQ", "categories": ["Music"], "tags": ["rick astley"], "playable_in_embed": true, "live_status": "not_live", "channel": "Rick Astley", "channel_follower_count": 4000000, "upload_date": "20091025", "uploader": "Rick Astley", "uploader_id": "@RickAstleyYT", "original_url": "https://www.youtube.com/watch?v=dQw4w9WgXcQ", "webpage_url_basename": "watch", "webpage_url_domain": "youtube.com", "extractor": "youtube", "extractor_key": "Youtube", "playlist": null, "playlist_index": null, "display_id": "dQw4w9WgXcQ", "fulltitle": "Rick Astley - Never Gonna Give You Up (Official Music Video)", "duration_string": "3:32", "is_live": false, "was_live": false, "format_id": "251", "ext": "webm", "acodec": "opus", "_type": "video", "_version": {"version": "2025.01.15", "release_git_head": null, "repository": "yt-dlp/yt-dlp"}}"#;
+
+struct Fake {
+    folder: tempfile::TempDir,
+    binary: PathBuf,
+}
+
+impl Fake {
+    /// A fake yt-dlp that logs its arguments (one per line, `---` after each call) and then
+    /// runs `body`.
+    fn new(body: &str) -> Self {
+        let folder = tempfile::tempdir().unwrap();
+        let binary = folder.path().join("yt-dlp");
+        let calls = folder.path().join("calls");
+        let script = format!(
+            "#!/bin/sh\n{{ for argument in \"$@\"; do printf '%s\\n' \"$argument\"; done; echo ---; }} >> '{}'\n{body}\n",
+            calls.display()
+        );
+        std::fs::write(&binary, script).unwrap();
+        std::fs::set_permissions(&binary, std::fs::Permissions::from_mode(0o755)).unwrap();
+        Self { folder, binary }
+    }
+
+    /// Prints `json` for every call.
+    fn printing(json: &str) -> Self {
+        let fake = Self::new("cat \"$(dirname \"$0\")/output\"");
+        std::fs::write(fake.path().join("output"), json).unwrap();
+        fake
+    }
+
+    fn resolver(&self) -> YtDlpResolver {
+        YtDlpResolver::new(self.config())
+    }
+
+    fn config(&self) -> YtDlpConfig {
+        YtDlpConfig {
+            binary: self.binary.clone(),
+            timeout: Duration::from_secs(20),
+            ..YtDlpConfig::default()
+        }
+    }
+
+    /// The argument lists of every call so far.
+    fn calls(&self) -> Vec<Vec<String>> {
+        let Ok(text) = std::fs::read_to_string(self.folder.path().join("calls")) else {
+            return Vec::new();
+        };
+        let mut calls = vec![Vec::new()];
+        for line in text.lines() {
+            if line == "---" {
+                calls.push(Vec::new());
+            } else if let Some(last) = calls.last_mut() {
+                last.push(line.to_owned());
+            }
+        }
+        calls.pop();
+        calls
+    }
+
+    fn path(&self) -> &Path {
+        self.folder.path()
+    }
+}
+
+/// The value after `--`, which must be the last argument, and the options before it.
+fn split_call(call: &[String]) -> (&[String], &str) {
+    let separator = call
+        .iter()
+        .position(|argument| argument == "--")
+        .expect("a -- separator");
+    assert_eq!(
+        separator + 2,
+        call.len(),
+        "exactly one value after --: {call:?}"
+    );
+    (&call[..separator], &call[separator + 1])
+}
+
+#[tokio::test]
+async fn a_video_link_becomes_a_track() {
+    let fake = Fake::printing(VIDEO_JSON);
+    let url = "https://www.youtube.com/watch?v=dQw4w9WgXcQ&list=PLx";
+    let infos = fake.resolver().resolve(url).await.unwrap();
+    assert_eq!(infos.len(), 1);
+    let info = &infos[0];
+    assert_eq!(
+        info.title,
+        "Rick Astley - Never Gonna Give You Up (Official Music Video)"
+    );
+    assert_eq!(info.artist.as_deref(), Some("Rick Astley"));
+    assert_eq!(info.duration, Some(Duration::from_secs(212)));
+    assert_eq!(info.source_kind, SourceKind::YouTube);
+    assert_eq!(info.locator, "https://www.youtube.com/watch?v=dQw4w9WgXcQ");
+    let calls = fake.calls();
+    assert_eq!(calls.len(), 1);
+    let (options, value) = split_call(&calls[0]);
+    assert_eq!(value, url);
+    for wanted in ["--ignore-config", "--no-playlist", "-J", "--use-extractors"] {
+        assert!(
+            options.iter().any(|option| option == wanted),
+            "{wanted} in {options:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_query_that_looks_like_an_option_stays_a_search_term() {
+    let search = format!(
+        r#"{{"_type": "playlist", "extractor": "youtube:search", "entries": [{VIDEO_JSON}]}}"#
+    );
+    let fake = Fake::printing(&search);
+    let marker = fake.path().join("pwned");
+    let resolver = Arc::new(fake.resolver());
+    let router = RoutingResolver::new(
+        Resolvers {
+            ytdlp: Some(resolver.clone()),
+            ..Resolvers::default()
+        },
+        SearchProvider::YouTube,
+    );
+    let hostile = [
+        format!("--exec touch {}", marker.display()),
+        "-o /etc/passwd".to_owned(),
+        "--config-locations /tmp/x".to_owned(),
+        "-".to_owned(),
+    ];
+    for query in &hostile {
+        router.resolve(query).await.unwrap();
+        router.resolve(&format!("yt:{query}")).await.unwrap();
+        resolver.resolve(query).await.unwrap();
+    }
+    router.resolve("sc:--exec id").await.unwrap();
+    let calls = fake.calls();
+    assert_eq!(calls.len(), hostile.len() * 3 + 1);
+    for call in &calls {
+        let (options, value) = split_call(call);
+        assert!(
+            value.starts_with("ytsearch1:") || value.starts_with("scsearch1:"),
+            "{value}"
+        );
+        assert!(
+            options
+                .iter()
+                .all(|option| !option.contains("exec") && !option.contains("passwd"))
+        );
+    }
+    assert_eq!(
+        split_call(&calls[0]).1,
+        format!("ytsearch1:--exec touch {}", marker.display())
+    );
+    assert!(!marker.exists());
+}
+
+#[tokio::test]
+async fn a_hanging_yt_dlp_is_killed_at_the_timeout() {
+    let fake = Fake::new("echo $$ > \"$(dirname \"$0\")/pid\"\nexec sleep 30");
+    let resolver = YtDlpResolver::new(YtDlpConfig {
+        timeout: Duration::from_millis(500),
+        ..fake.config()
+    });
+    let started = std::time::Instant::now();
+    let error = resolver.resolve("slow song").await.unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(10));
+    match error {
+        ResolveError::Unavailable(message) => assert!(message.contains("took longer"), "{message}"),
+        other => panic!("expected Unavailable, got {other:?}"),
+    }
+    let pid = std::fs::read_to_string(fake.path().join("pid")).unwrap();
+    // Killed and reaped before resolve returned: the process is gone.
+    assert!(
+        !Path::new(&format!("/proc/{}", pid.trim())).exists(),
+        "yt-dlp (pid {pid}) still runs"
+    );
+}
+
+#[tokio::test]
+async fn bad_json_and_failures_are_clean_errors() {
+    let fake = Fake::printing("{\"id\": \"abc\", \"title\": ");
+    assert!(matches!(
+        fake.resolver().resolve("https://youtu.be/abc").await,
+        Err(ResolveError::Internal(_))
+    ));
+    let fake = Fake::printing("");
+    assert!(fake.resolver().resolve("words").await.is_err());
+
+    let fake = Fake::new(
+        "echo 'ERROR: [youtube] abc: Video unavailable. This video has been removed' >&2\nexit 1",
+    );
+    assert!(matches!(
+        fake.resolver().resolve("https://youtu.be/abc").await,
+        Err(ResolveError::NotFound(_))
+    ));
+    let fake = Fake::new("echo 'ERROR: Unsupported URL: https://vimeo.com/x' >&2\nexit 1");
+    assert!(matches!(
+        fake.resolver().resolve("https://vimeo.com/x").await,
+        Err(ResolveError::Unsupported(_))
+    ));
+    let fake =
+        Fake::new("echo 'ERROR: [youtube] abc: Sign in to confirm you are not a bot' >&2\nexit 1");
+    match fake.resolver().resolve("https://youtu.be/abc").await {
+        Err(ResolveError::Unavailable(message)) => {
+            assert!(message.contains("Sign in"), "{message}");
+        }
+        other => panic!("expected Unavailable, got {other:?}"),
+    }
+    // The generic extractor would fetch any URL: refused even if yt-dlp used it.
+    let generic = VIDEO_JSON.replace("\"extractor\": \"youtube\"", "\"extractor\": \"generic\"");
+    let fake = Fake::printing(&generic);
+    assert!(matches!(
+        fake.resolver().resolve("https://youtu.be/abc").await,
+        Err(ResolveError::Forbidden(_))
+    ));
+}
+
+#[tokio::test]
+async fn sites_off_the_allow_list_never_reach_yt_dlp() {
+    let fake = Fake::printing(VIDEO_JSON);
+    for url in [
+        "https://example.com/video",
+        "http://169.254.169.254/",
+        "https://youtube.com.evil.net/watch",
+    ] {
+        assert!(
+            matches!(
+                fake.resolver().resolve(url).await,
+                Err(ResolveError::Unsupported(_))
+            ),
+            "{url}"
+        );
+    }
+    assert!(fake.calls().is_empty());
+}
+
+#[tokio::test]
+async fn a_missing_yt_dlp_says_how_to_install_it() {
+    let resolver = YtDlpResolver::new(YtDlpConfig {
+        binary: PathBuf::from("/definitely/not/here/yt-dlp"),
+        ..YtDlpConfig::default()
+    });
+    match resolver.resolve("some song").await {
+        Err(ResolveError::Unavailable(message)) => {
+            assert!(message.contains("pip install yt-dlp"), "{message}");
+        }
+        other => panic!("expected Unavailable, got {other:?}"),
+    }
+}
+
+/// A fake playlist of `total` flat entries honouring `--playlist-items START:STOP`.
+fn playlist_fake(total: usize) -> Fake {
+    Fake::new(&format!(
+        r#"items=""
+previous=""
+for argument in "$@"; do
+  if [ "$previous" = "--playlist-items" ]; then items="$argument"; fi
+  previous="$argument"
+done
+start=${{items%%:*}}
+stop=${{items##*:}}
+if [ "$stop" -gt {total} ]; then stop={total}; fi
+printf '{{"_type": "playlist", "id": "PL1", "title": "Mix", "extractor": "youtube:tab", "entries": ['
+index=$start
+while [ "$index" -le "$stop" ]; do
+  if [ "$index" -gt "$start" ]; then printf ', '; fi
+  printf '{{"_type": "url", "ie_key": "Youtube", "id": "video%06d", "url": "https://www.youtube.com/watch?v=video%06d", "title": "Track %d", "duration": 200.0, "channel": "Band"}}' $index $index $index
+  index=$((index + 1))
+done
+printf ']}}'"#
+    ))
+}
+
+#[tokio::test]
+async fn a_playlist_is_read_page_by_page_up_to_the_cap() {
+    let fake = playlist_fake(1234);
+    let events: Arc<Mutex<Vec<PlaylistProgress>>> = Arc::default();
+    let sink = events.clone();
+    let resolver = YtDlpResolver::new(YtDlpConfig {
+        playlist_cap: 250,
+        page_size: 100,
+        ..fake.config()
+    })
+    .with_progress(Arc::new(move |progress| {
+        sink.lock().unwrap().push(progress);
+    }));
+    let url = "https://www.youtube.com/playlist?list=PL1";
+    let tracks = resolver.resolve(url).await.unwrap();
+    assert_eq!(tracks.len(), 250);
+    assert_eq!(tracks[0].title, "Track 1");
+    assert_eq!(tracks[249].title, "Track 250");
+    assert_eq!(
+        tracks[7].locator,
+        "https://www.youtube.com/watch?v=video000008"
+    );
+    let calls = fake.calls();
+    let pages: Vec<String> = calls
+        .iter()
+        .map(|call| {
+            let (options, value) = split_call(call);
+            assert_eq!(value, url);
+            assert!(options.iter().any(|option| option == "--flat-playlist"));
+            assert!(options.iter().all(|option| option != "--no-playlist"));
+            let at = options
+                .iter()
+                .position(|option| option == "--playlist-items")
+                .unwrap();
+            options[at + 1].clone()
+        })
+        .collect();
+    assert_eq!(pages, ["1:100", "101:200", "201:250"]);
+    let events = events.lock().unwrap().clone();
+    let loaded: Vec<usize> = events.iter().map(|event| event.loaded).collect();
+    assert_eq!(loaded, [100, 200, 250]);
+    assert!(events.last().unwrap().done);
+    assert!(events.iter().all(|event| event.cap == 250));
+}
+
+#[tokio::test]
+async fn a_short_playlist_stops_at_its_end() {
+    let fake = playlist_fake(120);
+    let resolver = YtDlpResolver::new(YtDlpConfig {
+        page_size: 100,
+        ..fake.config()
+    });
+    let tracks = resolver
+        .resolve("https://www.youtube.com/playlist?list=PL1")
+        .await
+        .unwrap();
+    assert_eq!(tracks.len(), 120);
+    assert_eq!(fake.calls().len(), 2);
+}
+
+#[tokio::test]
+async fn several_search_results_come_back_for_matching() {
+    let entries: Vec<String> = (1..=5)
+        .map(|index| format!(r#"{{"_type": "url", "ie_key": "Youtube", "id": "v{index}", "url": "https://www.youtube.com/watch?v=v{index}", "title": "Result {index}", "duration": {index}0.0}}"#))
+        .collect();
+    let fake = Fake::printing(&format!(
+        r#"{{"_type": "playlist", "extractor": "youtube:search", "entries": [{}]}}"#,
+        entries.join(",")
+    ));
+    let tracks = fake
+        .resolver()
+        .resolve("ytsearch5:some song")
+        .await
+        .unwrap();
+    assert_eq!(tracks.len(), 5);
+    assert_eq!(tracks[4].duration, Some(Duration::from_secs(50)));
+    let calls = fake.calls();
+    let (options, value) = split_call(&calls[0]);
+    assert_eq!(value, "ytsearch5:some song");
+    assert!(options.iter().any(|option| option == "--flat-playlist"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_opener_streams_the_url_yt_dlp_gives() {
+    let server = TestServer::start().await;
+    server.file("/videoplayback", wav_bytes(48_000, 2, 1.0));
+    let fake = Fake::new(&format!(
+        "echo '{}'",
+        server.url("audio.test", "/videoplayback")
+    ));
+    let client = SafeHttpClient::with_resolver(
+        HttpLimits::default(),
+        Arc::new(TestResolver::for_server(server.address)),
+    );
+    let opener = YtDlpAudioOpener::new(fake.resolver(), client, Handle::current());
+    let page = "https://www.youtube.com/watch?v=dQw4w9WgXcQ";
+    let stream = tokio::task::spawn_blocking(move || {
+        let stream = opener
+            .open(&track(SourceKind::YouTube, page), Duration::ZERO)
+            .unwrap();
+        read_all_within(stream, Duration::from_secs(30))
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert_tone(&stream, 1.0);
+    let calls = fake.calls();
+    let (options, value) = split_call(&calls[0]);
+    assert_eq!(value, page);
+    assert!(options.iter().any(|option| option == "-g"));
+    assert!(options.iter().any(|option| option.starts_with("bestaudio")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_opener_refuses_a_stream_url_pointing_inside() {
+    let fake = Fake::new("echo 'http://169.254.169.254/latest/meta-data/'");
+    let client =
+        SafeHttpClient::with_resolver(HttpLimits::default(), Arc::new(TestResolver::default()));
+    let opener = YtDlpAudioOpener::new(fake.resolver(), client, Handle::current());
+    let error = tokio::task::spawn_blocking(move || {
+        opener
+            .open(
+                &track(SourceKind::YouTube, "https://youtu.be/abc"),
+                Duration::ZERO,
+            )
+            .err()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        error.to_string().contains("not allowed to reach"),
+        "{error}"
+    );
+}

@@ -1,0 +1,620 @@
+//! The update handler tree: commands, buttons, member caching and chat migrations.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use futures::future::BoxFuture;
+use minstrel_app::ports::TelegramMember;
+use minstrel_app::{Actor, BridgeError, BridgeService, MusicError};
+use minstrel_domain::{
+    AddPosition, GuildId, PlaybackState, RepeatMode, Requester as Person, RequesterId,
+    TelegramChatId, TelegramUserId,
+};
+use teloxide::dispatching::{HandlerExt, UpdateFilterExt, UpdateHandler};
+use teloxide::error_handlers::ErrorHandler;
+use teloxide::prelude::*;
+use teloxide::types::{CallbackQuery, Chat, InlineKeyboardMarkup, Me, MessageId, User};
+use teloxide::{ApiError, RequestError};
+use tracing::{error, warn};
+
+use crate::commands::{Command, help_text};
+use crate::keyboard::{Button, VOLUME_STEP, player_keyboard};
+use crate::redact::describe;
+use crate::text::{
+    PlayerView, now_playing_text, play_text, player_text, queue_text, split_message,
+};
+use crate::{Context, TelegramBot};
+
+type HandlerResult = Result<(), RequestError>;
+
+/// Telegram's stand-in sender for anonymous group administrators.
+const GROUP_ANONYMOUS_BOT: u64 = 1_087_968_824;
+
+const NOT_LINKED: &str = "This chat is not linked to a Discord server yet. Link this chat \
+                          first: run /id here (as a chat admin) and give the code to someone \
+                          with Manage Server on Discord, who runs /connect_telegram <code>.";
+
+pub(crate) fn schema() -> UpdateHandler<RequestError> {
+    let messages = Update::filter_message()
+        .inspect_async(remember_sender)
+        .branch(
+            dptree::filter_map(|message: Message| message.migrate_to_chat_id().copied())
+                .endpoint(on_migration),
+        )
+        .branch(
+            dptree::entry()
+                .filter_command::<Command>()
+                .endpoint(on_command),
+        )
+        .branch(dptree::filter(is_unknown_command_for_us).endpoint(on_unknown_command));
+    dptree::entry()
+        .branch(messages)
+        .branch(Update::filter_callback_query().endpoint(on_callback))
+}
+
+/// Logs handler errors with the token redacted.
+pub(crate) struct LoggingErrorHandler {
+    pub(crate) token: String,
+}
+
+impl ErrorHandler<RequestError> for LoggingErrorHandler {
+    fn handle_error(self: Arc<Self>, error: RequestError) -> BoxFuture<'static, ()> {
+        let text = describe(&error, &self.token);
+        Box::pin(async move { warn!(error = %text, "a Telegram request failed") })
+    }
+}
+
+/// A reply: plain text, and a keyboard for the last part.
+struct Reply {
+    text: String,
+    keyboard: Option<InlineKeyboardMarkup>,
+}
+
+impl Reply {
+    fn text(text: impl Into<String>) -> Self {
+        Self {
+            text: text.into(),
+            keyboard: None,
+        }
+    }
+
+    fn with_player_keyboard(text: impl Into<String>, paused: bool) -> Self {
+        Self {
+            text: text.into(),
+            keyboard: Some(player_keyboard(paused)),
+        }
+    }
+}
+
+async fn send_reply(bot: &TelegramBot, chat: ChatId, reply: Reply) -> HandlerResult {
+    let chunks = split_message(&reply.text);
+    let last = chunks.len().saturating_sub(1);
+    for (index, chunk) in chunks.into_iter().enumerate() {
+        let request = bot.send_message(chat, chunk);
+        match (&reply.keyboard, index == last) {
+            (Some(keyboard), true) => request.reply_markup(keyboard.clone()).await?,
+            _ => request.await?,
+        };
+    }
+    Ok(())
+}
+
+fn chat_id(chat: ChatId) -> Option<TelegramChatId> {
+    TelegramChatId::new(chat.0).ok()
+}
+
+fn display_name(user: &User) -> String {
+    let full = user.full_name();
+    if full.trim().is_empty() {
+        user.username.clone().unwrap_or_else(|| user.id.to_string())
+    } else {
+        full
+    }
+}
+
+fn requester(user: &User) -> Option<Person> {
+    let id = TelegramUserId::new(i64::try_from(user.id.0).ok()?).ok()?;
+    Some(Person {
+        id: RequesterId::Telegram(id),
+        display_name: display_name(user),
+    })
+}
+
+/// Whether `user` administers `chat`: always in a private chat, else `getChatMember` (cached).
+async fn is_chat_admin(bot: &TelegramBot, context: &Context, chat: &Chat, user: UserId) -> bool {
+    if chat.is_private() {
+        return true;
+    }
+    if let Some(admin) = context.cached_admin(chat.id, user) {
+        return admin;
+    }
+    match bot.get_chat_member(chat.id, user).await {
+        Ok(member) => {
+            let admin = member.kind.is_privileged();
+            context.remember_admin(chat.id, user, admin);
+            admin
+        }
+        Err(error) => {
+            warn!(error = %describe(&error, &context.token), "could not check a chat administrator");
+            false
+        }
+    }
+}
+
+/// The person behind a message, as the use cases see them.
+async fn message_actor(bot: &TelegramBot, context: &Context, message: &Message) -> Option<Actor> {
+    let user = message.from.as_ref()?;
+    let requester = requester(user)?;
+    // An anonymous administrator writes "as the group": only administrators can.
+    let anonymous_admin = user.id.0 == GROUP_ANONYMOUS_BOT
+        && message
+            .sender_chat
+            .as_ref()
+            .is_some_and(|sender| sender.id == message.chat.id);
+    let admin = anonymous_admin || is_chat_admin(bot, context, &message.chat, user.id).await;
+    Some(Actor::member(requester, Vec::new(), admin))
+}
+
+async fn remember_sender(message: Message, context: Arc<Context>) {
+    let (Some(user), Some(chat)) = (message.from.as_ref(), chat_id(message.chat.id)) else {
+        return;
+    };
+    if message.chat.is_private() || user.is_bot {
+        return;
+    }
+    let Some(Person {
+        id: RequesterId::Telegram(user_id),
+        ..
+    }) = requester(user)
+    else {
+        return;
+    };
+    let member = TelegramMember {
+        chat,
+        user: user_id,
+        username: user.username.clone(),
+        first_name: user.first_name.clone(),
+        last_name: user.last_name.clone(),
+        is_bot: user.is_bot,
+        updated_at: SystemTime::now(),
+    };
+    if let Err(error) = context.services.bridge.remember_member(&member).await {
+        warn!(?error, "could not cache a Telegram chat member");
+    }
+}
+
+async fn on_migration(message: Message, to: ChatId, context: Arc<Context>) -> HandlerResult {
+    let (Some(from), Some(to)) = (chat_id(message.chat.id), chat_id(to)) else {
+        return Ok(());
+    };
+    match context.services.bridge.migrate_chat(from, to).await {
+        Ok(Some(link)) => {
+            tracing::info!(guild = %link.guild, %from, %to, "link follows the chat to its supergroup");
+        }
+        Ok(None) => {}
+        Err(error) => error!(?error, %from, %to, "could not move the link of a migrated chat"),
+    }
+    Ok(())
+}
+
+#[allow(
+    clippy::needless_pass_by_value,
+    reason = "dptree injects handler arguments by value"
+)]
+fn is_unknown_command_for_us(message: Message, me: Me) -> bool {
+    let Some(first) = message
+        .text()
+        .and_then(|text| text.split_whitespace().next())
+    else {
+        return false;
+    };
+    let Some(command) = first.strip_prefix('/') else {
+        return false;
+    };
+    match command.split_once('@') {
+        Some((_, bot)) => bot.eq_ignore_ascii_case(me.username()),
+        // In a group a bare unknown command may be meant for another bot: stay quiet.
+        None => message.chat.is_private(),
+    }
+}
+
+async fn on_unknown_command(bot: TelegramBot, message: Message) -> HandlerResult {
+    send_reply(
+        &bot,
+        message.chat.id,
+        Reply::text("I don't know that command. /help lists what I can do."),
+    )
+    .await
+}
+
+async fn on_command(
+    bot: TelegramBot,
+    message: Message,
+    command: Command,
+    context: Arc<Context>,
+) -> HandlerResult {
+    let reply = run_command(&bot, &message, command, &context).await;
+    send_reply(&bot, message.chat.id, reply).await
+}
+
+fn music_reply(error: &MusicError) -> Reply {
+    if error.is_internal() {
+        error!(?error, "a Telegram command failed");
+    }
+    Reply::text(format!("Sorry: {error}."))
+}
+
+fn bridge_reply(error: &BridgeError) -> Reply {
+    if error.is_internal() {
+        error!(?error, "a Telegram link command failed");
+    }
+    Reply::text(format!("Sorry: {error}."))
+}
+
+#[allow(clippy::too_many_lines)] // one arm per command reads as a table
+async fn run_command(
+    bot: &TelegramBot,
+    message: &Message,
+    command: Command,
+    context: &Context,
+) -> Reply {
+    let services = &context.services;
+    let Some(chat) = chat_id(message.chat.id) else {
+        return Reply::text("This chat cannot be used.");
+    };
+    match command {
+        Command::Help => return Reply::text(help_text()),
+        Command::Id => return issue_code(bot, message, chat, context).await,
+        Command::Link(code) => return link(bot, message, chat, &code, context).await,
+        Command::Unlink => return unlink(bot, message, chat, context).await,
+        _ => {}
+    }
+    let guild = match services.bridge.link_of_chat(chat).await {
+        Ok(Some(link)) => link.guild,
+        Ok(None) => return Reply::text(NOT_LINKED),
+        Err(error) => return bridge_reply(&error),
+    };
+    if command == Command::List {
+        return list_members(guild, context).await;
+    }
+    let Some(actor) = message_actor(bot, context, message).await else {
+        return Reply::text("I can only take commands from people.");
+    };
+    let music = &services.music;
+    let result = match command {
+        Command::Play(query) => {
+            let query = query.trim();
+            if query.is_empty() {
+                return Reply::text("Tell me what to play: /play <search words or URL>");
+            }
+            music
+                .play(guild, &actor, query, AddPosition::End)
+                .await
+                .map(|outcome| match &outcome.started {
+                    Some(_) => Reply::with_player_keyboard(play_text(&outcome), false),
+                    None => Reply::text(play_text(&outcome)),
+                })
+        }
+        Command::Queue => music.queue_page(guild, 1, 10).await.map(|page| {
+            let text = queue_text(&page);
+            if page.current.is_some() {
+                Reply::with_player_keyboard(text, false)
+            } else {
+                Reply::text(text)
+            }
+        }),
+        Command::Np => music.now_playing(guild).await.map(|now| {
+            Reply::with_player_keyboard(now_playing_text(&now), now.state == PlaybackState::Paused)
+        }),
+        Command::Skip => music.skip(guild, &actor).await.map(|outcome| {
+            Reply::text(match outcome.next {
+                Some(next) => format!(
+                    "⏭ Skipped {}. Now playing: {}",
+                    outcome.skipped.display_title(),
+                    next.display_title()
+                ),
+                None => format!("⏭ Skipped {}.", outcome.skipped.display_title()),
+            })
+        }),
+        Command::Pause => music
+            .pause(guild, &actor)
+            .await
+            .map(|()| Reply::text("⏸ Paused.")),
+        Command::Resume => music
+            .resume(guild, &actor)
+            .await
+            .map(|()| Reply::text("▶ Resumed.")),
+        Command::Stop => music.stop(guild, &actor).await.map(|removed| {
+            Reply::text(format!("⏹ Stopped and cleared {removed} queued track(s)."))
+        }),
+        Command::Volume(argument) => {
+            let Ok(percent) = argument.trim().trim_end_matches('%').trim().parse::<i64>() else {
+                return Reply::text("Usage: /volume <0-200>");
+            };
+            music
+                .set_volume(guild, &actor, percent)
+                .await
+                .map(|volume| Reply::text(format!("🔊 Volume set to {volume}.")))
+        }
+        Command::Filter(argument) => return filter(guild, &actor, argument.trim(), context).await,
+        Command::Repeat(argument) => {
+            let Some(mode) = RepeatMode::parse(&argument) else {
+                return Reply::text("Usage: /repeat off|track|queue");
+            };
+            music
+                .set_repeat(guild, &actor, mode)
+                .await
+                .map(|()| Reply::text(format!("🔁 Repeat: {mode}.")))
+        }
+        Command::Shuffle => music
+            .shuffle(guild, &actor)
+            .await
+            .map(|count| Reply::text(format!("🔀 Shuffled {count} track(s)."))),
+        Command::Help | Command::Id | Command::Link(_) | Command::Unlink | Command::List => {
+            unreachable!("answered above")
+        }
+    };
+    result.unwrap_or_else(|error| music_reply(&error))
+}
+
+async fn filter(guild: GuildId, actor: &Actor, argument: &str, context: &Context) -> Reply {
+    let filters = &context.services.filters;
+    let result = match argument.to_lowercase().as_str() {
+        "" | "list" => {
+            let presets: Vec<String> = filters
+                .presets()
+                .into_iter()
+                .map(|(name, description)| format!("{name}: {description}"))
+                .collect();
+            return Reply::text(format!(
+                "Usage: /filter <preset> (or /filter reset). Presets:\n{}",
+                presets.join("\n")
+            ));
+        }
+        "reset" | "off" | "clear" => filters.reset(guild, actor).await,
+        name => filters.apply_preset(guild, actor, name).await,
+    };
+    match result {
+        Ok(spec) => {
+            let names = spec.active_names();
+            if names.is_empty() {
+                Reply::text("🎛 Filters off.")
+            } else {
+                Reply::text(format!("🎛 Filters: {}.", names.join(", ")))
+            }
+        }
+        Err(error) => music_reply(&error),
+    }
+}
+
+async fn issue_code(
+    bot: &TelegramBot,
+    message: &Message,
+    chat: TelegramChatId,
+    context: &Context,
+) -> Reply {
+    let Some(actor) = message_actor(bot, context, message).await else {
+        return Reply::text("I can only take commands from people.");
+    };
+    let bridge = &context.services.bridge;
+    match bridge.issue_chat_code(chat, &actor).await {
+        Ok(code) => {
+            let current = match bridge.link_of_chat(chat).await {
+                Ok(Some(link)) => format!(
+                    "\nThis chat is linked to Discord server {} now; a new link replaces it.",
+                    link.guild
+                ),
+                _ => String::new(),
+            };
+            let minutes = code
+                .expires_at
+                .duration_since(code.created_at)
+                .map_or(10, |ttl| ttl.as_secs().div_ceil(60));
+            Reply::text(format!(
+                "This chat's id: {chat}\nLink code: {code}\nOn Discord, someone with Manage Server \
+                 runs /connect_telegram {code} — within {minutes} minutes; the code works \
+                 once.{current}",
+                code = BridgeService::format_code(&code.code),
+            ))
+        }
+        Err(BridgeError::NeedsChatAdmin) => Reply::text(format!(
+            "This chat's id: {chat}\nOnly chat administrators can make a link code."
+        )),
+        Err(error) => bridge_reply(&error),
+    }
+}
+
+async fn link(
+    bot: &TelegramBot,
+    message: &Message,
+    chat: TelegramChatId,
+    code: &str,
+    context: &Context,
+) -> Reply {
+    if code.trim().is_empty() {
+        return Reply::text(
+            "Usage: /link <code> with a code from Discord. Or run /id here and use that code \
+             on Discord with /connect_telegram.",
+        );
+    }
+    let Some(actor) = message_actor(bot, context, message).await else {
+        return Reply::text("I can only take commands from people.");
+    };
+    match context
+        .services
+        .bridge
+        .link_chat_with_code(chat, &actor, code)
+        .await
+    {
+        Ok(outcome) => Reply::text(format!(
+            "✅ Linked to Discord server {}. Commands here now control its player, and its \
+             music news appears here.",
+            outcome.link.guild
+        )),
+        Err(error) => bridge_reply(&error),
+    }
+}
+
+async fn unlink(
+    bot: &TelegramBot,
+    message: &Message,
+    chat: TelegramChatId,
+    context: &Context,
+) -> Reply {
+    let Some(actor) = message_actor(bot, context, message).await else {
+        return Reply::text("I can only take commands from people.");
+    };
+    match context.services.bridge.unlink_chat(chat, &actor).await {
+        Ok(link) => Reply::text(format!("Unlinked from Discord server {}.", link.guild)),
+        Err(error) => bridge_reply(&error),
+    }
+}
+
+async fn list_members(guild: GuildId, context: &Context) -> Reply {
+    let Some(directory) = &context.services.directory else {
+        return Reply::text("The Discord member list is not available right now.");
+    };
+    match directory.online_members(guild).await {
+        Ok(members) if members.is_empty() => Reply::text("Nobody is online on Discord."),
+        Ok(members) => {
+            let names: Vec<String> = members
+                .iter()
+                .map(|member| format!("• {}", member.display_name))
+                .collect();
+            Reply::text(format!(
+                "Online on Discord ({}):\n{}",
+                members.len(),
+                names.join("\n")
+            ))
+        }
+        Err(error) => Reply::text(format!("Sorry: {error}.")),
+    }
+}
+
+async fn on_callback(
+    bot: TelegramBot,
+    query: CallbackQuery,
+    context: Arc<Context>,
+) -> HandlerResult {
+    let answer = handle_button(&bot, &query, &context).await;
+    bot.answer_callback_query(query.id.clone())
+        .text(answer)
+        .await?;
+    Ok(())
+}
+
+async fn handle_button(bot: &TelegramBot, query: &CallbackQuery, context: &Context) -> String {
+    let Some(button) = query.data.as_deref().and_then(Button::parse) else {
+        return "This button is not mine.".to_owned();
+    };
+    let Some(message) = &query.message else {
+        return "This message is too old; use /np.".to_owned();
+    };
+    let chat = message.chat();
+    let Some(chat_id) = chat_id(chat.id) else {
+        return "This chat cannot be used.".to_owned();
+    };
+    let services = &context.services;
+    let guild = match services.bridge.link_of_chat(chat_id).await {
+        Ok(Some(link)) => link.guild,
+        Ok(None) => return "Link this chat first: run /id.".to_owned(),
+        Err(error) => return format!("Sorry: {error}."),
+    };
+    let Some(requester) = requester(&query.from) else {
+        return "I can only take commands from people.".to_owned();
+    };
+    let admin = is_chat_admin(bot, context, chat, query.from.id).await;
+    let actor = Actor::member(requester, Vec::new(), admin);
+    let music = &services.music;
+    let result = match button {
+        Button::Pause => music
+            .pause(guild, &actor)
+            .await
+            .map(|()| "Paused".to_owned()),
+        Button::Resume => music
+            .resume(guild, &actor)
+            .await
+            .map(|()| "Resumed".to_owned()),
+        Button::Skip => music
+            .skip(guild, &actor)
+            .await
+            .map(|outcome| format!("Skipped {}", outcome.skipped.display_title())),
+        Button::Stop => music
+            .stop(guild, &actor)
+            .await
+            .map(|_| "Stopped".to_owned()),
+        Button::Shuffle => music
+            .shuffle(guild, &actor)
+            .await
+            .map(|count| format!("Shuffled {count} tracks")),
+        Button::Loop => match music.queue_page(guild, 1, 1).await {
+            Ok(page) => {
+                let next = match page.repeat {
+                    RepeatMode::Off => RepeatMode::Track,
+                    RepeatMode::Track => RepeatMode::Queue,
+                    RepeatMode::Queue => RepeatMode::Off,
+                };
+                music
+                    .set_repeat(guild, &actor, next)
+                    .await
+                    .map(|()| format!("Repeat: {next}"))
+            }
+            Err(error) => Err(error),
+        },
+        Button::VolumeDown | Button::VolumeUp => match music.now_playing(guild).await {
+            Ok(now) => {
+                let step = if button == Button::VolumeUp {
+                    VOLUME_STEP
+                } else {
+                    -VOLUME_STEP
+                };
+                let percent = (i64::from(now.volume.percent()) + step).clamp(0, 200);
+                music
+                    .set_volume(guild, &actor, percent)
+                    .await
+                    .map(|volume| format!("Volume {volume}"))
+            }
+            Err(error) => Err(error),
+        },
+    };
+    let answer = match result {
+        Ok(answer) => answer,
+        Err(error) => {
+            if error.is_internal() {
+                error!(?error, "a Telegram button failed");
+            }
+            return format!("Sorry: {error}");
+        }
+    };
+    // The bridge keeps its own now-playing message up to date; other messages are refreshed
+    // here so their buttons match the player.
+    if !context.is_bridge_message(chat.id, message.id()) {
+        refresh_player_message(bot, context, chat.id, message.id(), guild).await;
+    }
+    answer
+}
+
+async fn refresh_player_message(
+    bot: &TelegramBot,
+    context: &Context,
+    chat: ChatId,
+    message: MessageId,
+    guild: GuildId,
+) {
+    let request = match context.services.music.now_playing(guild).await {
+        Ok(now) => bot
+            .edit_message_text(
+                chat,
+                message,
+                player_text(&PlayerView::from_now_playing(&now)),
+            )
+            .reply_markup(player_keyboard(now.state == PlaybackState::Paused)),
+        Err(_) => bot.edit_message_text(chat, message, "Nothing is playing."),
+    };
+    match request.await {
+        Ok(_) | Err(RequestError::Api(ApiError::MessageNotModified)) => {}
+        Err(error) => {
+            warn!(error = %describe(&error, &context.token), "could not refresh a player message");
+        }
+    }
+}

@@ -1,0 +1,462 @@
+//! The bridge: mirrors a linked guild's player events into its Telegram chat.
+//!
+//! Telegram allows about one message a second per chat and twenty a minute per group, while a
+//! player can emit a burst of events in a millisecond (skip → ended → started → volume). So
+//! events only update a per-guild view; the view is flushed once per burst (after
+//! `coalesce_window`), at most once per `min_interval` per chat and `group_messages_per_minute`
+//! per group. A new track sends one now-playing message with the player keyboard; later state
+//! changes of the same track edit that message instead of sending new ones.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use minstrel_app::BridgeService;
+use minstrel_domain::{DomainEvent, EndReason, FilterSpec, GuildId, TelegramChatId, Track, Volume};
+use teloxide::prelude::*;
+use teloxide::types::MessageId;
+use teloxide::{ApiError, RequestError};
+use tokio::sync::{broadcast, watch};
+use tokio::time::Instant;
+use tracing::{debug, warn};
+
+use crate::TelegramBot;
+use crate::keyboard::player_keyboard;
+use crate::redact::describe;
+use crate::text::{PlayerView, player_text, split_message};
+
+/// How the bridge paces its messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MirrorConfig {
+    /// How long to gather a burst of events before sending anything.
+    pub coalesce_window: Duration,
+    /// The least time between two requests to one chat.
+    pub min_interval: Duration,
+    /// At most this many requests a minute to one group.
+    pub group_messages_per_minute: usize,
+}
+
+impl Default for MirrorConfig {
+    fn default() -> Self {
+        Self {
+            coalesce_window: Duration::from_secs(1),
+            min_interval: Duration::from_secs(1),
+            group_messages_per_minute: 20,
+        }
+    }
+}
+
+/// At most this many one-line notices in one message; older ones are summarized.
+const MAX_NOTICES: usize = 10;
+
+/// What the chat should show about one guild's player.
+#[derive(Debug, Default)]
+struct GuildView {
+    track: Option<Track>,
+    paused: bool,
+    volume: Option<Volume>,
+    filters: Option<FilterSpec>,
+    notices: Vec<String>,
+    /// A track started since the last flush: it gets a new message.
+    new_track: bool,
+    /// When the pending changes go out; `None` when nothing is pending.
+    due: Option<Instant>,
+    /// The now-playing message being kept up to date, and its text.
+    message: Option<(ChatId, MessageId, String)>,
+}
+
+impl GuildView {
+    fn apply(&mut self, event: &DomainEvent) -> bool {
+        match event {
+            DomainEvent::TrackStarted { track, .. } => {
+                self.track = Some(track.clone());
+                self.paused = false;
+                self.new_track = true;
+            }
+            DomainEvent::Skipped { track, .. } => {
+                self.notices
+                    .push(format!("⏭ Skipped: {}", track.display_title()));
+            }
+            DomainEvent::TrackEnded { track, reason, .. } => match reason {
+                EndReason::Stopped => {
+                    self.track = None;
+                    self.notices.push("⏹ Playback stopped".to_owned());
+                }
+                EndReason::Stuck => self.notices.push(format!(
+                    "✖ {} stalled and was skipped",
+                    track.display_title()
+                )),
+                EndReason::Finished
+                | EndReason::Skipped
+                | EndReason::Replaced
+                | EndReason::Failed(_) => return false,
+            },
+            DomainEvent::TrackFailed { track, reason, .. } => self.notices.push(format!(
+                "✖ Could not play {}: {reason}",
+                track.display_title()
+            )),
+            DomainEvent::Paused { .. } => self.paused = true,
+            DomainEvent::Resumed { .. } => self.paused = false,
+            DomainEvent::VolumeChanged { volume, .. } => self.volume = Some(*volume),
+            DomainEvent::FiltersChanged { filters, .. } => self.filters = Some(*filters),
+            DomainEvent::QueueFinished { .. } => {
+                self.track = None;
+                self.notices.push("■ The queue has finished".to_owned());
+            }
+            DomainEvent::TrackQueued { .. } | DomainEvent::Seeked { .. } => return false,
+        }
+        true
+    }
+
+    fn player_text(&self) -> Option<String> {
+        let track = self.track.as_ref()?;
+        Some(player_text(&PlayerView {
+            track,
+            paused: self.paused,
+            volume: self.volume,
+            filters: self.filters,
+            repeat: None,
+        }))
+    }
+
+    fn take_notices(&mut self) -> Option<String> {
+        if self.notices.is_empty() {
+            return None;
+        }
+        let notices = std::mem::take(&mut self.notices);
+        let hidden = notices.len().saturating_sub(MAX_NOTICES);
+        let mut lines: Vec<String> = Vec::new();
+        if hidden > 0 {
+            lines.push(format!("… {hidden} earlier events"));
+        }
+        lines.extend(notices.into_iter().skip(hidden));
+        Some(lines.join("\n"))
+    }
+}
+
+/// Requests made to one chat in the last minute.
+#[derive(Debug, Default)]
+struct ChatBudget {
+    sent: VecDeque<Instant>,
+}
+
+impl ChatBudget {
+    /// `Some(when)` if the chat must not get another request before `when`.
+    fn wait_until(&mut self, now: Instant, group: bool, config: &MirrorConfig) -> Option<Instant> {
+        let minute = Duration::from_mins(1);
+        while self
+            .sent
+            .front()
+            .is_some_and(|&at| now.duration_since(at) >= minute)
+        {
+            self.sent.pop_front();
+        }
+        if let Some(&last) = self.sent.back()
+            && now < last + config.min_interval
+        {
+            return Some(last + config.min_interval);
+        }
+        if group
+            && self.sent.len() >= config.group_messages_per_minute.max(1)
+            && let Some(&oldest) = self.sent.front()
+        {
+            return Some(oldest + minute);
+        }
+        None
+    }
+
+    fn record(&mut self, at: Instant) {
+        self.sent.push_back(at);
+    }
+}
+
+pub(crate) struct Mirror {
+    bot: TelegramBot,
+    bridge: Arc<BridgeService>,
+    config: MirrorConfig,
+    views: HashMap<GuildId, GuildView>,
+    budgets: HashMap<ChatId, ChatBudget>,
+    now_playing_messages: Arc<Mutex<HashMap<ChatId, MessageId>>>,
+    flushes: watch::Sender<u64>,
+    token: String,
+}
+
+enum Sent {
+    Message(MessageId),
+    Nothing,
+}
+
+impl Mirror {
+    pub(crate) fn new(
+        bot: TelegramBot,
+        bridge: Arc<BridgeService>,
+        config: MirrorConfig,
+        now_playing_messages: Arc<Mutex<HashMap<ChatId, MessageId>>>,
+        token: String,
+    ) -> (Self, watch::Receiver<u64>) {
+        let (flushes, receiver) = watch::channel(0);
+        let mirror = Self {
+            bot,
+            bridge,
+            config,
+            views: HashMap::new(),
+            budgets: HashMap::new(),
+            now_playing_messages,
+            flushes,
+            token,
+        };
+        (mirror, receiver)
+    }
+
+    pub(crate) async fn run(
+        mut self,
+        mut events: broadcast::Receiver<DomainEvent>,
+        mut stop: watch::Receiver<bool>,
+    ) {
+        loop {
+            if *stop.borrow() {
+                return;
+            }
+            let next_due = self.views.values().filter_map(|view| view.due).min();
+            tokio::select! {
+                changed = stop.changed() => if changed.is_err() { return },
+                received = events.recv() => match received {
+                    Ok(event) => self.apply(&event),
+                    Err(broadcast::error::RecvError::Lagged(missed)) => {
+                        warn!(missed, "the Telegram bridge fell behind; some player events were not mirrored");
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return,
+                },
+                () = sleep_until(next_due) => self.flush_due().await,
+            }
+        }
+    }
+
+    fn apply(&mut self, event: &DomainEvent) {
+        let window = self.config.coalesce_window;
+        let view = self.views.entry(event.guild()).or_default();
+        if view.apply(event) && view.due.is_none() {
+            view.due = Some(Instant::now() + window);
+        }
+    }
+
+    async fn flush_due(&mut self) {
+        let now = Instant::now();
+        let due: Vec<GuildId> = self
+            .views
+            .iter()
+            .filter(|(_, view)| view.due.is_some_and(|at| at <= now))
+            .map(|(guild, _)| *guild)
+            .collect();
+        for guild in due {
+            if self.flush(guild).await {
+                self.flushes.send_modify(|count| *count += 1);
+            }
+        }
+    }
+
+    /// Sends what is pending for `guild`; `false` when the chat's budget put it off.
+    async fn flush(&mut self, guild: GuildId) -> bool {
+        let chat = match self.bridge.link_of_guild(guild).await {
+            Ok(Some(link)) => ChatId(link.chat.get()),
+            Ok(None) => {
+                // Not linked: keep the state, drop what would have been said.
+                if let Some(view) = self.views.get_mut(&guild) {
+                    view.notices.clear();
+                    view.new_track = false;
+                    view.due = None;
+                    view.message = None;
+                }
+                return true;
+            }
+            Err(error) => {
+                warn!(%guild, ?error, "could not look up the linked chat; retrying shortly");
+                if let Some(view) = self.views.get_mut(&guild) {
+                    view.due = Some(Instant::now() + Duration::from_secs(5));
+                }
+                return true;
+            }
+        };
+        let now = Instant::now();
+        let budget = self.budgets.entry(chat).or_default();
+        if let Some(later) = budget.wait_until(now, chat.0 < 0, &self.config) {
+            if let Some(view) = self.views.get_mut(&guild) {
+                view.due = Some(later);
+            }
+            return false;
+        }
+        let Some(mut view) = self.views.remove(&guild) else {
+            return true;
+        };
+        if view
+            .message
+            .as_ref()
+            .is_some_and(|(message_chat, _, _)| *message_chat != chat)
+        {
+            view.message = None;
+        }
+        let outcome = self.send_view(chat, &mut view).await;
+        view.due = None;
+        view.new_track = false;
+        if let Err(RequestError::MigrateToChatId(to)) = &outcome {
+            self.follow_migration(chat, *to).await;
+            view.message = None;
+            view.due = Some(Instant::now());
+        } else if let Err(error) = &outcome {
+            warn!(%guild, error = %describe(error, &self.token), "could not mirror player events to Telegram");
+        }
+        self.views.insert(guild, view);
+        true
+    }
+
+    async fn send_view(&mut self, chat: ChatId, view: &mut GuildView) -> Result<(), RequestError> {
+        let notices = view.take_notices();
+        let player = view.player_text();
+        match (player, view.message.take()) {
+            (Some(player), previous) if view.new_track || previous.is_none() => {
+                let text = match notices {
+                    Some(notices) => format!("{notices}\n{player}"),
+                    None => player.clone(),
+                };
+                if let Sent::Message(id) = self.send(chat, &text, Some(view.paused)).await? {
+                    view.message = Some((chat, id, text));
+                    self.set_now_playing_message(chat, Some(id));
+                }
+            }
+            (Some(player), Some((message_chat, id, shown))) => {
+                if let Some(notices) = notices {
+                    self.send(chat, &notices, None).await?;
+                }
+                let text = player;
+                if text != shown {
+                    self.edit(chat, id, &text, Some(view.paused)).await?;
+                }
+                view.message = Some((message_chat, id, text));
+            }
+            (None, Some((_, id, _))) => {
+                let text = notices.unwrap_or_else(|| "■ Nothing is playing".to_owned());
+                self.edit(chat, id, &text, None).await?;
+                self.set_now_playing_message(chat, None);
+            }
+            (None, None) => {
+                if let Some(notices) = notices {
+                    self.send(chat, &notices, None).await?;
+                }
+            }
+            (Some(_), None) => unreachable!("matched by the first arm"),
+        }
+        Ok(())
+    }
+
+    fn set_now_playing_message(&self, chat: ChatId, message: Option<MessageId>) {
+        let mut messages = self
+            .now_playing_messages
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match message {
+            Some(message) => messages.insert(chat, message),
+            None => messages.remove(&chat),
+        };
+    }
+
+    /// Sends `text` (split at Telegram's limit); the keyboard, when `paused` is given, goes
+    /// on the last part, whose id is returned.
+    async fn send(
+        &mut self,
+        chat: ChatId,
+        text: &str,
+        paused: Option<bool>,
+    ) -> Result<Sent, RequestError> {
+        let chunks = split_message(text);
+        let last = chunks.len().saturating_sub(1);
+        let mut sent = Sent::Nothing;
+        for (index, chunk) in chunks.into_iter().enumerate() {
+            self.budgets.entry(chat).or_default().record(Instant::now());
+            let request = self.bot.send_message(chat, chunk);
+            let message = match paused {
+                Some(paused) if index == last => {
+                    request.reply_markup(player_keyboard(paused)).await?
+                }
+                _ => request.await?,
+            };
+            sent = Sent::Message(message.id);
+        }
+        Ok(sent)
+    }
+
+    async fn edit(
+        &mut self,
+        chat: ChatId,
+        message: MessageId,
+        text: &str,
+        paused: Option<bool>,
+    ) -> Result<(), RequestError> {
+        self.budgets.entry(chat).or_default().record(Instant::now());
+        // An edit cannot split: a now-playing text is far below the limit, but be safe.
+        let text = split_message(text).into_iter().next().unwrap_or_default();
+        let request = self.bot.edit_message_text(chat, message, text);
+        let result = match paused {
+            Some(paused) => request.reply_markup(player_keyboard(paused)).await,
+            None => request.await,
+        };
+        match result {
+            Ok(_) | Err(RequestError::Api(ApiError::MessageNotModified)) => Ok(()),
+            Err(error) => Err(error),
+        }
+    }
+
+    async fn follow_migration(&self, from: ChatId, to: ChatId) {
+        let (Ok(from_id), Ok(to_id)) = (TelegramChatId::new(from.0), TelegramChatId::new(to.0))
+        else {
+            return;
+        };
+        debug!(%from_id, %to_id, "Telegram says the chat moved to a supergroup");
+        if let Err(error) = self.bridge.migrate_chat(from_id, to_id).await {
+            warn!(?error, "could not move the link of a migrated chat");
+        }
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn budget_spaces_requests_and_caps_groups_per_minute() {
+        let config = MirrorConfig {
+            coalesce_window: Duration::ZERO,
+            min_interval: Duration::from_secs(1),
+            group_messages_per_minute: 3,
+        };
+        let start = Instant::now();
+        let mut budget = ChatBudget::default();
+        assert_eq!(budget.wait_until(start, true, &config), None);
+        budget.record(start);
+        assert_eq!(
+            budget.wait_until(start, true, &config),
+            Some(start + Duration::from_secs(1))
+        );
+        budget.record(start + Duration::from_secs(1));
+        budget.record(start + Duration::from_secs(2));
+        let later = start + Duration::from_secs(3);
+        assert_eq!(
+            budget.wait_until(later, true, &config),
+            Some(start + Duration::from_mins(1)),
+            "a group gets at most three a minute"
+        );
+        assert_eq!(
+            budget.wait_until(later, false, &config),
+            None,
+            "private chats only space"
+        );
+        let next_minute = start + Duration::from_mins(1);
+        assert_eq!(budget.wait_until(next_minute, true, &config), None);
+    }
+}

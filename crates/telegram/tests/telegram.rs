@@ -1,0 +1,864 @@
+//! The real teloxide dispatcher and handler tree, driven over HTTP by the fake Bot API of
+//! `minstrel-testkit` on 127.0.0.1, with a real `MusicService` on in-memory and mocked ports.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use minstrel_app::ports::{
+    ChatLink, ChatLinkRepo, Clock, EventBus, InProcessEventBus, MockPlayer, MockTrackResolver,
+    SystemClock, TrackInfo,
+};
+use minstrel_app::{
+    Actor, BridgeError, BridgePorts, BridgeService, FilterService, MusicPorts, MusicService,
+    RateLimit,
+};
+use minstrel_db::{
+    MemoryAuditLog, MemoryChatLinkRepo, MemoryHistoryRepo, MemoryLinkCodeRepo, MemoryPlaylistRepo,
+    MemoryQueueStore, MemorySettingsRepo, MemoryTelegramMemberRepo,
+};
+use minstrel_domain::{
+    DomainEvent, EndReason, GuildId, PlaybackState, Requester, RequesterId, SourceKind,
+    TelegramChatId, Track, TrackId, UserId, Volume,
+};
+use minstrel_telegram::{
+    MESSAGE_LIMIT, MirrorConfig, StartError, TelegramConfig, TelegramExit, TelegramFrontend,
+    TelegramServices,
+};
+use minstrel_testkit::telegram::{
+    FakeTelegram, callback_update, conflict_error, migration_update, text_update,
+};
+use serde_json::json;
+use teloxide::adaptors::throttle::Limits;
+use tokio::sync::broadcast;
+
+/// 35-character secret, the usual shape.
+const TOKEN: &str = "4242424242:AAF-test_secret_0123456789abcdefghijkl";
+const GROUP: i64 = -4_000_000_001;
+const OTHER_GROUP: i64 = -4_000_000_002;
+const ADMIN: i64 = 501;
+const MEMBER: i64 = 502;
+const WAIT: Duration = Duration::from_secs(10);
+
+/// A clock the test moves by hand.
+#[derive(Debug)]
+struct TestClock(Mutex<SystemTime>);
+
+impl TestClock {
+    fn advance(&self, by: Duration) {
+        *self.0.lock().unwrap() += by;
+    }
+}
+
+impl Clock for TestClock {
+    fn now(&self) -> SystemTime {
+        *self.0.lock().unwrap()
+    }
+}
+
+struct Harness {
+    fake: FakeTelegram,
+    frontend: Option<TelegramFrontend>,
+    music: Arc<MusicService>,
+    bridge: Arc<BridgeService>,
+    links: Arc<MemoryChatLinkRepo>,
+    audit: Arc<MemoryAuditLog>,
+    events: Arc<InProcessEventBus>,
+    clock: Arc<TestClock>,
+    /// Keeps the mocked player's event channel open.
+    _player_events: broadcast::Sender<minstrel_app::ports::PlayerEvent>,
+}
+
+fn guild() -> GuildId {
+    GuildId::new(777).unwrap()
+}
+
+fn permissive_player(events: &broadcast::Sender<minstrel_app::ports::PlayerEvent>) -> MockPlayer {
+    let mut player = MockPlayer::new();
+    player.expect_join().returning(|_, _| Ok(()));
+    player.expect_leave().returning(|_| Ok(()));
+    player.expect_play().returning(|_, _, _, _, _| Ok(()));
+    player.expect_pause().returning(|_| Ok(()));
+    player.expect_resume().returning(|_| Ok(()));
+    player.expect_stop().returning(|_| Ok(()));
+    player.expect_seek().returning(|_, _| Ok(()));
+    player.expect_set_volume().returning(|_, _| Ok(()));
+    player.expect_set_filters().returning(|_, _| Ok(()));
+    player.expect_position().returning(|_| None);
+    let sender = events.clone();
+    player.expect_events().returning(move || sender.subscribe());
+    player
+}
+
+fn echo_resolver() -> MockTrackResolver {
+    let mut resolver = MockTrackResolver::new();
+    resolver.expect_resolve().returning(|query| {
+        Ok(vec![TrackInfo {
+            title: query.to_owned(),
+            artist: None,
+            duration: Some(Duration::from_secs(200)),
+            source_kind: SourceKind::Local,
+            locator: format!("{query}.wav"),
+            thumbnail: None,
+        }])
+    });
+    resolver
+}
+
+impl Harness {
+    async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    async fn start_with(prepare: impl FnOnce(&FakeTelegram)) -> Self {
+        let fake = FakeTelegram::start().await;
+        prepare(&fake);
+        let events = Arc::new(InProcessEventBus::default());
+        let (player_events, _) = broadcast::channel(16);
+        let music = Arc::new(MusicService::new(
+            MusicPorts {
+                resolver: Arc::new(echo_resolver()),
+                player: Arc::new(permissive_player(&player_events)),
+                settings: Arc::new(MemorySettingsRepo::new()),
+                playlists: Arc::new(MemoryPlaylistRepo::new()),
+                history: Arc::new(MemoryHistoryRepo::new()),
+                queue_store: Arc::new(MemoryQueueStore::new()),
+                events: events.clone(),
+                clock: Arc::new(SystemClock),
+            },
+            RateLimit::new(10_000, Duration::from_millis(1)),
+        ));
+        let links = Arc::new(MemoryChatLinkRepo::new());
+        let audit = Arc::new(MemoryAuditLog::new());
+        let clock = Arc::new(TestClock(Mutex::new(SystemTime::now())));
+        let bridge = Arc::new(BridgeService::new(BridgePorts {
+            links: links.clone(),
+            codes: Arc::new(MemoryLinkCodeRepo::new()),
+            members: Arc::new(MemoryTelegramMemberRepo::new()),
+            audit: audit.clone(),
+            clock: clock.clone(),
+        }));
+        let mut config = TelegramConfig::new(TOKEN);
+        config.api_url = Some(fake.api_url());
+        config.poll_timeout = Duration::from_secs(1);
+        config.limits = Limits {
+            messages_per_sec_chat: 1000,
+            messages_per_min_chat: 60_000,
+            messages_per_min_channel_or_supergroup: 60_000,
+            messages_per_sec_overall: 1000,
+        };
+        config.mirror = MirrorConfig {
+            coalesce_window: Duration::from_millis(150),
+            min_interval: Duration::from_millis(50),
+            group_messages_per_minute: 1000,
+        };
+        let frontend = TelegramFrontend::start(
+            config,
+            TelegramServices {
+                music: music.clone(),
+                filters: FilterService::new(music.clone()),
+                bridge: bridge.clone(),
+                events: events.clone(),
+                directory: None,
+            },
+        )
+        .await
+        .expect("the Telegram front-end starts against the fake");
+        fake.set_admin(GROUP, ADMIN);
+        fake.set_admin(OTHER_GROUP, ADMIN);
+        Self {
+            fake,
+            frontend: Some(frontend),
+            music,
+            bridge,
+            links,
+            audit,
+            events,
+            clock,
+            _player_events: player_events,
+        }
+    }
+
+    /// Sends `text` from `user` in `chat` and returns the bot's reply (all parts joined).
+    async fn say(&self, chat: i64, user: i64, text: &str) -> String {
+        let before = self.fake.sent_texts(chat).len();
+        self.fake
+            .push_update(text_update(chat, user, &format!("user{user}"), text));
+        self.fake
+            .wait_until(WAIT, |requests| {
+                requests
+                    .iter()
+                    .filter(|request| {
+                        request.method == "sendmessage" && request.chat_id() == Some(chat)
+                    })
+                    .count()
+                    > before
+            })
+            .await;
+        self.fake.sent_texts(chat)[before..].join("\n")
+    }
+
+    async fn link_directly(&self, chat: i64) {
+        self.links
+            .link(&ChatLink {
+                guild: guild(),
+                chat: TelegramChatId::new(chat).unwrap(),
+                linked_by: UserId::new(9).unwrap(),
+                linked_at: SystemTime::now(),
+            })
+            .await
+            .unwrap();
+    }
+
+    async fn flushes_reach(&self, count: u64) {
+        let mut flushes = self.frontend.as_ref().unwrap().mirror_flushes();
+        tokio::time::timeout(WAIT, flushes.wait_for(|seen| *seen >= count))
+            .await
+            .expect("the bridge flushes in time")
+            .expect("the bridge runs");
+    }
+
+    async fn stop(mut self) {
+        if let Some(frontend) = self.frontend.take() {
+            assert_eq!(frontend.shutdown().await, TelegramExit::Shutdown);
+        }
+    }
+}
+
+fn discord_admin() -> Actor {
+    Actor::member(
+        Requester {
+            id: RequesterId::Discord(UserId::new(42).unwrap()),
+            display_name: "boss".to_owned(),
+        },
+        Vec::new(),
+        true,
+    )
+}
+
+fn code_in(reply: &str) -> String {
+    reply
+        .lines()
+        .find_map(|line| line.strip_prefix("Link code: "))
+        .unwrap_or_else(|| panic!("no code in {reply:?}"))
+        .to_owned()
+}
+
+#[tokio::test]
+async fn registers_commands_helps_and_tells_an_unlinked_chat_how_to_link() {
+    let harness = Harness::start().await;
+    let registered = harness.fake.requests_of("setmycommands");
+    let commands = registered[0].body["commands"].as_array().unwrap();
+    let names: Vec<&str> = commands
+        .iter()
+        .map(|command| command["command"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "id", "link", "unlink", "list", "play", "queue", "np", "skip", "pause", "resume",
+            "stop", "volume", "filter", "repeat", "shuffle", "help"
+        ]
+    );
+
+    let help = harness.say(GROUP, MEMBER, "/help").await;
+    assert!(help.contains("/play") && help.contains("/connect") == help.contains("/connect"));
+    assert!(help.contains("/volume"), "{help}");
+
+    for command in [
+        "/np",
+        "/play song",
+        "/queue",
+        "/skip",
+        "/list",
+        "/volume 50",
+    ] {
+        let reply = harness.say(GROUP, MEMBER, command).await;
+        assert!(
+            reply.contains("Link this chat first: run /id"),
+            "{command}: {reply}"
+        );
+    }
+    let unknown = harness.say(ADMIN, ADMIN, "/dance").await;
+    assert!(unknown.contains("/help"), "{unknown}");
+    harness.stop().await;
+}
+
+#[tokio::test]
+async fn link_codes_come_from_chat_admins_work_once_and_expire() {
+    let harness = Harness::start().await;
+
+    let refused = harness.say(GROUP, MEMBER, "/id").await;
+    assert!(refused.contains(&GROUP.to_string()), "{refused}");
+    assert!(refused.contains("Only chat administrators"), "{refused}");
+    assert!(!refused.contains("Link code"), "{refused}");
+
+    let issued = harness.say(GROUP, ADMIN, "/id").await;
+    assert!(issued.contains("/connect_telegram"), "{issued}");
+    let code = code_in(&issued);
+
+    // A Discord member without Manage Server cannot use it.
+    let member = Actor::member(
+        Requester {
+            id: RequesterId::Discord(UserId::new(43).unwrap()),
+            display_name: "member".to_owned(),
+        },
+        Vec::new(),
+        false,
+    );
+    assert_eq!(
+        harness.bridge.link_with_code(guild(), &member, &code).await,
+        Err(BridgeError::NeedsManageServer)
+    );
+    // Lower case and without the dash works too.
+    let typed = code.replace('-', "").to_lowercase();
+    let outcome = harness
+        .bridge
+        .link_with_code(guild(), &discord_admin(), &typed)
+        .await
+        .unwrap();
+    assert_eq!(outcome.link.chat.get(), GROUP);
+    assert!(outcome.replaced.is_empty());
+    assert_eq!(
+        harness
+            .bridge
+            .link_with_code(guild(), &discord_admin(), &code)
+            .await,
+        Err(BridgeError::UnknownCode),
+        "a code works once"
+    );
+
+    // A second code from another chat relinks the guild, audited.
+    let other = code_in(&harness.say(OTHER_GROUP, ADMIN, "/id").await);
+    let relinked = harness
+        .bridge
+        .link_with_code(guild(), &discord_admin(), &other)
+        .await
+        .unwrap();
+    assert_eq!(relinked.replaced.len(), 1);
+    let actions: Vec<String> = harness
+        .audit
+        .entries()
+        .into_iter()
+        .map(|entry| entry.action)
+        .collect();
+    assert_eq!(actions, ["telegram.link", "telegram.relink"]);
+
+    // Expired after ten minutes.
+    let late = code_in(&harness.say(GROUP, ADMIN, "/id").await);
+    harness.clock.advance(Duration::from_secs(601));
+    assert_eq!(
+        harness
+            .bridge
+            .link_with_code(guild(), &discord_admin(), &late)
+            .await,
+        Err(BridgeError::ExpiredCode)
+    );
+
+    // A Telegram code used in Telegram (here in another chat) is refused, and burnt.
+    let wrong_way = code_in(&harness.say(GROUP, ADMIN, "/id").await);
+    let reply = harness
+        .say(OTHER_GROUP, ADMIN, &format!("/link {wrong_way}"))
+        .await;
+    assert!(reply.contains("made in Telegram"), "{reply}");
+
+    // The Discord-made way round: a guild code redeemed with /link by a chat admin only.
+    let guild_code = harness
+        .bridge
+        .issue_guild_code(guild(), &discord_admin())
+        .await
+        .unwrap();
+    let refused = harness
+        .say(GROUP, MEMBER, &format!("/link {}", guild_code.code))
+        .await;
+    assert!(refused.contains("only chat administrators"), "{refused}");
+    let linked = harness
+        .say(GROUP, ADMIN, &format!("/link {}", guild_code.code))
+        .await;
+    assert!(linked.contains("Linked to Discord server 777"), "{linked}");
+    assert_eq!(
+        harness
+            .bridge
+            .link_of_guild(guild())
+            .await
+            .unwrap()
+            .unwrap()
+            .chat
+            .get(),
+        GROUP
+    );
+
+    let refused = harness.say(GROUP, MEMBER, "/unlink").await;
+    assert!(refused.contains("only chat administrators"), "{refused}");
+    let unlinked = harness.say(GROUP, ADMIN, "/unlink").await;
+    assert!(unlinked.contains("Unlinked"), "{unlinked}");
+    assert_eq!(harness.bridge.link_of_guild(guild()).await.unwrap(), None);
+    assert_eq!(
+        harness.audit.entries().last().unwrap().action,
+        "telegram.unlink"
+    );
+    harness.stop().await;
+}
+
+#[tokio::test]
+#[allow(
+    clippy::too_many_lines,
+    reason = "one scripted conversation walks every command in order"
+)]
+async fn every_command_in_a_linked_chat_drives_the_linked_guilds_player() {
+    let harness = Harness::start().await;
+    harness.link_directly(GROUP).await;
+
+    let played = harness.say(GROUP, MEMBER, "/play first song").await;
+    assert!(played.contains("Now playing: first song"), "{played}");
+    let now = harness.music.now_playing(guild()).await.unwrap();
+    assert_eq!(now.track.title, "first song");
+    assert_eq!(
+        now.track.requested_by.id,
+        RequesterId::Telegram(minstrel_domain::TelegramUserId::new(MEMBER).unwrap())
+    );
+    assert_eq!(now.track.requested_by.display_name, format!("user{MEMBER}"));
+    let with_keyboard = harness.fake.requests_of("sendmessage");
+    assert!(
+        with_keyboard.last().unwrap().body["reply_markup"]["inline_keyboard"].is_array(),
+        "now playing carries the player keyboard"
+    );
+
+    let queued = harness.say(GROUP, MEMBER, "/play second song").await;
+    assert!(
+        queued.contains("Queued second song at position 1"),
+        "{queued}"
+    );
+    let queue = harness.say(GROUP, MEMBER, "/queue").await;
+    assert!(queue.contains("1. second song"), "{queue}");
+    let np = harness.say(GROUP, MEMBER, "/np").await;
+    assert!(
+        np.contains("Now playing: first song") && np.contains("volume 100%"),
+        "{np}"
+    );
+
+    assert!(
+        harness
+            .say(GROUP, MEMBER, "/pause")
+            .await
+            .contains("Paused")
+    );
+    assert_eq!(harness.music.state(guild()).await, PlaybackState::Paused);
+    assert!(
+        harness
+            .say(GROUP, MEMBER, "/pause")
+            .await
+            .starts_with("Sorry:")
+    );
+    assert!(
+        harness
+            .say(GROUP, MEMBER, "/resume")
+            .await
+            .contains("Resumed")
+    );
+    assert!(
+        harness
+            .say(GROUP, MEMBER, "/volume 150")
+            .await
+            .contains("150%")
+    );
+    assert!(
+        harness
+            .say(GROUP, MEMBER, "/volume loud")
+            .await
+            .contains("Usage: /volume")
+    );
+    assert!(
+        harness
+            .say(GROUP, MEMBER, "/volume 300")
+            .await
+            .starts_with("Sorry:")
+    );
+    assert!(
+        harness
+            .say(GROUP, MEMBER, "/filter nightcore")
+            .await
+            .contains("Filters:")
+    );
+    assert!(
+        harness
+            .say(GROUP, MEMBER, "/filter")
+            .await
+            .contains("Presets:")
+    );
+    assert!(
+        harness
+            .say(GROUP, MEMBER, "/filter reset")
+            .await
+            .contains("Filters off")
+    );
+    assert!(
+        harness
+            .say(GROUP, MEMBER, "/filter nosuch")
+            .await
+            .starts_with("Sorry:")
+    );
+    assert!(
+        harness
+            .say(GROUP, MEMBER, "/repeat queue")
+            .await
+            .contains("Repeat: queue")
+    );
+    assert!(
+        harness
+            .say(GROUP, MEMBER, "/repeat sometimes")
+            .await
+            .contains("Usage")
+    );
+    assert!(
+        harness
+            .say(GROUP, MEMBER, "/shuffle")
+            .await
+            .contains("Shuffled 1")
+    );
+    let list = harness.say(GROUP, MEMBER, "/list").await;
+    assert!(list.contains("not available"), "{list}");
+    let empty_play = harness.say(GROUP, MEMBER, "/play").await;
+    assert!(empty_play.contains("Tell me what to play"), "{empty_play}");
+    let skipped = harness.say(GROUP, MEMBER, "/skip").await;
+    assert!(
+        skipped.contains("Skipped first song. Now playing: second song"),
+        "{skipped}"
+    );
+    let stopped = harness.say(GROUP, MEMBER, "/stop").await;
+    assert!(stopped.contains("Stopped"), "{stopped}");
+    assert!(
+        harness
+            .say(GROUP, MEMBER, "/np")
+            .await
+            .contains("nothing is playing")
+    );
+
+    // Members seen writing are cached for Discord's /all (bots are not).
+    let members = harness.bridge.chat_members(guild()).await.unwrap();
+    assert_eq!(members.len(), 1);
+    assert_eq!(members[0].user.get(), MEMBER);
+    harness.stop().await;
+}
+
+#[tokio::test]
+async fn buttons_act_on_the_player_and_answer_the_press() {
+    let harness = Harness::start().await;
+    harness.link_directly(GROUP).await;
+    harness.say(GROUP, MEMBER, "/play a song").await;
+
+    harness
+        .fake
+        .push_update(callback_update(GROUP, 100, MEMBER, "mp:pause"));
+    let answers = harness.fake.wait_for("answercallbackquery", 1).await;
+    assert_eq!(answers[0].body["text"], "Paused");
+    assert_eq!(harness.music.state(guild()).await, PlaybackState::Paused);
+    let edits = harness.fake.wait_for("editmessagetext", 1).await;
+    assert!(
+        edits[0].body["text"]
+            .as_str()
+            .unwrap()
+            .contains("Paused: a song")
+    );
+
+    harness
+        .fake
+        .push_update(callback_update(GROUP, 100, MEMBER, "mp:vol+"));
+    let answers = harness.fake.wait_for("answercallbackquery", 2).await;
+    assert_eq!(answers[1].body["text"], "Volume 110%");
+
+    harness
+        .fake
+        .push_update(callback_update(GROUP, 100, MEMBER, "mp:loop"));
+    let answers = harness.fake.wait_for("answercallbackquery", 3).await;
+    assert_eq!(answers[2].body["text"], "Repeat: track");
+
+    harness
+        .fake
+        .push_update(callback_update(OTHER_GROUP, 100, MEMBER, "mp:skip"));
+    let answers = harness.fake.wait_for("answercallbackquery", 4).await;
+    assert!(
+        answers[3].body["text"]
+            .as_str()
+            .unwrap()
+            .contains("Link this chat first")
+    );
+    harness.stop().await;
+}
+
+#[tokio::test]
+async fn long_replies_are_split_and_markdown_specials_arrive_verbatim() {
+    let harness = Harness::start().await;
+    harness.link_directly(GROUP).await;
+    let specials = r"_*[]()~`>#+-=|{}.!\ <b>&amp;";
+    let reply = harness
+        .say(GROUP, MEMBER, &format!("/play {specials}"))
+        .await;
+    assert!(reply.contains(specials), "{reply}");
+
+    let long_title = "la ".repeat(2000);
+    harness.say(GROUP, MEMBER, "/stop").await;
+    let before = harness.fake.sent_texts(GROUP).len();
+    harness.fake.push_update(text_update(
+        GROUP,
+        MEMBER,
+        "m",
+        &format!("/play {long_title}"),
+    ));
+    harness
+        .fake
+        .wait_until(WAIT, |requests| {
+            requests
+                .iter()
+                .filter(|request| {
+                    request.method == "sendmessage" && request.chat_id() == Some(GROUP)
+                })
+                .count()
+                >= before + 2
+        })
+        .await;
+    let sent: Vec<_> = harness.fake.requests_of("sendmessage")[before..].to_vec();
+    for request in &sent {
+        assert!(request.body.get("parse_mode").is_none(), "plain text only");
+        assert!(request.text().unwrap().encode_utf16().count() <= MESSAGE_LIMIT);
+    }
+    assert!(sent.len() >= 2, "{} messages", sent.len());
+    harness.stop().await;
+}
+
+#[tokio::test]
+async fn bursts_of_events_coalesce_into_one_message_and_later_changes_edit_it() {
+    let harness = Harness::start().await;
+    harness.link_directly(GROUP).await;
+    let track = |id, title: &str| Track {
+        id: TrackId(id),
+        title: title.to_owned(),
+        artist: None,
+        duration: None,
+        source_kind: SourceKind::Local,
+        locator: format!("{title}.wav"),
+        thumbnail: None,
+        requested_by: Requester::console(),
+    };
+    let guild = guild();
+    let burst = [
+        DomainEvent::TrackStarted {
+            guild,
+            track: track(1, "A"),
+        },
+        DomainEvent::Paused { guild },
+        DomainEvent::Resumed { guild },
+        DomainEvent::VolumeChanged {
+            guild,
+            volume: Volume::new(150).unwrap(),
+        },
+        DomainEvent::Skipped {
+            guild,
+            track: track(1, "A"),
+        },
+        DomainEvent::TrackEnded {
+            guild,
+            track: track(1, "A"),
+            reason: EndReason::Skipped,
+        },
+        DomainEvent::TrackStarted {
+            guild,
+            track: track(2, "B"),
+        },
+    ];
+    for event in burst {
+        harness.events.publish(event);
+    }
+    // Another guild, not linked: nothing is sent for it.
+    harness.events.publish(DomainEvent::Paused {
+        guild: GuildId::new(888).unwrap(),
+    });
+    harness.flushes_reach(2).await;
+    let sent = harness.fake.sent_texts(GROUP);
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert!(sent[0].contains("Skipped: A"), "{}", sent[0]);
+    assert!(sent[0].contains("Now playing: B"), "{}", sent[0]);
+    assert!(sent[0].contains("volume 150%"), "{}", sent[0]);
+    assert!(harness.fake.requests_of("editmessagetext").is_empty());
+
+    harness.events.publish(DomainEvent::Paused { guild });
+    harness.events.publish(DomainEvent::VolumeChanged {
+        guild,
+        volume: Volume::new(80).unwrap(),
+    });
+    harness.flushes_reach(3).await;
+    let edits = harness.fake.requests_of("editmessagetext");
+    assert_eq!(edits.len(), 1);
+    assert!(edits[0].text().unwrap().contains("Paused: B"));
+    assert!(edits[0].text().unwrap().contains("volume 80%"));
+
+    harness.events.publish(DomainEvent::QueueFinished { guild });
+    harness.flushes_reach(4).await;
+    let edits = harness.fake.requests_of("editmessagetext");
+    assert_eq!(edits.len(), 2);
+    assert!(edits[1].text().unwrap().contains("The queue has finished"));
+    assert_eq!(harness.fake.sent_texts(GROUP).len(), 1, "still one message");
+    harness.stop().await;
+}
+
+#[tokio::test]
+async fn a_group_that_becomes_a_supergroup_keeps_its_link() {
+    let harness = Harness::start().await;
+    harness.link_directly(GROUP).await;
+    let supergroup = -1_009_000_000_001;
+    harness
+        .fake
+        .push_update(migration_update(GROUP, supergroup, ADMIN));
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let link = harness
+            .bridge
+            .link_of_guild(guild())
+            .await
+            .unwrap()
+            .unwrap();
+        if link.chat.get() == supergroup {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the link did not move"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        harness.audit.entries().last().unwrap().action,
+        "telegram.migrate"
+    );
+    let reply = harness.say(supergroup, MEMBER, "/play x").await;
+    assert!(reply.contains("Now playing: x"), "{reply}");
+    harness.stop().await;
+}
+
+#[tokio::test]
+async fn a_second_poller_conflict_stops_only_telegram() {
+    let harness = Harness::start().await;
+    harness
+        .fake
+        .respond_always("getupdates", 409, conflict_error());
+    let mut harness = harness;
+    let frontend = harness.frontend.take().unwrap();
+    let exit = tokio::time::timeout(WAIT, frontend.wait())
+        .await
+        .expect("the front-end stops on 409");
+    assert_eq!(exit, TelegramExit::Conflict);
+    // The rest keeps working.
+    assert_eq!(harness.music.state(guild()).await, PlaybackState::Idle);
+}
+
+/// Captures log lines of the current thread.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buffer: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buffer);
+        Ok(buffer.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_token_never_reaches_logs_or_errors() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    // A token whose secret is not 35 characters: teloxide's own hiding misses it.
+    let odd_token = "5151:short-secret_xyz";
+    let unreachable = {
+        let mut config = TelegramConfig::new(odd_token);
+        config.api_url = Some("http://127.0.0.1:9/".to_owned());
+        let harness_services = services_for_errors();
+        TelegramFrontend::start(config, harness_services).await
+    };
+    let error = unreachable.expect_err("nothing listens on port 9");
+    assert!(matches!(error, StartError::Unreachable(_)), "{error}");
+    assert!(!error.to_string().contains("short-secret_xyz"), "{error}");
+    assert!(error.to_string().contains("<redacted>"), "{error}");
+
+    let rejected = {
+        let fake = FakeTelegram::start().await;
+        fake.respond_always(
+            "getme",
+            401,
+            json!({"ok": false, "error_code": 401, "description": "Unauthorized"}),
+        );
+        let mut config = TelegramConfig::new(TOKEN);
+        config.api_url = Some(fake.api_url());
+        TelegramFrontend::start(config, services_for_errors()).await
+    };
+    assert!(matches!(rejected, Err(StartError::TokenRejected(_))));
+
+    // A failing request whose error text echoes the URL (as proxies do) is logged redacted.
+    let harness = Harness::start_with(|fake| {
+        fake.respond_always(
+            "getchatmember",
+            400,
+            json!({"ok": false, "error_code": 400,
+                   "description": format!("Bad Request: see http://proxy/bot{TOKEN}/GetChatMember")}),
+        );
+    })
+    .await;
+    harness.link_directly(GROUP).await;
+    let reply = harness.say(GROUP, MEMBER, "/pause").await;
+    assert!(!reply.contains(TOKEN));
+    harness.stop().await;
+
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logs.contains("could not check a chat administrator"),
+        "{logs}"
+    );
+    assert!(logs.contains("<redacted>"), "{logs}");
+    assert!(!logs.contains(TOKEN), "the token leaked:\n{logs}");
+    assert!(
+        !logs.contains("short-secret_xyz"),
+        "the token leaked:\n{logs}"
+    );
+    assert!(!logs.contains(TOKEN.split_once(':').unwrap().1), "{logs}");
+}
+
+fn services_for_errors() -> TelegramServices {
+    let events = Arc::new(InProcessEventBus::default());
+    let (player_events, _) = broadcast::channel(16);
+    let music = Arc::new(MusicService::new(
+        MusicPorts {
+            resolver: Arc::new(echo_resolver()),
+            player: Arc::new(permissive_player(&player_events)),
+            settings: Arc::new(MemorySettingsRepo::new()),
+            playlists: Arc::new(MemoryPlaylistRepo::new()),
+            history: Arc::new(MemoryHistoryRepo::new()),
+            queue_store: Arc::new(MemoryQueueStore::new()),
+            events: events.clone(),
+            clock: Arc::new(SystemClock),
+        },
+        RateLimit::default(),
+    ));
+    TelegramServices {
+        music: music.clone(),
+        filters: FilterService::new(music),
+        bridge: Arc::new(BridgeService::new(BridgePorts {
+            links: Arc::new(MemoryChatLinkRepo::new()),
+            codes: Arc::new(MemoryLinkCodeRepo::new()),
+            members: Arc::new(MemoryTelegramMemberRepo::new()),
+            audit: Arc::new(MemoryAuditLog::new()),
+            clock: Arc::new(SystemClock),
+        })),
+        events,
+        directory: None,
+    }
+}

@@ -1,0 +1,657 @@
+//! Fakes of Discord for tests, on 127.0.0.1 ports the OS picks:
+//! - [`FakeGateway`]: a websocket gateway speaking Hello / Identify / READY / heartbeat ACK /
+//!   Resume → RESUMED, with dispatch injection (`INTERACTION_CREATE`, …) and scripted closes;
+//! - [`FakeRest`]: the REST API, recording interaction callbacks, webhook edits and follow-ups,
+//!   and command registration;
+//! - builders of interaction JSON as Discord sends it.
+//!
+//! Point twilight at them with `ConfigBuilder::proxy_url(gateway.url())` and
+//! `Client::builder().proxy(rest.proxy_address(), true).ratelimiter(None)`.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use futures::{SinkExt as _, StreamExt as _};
+use serde_json::{Value, json};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Notify, mpsc};
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+
+/// The application id the fakes use (READY, webhooks).
+pub const APPLICATION_ID: u64 = 700_000_000_000_000_001;
+/// The bot's user id in READY.
+pub const BOT_USER_ID: u64 = 700_000_000_000_000_002;
+/// The session id READY hands out; a Resume must carry it.
+pub const SESSION_ID: &str = "fake-session-1";
+/// How long the `wait_*` helpers wait before failing the test.
+pub const WAIT: Duration = Duration::from_secs(15);
+
+/// A list that tests can wait on.
+struct Recorder<T> {
+    items: Mutex<Vec<T>>,
+    changed: Notify,
+}
+
+impl<T: Clone> Recorder<T> {
+    fn new() -> Self {
+        Self {
+            items: Mutex::new(Vec::new()),
+            changed: Notify::new(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Vec<T>> {
+        self.items
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn push(&self, item: T) {
+        self.lock().push(item);
+        self.changed.notify_waiters();
+    }
+
+    fn snapshot(&self) -> Vec<T> {
+        self.lock().clone()
+    }
+
+    /// Waits until `found` returns `Some` for the recorded items.
+    async fn wait_for<R>(&self, what: &str, found: impl Fn(&[T]) -> Option<R>) -> R {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let notified = self.changed.notified();
+            let mut notified = std::pin::pin!(notified);
+            notified.as_mut().enable();
+            if let Some(result) = found(&self.lock()) {
+                return result;
+            }
+            let woke = tokio::time::timeout_at(deadline, notified).await;
+            assert!(woke.is_ok(), "waited {WAIT:?} for {what}");
+        }
+    }
+}
+
+enum Outgoing {
+    Text(String),
+    Close(u16, String),
+}
+
+struct GatewayState {
+    url: String,
+    received: Recorder<Value>,
+    connections: AtomicUsize,
+    sequence: AtomicU64,
+    current: Mutex<Option<mpsc::UnboundedSender<Outgoing>>>,
+    close_on_identify: Mutex<Option<u16>>,
+}
+
+impl GatewayState {
+    fn send(&self, message: Outgoing) -> bool {
+        self.current
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .as_ref()
+            .is_some_and(|sender| sender.send(message).is_ok())
+    }
+
+    fn dispatch_text(&self, event: &str, data: &Value) -> String {
+        let sequence = self.sequence.fetch_add(1, Ordering::SeqCst) + 1;
+        json!({"op": 0, "s": sequence, "t": event, "d": data}).to_string()
+    }
+}
+
+/// A fake Discord gateway (plain `ws://`, uncompressed JSON text frames).
+pub struct FakeGateway {
+    state: Arc<GatewayState>,
+    task: JoinHandle<()>,
+}
+
+impl FakeGateway {
+    /// Listens on 127.0.0.1 at a port the OS picks.
+    ///
+    /// # Panics
+    /// When no port can be bound.
+    pub async fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the fake gateway");
+        let address = listener.local_addr().expect("fake gateway address");
+        let state = Arc::new(GatewayState {
+            url: format!("ws://{address}"),
+            received: Recorder::new(),
+            connections: AtomicUsize::new(0),
+            sequence: AtomicU64::new(0),
+            current: Mutex::new(None),
+            close_on_identify: Mutex::new(None),
+        });
+        let accept_state = Arc::clone(&state);
+        let task = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(serve_gateway(stream, Arc::clone(&accept_state)));
+            }
+        });
+        Self { state, task }
+    }
+
+    /// `ws://127.0.0.1:PORT`, for `ConfigBuilder::proxy_url`.
+    pub fn url(&self) -> String {
+        self.state.url.clone()
+    }
+
+    /// Every payload the client sent, in order, over every connection.
+    pub fn received(&self) -> Vec<Value> {
+        self.state.received.snapshot()
+    }
+
+    /// How many websocket connections were accepted.
+    pub fn connections(&self) -> usize {
+        self.state.connections.load(Ordering::SeqCst)
+    }
+
+    /// Waits until the client has sent `count` payloads with opcode `op`; returns the last.
+    ///
+    /// # Panics
+    /// After [`WAIT`] without them.
+    pub async fn wait_for_op(&self, op: u64, count: usize) -> Value {
+        self.state
+            .received
+            .wait_for(
+                &format!("{count} gateway payload(s) with op {op}"),
+                |items| {
+                    let matching: Vec<&Value> = items
+                        .iter()
+                        .filter(|payload| payload["op"].as_u64() == Some(op))
+                        .collect();
+                    (matching.len() >= count).then(|| matching[count - 1].clone())
+                },
+            )
+            .await
+    }
+
+    /// Sends a dispatch (op 0) on the current connection; false when none is open.
+    pub fn dispatch(&self, event: &str, data: &Value) -> bool {
+        let text = self.state.dispatch_text(event, data);
+        self.state.send(Outgoing::Text(text))
+    }
+
+    /// Sends an `INTERACTION_CREATE` with `interaction` (see [`slash_command`]).
+    pub fn inject_interaction(&self, interaction: &Value) -> bool {
+        self.dispatch("INTERACTION_CREATE", interaction)
+    }
+
+    /// Closes the current connection with `code`.
+    pub fn close(&self, code: u16) -> bool {
+        self.state
+            .send(Outgoing::Close(code, format!("scripted close {code}")))
+    }
+
+    /// Answers the next Identify with a close `code` (e.g. 4004) instead of READY.
+    pub fn close_on_identify(&self, code: u16) {
+        *self
+            .state
+            .close_on_identify
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(code);
+    }
+}
+
+impl Drop for FakeGateway {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn ready_payload(state: &GatewayState, shard: &Value) -> Value {
+    json!({
+        "v": 10,
+        "session_id": SESSION_ID,
+        "resume_gateway_url": state.url,
+        "shard": shard,
+        "application": {"id": APPLICATION_ID.to_string(), "flags": 0},
+        "guilds": [],
+        "user": {
+            "id": BOT_USER_ID.to_string(),
+            "username": "minstrel",
+            "discriminator": "0000",
+            "avatar": null,
+            "bot": true,
+            "mfa_enabled": false,
+            "verified": true,
+            "flags": 0,
+        },
+    })
+}
+
+async fn serve_gateway(stream: TcpStream, state: Arc<GatewayState>) {
+    let Ok(socket) = tokio_tungstenite::accept_async(stream).await else {
+        return;
+    };
+    state.connections.fetch_add(1, Ordering::SeqCst);
+    let (mut sink, mut source) = socket.split();
+    let (sender, mut outgoing) = mpsc::unbounded_channel();
+    *state
+        .current
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(sender.clone());
+    let hello = json!({"op": 10, "s": null, "t": null, "d": {"heartbeat_interval": 41_250}});
+    let _ = sender.send(Outgoing::Text(hello.to_string()));
+    let writer = tokio::spawn(async move {
+        while let Some(message) = outgoing.recv().await {
+            match message {
+                Outgoing::Text(text) => {
+                    if sink.send(Message::Text(text.into())).await.is_err() {
+                        return;
+                    }
+                }
+                Outgoing::Close(code, reason) => {
+                    let frame = CloseFrame {
+                        code: CloseCode::from(code),
+                        reason: reason.into(),
+                    };
+                    let _ = sink.send(Message::Close(Some(frame))).await;
+                    let _ = sink.close().await;
+                    return;
+                }
+            }
+        }
+    });
+    while let Some(Ok(message)) = source.next().await {
+        let Message::Text(text) = message else {
+            if matches!(message, Message::Close(_)) {
+                break;
+            }
+            continue;
+        };
+        let Ok(payload) = serde_json::from_str::<Value>(&text) else {
+            continue;
+        };
+        state.received.push(payload.clone());
+        match payload["op"].as_u64() {
+            Some(1) => {
+                let _ = sender.send(Outgoing::Text(json!({"op": 11}).to_string()));
+            }
+            Some(2) => {
+                let scripted = state
+                    .close_on_identify
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .take();
+                if let Some(code) = scripted {
+                    let _ = sender.send(Outgoing::Close(code, format!("scripted close {code}")));
+                } else {
+                    let ready = ready_payload(&state, &payload["d"]["shard"]);
+                    let text = state.dispatch_text("READY", &ready);
+                    let _ = sender.send(Outgoing::Text(text));
+                }
+            }
+            Some(6) => {
+                let text = state.dispatch_text("RESUMED", &json!({}));
+                let _ = sender.send(Outgoing::Text(text));
+            }
+            _ => {}
+        }
+    }
+    writer.abort();
+}
+
+/// One request the fake REST API received.
+#[derive(Debug, Clone)]
+pub struct RecordedRequest {
+    pub method: String,
+    /// Path without the query, e.g. `/api/v10/interactions/1/tok/callback`.
+    pub path: String,
+    /// The JSON body (`Value::Null` when empty, a string when not JSON).
+    pub body: Value,
+    pub authorization: Option<String>,
+    pub at: Instant,
+}
+
+impl RecordedRequest {
+    /// An interaction callback (`POST /interactions/{id}/{token}/callback`).
+    pub fn is_callback(&self) -> bool {
+        self.method == "POST"
+            && self.path.starts_with("/api/v10/interactions/")
+            && self.path.ends_with("/callback")
+    }
+
+    /// An edit of the original response (`PATCH /webhooks/{app}/{token}/messages/@original`).
+    pub fn is_original_edit(&self) -> bool {
+        self.method == "PATCH"
+            && self.path.starts_with("/api/v10/webhooks/")
+            && self.path.ends_with("/messages/@original")
+    }
+
+    /// A follow-up message (`POST /webhooks/{app}/{token}`).
+    pub fn is_followup(&self) -> bool {
+        self.method == "POST" && self.path.starts_with("/api/v10/webhooks/")
+    }
+
+    /// Command registration (`PUT /applications/{app}[/guilds/{guild}]/commands`).
+    pub fn is_command_registration(&self) -> bool {
+        self.method == "PUT"
+            && self.path.starts_with("/api/v10/applications/")
+            && self.path.ends_with("/commands")
+    }
+
+    /// The interaction id of a callback, or the token segment of a webhook path.
+    pub fn path_segment(&self, index: usize) -> Option<&str> {
+        self.path.split('/').nth(index)
+    }
+
+    /// The first embed's description of a callback or webhook body.
+    pub fn embed_description(&self) -> Option<String> {
+        let embeds = if self.is_callback() {
+            &self.body["data"]["embeds"]
+        } else {
+            &self.body["embeds"]
+        };
+        embeds[0]["description"].as_str().map(str::to_owned)
+    }
+}
+
+struct RestState {
+    requests: Recorder<RecordedRequest>,
+    gateway_url: Mutex<String>,
+    next_id: AtomicU64,
+}
+
+/// A fake Discord REST API (plain HTTP).
+pub struct FakeRest {
+    address: SocketAddr,
+    state: Arc<RestState>,
+    task: JoinHandle<()>,
+}
+
+impl FakeRest {
+    /// Listens on 127.0.0.1 at a port the OS picks.
+    ///
+    /// # Panics
+    /// When no port can be bound.
+    pub async fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the fake REST API");
+        let address = listener.local_addr().expect("fake REST address");
+        let state = Arc::new(RestState {
+            requests: Recorder::new(),
+            gateway_url: Mutex::new("ws://127.0.0.1:9".to_owned()),
+            next_id: AtomicU64::new(800_000_000_000_000_000),
+        });
+        let handler_state = Arc::clone(&state);
+        let router = Router::new().fallback(move |method, uri, headers, body| {
+            let state = Arc::clone(&handler_state);
+            async move { handle_rest(&state, &method, &uri, &headers, &body) }
+        });
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        });
+        Self {
+            address,
+            state,
+            task,
+        }
+    }
+
+    /// `127.0.0.1:PORT`, for `Client::builder().proxy(.., true)`.
+    pub fn proxy_address(&self) -> String {
+        self.address.to_string()
+    }
+
+    /// The gateway `GET /gateway/bot` points at (for `create_recommended`).
+    pub fn set_gateway_url(&self, url: &str) {
+        url.clone_into(
+            &mut self
+                .state
+                .gateway_url
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+    }
+
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.state.requests.snapshot()
+    }
+
+    /// Waits for the first request `matches` accepts.
+    ///
+    /// # Panics
+    /// After [`WAIT`] without one.
+    pub async fn wait_for(
+        &self,
+        what: &str,
+        matches: impl Fn(&RecordedRequest) -> bool,
+    ) -> RecordedRequest {
+        self.state
+            .requests
+            .wait_for(what, |requests| {
+                requests.iter().find(|r| matches(r)).cloned()
+            })
+            .await
+    }
+
+    /// Waits for the callback of interaction `id`.
+    pub async fn wait_for_callback(&self, id: u64) -> RecordedRequest {
+        let id = id.to_string();
+        self.wait_for(&format!("the callback of interaction {id}"), |request| {
+            request.is_callback() && request.path_segment(4) == Some(id.as_str())
+        })
+        .await
+    }
+
+    /// Waits for the edit of the original response of the interaction with `token`.
+    pub async fn wait_for_original_edit(&self, token: &str) -> RecordedRequest {
+        self.wait_for("an edit of the original response", |request| {
+            request.is_original_edit() && request.path_segment(5) == Some(token)
+        })
+        .await
+    }
+}
+
+impl Drop for FakeRest {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn message_json(id: u64, body: &Value) -> Value {
+    json!({
+        "id": id.to_string(),
+        "channel_id": "600000000000000001",
+        "author": {
+            "id": BOT_USER_ID.to_string(),
+            "username": "minstrel",
+            "discriminator": "0000",
+            "avatar": null,
+            "bot": true,
+        },
+        "content": body.get("content").cloned().unwrap_or(json!("")),
+        "timestamp": "2024-01-01T00:00:00.000000+00:00",
+        "edited_timestamp": null,
+        "tts": false,
+        "mention_everyone": false,
+        "mentions": [],
+        "mention_roles": [],
+        "attachments": [],
+        "embeds": body.get("embeds").cloned().unwrap_or(json!([])),
+        "components": body.get("components").cloned().unwrap_or(json!([])),
+        "pinned": false,
+        "type": 0,
+        "flags": 0,
+        "application_id": APPLICATION_ID.to_string(),
+    })
+}
+
+fn handle_rest(
+    state: &RestState,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Response {
+    let body_json = if body.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(body)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).into_owned()))
+    };
+    let request = RecordedRequest {
+        method: method.as_str().to_owned(),
+        path: uri.path().to_owned(),
+        body: body_json.clone(),
+        authorization: headers
+            .get("authorization")
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned),
+        at: Instant::now(),
+    };
+    let response = if request.is_callback() {
+        StatusCode::NO_CONTENT.into_response()
+    } else if request.is_original_edit() || request.is_followup() {
+        let id = state.next_id.fetch_add(1, Ordering::SeqCst);
+        axum::Json(message_json(id, &body_json)).into_response()
+    } else if request.is_command_registration() {
+        let mut commands = body_json.as_array().cloned().unwrap_or_default();
+        for command in &mut commands {
+            let id = state.next_id.fetch_add(1, Ordering::SeqCst);
+            command["id"] = json!(id.to_string());
+            command["application_id"] = json!(APPLICATION_ID.to_string());
+            command["version"] = json!("1");
+        }
+        axum::Json(Value::Array(commands)).into_response()
+    } else if method == Method::GET && request.path == "/api/v10/gateway/bot" {
+        let url = state
+            .gateway_url
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        axum::Json(json!({
+            "url": url,
+            "shards": 1,
+            "session_start_limit": {
+                "total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1
+            },
+        }))
+        .into_response()
+    } else {
+        (
+            StatusCode::NOT_FOUND,
+            axum::Json(json!({"message": "404: Not Found", "code": 0})),
+        )
+            .into_response()
+    };
+    state.requests.push(request);
+    response
+}
+
+/// The member behind an interaction.
+#[derive(Debug, Clone)]
+pub struct FakeMember {
+    pub user_id: u64,
+    pub name: String,
+    /// Permission bits (8 = Administrator, 32 = Manage Server).
+    pub permissions: u64,
+    pub roles: Vec<u64>,
+}
+
+impl FakeMember {
+    /// A member without special permissions or roles.
+    pub fn new(user_id: u64, name: &str) -> Self {
+        Self {
+            user_id,
+            name: name.to_owned(),
+            permissions: 0,
+            roles: Vec::new(),
+        }
+    }
+
+    fn to_json(&self) -> Value {
+        json!({
+            "user": {
+                "id": self.user_id.to_string(),
+                "username": self.name,
+                "global_name": null,
+                "discriminator": "0",
+                "avatar": null,
+            },
+            "nick": null,
+            "roles": self.roles.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "permissions": self.permissions.to_string(),
+            "joined_at": "2024-01-01T00:00:00.000000+00:00",
+            "premium_since": null,
+            "communication_disabled_until": null,
+            "deaf": false,
+            "mute": false,
+            "flags": 0,
+        })
+    }
+}
+
+fn interaction(
+    kind: u8,
+    id: u64,
+    token: &str,
+    guild: u64,
+    member: &FakeMember,
+    data: &Value,
+) -> Value {
+    json!({
+        "id": id.to_string(),
+        "application_id": APPLICATION_ID.to_string(),
+        "type": kind,
+        "token": token,
+        "version": 1,
+        "guild_id": guild.to_string(),
+        "guild_locale": "en-US",
+        "locale": "en-US",
+        "channel_id": "600000000000000001",
+        "channel": {"id": "600000000000000001", "type": 0},
+        "member": member.to_json(),
+        "data": data,
+        "app_permissions": "0",
+        "entitlements": [],
+        "authorizing_integration_owners": {"0": guild.to_string()},
+        "context": 0,
+    })
+}
+
+/// An `INTERACTION_CREATE` body for `/name` with `options` (Discord's option array JSON,
+/// e.g. `[{"name":"query","type":3,"value":"song"}]`).
+pub fn slash_command(
+    id: u64,
+    token: &str,
+    guild: u64,
+    member: &FakeMember,
+    name: &str,
+    options: &Value,
+) -> Value {
+    let data = json!({
+        "id": "500000000000000001",
+        "name": name,
+        "type": 1,
+        "options": options,
+    });
+    interaction(2, id, token, guild, member, &data)
+}
+
+/// An `INTERACTION_CREATE` body for a button press with `custom_id`.
+pub fn button_press(
+    id: u64,
+    token: &str,
+    guild: u64,
+    member: &FakeMember,
+    custom_id: &str,
+) -> Value {
+    let data = json!({"custom_id": custom_id, "component_type": 2});
+    let mut value = interaction(3, id, token, guild, member, &data);
+    value["message"] = message_json(900_000_000_000_000_001, &json!({}));
+    value
+}
