@@ -438,6 +438,43 @@ impl MusicService {
     }
 
     /// Consumes the player's events until the player goes away. The composition root spawns it.
+    /// Saves the queue and the position of every guild that is playing, so a crash loses at
+    /// most the time since the last checkpoint. Returns how many guilds were saved.
+    pub async fn checkpoint_playing(&self) -> usize {
+        let sessions: Vec<(GuildId, Arc<Mutex<Session>>)> = self
+            .sessions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+            .map(|(guild, session)| (*guild, Arc::clone(session)))
+            .collect();
+        let mut saved = 0;
+        for (guild, session) in sessions {
+            let mut session = session.lock().await;
+            if session.state != PlaybackState::Playing {
+                continue;
+            }
+            if let Some(position) = self.ports.player.position(guild).await {
+                session.queue.set_position(position);
+            }
+            self.persist(guild, &session).await;
+            saved += 1;
+        }
+        saved
+    }
+
+    /// Runs [`MusicService::checkpoint_playing`] every `every`, for as long as the task lives.
+    pub async fn run_checkpoints(self: Arc<Self>, every: Duration) {
+        let mut ticker = tokio::time::interval(every);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // The first tick completes at once; nothing has played yet.
+        ticker.tick().await;
+        loop {
+            ticker.tick().await;
+            self.checkpoint_playing().await;
+        }
+    }
+
     pub async fn run_player_events(self: Arc<Self>) {
         let mut events = self.ports.player.events();
         loop {

@@ -1,11 +1,13 @@
 //! Configuration: defaults, then `minstrel.toml`, then the environment. Validated at startup.
 
 use std::fmt;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
+use minstrel_sources::{SearchProvider, SpotifyCredentials};
 use serde::{Deserialize, Serialize};
 
 /// A token: never printed, never logged.
@@ -16,6 +18,11 @@ pub(crate) struct Secret(String);
 impl Secret {
     pub(crate) fn is_set(&self) -> bool {
         !self.0.trim().is_empty()
+    }
+
+    /// The secret itself, for the one client that needs it; never for a log line.
+    pub(crate) fn expose(&self) -> &str {
+        self.0.trim()
     }
 }
 
@@ -61,6 +68,25 @@ pub(crate) struct Config {
     pub(crate) redis_url: Option<String>,
     pub(crate) log: String,
     pub(crate) log_format: LogFormat,
+    /// Where the ops endpoint (`/health`, `/ready`, `/metrics`) listens; off when unset.
+    pub(crate) http_addr: Option<SocketAddr>,
+    /// Where plain words are searched: `youtube`, `soundcloud`, `local`, or `auto` (YouTube
+    /// when yt-dlp is installed, else the music library).
+    pub(crate) search_provider: String,
+    /// The yt-dlp executable (a name on `PATH` or a path).
+    pub(crate) ytdlp: PathBuf,
+    /// Most tracks taken from one playlist link.
+    pub(crate) playlist_cap: usize,
+    pub(crate) spotify_client_id: Option<String>,
+    pub(crate) spotify_client_secret: Secret,
+    /// EBU R128 loudness normalisation of every track.
+    pub(crate) normalisation: bool,
+    /// Integrated loudness normalisation aims at, in LUFS.
+    pub(crate) loudness_target: f64,
+    /// `false` keeps Telegram off even with a token (`ENABLE_TELEGRAM=false`).
+    pub(crate) enable_telegram: bool,
+    /// The Bot API server; unset for Telegram's own (set it for a self-hosted Bot API server).
+    pub(crate) telegram_api_url: Option<String>,
 }
 
 impl Default for Config {
@@ -74,20 +100,37 @@ impl Default for Config {
             redis_url: None,
             log: "info".to_owned(),
             log_format: LogFormat::Pretty,
+            http_addr: None,
+            search_provider: "auto".to_owned(),
+            ytdlp: PathBuf::from("yt-dlp"),
+            playlist_cap: 500,
+            spotify_client_id: None,
+            spotify_client_secret: Secret::default(),
+            normalisation: true,
+            loudness_target: -14.0,
+            enable_telegram: true,
+            telegram_api_url: None,
         }
     }
 }
 
 impl Config {
     /// Loads the configuration: defaults < `config_path` (if it exists) < `MINSTREL_*` env <
-    /// `DISCORD_TOKEN` / `TELEGRAM_TOKEN`.
+    /// `DISCORD_TOKEN`, `TELEGRAM_TOKEN`, `ENABLE_TELEGRAM`, `SPOTIFY_CLIENT_ID` and
+    /// `SPOTIFY_CLIENT_SECRET`.
     pub(crate) fn load(config_path: &Path) -> anyhow::Result<Self> {
         let config: Self = Figment::from(Serialized::defaults(Self::default()))
             .merge(Toml::file(config_path))
             .merge(Env::prefixed("MINSTREL_").ignore(&["config"]))
             .merge(
                 Env::raw()
-                    .only(&["DISCORD_TOKEN", "TELEGRAM_TOKEN"])
+                    .only(&[
+                        "DISCORD_TOKEN",
+                        "TELEGRAM_TOKEN",
+                        "ENABLE_TELEGRAM",
+                        "SPOTIFY_CLIENT_ID",
+                        "SPOTIFY_CLIENT_SECRET",
+                    ])
                     .lowercase(true),
             )
             .extract()
@@ -116,7 +159,57 @@ impl Config {
         {
             bail!("MINSTREL_REDIS_URL must start with redis:// or rediss://");
         }
+        self.search_provider()?;
+        if self.playlist_cap == 0 {
+            bail!("MINSTREL_PLAYLIST_CAP must be at least 1");
+        }
+        if !(-70.0..=0.0).contains(&self.loudness_target) {
+            bail!(
+                "MINSTREL_LOUDNESS_TARGET must be between -70 and 0 LUFS (got {})",
+                self.loudness_target
+            );
+        }
+        if self.spotify_client_id.is_some() != self.spotify_client_secret.is_set() {
+            bail!("set both SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET, or neither");
+        }
         Ok(())
+    }
+
+    pub(crate) fn search_provider(&self) -> anyhow::Result<SearchProvider> {
+        if self.search_provider.trim().eq_ignore_ascii_case("auto") {
+            return Ok(if self.ytdlp_installed() {
+                SearchProvider::YouTube
+            } else {
+                SearchProvider::Local
+            });
+        }
+        SearchProvider::parse(&self.search_provider).with_context(|| {
+            format!(
+                "MINSTREL_SEARCH_PROVIDER must be auto, youtube, soundcloud or local (got \"{}\")",
+                self.search_provider
+            )
+        })
+    }
+
+    /// Whether the yt-dlp executable exists (a path, or a name found on `PATH`).
+    pub(crate) fn ytdlp_installed(&self) -> bool {
+        if self.ytdlp.components().count() > 1 {
+            return self.ytdlp.is_file();
+        }
+        std::env::var_os("PATH").is_some_and(|path| {
+            std::env::split_paths(&path).any(|folder| folder.join(&self.ytdlp).is_file())
+        })
+    }
+
+    /// The Spotify app credentials, when both halves are set.
+    pub(crate) fn spotify_credentials(&self) -> Option<SpotifyCredentials> {
+        let client_id = self.spotify_client_id.clone()?;
+        self.spotify_client_secret
+            .is_set()
+            .then(|| SpotifyCredentials {
+                client_id,
+                client_secret: self.spotify_client_secret.expose().to_owned(),
+            })
     }
 
     pub(crate) fn output(&self) -> anyhow::Result<Output> {
@@ -152,6 +245,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_ops_address_is_off_by_default_and_parses_from_toml_and_env_values() {
+        assert_eq!(Config::default().http_addr, None);
+        let from_toml: Config = Figment::from(Serialized::defaults(Config::default()))
+            .merge(Toml::string("http_addr = \"127.0.0.1:8080\""))
+            .extract()
+            .unwrap();
+        assert_eq!(from_toml.http_addr, Some(SocketAddr::from(([127, 0, 0, 1], 8080))));
+        // An environment variable's text is parsed as a figment `Value`, as `Env` does.
+        let from_env: figment::value::Value = "0.0.0.0:8080".parse().unwrap();
+        let address: SocketAddr = from_env.deserialize().unwrap();
+        assert_eq!(address, SocketAddr::from(([0, 0, 0, 0], 8080)));
+    }
+
+    #[test]
     fn secrets_never_print() {
         let config = Config {
             discord_token: Secret("abc.def.ghi".to_owned()),
@@ -179,6 +286,49 @@ mod tests {
         );
         let error = with("speakers").output().unwrap_err().to_string();
         assert!(error.contains("MINSTREL_OUTPUT"), "{error}");
+    }
+
+    #[test]
+    fn auto_search_uses_the_library_without_yt_dlp() {
+        let config = Config {
+            ytdlp: PathBuf::from("/definitely/not/yt-dlp"),
+            ..Config::default()
+        };
+        assert!(!config.ytdlp_installed());
+        assert_eq!(config.search_provider().unwrap(), SearchProvider::Local);
+        let dir = tempfile::tempdir().unwrap();
+        let fake = dir.path().join("yt-dlp");
+        std::fs::write(&fake, "#!/bin/sh\n").unwrap();
+        let config = Config {
+            ytdlp: fake,
+            ..Config::default()
+        };
+        assert_eq!(config.search_provider().unwrap(), SearchProvider::YouTube);
+        let config = Config {
+            search_provider: "bing".to_owned(),
+            ..Config::default()
+        };
+        let error = config.validate().unwrap_err().to_string();
+        assert!(error.contains("MINSTREL_SEARCH_PROVIDER"), "{error}");
+    }
+
+    #[test]
+    fn the_toml_file_is_read_and_the_environment_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("minstrel.toml");
+        std::fs::write(
+            &path,
+            "library_dir = \"/srv/music\"\nplaylist_cap = 42\nlog = \"debug\"\n",
+        )
+        .unwrap();
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("MINSTREL_LOG", "warn");
+            let config = Config::load(&path).map_err(|error| error.to_string())?;
+            assert_eq!(config.library_dir, PathBuf::from("/srv/music"));
+            assert_eq!(config.playlist_cap, 42);
+            assert_eq!(config.log, "warn");
+            Ok(())
+        });
     }
 
     #[test]

@@ -6,27 +6,39 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use minstrel_app::ports::{
-    AudioOpener, Clock, EventBus, HistoryRepo, InProcessEventBus, Player, PlaylistRepo, QueueStore,
+    AudioOpener, Cache, Clock, EventBus, HistoryRepo, InProcessEventBus, Player, PlaylistRepo, QueueStore,
     SettingsRepo, StoreError, SystemClock, TrackResolver,
 };
 use minstrel_app::{
-    FilterService, HistoryService, MusicPorts, MusicService, PlaylistService, RateLimit,
+    BridgePorts, BridgeService, FilterService, HistoryService, MusicPorts, MusicService, PlaylistService, RateLimit,
     SettingsService,
 };
 use minstrel_console::{Console, ConsoleServices, Mode};
-use minstrel_db::{SqlChatLinkRepo, SqlDatabase};
-use minstrel_sources::{LocalAudioOpener, LocalFileResolver};
+use minstrel_db::SqlDatabase;
+use minstrel_telegram::{TelegramConfig, TelegramExit, TelegramFrontend, TelegramServices};
+use minstrel_cache::{
+    CacheCapacity, LayeredCache, LayeredCacheConfig, MokaCache, RedisCache, RedisCacheConfig,
+};
+use minstrel_sources::{
+    CachingResolver, HttpAudioOpener, HttpLimits, HttpResolver, LocalAudioOpener,
+    LocalFileResolver, NormalisationConfig, NormalisingOpener, Resolvers, RoutingResolver,
+    SafeHttpClient, SearchProvider, SearchSite, SourceAudioOpener, SpotifyConfig,
+    SpotifyResolver, YtDlpAudioOpener, YtDlpConfig, YtDlpResolver,
+};
 use minstrel_voice::{LocalPlayer, Pace, SinkKind};
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 
 use crate::config::{Config, Output};
+
+/// How often the queues of playing guilds are saved with their position.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Everything the front-ends need, built once.
 pub(crate) struct App {
     pub(crate) music: Arc<MusicService>,
     pub(crate) console: ConsoleServices,
     pub(crate) player: Arc<LocalPlayer>,
-    _chat_links: Arc<SqlChatLinkRepo>,
+    pub(crate) bridge: Arc<BridgeService>,
 }
 
 /// Opens the database of `config.database_url` (a `SQLite` file is created when missing).
@@ -56,6 +68,86 @@ fn store_failure(error: &StoreError) -> anyhow::Error {
     }
 }
 
+/// The in-process cache, with Redis behind it when `MINSTREL_REDIS_URL` is set. A Redis that
+/// is down at startup is not fatal: the layered cache serves from memory and reconnects.
+fn build_cache(config: &Config) -> anyhow::Result<Arc<dyn Cache>> {
+    let memory = MokaCache::new(CacheCapacity::default());
+    let Some(url) = &config.redis_url else {
+        return Ok(Arc::new(memory));
+    };
+    let redis = RedisCache::new(RedisCacheConfig::new(url.clone()))
+        .map_err(|error| anyhow::anyhow!("{error}"))
+        .context("MINSTREL_REDIS_URL is not a usable Redis address")?;
+    info!(redis = %redis.display_url(), "shared cache: Redis behind the in-process cache");
+    Ok(Arc::new(LayeredCache::new(
+        memory,
+        redis,
+        LayeredCacheConfig::default(),
+    )))
+}
+
+struct Sources {
+    resolver: Arc<dyn TrackResolver>,
+    opener: Arc<dyn AudioOpener>,
+}
+
+/// Every source: the local library, web links (SSRF-safe), yt-dlp sites and Spotify links,
+/// routed by what the user typed, with resolved metadata cached and loudness normalised.
+fn build_sources(config: &Config, cache: Arc<dyn Cache>) -> anyhow::Result<Sources> {
+    let library_error = |error: std::io::Error| {
+        anyhow::anyhow!("{error}").context(format!(
+            "the music library {} is not usable",
+            config.library_dir.display()
+        ))
+    };
+    let runtime = tokio::runtime::Handle::current();
+    let http_client = SafeHttpClient::new(HttpLimits::default());
+    let search_site = match config.search_provider()? {
+        SearchProvider::SoundCloud => SearchSite::SoundCloud,
+        SearchProvider::YouTube | SearchProvider::Local => SearchSite::YouTube,
+    };
+    let ytdlp = YtDlpResolver::new(YtDlpConfig {
+        binary: config.ytdlp.clone(),
+        playlist_cap: config.playlist_cap,
+        ..YtDlpConfig::default()
+    })
+    .with_default_search(search_site);
+    let ytdlp_resolver: Arc<dyn TrackResolver> = Arc::new(ytdlp.clone());
+    let spotify = SpotifyResolver::new(
+        SpotifyConfig {
+            credentials: config.spotify_credentials(),
+            search_site,
+            ..SpotifyConfig::default()
+        },
+        ytdlp_resolver.clone(),
+    );
+    let router = RoutingResolver::new(
+        Resolvers {
+            local: Some(Arc::new(
+                LocalFileResolver::new(&config.library_dir).map_err(library_error)?,
+            )),
+            http: Some(Arc::new(HttpResolver::new(http_client.clone()))),
+            ytdlp: Some(ytdlp_resolver),
+            spotify: Some(Arc::new(spotify)),
+        },
+        config.search_provider()?,
+    );
+    let opener = SourceAudioOpener {
+        local: Some(LocalAudioOpener::new(&config.library_dir).map_err(library_error)?),
+        http: Some(HttpAudioOpener::new(http_client.clone(), runtime.clone())),
+        ytdlp: Some(YtDlpAudioOpener::new(ytdlp, http_client, runtime)),
+    };
+    let normalisation = NormalisationConfig {
+        enabled: config.normalisation,
+        target_lufs: config.loudness_target,
+        ..NormalisationConfig::default()
+    };
+    Ok(Sources {
+        resolver: Arc::new(CachingResolver::new(Arc::new(router), cache)),
+        opener: Arc::new(NormalisingOpener::new(Arc::new(opener), normalisation)),
+    })
+}
+
 pub(crate) async fn build(config: &Config) -> anyhow::Result<App> {
     std::fs::create_dir_all(&config.library_dir).with_context(|| {
         format!(
@@ -63,19 +155,10 @@ pub(crate) async fn build(config: &Config) -> anyhow::Result<App> {
             config.library_dir.display()
         )
     })?;
-    let resolver: Arc<dyn TrackResolver> = Arc::new(
-        LocalFileResolver::new(&config.library_dir)
-            .map_err(|error| anyhow::anyhow!("{error}"))
-            .with_context(|| {
-                format!(
-                    "the music library {} is not usable",
-                    config.library_dir.display()
-                )
-            })?,
-    );
-    let opener: Arc<dyn AudioOpener> = Arc::new(
-        LocalAudioOpener::new(&config.library_dir).map_err(|error| anyhow::anyhow!("{error}"))?,
-    );
+    let cache = build_cache(config)?;
+    let sources = build_sources(config, cache)?;
+    let resolver = sources.resolver;
+    let opener = sources.opener;
     let (sink, pace) = match config.output()? {
         Output::Null => (SinkKind::Null, Pace::Fast),
         Output::NullRealtime => (SinkKind::Null, Pace::Realtime),
@@ -84,9 +167,6 @@ pub(crate) async fn build(config: &Config) -> anyhow::Result<App> {
     };
     let player =
         Arc::new(LocalPlayer::new(opener, &sink, pace).context("could not open the audio output")?);
-    if config.redis_url.is_some() {
-        warn!("MINSTREL_REDIS_URL is set but the Redis cache is not built yet; using memory");
-    }
     let database = connect_database(config).await?;
     let applied = migrate(&database).await?;
     info!(
@@ -122,23 +202,99 @@ pub(crate) async fn build(config: &Config) -> anyhow::Result<App> {
         history: Arc::new(HistoryService::new(history)),
         events,
     };
+    let bridge = Arc::new(BridgeService::new(BridgePorts {
+        links: Arc::new(database.chat_link_repo()),
+        codes: Arc::new(database.link_code_repo()),
+        members: Arc::new(database.telegram_member_repo()),
+        audit: Arc::new(database.audit_log()),
+        clock: Arc::new(SystemClock),
+    }));
     Ok(App {
         music,
         console,
         player,
-        _chat_links: Arc::new(database.chat_link_repo()),
+        bridge,
     })
 }
 
 pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
     let app = build(&config).await?;
     let events_task = tokio::spawn(app.music.clone().run_player_events());
+    let checkpoints_task = tokio::spawn(app.music.clone().run_checkpoints(CHECKPOINT_EVERY));
+    match app.music.restore_all().await {
+        Ok(0) => {}
+        Ok(restored) => info!(restored, "restored the saved queues"),
+        Err(error) => warn!(%error, "could not restore the saved queues"),
+    }
     if config.discord_token.is_set() {
-        warn!("DISCORD_TOKEN is set, but the Discord front-end is not part of this build yet");
+        warn!(
+            "DISCORD_TOKEN is set, but Discord voice playback is not part of this build yet; \
+             Discord stays off"
+        );
     }
-    if config.telegram_token.is_set() {
-        warn!("TELEGRAM_TOKEN is set, but the Telegram front-end is not part of this build yet");
+    let result = match start_telegram(&config, &app).await {
+        Some(telegram) => {
+            info!("running until Ctrl-C");
+            let exit = telegram.run_until(ctrl_c()).await;
+            if exit != TelegramExit::Shutdown {
+                warn!(
+                    ?exit,
+                    "the Telegram front-end stopped; the rest of the bot runs until Ctrl-C"
+                );
+                ctrl_c().await;
+            }
+            Ok(())
+        }
+        None => run_console(&config, &app).await,
+    };
+    // The last word on every queue, so the next start resumes where this one stopped.
+    checkpoints_task.abort();
+    app.music.checkpoint_playing().await;
+    if let Err(error) = app.player.shutdown() {
+        warn!(%error, "the audio output did not close cleanly");
     }
+    events_task.abort();
+    result
+}
+
+async fn ctrl_c() {
+    if tokio::signal::ctrl_c().await.is_err() {
+        // No signal handler can be installed: never stop on a signal rather than at once.
+        std::future::pending::<()>().await;
+    }
+    info!("Ctrl-C: shutting down");
+}
+
+/// Starts Telegram when it is configured, or says why it stays off; `None` leaves the bot
+/// running without it.
+async fn start_telegram(config: &Config, app: &App) -> Option<TelegramFrontend> {
+    if !config.telegram_token.is_set() {
+        return None;
+    }
+    if !config.enable_telegram {
+        info!("Telegram is off: ENABLE_TELEGRAM=false");
+        return None;
+    }
+    let mut telegram = TelegramConfig::new(config.telegram_token.expose());
+    telegram.api_url.clone_from(&config.telegram_api_url);
+    let services = TelegramServices {
+        music: app.music.clone(),
+        filters: FilterService::new(app.music.clone()),
+        bridge: app.bridge.clone(),
+        events: app.console.events.clone(),
+        directory: None,
+    };
+    match TelegramFrontend::start(telegram, services).await {
+        Ok(frontend) => Some(frontend),
+        Err(error) => {
+            // StartError never carries the token.
+            error!(%error, "Telegram is off; the rest of the bot keeps running");
+            None
+        }
+    }
+}
+
+async fn run_console(config: &Config, app: &App) -> anyhow::Result<()> {
     info!(library = %config.library_dir.display(), output = %config.output, "starting the console front-end");
     let console = Console::new(app.console.clone());
     let mode = if std::io::stdin().is_terminal() {
@@ -149,15 +305,8 @@ pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
     let stdin = tokio::io::BufReader::new(tokio::io::stdin());
     tokio::select! {
         result = console.run(stdin, tokio::io::stdout(), mode) => {
-            result.context("the console could not write its output")?;
+            result.context("the console could not write its output")
         }
-        _ = tokio::signal::ctrl_c() => {
-            info!("Ctrl-C: shutting down");
-        }
+        () = ctrl_c() => Ok(()),
     }
-    if let Err(error) = app.player.shutdown() {
-        warn!(%error, "the audio output did not close cleanly");
-    }
-    events_task.abort();
-    Ok(())
 }

@@ -75,7 +75,16 @@ struct Run {
     _dir: tempfile::TempDir,
 }
 
+/// Runs `script` with loudness normalisation off, so the recorded level is the file's own.
 fn run_script(script: &str, output_setting: impl Fn(&Path) -> String) -> Run {
+    run_script_with(script, output_setting, &[("MINSTREL_NORMALISATION", "false")])
+}
+
+fn run_script_with(
+    script: &str,
+    output_setting: impl Fn(&Path) -> String,
+    extra_env: &[(&str, &str)],
+) -> Run {
     let dir = tempfile::tempdir().unwrap();
     let library = dir.path().join("music");
     std::fs::create_dir(&library).unwrap();
@@ -88,6 +97,9 @@ fn run_script(script: &str, output_setting: impl Fn(&Path) -> String) -> Run {
         .env("MINSTREL_LIBRARY_DIR", &library)
         .env("MINSTREL_OUTPUT", output_setting(&output))
         .env("MINSTREL_LOG", "warn")
+        // Plain words search the library whether or not yt-dlp is installed here.
+        .env("MINSTREL_SEARCH_PROVIDER", "local")
+        .envs(extra_env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -179,6 +191,28 @@ fn fast_render_without_filters_keeps_length_and_pitch() {
 }
 
 #[test]
+fn normalisation_is_on_by_default_and_turns_a_loud_tone_down() {
+    let render = |extra_env: &[(&str, &str)]| {
+        let run = run_script_with(
+            "play tone.wav\nquit\n",
+            |path| format!("fast:{}", path.display()),
+            extra_env,
+        );
+        let (left, _) = read_left(&run.output);
+        rms(&left[left.len() / 4..left.len() * 3 / 4])
+    };
+    let untouched = render(&[("MINSTREL_NORMALISATION", "false")]);
+    let normalised = render(&[]);
+    // A 440 Hz sine at half scale on both channels measures about -6.5 LUFS; -14 LUFS is
+    // about 7.5 dB lower (a ratio of about 0.42). Allow for the K-weighting estimate.
+    let ratio = normalised / untouched;
+    assert!((0.3..=0.55).contains(&ratio), "level ratio {ratio}");
+    let quieter = render(&[("MINSTREL_LOUDNESS_TARGET", "-20")]);
+    let step_db = 20.0 * (normalised / quieter).log10();
+    assert!((5.0..=7.0).contains(&step_db), "6 dB lower target gave {step_db} dB");
+}
+
+#[test]
 fn bad_input_gets_a_friendly_reply_and_nothing_crashes() {
     let run = run_script(
         "play ../../etc/passwd\nplay no such song\nvolume 500\nfrobnicate\nskip\nquit\n",
@@ -214,4 +248,64 @@ fn bad_input_gets_a_friendly_reply_and_nothing_crashes() {
         run.stdout
     );
     assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+}
+
+#[test]
+fn a_killed_bot_brings_its_queue_back_at_the_next_start() {
+    use std::io::BufRead as _;
+
+    let dir = tempfile::tempdir().unwrap();
+    let library = dir.path().join("music");
+    std::fs::create_dir(&library).unwrap();
+    write_tone(&library.join("tone.wav"), 440.0, 30.0);
+    write_tone(&library.join("high.wav"), 880.0, 1.0);
+    let start = |output: &str| {
+        Command::new(env!("CARGO_BIN_EXE_minstrel"))
+            .current_dir(dir.path())
+            .env_remove("DISCORD_TOKEN")
+            .env_remove("TELEGRAM_TOKEN")
+            .env("MINSTREL_LIBRARY_DIR", &library)
+            .env("MINSTREL_OUTPUT", output)
+            .env("MINSTREL_LOG", "warn")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+
+    // First life: two tracks queued, then killed without any chance to clean up.
+    let mut first = start("null-realtime");
+    let mut stdin = first.stdin.take().unwrap();
+    stdin.write_all(b"play tone.wav\nplay high.wav\n").unwrap();
+    stdin.flush().unwrap();
+    let mut replies = std::io::BufReader::new(first.stdout.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    while !seen.iter().any(|line: &String| line.contains("high")) {
+        match replies.next() {
+            Some(line) => seen.push(line.unwrap()),
+            None => panic!("the first run ended early: {seen:?}"),
+        }
+    }
+    first.kill().unwrap();
+    first.wait().unwrap();
+
+    // Second life: the queue is there before anything is typed.
+    let mut second = start("null-realtime");
+    second
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"queue\nstop\nquit\n")
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_mins(1);
+    while second.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "the second run did not finish");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let output = second.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(stdout.contains("now: tone"), "{stdout}");
+    assert!(stdout.contains("1. high"), "{stdout}");
 }

@@ -32,7 +32,7 @@ pub use http::{
     SystemHostResolver, forbidden_reason,
 };
 pub use local::{AUDIO_EXTENSIONS, LocalAudioOpener, LocalFileResolver};
-pub use normalise::{NormalisationConfig, NormalisedStream};
+pub use normalise::{NormalisationConfig, NormalisedStream, NormalisingOpener};
 pub use opener::SourceAudioOpener;
 pub use routing::{Resolvers, Route, RoutingResolver, SearchProvider};
 pub use spotify::{

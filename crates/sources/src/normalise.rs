@@ -10,7 +10,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use ebur128::{EbuR128, Mode};
-use minstrel_app::ports::{AudioError, PcmStream};
+use minstrel_app::ports::{AudioError, AudioOpener, PcmStream};
+use minstrel_domain::Track;
 
 const RATE: u32 = 48_000;
 const CHANNELS: usize = 2;
@@ -257,6 +258,54 @@ impl PcmStream for NormalisedStream {
         }
         self.apply(&mut out[..count]);
         Ok(count)
+    }
+}
+
+/// An [`AudioOpener`] decorator that normalises every stream the inner opener opens.
+///
+/// One switch serves every track: flipping it takes effect on the tracks already playing, so a
+/// setting can turn normalisation on or off without restarting anything.
+pub struct NormalisingOpener {
+    inner: Arc<dyn AudioOpener>,
+    config: NormalisationConfig,
+    switch: Arc<AtomicBool>,
+}
+
+impl std::fmt::Debug for NormalisingOpener {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("NormalisingOpener")
+            .field("config", &self.config)
+            .field("enabled", &self.switch.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+impl NormalisingOpener {
+    /// Normalises what `inner` opens; `config.enabled` sets the switch's first position.
+    pub fn new(inner: Arc<dyn AudioOpener>, config: NormalisationConfig) -> Self {
+        let switch = Arc::new(AtomicBool::new(config.enabled));
+        Self {
+            inner,
+            config,
+            switch,
+        }
+    }
+
+    /// The switch every stream opened from now on (and every one playing) obeys.
+    pub fn switch(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.switch)
+    }
+}
+
+impl AudioOpener for NormalisingOpener {
+    fn open(&self, track: &Track, start_at: Duration) -> Result<Box<dyn PcmStream>, AudioError> {
+        let stream = self.inner.open(track, start_at)?;
+        Ok(Box::new(NormalisedStream::with_switch(
+            stream,
+            self.config,
+            Arc::clone(&self.switch),
+        )))
     }
 }
 

@@ -78,9 +78,9 @@ fn looks_like_local_path(query: &str) -> bool {
     if query.starts_with('/') || query.starts_with("./") || query.starts_with("../") {
         return true;
     }
-    // "AC/DC thunderstruck" has a slash but is words; "Rock/Song.flac" is a path.
-    (query.contains('/') || query.contains(std::path::MAIN_SEPARATOR))
-        && Path::new(query)
+    // "AC/DC thunderstruck" has a slash but is words; "Rock/Song.flac" and "song.wav" name
+    // files: nobody searches a site for a file extension.
+    Path::new(query)
             .extension()
             .and_then(|extension| extension.to_str())
             .is_some_and(|extension| {
@@ -230,6 +230,9 @@ mod tests {
                 Route::YtDlp("ytsearch1:AC/DC thunderstruck".into()),
             ),
             ("Rock/Song.flac", Route::Local("Rock/Song.flac".into())),
+            ("song.wav", Route::Local("song.wav".into())),
+            ("My Song.MP3", Route::Local("My Song.MP3".into())),
+            ("the wav song", Route::YtDlp("ytsearch1:the wav song".into())),
             ("/music/a.mp3", Route::Local("/music/a.mp3".into())),
             ("local: blue moon", Route::Local("blue moon".into())),
             ("--exec rm", Route::YtDlp("ytsearch1:--exec rm".into())),

@@ -289,6 +289,19 @@ impl TelegramFrontend {
         self.task.await.unwrap_or(TelegramExit::Failed)
     }
 
+    /// Runs until the front-end stops by itself (a 409 conflict, a failure) or `stop`
+    /// completes, in which case it is shut down.
+    pub async fn run_until(mut self, stop: impl Future<Output = ()>) -> TelegramExit {
+        let ended = tokio::select! {
+            exit = &mut self.task => Some(exit.unwrap_or(TelegramExit::Failed)),
+            () = stop => None,
+        };
+        match ended {
+            Some(exit) => exit,
+            None => self.shutdown().await,
+        }
+    }
+
     /// Stops polling and the bridge, and waits for them.
     pub async fn shutdown(self) -> TelegramExit {
         let _ = self.stop.send(true);

@@ -258,6 +258,41 @@ async fn run_player_events_handles_events_until_the_player_goes_away() {
     assert_eq!(harness.take_played_titles(), ["B"]);
 }
 
+// ----- checkpoints ------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_checkpoint_saves_playing_guilds_and_skips_paused_ones() {
+    let (harness, a) = playing(&["B"]).await;
+    let saves_before = harness.saves.lock().unwrap().len();
+
+    assert_eq!(harness.music.checkpoint_playing().await, 1);
+    let saves = harness.saves.lock().unwrap().clone();
+    assert_eq!(saves.len(), saves_before + 1);
+    let snapshot = saves.last().unwrap();
+    assert_eq!(snapshot.current.as_ref().map(|track| track.id), Some(a));
+    assert_eq!(snapshot.upcoming.len(), 1);
+
+    harness
+        .music
+        .pause(guild(), &Actor::console())
+        .await
+        .unwrap();
+    let saves_paused = harness.saves.lock().unwrap().len();
+    assert_eq!(harness.music.checkpoint_playing().await, 0);
+    assert_eq!(harness.saves.lock().unwrap().len(), saves_paused);
+}
+
+#[tokio::test(start_paused = true)]
+async fn checkpoints_run_on_their_period() {
+    let (harness, _) = playing(&[]).await;
+    let saves_before = harness.saves.lock().unwrap().len();
+    let task = tokio::spawn(harness.music.clone().run_checkpoints(Duration::from_secs(5)));
+    // Paused time: the sleep advances the clock exactly, no real waiting.
+    tokio::time::sleep(Duration::from_millis(12_500)).await;
+    assert_eq!(harness.saves.lock().unwrap().len(), saves_before + 2);
+    task.abort();
+}
+
 // ----- restore_all ------------------------------------------------------------------------
 
 fn snapshot(paused: bool) -> QueueSnapshot {

@@ -187,3 +187,43 @@ fn switching_off_while_playing_glides_back_to_unity() {
     }
     assert!(last.abs() < 1e-9, "back at unity: {last}");
 }
+
+/// Opens a quiet tone for every track, whatever the track says.
+struct QuietToneOpener {
+    amplitude: f32,
+}
+
+impl AudioOpener for QuietToneOpener {
+    fn open(&self, _track: &Track, _start_at: Duration) -> Result<Box<dyn PcmStream>, AudioError> {
+        Ok(Box::new(Tone::new(self.amplitude, 6.0)))
+    }
+}
+
+fn any_track() -> Track {
+    minstrel_app::ports::TrackInfo {
+        title: "quiet".to_owned(),
+        artist: None,
+        duration: None,
+        source_kind: minstrel_domain::SourceKind::Local,
+        locator: "quiet.wav".to_owned(),
+        thumbnail: None,
+    }
+    .into_track(minstrel_domain::TrackId(1), minstrel_domain::Requester::console())
+}
+
+#[test]
+fn the_opener_normalises_what_it_opens_and_obeys_its_switch() {
+    let amplitude = amplitude_for(-30.0);
+    let opener = NormalisingOpener::new(
+        Arc::new(QuietToneOpener { amplitude }),
+        NormalisationConfig::default(),
+    );
+    let mut normalised = opener.open(&any_track(), Duration::ZERO).unwrap();
+    let measured = loudness(&read_all(normalised.as_mut()));
+    assert!((measured + 14.0).abs() <= 1.0, "{measured} LUFS");
+
+    opener.switch().store(false, Ordering::Relaxed);
+    let mut untouched = opener.open(&any_track(), Duration::ZERO).unwrap();
+    let measured = loudness(&read_all(untouched.as_mut()));
+    assert!((measured + 30.0).abs() <= 0.2, "{measured} LUFS");
+}
