@@ -87,6 +87,14 @@ pub(crate) struct Config {
     pub(crate) enable_telegram: bool,
     /// The Bot API server; unset for Telegram's own (set it for a self-hosted Bot API server).
     pub(crate) telegram_api_url: Option<String>,
+    /// `ws://host:port` of a gateway proxy to use instead of Discord's.
+    pub(crate) discord_gateway_url: Option<String>,
+    /// `host:port` of a plain-HTTP REST proxy (e.g. twilight-http-proxy) that rate-limits;
+    /// twilight's own rate limiter is off behind it.
+    pub(crate) discord_rest_proxy: Option<String>,
+    /// Guild ids (comma-separated) to register the slash commands in; empty registers them
+    /// globally.
+    pub(crate) discord_command_guilds: String,
 }
 
 impl Default for Config {
@@ -110,6 +118,9 @@ impl Default for Config {
             loudness_target: -14.0,
             enable_telegram: true,
             telegram_api_url: None,
+            discord_gateway_url: None,
+            discord_rest_proxy: None,
+            discord_command_guilds: String::new(),
         }
     }
 }
@@ -169,6 +180,7 @@ impl Config {
                 self.loudness_target
             );
         }
+        self.discord_command_guilds()?;
         if self.spotify_client_id.is_some() != self.spotify_client_secret.is_set() {
             bail!("set both SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET, or neither");
         }
@@ -189,6 +201,20 @@ impl Config {
                 self.search_provider
             )
         })
+    }
+
+    /// The guilds `MINSTREL_DISCORD_COMMAND_GUILDS` names; empty for global commands.
+    pub(crate) fn discord_command_guilds(&self) -> anyhow::Result<Vec<u64>> {
+        self.discord_command_guilds
+            .split(',')
+            .map(str::trim)
+            .filter(|id| !id.is_empty())
+            .map(|id| {
+                id.parse::<u64>().ok().filter(|id| *id > 0).with_context(|| {
+                    format!("MINSTREL_DISCORD_COMMAND_GUILDS must be guild ids separated by commas (got \"{id}\")")
+                })
+            })
+            .collect()
     }
 
     /// Whether the yt-dlp executable exists (a path, or a name found on `PATH`).
@@ -251,7 +277,10 @@ mod tests {
             .merge(Toml::string("http_addr = \"127.0.0.1:8080\""))
             .extract()
             .unwrap();
-        assert_eq!(from_toml.http_addr, Some(SocketAddr::from(([127, 0, 0, 1], 8080))));
+        assert_eq!(
+            from_toml.http_addr,
+            Some(SocketAddr::from(([127, 0, 0, 1], 8080)))
+        );
         // An environment variable's text is parsed as a figment `Value`, as `Env` does.
         let from_env: figment::value::Value = "0.0.0.0:8080".parse().unwrap();
         let address: SocketAddr = from_env.deserialize().unwrap();

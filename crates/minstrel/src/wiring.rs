@@ -6,32 +6,41 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use minstrel_app::ports::{
-    AudioOpener, Cache, Clock, EventBus, HistoryRepo, InProcessEventBus, Player, PlaylistRepo, QueueStore,
-    SettingsRepo, StoreError, SystemClock, TrackResolver,
+    AudioOpener, Cache, Clock, EventBus, HistoryRepo, InProcessEventBus, Player, PlaylistRepo,
+    QueueStore, SettingsRepo, StoreError, SystemClock, TrackResolver,
 };
 use minstrel_app::{
-    BridgePorts, BridgeService, FilterService, HistoryService, MusicPorts, MusicService, PlaylistService, RateLimit,
-    SettingsService,
+    BridgePorts, BridgeService, FilterService, HistoryService, MusicPorts, MusicService,
+    PlaylistService, RateLimit, SettingsService,
 };
-use minstrel_console::{Console, ConsoleServices, Mode};
-use minstrel_db::SqlDatabase;
-use minstrel_telegram::{TelegramConfig, TelegramExit, TelegramFrontend, TelegramServices};
 use minstrel_cache::{
     CacheCapacity, LayeredCache, LayeredCacheConfig, MokaCache, RedisCache, RedisCacheConfig,
 };
+use minstrel_console::{Console, ConsoleServices, Mode};
+use minstrel_db::SqlDatabase;
+use minstrel_discord::{
+    CommandRegistration, DiscordConfig, DiscordFrontEnd, DiscordServices, RestProxy,
+};
+use minstrel_domain::GuildId;
 use minstrel_sources::{
     CachingResolver, HttpAudioOpener, HttpLimits, HttpResolver, LocalAudioOpener,
     LocalFileResolver, NormalisationConfig, NormalisingOpener, Resolvers, RoutingResolver,
-    SafeHttpClient, SearchProvider, SearchSite, SourceAudioOpener, SpotifyConfig,
-    SpotifyResolver, YtDlpAudioOpener, YtDlpConfig, YtDlpResolver,
+    SafeHttpClient, SearchProvider, SearchSite, SourceAudioOpener, SpotifyConfig, SpotifyResolver,
+    YtDlpAudioOpener, YtDlpConfig, YtDlpResolver,
 };
+use minstrel_telegram::{TelegramConfig, TelegramExit, TelegramFrontend, TelegramServices};
 use minstrel_voice::{LocalPlayer, Pace, SinkKind};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
 use tracing::{error, info, warn};
 
 use crate::config::{Config, Output};
 
 /// How often the queues of playing guilds are saved with their position.
 const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// How long the chat front-ends get to close their connections after Ctrl-C.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Everything the front-ends need, built once.
 pub(crate) struct App {
@@ -226,26 +235,56 @@ pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
         Ok(restored) => info!(restored, "restored the saved queues"),
         Err(error) => warn!(%error, "could not restore the saved queues"),
     }
-    if config.discord_token.is_set() {
-        warn!(
-            "DISCORD_TOKEN is set, but Discord voice playback is not part of this build yet; \
-             Discord stays off"
-        );
-    }
-    let result = match start_telegram(&config, &app).await {
-        Some(telegram) => {
-            info!("running until Ctrl-C");
-            let exit = telegram.run_until(ctrl_c()).await;
-            if exit != TelegramExit::Shutdown {
-                warn!(
-                    ?exit,
-                    "the Telegram front-end stopped; the rest of the bot runs until Ctrl-C"
-                );
-                ctrl_c().await;
-            }
-            Ok(())
+    // Every chat front-end stops when this turns true.
+    let (stop, stopped) = watch::channel(false);
+    let stop_signal = move || {
+        let mut stopped = stopped.clone();
+        async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
         }
-        None => run_console(&config, &app).await,
+    };
+    let mut front_ends = JoinSet::new();
+    if let Some(discord) = discord_config(&config)? {
+        warn!(
+            output = %config.output,
+            "Discord voice playback (songbird) is not part of this build yet: commands work, \
+             but the audio goes to MINSTREL_OUTPUT, not to the voice channel"
+        );
+        let services = discord_services(&app);
+        let shutdown = stop_signal();
+        front_ends.spawn(async move {
+            match DiscordFrontEnd::run(discord, services, shutdown).await {
+                Ok(()) => info!("the Discord front-end stopped"),
+                Err(error) => error!(%error, "Discord is off; the rest of the bot keeps running"),
+            }
+        });
+    }
+    if let Some(telegram) = start_telegram(&config, &app).await {
+        let shutdown = stop_signal();
+        front_ends.spawn(async move {
+            match telegram.run_until(shutdown).await {
+                TelegramExit::Shutdown => info!("the Telegram front-end stopped"),
+                exit => warn!(
+                    ?exit,
+                    "the Telegram front-end stopped; the rest of the bot keeps running"
+                ),
+            }
+        });
+    }
+    let result = if front_ends.is_empty() {
+        run_console(&config, &app).await
+    } else {
+        info!("running until Ctrl-C");
+        ctrl_c().await;
+        let _ = stop.send(true);
+        let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
+            while front_ends.join_next().await.is_some() {}
+        });
+        if drained.await.is_err() {
+            warn!("a front-end did not stop in time; stopping it hard");
+            front_ends.abort_all();
+        }
+        Ok(())
     };
     // The last word on every queue, so the next start resumes where this one stopped.
     checkpoints_task.abort();
@@ -255,6 +294,44 @@ pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
     }
     events_task.abort();
     result
+}
+
+/// The Discord front-end's settings, when a token is set.
+fn discord_config(config: &Config) -> anyhow::Result<Option<DiscordConfig>> {
+    if !config.discord_token.is_set() {
+        return Ok(None);
+    }
+    let mut discord = DiscordConfig::new(config.discord_token.expose().to_owned());
+    discord.gateway_url.clone_from(&config.discord_gateway_url);
+    if let Some(address) = &config.discord_rest_proxy {
+        discord.rest_proxy = Some(RestProxy {
+            address: address.clone(),
+            plain_http: true,
+        });
+        discord.rest_ratelimiter = false;
+    }
+    let guilds = config.discord_command_guilds()?;
+    if !guilds.is_empty() {
+        discord.registration = CommandRegistration::Guilds(
+            guilds
+                .into_iter()
+                .map(GuildId::new)
+                .collect::<Result<_, _>>()
+                .map_err(|error| anyhow::anyhow!("MINSTREL_DISCORD_COMMAND_GUILDS: {error}"))?,
+        );
+    }
+    Ok(Some(discord))
+}
+
+fn discord_services(app: &App) -> DiscordServices {
+    DiscordServices {
+        music: app.music.clone(),
+        filters: FilterService::new(app.music.clone()),
+        playlists: app.console.playlists.clone(),
+        settings: app.console.settings.clone(),
+        history: app.console.history.clone(),
+        bridge: Some(app.bridge.clone()),
+    }
 }
 
 async fn ctrl_c() {

@@ -1,0 +1,195 @@
+//! The binary with a Discord token, against the fake gateway and REST API of minstrel-testkit
+//! on 127.0.0.1: it identifies with the right intents, registers its slash commands, answers
+//! interactions (deferred, then edited) from the real storage and sources, stops on Ctrl-C,
+//! and gives up with a clear error on a fatal close code instead of looping.
+
+use std::fs::File;
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use minstrel_testkit::discord::{FakeGateway, FakeMember, FakeRest, slash_command};
+use serde_json::json;
+
+const TOKEN: &str = "MTIzNDU2.SECRET-discord-token.never-printed";
+const GUILD: u64 = 300_000_000_000_000_001;
+/// GUILDS (1) | GUILD_VOICE_STATES (128): nothing privileged.
+const INTENTS: u64 = 1 | 128;
+
+struct Bot {
+    child: Child,
+    dir: tempfile::TempDir,
+}
+
+impl Bot {
+    fn spawn(gateway: &FakeGateway, rest: &FakeRest) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let library = dir.path().join("music");
+        std::fs::create_dir(&library).unwrap();
+        write_tone(&library.join("tone.wav"));
+        let child = Command::new(env!("CARGO_BIN_EXE_minstrel"))
+            .current_dir(dir.path())
+            .env_remove("TELEGRAM_TOKEN")
+            .env("DISCORD_TOKEN", TOKEN)
+            .env("MINSTREL_DISCORD_GATEWAY_URL", gateway.url())
+            .env("MINSTREL_DISCORD_REST_PROXY", rest.proxy_address())
+            .env("MINSTREL_LIBRARY_DIR", &library)
+            .env("MINSTREL_SEARCH_PROVIDER", "local")
+            .env("MINSTREL_OUTPUT", "null-realtime")
+            .env("MINSTREL_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(File::create(dir.path().join("stdout.log")).unwrap())
+            .stderr(File::create(dir.path().join("stderr.log")).unwrap())
+            .spawn()
+            .unwrap();
+        Self { child, dir }
+    }
+
+    fn log(&self, name: &str) -> String {
+        std::fs::read_to_string(self.dir.path().join(name)).unwrap_or_default()
+    }
+
+    /// Waits for the process to end by itself; a hang is a failure.
+    fn wait(&mut self, limit: Duration) -> ExitStatus {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            if Instant::now() > deadline {
+                self.child.kill().unwrap();
+                panic!(
+                    "minstrel did not stop within {limit:?}\nstderr:\n{}",
+                    self.log("stderr.log")
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn interrupt(&self) {
+        let status = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    fn assert_token_never_printed(&self) {
+        for log in ["stderr.log", "stdout.log"] {
+            let text = self.log(log);
+            assert!(
+                !text.contains("SECRET-discord"),
+                "{log} shows the token:\n{text}"
+            );
+        }
+    }
+}
+
+impl Drop for Bot {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+fn write_tone(path: &Path) {
+    let spec = hound::WavSpec {
+        channels: 2,
+        sample_rate: 48_000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut writer = hound::WavWriter::create(path, spec).unwrap();
+    for index in 0..48_000 * 30 {
+        #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation)]
+        let sample =
+            ((std::f32::consts::TAU * 440.0 * index as f32 / 48_000.0).sin() * 8000.0) as i16;
+        writer.write_sample(sample).unwrap();
+        writer.write_sample(sample).unwrap();
+    }
+    writer.finalize().unwrap();
+}
+
+async fn fakes() -> (FakeGateway, FakeRest) {
+    let gateway = FakeGateway::start().await;
+    let rest = FakeRest::start().await;
+    rest.set_gateway_url(&gateway.url());
+    (gateway, rest)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_discord_token_runs_the_gateway_and_answers_commands() {
+    let (gateway, rest) = fakes().await;
+    let mut bot = Bot::spawn(&gateway, &rest);
+
+    let identify = gateway.wait_for_op(2, 1).await;
+    assert_eq!(identify["d"]["intents"], json!(INTENTS), "{identify}");
+    let registration = rest
+        .wait_for("command registration", |request| {
+            request.is_command_registration()
+        })
+        .await;
+    let names: Vec<&str> = registration
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|command| command["name"].as_str())
+        .collect();
+    for wanted in ["play", "queue", "skip", "filter", "connect_telegram"] {
+        assert!(names.contains(&wanted), "{wanted} missing from {names:?}");
+    }
+
+    let member = FakeMember::new(100_000_000_000_000_001, "ann");
+    let play = slash_command(
+        1_001,
+        "token-play",
+        GUILD,
+        &member,
+        "play",
+        &json!([{"name": "query", "type": 3, "value": "tone.wav"}]),
+    );
+    assert!(gateway.inject_interaction(&play));
+    let callback = rest.wait_for_callback(1_001).await;
+    // Type 5: deferred channel message, sent before any work.
+    assert_eq!(callback.body["type"], json!(5), "{:?}", callback.body);
+    let edit = rest.wait_for_original_edit("token-play").await;
+    let said = edit.embed_description().unwrap_or_default();
+    assert!(said.contains("tone"), "{said}");
+
+    let queue = slash_command(1_002, "token-queue", GUILD, &member, "queue", &json!([]));
+    assert!(gateway.inject_interaction(&queue));
+    let edit = rest.wait_for_original_edit("token-queue").await;
+    let listed = serde_json::to_string(&edit.body).unwrap();
+    assert!(listed.contains("tone"), "{listed}");
+
+    assert!(bot.child.try_wait().unwrap().is_none(), "it keeps running");
+    bot.interrupt();
+    let status = bot.wait(Duration::from_secs(40));
+    assert!(status.success(), "{status:?}\n{}", bot.log("stderr.log"));
+    bot.assert_token_never_printed();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rejected_discord_token_stops_discord_without_reconnecting() {
+    let (gateway, rest) = fakes().await;
+    gateway.close_on_identify(4004);
+    let mut bot = Bot::spawn(&gateway, &rest);
+    gateway.wait_for_op(2, 1).await;
+    // The fatal close is reported, and the process stays up for Ctrl-C.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !bot.log("stderr.log").contains("4004") {
+        assert!(
+            Instant::now() < deadline,
+            "no word about 4004:\n{}",
+            bot.log("stderr.log")
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(bot.log("stderr.log").contains("Discord is off"));
+    assert_eq!(gateway.connections(), 1, "no reconnect after a fatal close");
+    bot.interrupt();
+    let status = bot.wait(Duration::from_secs(40));
+    assert!(status.success(), "{status:?}\n{}", bot.log("stderr.log"));
+    bot.assert_token_never_printed();
+}
