@@ -1,3 +1,4 @@
 //! e2e
 
+mod deploy;
 mod layering;

@@ -1,5 +1,6 @@
 //! The gateway side: shards, READY/RESUMED, close codes, and handing interactions to the handler.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -9,8 +10,8 @@ use minstrel_domain::{ChannelId, GuildId, UserId};
 use tokio::task::JoinSet;
 use tracing::{error, info, warn};
 use twilight_gateway::{
-    CloseFrame, Config, ConfigBuilder, Event, EventTypeFlags, Intents, Shard, ShardId,
-    StreamExt as _,
+    CloseFrame, Config, ConfigBuilder, Event, EventTypeFlags, Intents, MessageSender, Shard,
+    ShardId, StreamExt as _,
 };
 use twilight_http::Client;
 use twilight_model::gateway::CloseCode;
@@ -51,6 +52,16 @@ pub struct RestProxy {
     pub plain_http: bool,
 }
 
+/// The voice side of the gateway (songbird, in the binary's wiring): it needs every shard's
+/// sender to ask Discord for voice connections, and the events that carry voice sessions.
+#[async_trait::async_trait]
+pub trait VoiceGateway: Send + Sync {
+    /// All shards exist; called once, before any event.
+    fn shards_started(&self, senders: HashMap<u32, MessageSender>);
+    /// READY, `VOICE_STATE_UPDATE` and `VOICE_SERVER_UPDATE` of every shard.
+    async fn event(&self, event: &Event);
+}
+
 /// Settings of the Discord front-end.
 #[derive(Clone)]
 pub struct DiscordConfig {
@@ -64,6 +75,8 @@ pub struct DiscordConfig {
     /// Twilight's REST rate limiter. Turn it off only behind a proxy that rate-limits, or
     /// against a fake.
     pub rest_ratelimiter: bool,
+    /// Where voice events go; `None` leaves voice to nobody.
+    pub voice: Option<Arc<dyn VoiceGateway>>,
 }
 
 impl DiscordConfig {
@@ -76,6 +89,7 @@ impl DiscordConfig {
             gateway_url: None,
             rest_proxy: None,
             rest_ratelimiter: true,
+            voice: None,
         }
     }
 }
@@ -90,6 +104,7 @@ impl std::fmt::Debug for DiscordConfig {
             .field("gateway_url", &self.gateway_url)
             .field("rest_proxy", &self.rest_proxy)
             .field("rest_ratelimiter", &self.rest_ratelimiter)
+            .field("voice", &self.voice.is_some())
             .finish()
     }
 }
@@ -123,6 +138,7 @@ fn wanted_events() -> EventTypeFlags {
         | EventTypeFlags::RESUMED
         | EventTypeFlags::INTERACTION_CREATE
         | EventTypeFlags::VOICE_STATE_UPDATE
+        | EventTypeFlags::VOICE_SERVER_UPDATE
         | EventTypeFlags::GUILD_CREATE
         | EventTypeFlags::GUILD_DELETE
 }
@@ -193,6 +209,14 @@ impl DiscordFrontEnd {
         info!(shards = shards.len(), "starting the Discord gateway");
         let registered = Arc::new(AtomicBool::new(false));
         let mut senders = Vec::with_capacity(shards.len());
+        if let Some(voice) = &config.voice {
+            voice.shards_started(
+                shards
+                    .iter()
+                    .map(|shard| (shard.id().number(), shard.sender()))
+                    .collect(),
+            );
+        }
         let mut tasks = JoinSet::new();
         for shard in shards {
             senders.push(shard.sender());
@@ -202,6 +226,7 @@ impl DiscordFrontEnd {
                 voice: Arc::clone(&voice),
                 registration: config.registration.clone(),
                 registered: Arc::clone(&registered),
+                voice_gateway: config.voice.clone(),
             };
             tasks.spawn(runner.run(shard));
         }
@@ -274,6 +299,7 @@ struct ShardRunner {
     voice: Arc<VoiceStates>,
     registration: CommandRegistration,
     registered: Arc<AtomicBool>,
+    voice_gateway: Option<Arc<dyn VoiceGateway>>,
 }
 
 impl ShardRunner {
@@ -287,6 +313,14 @@ impl ShardRunner {
                     continue;
                 }
             };
+            if let Some(voice) = &self.voice_gateway
+                && matches!(
+                    event,
+                    Event::Ready(_) | Event::VoiceStateUpdate(_) | Event::VoiceServerUpdate(_)
+                )
+            {
+                voice.event(&event).await;
+            }
             match event {
                 Event::GatewayClose(frame) => {
                     let Some(frame) = frame else {

@@ -15,8 +15,10 @@ mod voice_state;
 pub use commands::{COMMAND_NAMES, definitions, definitions_json};
 pub use gateway::{
     CommandRegistration, DiscordConfig, DiscordError, DiscordFrontEnd, INTENTS, RestProxy,
-    ShardSelection,
+    ShardSelection, VoiceGateway,
 };
 pub use handler::{DiscordServices, InteractionHandler};
 pub use reply::{ACCENT, ERROR, Reply};
+/// The gateway types a [`VoiceGateway`] sees.
+pub use twilight_gateway::{Event as GatewayEvent, MessageSender};
 pub use voice_state::VoiceStates;

@@ -525,3 +525,315 @@ fn rapid_changes_stay_finite_and_bounded() {
     assert!(peak(&output) <= 1.0);
     assert!(frames(&output) > frames(&input) / 2);
 }
+
+/// Gain in dB of Lavalink's one-pole smoothing low-pass `y += (x − y) / smoothing` at
+/// `frequency`: `|H(e^jω)| = a / |1 − (1 − a)·e^(−jω)|` with `a = 1 / smoothing`.
+fn one_pole_gain_db(smoothing: f32, frequency: f32) -> f32 {
+    let factor = 1.0 / f64::from(smoothing);
+    let keep = 1.0 - factor;
+    let omega = std::f64::consts::TAU * f64::from(frequency) / f64::from(SAMPLE_RATE);
+    let denominator = (1.0 - 2.0 * keep * omega.cos() + keep * keep).sqrt();
+    (20.0 * (factor / denominator).log10()) as f32
+}
+
+fn low_pass(smoothing: f32) -> FilterSpec {
+    FilterSpec {
+        low_pass: Some(minstrel_domain::filters::LowPass::new(smoothing).unwrap()),
+        ..FilterSpec::default()
+    }
+}
+
+#[test]
+fn low_pass_attenuates_as_the_one_pole_formula_says() {
+    for smoothing in [3.0f32, 20.0] {
+        let spec = low_pass(smoothing);
+        let at = |frequency: f32| {
+            let measured = level_change_db(spec, frequency);
+            let expected = one_pole_gain_db(smoothing, frequency);
+            assert!(
+                (measured - expected).abs() < 0.3,
+                "smoothing {smoothing}, {frequency} Hz: {measured} dB vs {expected} dB"
+            );
+            measured
+        };
+        let (low, high) = (at(100.0), at(10_000.0));
+        at(1_000.0);
+        // The point of the filter: highs drop far more than lows (≈ 10 dB at smoothing 3,
+        // ≈ 27 dB at smoothing 20).
+        assert!(
+            low - high > 9.0,
+            "smoothing {smoothing}: 100 Hz {low} dB, 10 kHz {high} dB"
+        );
+    }
+    // Darker with more smoothing.
+    assert!(
+        level_change_db(low_pass(20.0), 10_000.0) < level_change_db(low_pass(3.0), 10_000.0) - 15.0
+    );
+}
+
+/// Level in dB of the `frequency` component of `signal` relative to a sine of `amplitude`.
+fn component_db(signal: &[f32], frequency: f32, amplitude: f32) -> f32 {
+    10.0 * (goertzel_power(signal, frequency, SAMPLE_RATE) / (amplitude * amplitude / 2.0)).log10()
+}
+
+#[test]
+fn channel_mix_applies_each_matrix_factor() {
+    use minstrel_domain::filters::ChannelMix;
+    // A different tone on each side, so every factor shows up as its own component.
+    let (left_hz, right_hz, amplitude) = (440.0f32, 1_000.0f32, 0.3f32);
+    let left_only = stereo_sine(left_hz, 0.5, amplitude, [1.0, 0.0], SAMPLE_RATE);
+    let right_only = stereo_sine(right_hz, 0.5, amplitude, [0.0, 1.0], SAMPLE_RATE);
+    let input: Vec<f32> = left_only
+        .iter()
+        .zip(&right_only)
+        .map(|(a, b)| a + b)
+        .collect();
+    let factor_db = |factor: f32| dbfs(factor);
+
+    // Swap-to-right: the left tone appears, at full level, on the right only.
+    let spec = FilterSpec {
+        channel_mix: Some(ChannelMix::new(0.0, 1.0, 0.0, 0.0).unwrap()),
+        ..FilterSpec::default()
+    };
+    let output = render(spec, 100, &left_only);
+    let (left, right) = (channel(&output, 0), channel(&output, 1));
+    assert!(
+        peak(&left) < 1e-6,
+        "left should be silent: peak {}",
+        peak(&left)
+    );
+    let moved = component_db(&right, left_hz, amplitude);
+    assert!(moved.abs() < 0.05, "left tone on the right: {moved} dB");
+
+    let (ll, lr, rl, rr) = (0.7f32, 0.25f32, 0.5f32, 0.9f32);
+    let spec = FilterSpec {
+        channel_mix: Some(ChannelMix::new(ll, lr, rl, rr).unwrap()),
+        ..FilterSpec::default()
+    };
+    let output = render(spec, 100, &input);
+    let (left, right) = (channel(&output, 0), channel(&output, 1));
+    for (what, signal, frequency, factor) in [
+        ("left→left", &left, left_hz, ll),
+        ("right→left", &left, right_hz, rl),
+        ("left→right", &right, left_hz, lr),
+        ("right→right", &right, right_hz, rr),
+    ] {
+        let measured = component_db(signal, frequency, amplitude);
+        assert!(
+            (measured - factor_db(factor)).abs() < 0.05,
+            "{what}: {measured} dB, expected {} dB",
+            factor_db(factor)
+        );
+    }
+}
+
+/// Lavalink's distortion formula, in `f64` with libm, as the reference.
+fn distortion_reference(d: &minstrel_domain::filters::Distortion, x: f32) -> f32 {
+    let x = f64::from(x);
+    let sin = f64::from(d.sin_offset) + (x * f64::from(d.sin_scale)).sin();
+    let cos = f64::from(d.cos_offset) + (x * f64::from(d.cos_scale)).cos();
+    let tan = f64::from(d.tan_offset) + (x * f64::from(d.tan_scale)).tan();
+    (f64::from(d.offset) + f64::from(d.scale) * sin * cos * tan).clamp(-1.0, 1.0) as f32
+}
+
+#[test]
+fn distortion_maps_dc_and_tones_as_the_lavalink_formula() {
+    use minstrel_domain::filters::Distortion;
+    // Chosen so every output stays below the limiter's 0.9 threshold, where it is the identity.
+    let distortion = Distortion {
+        sin_offset: 0.1,
+        sin_scale: 1.2,
+        cos_offset: 0.2,
+        cos_scale: 0.5,
+        tan_offset: 0.3,
+        tan_scale: 0.8,
+        offset: 0.05,
+        scale: 0.7,
+    }
+    .validated()
+    .unwrap();
+    let spec = FilterSpec {
+        distortion: Some(distortion),
+        ..FilterSpec::default()
+    };
+    for level in [-0.8f32, -0.3, 0.0, 0.25, 0.6, 0.8] {
+        let input = vec![level; 2 * FRAMES_PER_BLOCK];
+        let output = render(spec, 100, &input);
+        let expected = distortion_reference(&distortion, level);
+        assert!(
+            expected.abs() < 0.9,
+            "test parameters left the linear range"
+        );
+        for sample in &output {
+            assert!(
+                (sample - expected).abs() < 1e-5,
+                "DC {level}: {sample} vs {expected}"
+            );
+        }
+    }
+    // A tone: memoryless, so each output sample is the formula of its input sample.
+    let input = stereo_sine(440.0, 0.2, 0.8, [1.0, 0.5], SAMPLE_RATE);
+    let output = render(spec, 100, &input);
+    assert_eq!(output.len(), input.len());
+    let worst = input
+        .iter()
+        .zip(&output)
+        .map(|(x, y)| (distortion_reference(&distortion, *x) - y).abs())
+        .fold(0.0f32, f32::max);
+    assert!(worst < 1e-5, "tone: worst error {worst}");
+    // It really distorts: the output of a pure tone carries a second harmonic and DC.
+    let left = channel(&output, 0);
+    let harmonic = component_db(&left, 880.0, 0.8);
+    assert!(harmonic > -40.0, "second harmonic {harmonic} dB");
+}
+
+#[test]
+fn vaporwave_lowers_pitch_lengthens_and_darkens() {
+    let spec = Preset::Vaporwave.spec();
+    let smoothing = spec.low_pass.unwrap().smoothing;
+    let input = tone(440.0, 1.0, 0.3);
+    let output = render(spec, 100, &input);
+    let ratio = frames(&output) as f32 / frames(&input) as f32;
+    assert!((ratio - 1.25).abs() < 0.0125, "duration ratio {ratio}");
+    let pitch = estimate_pitch_hz(middle(&channel(&output, 0), 0.1), SAMPLE_RATE).unwrap();
+    assert!((pitch - 352.0).abs() < 3.5, "pitch {pitch}");
+
+    // The low-pass runs before the resampler: a tone at f leaves at 0.8·f, damped by the
+    // one-pole gain at f.
+    let change_db = |frequency: f32| {
+        let input = tone(frequency, 1.0, 0.1);
+        let output = channel(&render(spec, 100, &input), 0);
+        let input = channel(&input, 0);
+        let power = goertzel_power(middle(&output, 0.2), 0.8 * frequency, SAMPLE_RATE);
+        let reference = goertzel_power(middle(&input, 0.2), frequency, SAMPLE_RATE);
+        10.0 * (power / reference).log10()
+    };
+    for frequency in [200.0f32, 2_000.0, 10_000.0] {
+        let measured = change_db(frequency);
+        let expected = one_pole_gain_db(smoothing, frequency);
+        assert!(
+            (measured - expected).abs() < 0.5,
+            "{frequency} Hz → {} Hz: {measured} dB vs {expected} dB",
+            0.8 * frequency
+        );
+    }
+    assert!(change_db(10_000.0) < change_db(200.0) - 8.0);
+}
+
+/// Tones one per region of the spectrum, 0.05 each (sum far below the limiter threshold).
+const PROBE_HZ: [f32; 6] = [40.0, 160.0, 400.0, 1_000.0, 6_300.0, 12_000.0];
+
+/// Level change in dB of each [`PROBE_HZ`] tone when they pass through `spec` together.
+fn probe_changes_db(spec: FilterSpec) -> [f32; PROBE_HZ.len()] {
+    let mut input = vec![0.0f32; 2 * SAMPLE_RATE as usize];
+    for frequency in PROBE_HZ {
+        for (sum, sample) in input.iter_mut().zip(tone(frequency, 1.0, 0.05)) {
+            *sum += sample;
+        }
+    }
+    let output = channel(&render(spec, 100, &input), 0);
+    let input = channel(&input, 0);
+    PROBE_HZ.map(|frequency| {
+        let power = |signal: &[f32]| goertzel_power(middle(signal, 0.2), frequency, SAMPLE_RATE);
+        10.0 * (power(&output) / power(&input)).log10()
+    })
+}
+
+/// Gain in dB of the equalizer at `frequency` from its definition, computed independently of
+/// the engine: `|1 + 4 · Σ gain_b · H_b(e^jω)|` with `H_b` the RBJ constant-peak band-pass
+/// `α·(1 − z⁻²) / ((1 + α) − 2·cos ω_b·z⁻¹ + (1 − α)·z⁻²)`, `α = sin ω_b / 2Q`.
+fn equalizer_gain_db(equalizer: Equalizer, frequency: f32) -> f32 {
+    let multiply = |(a, b): (f64, f64), (c, d): (f64, f64)| (a * c - b * d, a * d + b * c);
+    let divide = |(a, b): (f64, f64), (c, d): (f64, f64)| {
+        let norm = c * c + d * d;
+        ((a * c + b * d) / norm, (b * c - a * d) / norm)
+    };
+    let rate = f64::from(SAMPLE_RATE);
+    let omega = std::f64::consts::TAU * f64::from(frequency) / rate;
+    let z1 = (omega.cos(), -omega.sin()); // z⁻¹ on the unit circle
+    let z2 = multiply(z1, z1);
+    let mut total = (1.0f64, 0.0f64);
+    for (gain, centre) in equalizer
+        .gains()
+        .iter()
+        .zip(minstrel_domain::filters::EQ_BANDS_HZ)
+    {
+        let centre_omega = std::f64::consts::TAU * f64::from(centre) / rate;
+        let alpha = centre_omega.sin() / (2.0 * crate::EQUALIZER_BAND_Q);
+        let numerator = (alpha * (1.0 - z2.0), -alpha * z2.1);
+        let denominator = (
+            1.0 + alpha - 2.0 * centre_omega.cos() * z1.0 + (1.0 - alpha) * z2.0,
+            -2.0 * centre_omega.cos() * z1.1 + (1.0 - alpha) * z2.1,
+        );
+        let band = divide(numerator, denominator);
+        total.0 += 4.0 * f64::from(*gain) * band.0;
+        total.1 += 4.0 * f64::from(*gain) * band.1;
+    }
+    (10.0 * (total.0 * total.0 + total.1 * total.1).log10()) as f32
+}
+
+/// Every probe tone through an equalizer preset moves by what the band formula predicts.
+fn assert_probes_follow_the_equalizer(preset: Preset) -> [f32; PROBE_HZ.len()] {
+    let equalizer = preset.spec().equalizer.unwrap();
+    let changes = probe_changes_db(preset.spec());
+    for (frequency, measured) in PROBE_HZ.iter().zip(changes) {
+        let expected = equalizer_gain_db(equalizer, *frequency);
+        assert!(
+            (measured - expected).abs() < 0.3,
+            "{preset}, {frequency} Hz: {measured} dB vs {expected} dB"
+        );
+    }
+    changes
+}
+
+#[test]
+fn treble_brightens_the_highs_and_leaves_the_lows() {
+    let [low, lower_mid, mid, one_k, presence, air] =
+        assert_probes_follow_the_equalizer(Preset::Treble);
+    for (name, change) in [("40 Hz", low), ("160 Hz", lower_mid), ("400 Hz", mid)] {
+        assert!(
+            change.abs() < 0.5,
+            "40–400 Hz untouched: {name} {change} dB"
+        );
+    }
+    // Band 12 (6.3 kHz) alone at 0.25 gives 1 + 4·0.25 = +6 dB at its centre; neighbours add.
+    let band_12 = dbfs(equalizer_centre_gain(0.25));
+    assert!(presence > band_12, "6.3 kHz: {presence} dB");
+    assert!(air > 5.0, "12 kHz: {air} dB");
+    assert!(
+        one_k < presence - 5.0,
+        "1 kHz {one_k} dB, 6.3 kHz {presence} dB"
+    );
+}
+
+#[test]
+fn pop_lifts_the_low_mids_over_the_highs() {
+    let [_, lower_mid, mid, one_k, presence, air] = assert_probes_follow_the_equalizer(Preset::Pop);
+    // Bands 4 (160 Hz) and 5 at +0.15: at least band 4's own +4.1 dB.
+    let band_4 = dbfs(equalizer_centre_gain(0.15));
+    assert!(lower_mid > band_4, "160 Hz: {lower_mid} dB");
+    assert!(mid > band_4, "400 Hz: {mid} dB");
+    for (name, change) in [("1 kHz", one_k), ("6.3 kHz", presence), ("12 kHz", air)] {
+        assert!(
+            change < lower_mid - 3.0,
+            "{name} {change} dB should stay well under 160 Hz {lower_mid} dB"
+        );
+    }
+    assert!(air.abs() < 0.5, "12 kHz: {air} dB");
+}
+
+#[test]
+fn soft_damps_the_highs_by_the_one_pole_gain() {
+    let spec = Preset::Soft.spec();
+    let smoothing = spec.low_pass.unwrap().smoothing;
+    let changes = probe_changes_db(spec);
+    for (frequency, measured) in PROBE_HZ.iter().zip(changes) {
+        let expected = one_pole_gain_db(smoothing, *frequency);
+        assert!(
+            (measured - expected).abs() < 0.3,
+            "{frequency} Hz: {measured} dB vs {expected} dB"
+        );
+    }
+    let [low, .., air] = changes;
+    assert!(low > -0.5 && air < -15.0, "40 Hz {low} dB, 12 kHz {air} dB");
+}

@@ -70,7 +70,7 @@ pub(crate) struct Config {
     pub(crate) log_format: LogFormat,
     /// Where the ops endpoint (`/health`, `/ready`, `/metrics`) listens; off when unset.
     pub(crate) http_addr: Option<SocketAddr>,
-    /// Where plain words are searched: `youtube`, `soundcloud`, `local`, or `auto` (YouTube
+    /// Where plain words are searched: `youtube`, `soundcloud`, `local`, or `auto` (`YouTube`
     /// when yt-dlp is installed, else the music library).
     pub(crate) search_provider: String,
     /// The yt-dlp executable (a name on `PATH` or a path).
@@ -342,6 +342,10 @@ mod tests {
     }
 
     #[test]
+    #[allow(
+        clippy::result_large_err,
+        reason = "figment::Jail's closure returns figment's own error type"
+    )]
     fn the_toml_file_is_read_and_the_environment_wins() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("minstrel.toml");

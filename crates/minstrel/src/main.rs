@@ -3,6 +3,7 @@
 
 mod config;
 mod doctor;
+mod ops;
 mod render;
 mod wiring;
 

@@ -1,6 +1,7 @@
 //! Builds the adapters, the use cases and the front-ends, and runs them until Ctrl-C or the
 //! console's `quit`.
 
+use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::sync::Arc;
 
@@ -19,7 +20,8 @@ use minstrel_cache::{
 use minstrel_console::{Console, ConsoleServices, Mode};
 use minstrel_db::SqlDatabase;
 use minstrel_discord::{
-    CommandRegistration, DiscordConfig, DiscordFrontEnd, DiscordServices, RestProxy,
+    CommandRegistration, DiscordConfig, DiscordFrontEnd, DiscordServices, GatewayEvent,
+    MessageSender, RestProxy, VoiceGateway,
 };
 use minstrel_domain::GuildId;
 use minstrel_sources::{
@@ -29,12 +31,13 @@ use minstrel_sources::{
     YtDlpAudioOpener, YtDlpConfig, YtDlpResolver,
 };
 use minstrel_telegram::{TelegramConfig, TelegramExit, TelegramFrontend, TelegramServices};
-use minstrel_voice::{LocalPlayer, Pace, SinkKind};
+use minstrel_voice::{LocalPlayer, Pace, SinkKind, SongbirdPlayer};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tracing::{error, info, warn};
 
 use crate::config::{Config, Output};
+use crate::ops::{self, ComponentStatus, OpsState, Readiness, StatusCell};
 
 /// How often the queues of playing guilds are saved with their position.
 const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
@@ -46,8 +49,12 @@ const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
 pub(crate) struct App {
     pub(crate) music: Arc<MusicService>,
     pub(crate) console: ConsoleServices,
-    pub(crate) player: Arc<LocalPlayer>,
+    /// The audio output: songbird when Discord runs, a local sink otherwise.
+    pub(crate) player: AudioOutput,
     pub(crate) bridge: Arc<BridgeService>,
+    pub(crate) database: SqlDatabase,
+    /// The Redis-backed cache, for the readiness report; `None` with memory alone.
+    pub(crate) layered_cache: Option<LayeredCache>,
 }
 
 /// Opens the database of `config.database_url` (a `SQLite` file is created when missing).
@@ -79,20 +86,17 @@ fn store_failure(error: &StoreError) -> anyhow::Error {
 
 /// The in-process cache, with Redis behind it when `MINSTREL_REDIS_URL` is set. A Redis that
 /// is down at startup is not fatal: the layered cache serves from memory and reconnects.
-fn build_cache(config: &Config) -> anyhow::Result<Arc<dyn Cache>> {
+fn build_cache(config: &Config) -> anyhow::Result<(Arc<dyn Cache>, Option<LayeredCache>)> {
     let memory = MokaCache::new(CacheCapacity::default());
     let Some(url) = &config.redis_url else {
-        return Ok(Arc::new(memory));
+        return Ok((Arc::new(memory), None));
     };
     let redis = RedisCache::new(RedisCacheConfig::new(url.clone()))
         .map_err(|error| anyhow::anyhow!("{error}"))
         .context("MINSTREL_REDIS_URL is not a usable Redis address")?;
     info!(redis = %redis.display_url(), "shared cache: Redis behind the in-process cache");
-    Ok(Arc::new(LayeredCache::new(
-        memory,
-        redis,
-        LayeredCacheConfig::default(),
-    )))
+    let layered = LayeredCache::new(memory, redis, LayeredCacheConfig::default());
+    Ok((Arc::new(layered.clone()), Some(layered)))
 }
 
 struct Sources {
@@ -164,7 +168,7 @@ pub(crate) async fn build(config: &Config) -> anyhow::Result<App> {
             config.library_dir.display()
         )
     })?;
-    let cache = build_cache(config)?;
+    let (cache, layered_cache) = build_cache(config)?;
     let sources = build_sources(config, cache)?;
     let resolver = sources.resolver;
     let opener = sources.opener;
@@ -174,8 +178,13 @@ pub(crate) async fn build(config: &Config) -> anyhow::Result<App> {
         Output::Wav(path) => (SinkKind::Wav(path), Pace::Realtime),
         Output::WavFast(path) => (SinkKind::Wav(path), Pace::Fast),
     };
-    let player =
-        Arc::new(LocalPlayer::new(opener, &sink, pace).context("could not open the audio output")?);
+    let player = if config.discord_token.is_set() {
+        AudioOutput::Discord(Arc::new(SongbirdPlayer::new(opener)))
+    } else {
+        AudioOutput::Local(Arc::new(
+            LocalPlayer::new(opener, &sink, pace).context("could not open the audio output")?,
+        ))
+    };
     let database = connect_database(config).await?;
     let applied = migrate(&database).await?;
     info!(
@@ -189,7 +198,10 @@ pub(crate) async fn build(config: &Config) -> anyhow::Result<App> {
     let queue_store: Arc<dyn QueueStore> = Arc::new(database.queue_store());
     let events: Arc<dyn EventBus> = Arc::new(InProcessEventBus::default());
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let player_port: Arc<dyn Player> = player.clone();
+    let player_port: Arc<dyn Player> = match &player {
+        AudioOutput::Discord(songbird) => songbird.clone(),
+        AudioOutput::Local(local) => local.clone(),
+    };
     let music = Arc::new(MusicService::new(
         MusicPorts {
             resolver: resolver.clone(),
@@ -223,11 +235,16 @@ pub(crate) async fn build(config: &Config) -> anyhow::Result<App> {
         console,
         player,
         bridge,
+        database,
+        layered_cache,
     })
 }
 
 pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
+    let metrics = ops::install_metrics_recorder();
     let app = build(&config).await?;
+    let metrics_task =
+        tokio::spawn(ops::EventMetrics::default().run(app.console.events.subscribe()));
     let events_task = tokio::spawn(app.music.clone().run_player_events());
     let checkpoints_task = tokio::spawn(app.music.clone().run_checkpoints(CHECKPOINT_EVERY));
     match app.music.restore_all().await {
@@ -243,33 +260,75 @@ pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
             let _ = stopped.wait_for(|stop| *stop).await;
         }
     };
+    let discord_status = StatusCell::new("discord", ComponentStatus::disabled("no DISCORD_TOKEN"));
+    let telegram_status =
+        StatusCell::new("telegram", ComponentStatus::disabled("no TELEGRAM_TOKEN"));
+    let ops_task = match config.http_addr {
+        Some(address) => {
+            let listener = tokio::net::TcpListener::bind(address)
+                .await
+                .with_context(|| format!("could not listen on MINSTREL_HTTP_ADDR {address}"))?;
+            info!(%address, "ops endpoint: /health, /ready, /metrics");
+            let readiness = Readiness::standard(
+                app.database.clone(),
+                app.layered_cache.clone(),
+                discord_status.clone(),
+                telegram_status.clone(),
+            );
+            let state = OpsState::new(readiness, metrics);
+            let shutdown = stop_signal();
+            Some(tokio::spawn(async move {
+                if let Err(error) = ops::serve(listener, state, shutdown).await {
+                    error!(%error, "the ops endpoint stopped");
+                }
+            }))
+        }
+        None => None,
+    };
     let mut front_ends = JoinSet::new();
-    if let Some(discord) = discord_config(&config)? {
-        warn!(
-            output = %config.output,
-            "Discord voice playback (songbird) is not part of this build yet: commands work, \
-             but the audio goes to MINSTREL_OUTPUT, not to the voice channel"
-        );
+    if let Some(mut discord) = discord_config(&config)? {
+        if let AudioOutput::Discord(songbird) = &app.player {
+            discord.voice = Some(Arc::new(SongbirdVoice(songbird.clone())));
+        }
         let services = discord_services(&app);
         let shutdown = stop_signal();
+        let status = discord_status.clone();
+        status.set(ComponentStatus::healthy("running"));
         front_ends.spawn(async move {
             match DiscordFrontEnd::run(discord, services, shutdown).await {
                 Ok(()) => info!("the Discord front-end stopped"),
-                Err(error) => error!(%error, "Discord is off; the rest of the bot keeps running"),
+                Err(error) => {
+                    status.set(ComponentStatus::unhealthy(
+                        "stopped with an error; see the log",
+                    ));
+                    error!(%error, "Discord is off; the rest of the bot keeps running");
+                }
             }
         });
     }
-    if let Some(telegram) = start_telegram(&config, &app).await {
-        let shutdown = stop_signal();
-        front_ends.spawn(async move {
-            match telegram.run_until(shutdown).await {
-                TelegramExit::Shutdown => info!("the Telegram front-end stopped"),
-                exit => warn!(
-                    ?exit,
-                    "the Telegram front-end stopped; the rest of the bot keeps running"
-                ),
-            }
-        });
+    match start_telegram(&config, &app).await {
+        Some(telegram) => {
+            let shutdown = stop_signal();
+            let status = telegram_status.clone();
+            status.set(ComponentStatus::healthy("running"));
+            front_ends.spawn(async move {
+                match telegram.run_until(shutdown).await {
+                    TelegramExit::Shutdown => info!("the Telegram front-end stopped"),
+                    exit => {
+                        status.set(ComponentStatus::unhealthy("stopped; see the log"));
+                        warn!(
+                            ?exit,
+                            "the Telegram front-end stopped; the rest of the bot keeps running"
+                        );
+                    }
+                }
+            });
+        }
+        None if !config.telegram_token.is_set() => {}
+        None if !config.enable_telegram => {
+            telegram_status.set(ComponentStatus::disabled("ENABLE_TELEGRAM=false"));
+        }
+        None => telegram_status.set(ComponentStatus::unhealthy("did not start; see the log")),
     }
     let result = if front_ends.is_empty() {
         run_console(&config, &app).await
@@ -289,11 +348,40 @@ pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
     // The last word on every queue, so the next start resumes where this one stopped.
     checkpoints_task.abort();
     app.music.checkpoint_playing().await;
-    if let Err(error) = app.player.shutdown() {
+    if let AudioOutput::Local(player) = &app.player
+        && let Err(error) = player.shutdown()
+    {
         warn!(%error, "the audio output did not close cleanly");
     }
     events_task.abort();
+    metrics_task.abort();
+    if let Some(task) = ops_task {
+        let _ = stop.send(true);
+        task.abort();
+    }
     result
+}
+
+/// Where the audio goes.
+pub(crate) enum AudioOutput {
+    /// Discord voice channels.
+    Discord(Arc<SongbirdPlayer>),
+    /// A WAV file or nothing (`MINSTREL_OUTPUT`), for the console and Telegram alone.
+    Local(Arc<LocalPlayer>),
+}
+
+/// Hands the gateway's voice events to songbird.
+struct SongbirdVoice(Arc<SongbirdPlayer>);
+
+#[async_trait::async_trait]
+impl VoiceGateway for SongbirdVoice {
+    fn shards_started(&self, senders: HashMap<u32, MessageSender>) {
+        self.0.shards_started(senders);
+    }
+
+    async fn event(&self, event: &GatewayEvent) {
+        self.0.process(event).await;
+    }
 }
 
 /// The Discord front-end's settings, when a token is set.
@@ -334,12 +422,27 @@ fn discord_services(app: &App) -> DiscordServices {
     }
 }
 
+/// Ctrl-C (SIGINT), or SIGTERM as `docker stop` and systemd send it.
 async fn ctrl_c() {
-    if tokio::signal::ctrl_c().await.is_err() {
-        // No signal handler can be installed: never stop on a signal rather than at once.
-        std::future::pending::<()>().await;
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            // No handler can be installed: never stop on this signal rather than at once.
+            std::future::pending::<()>().await;
+        }
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
     }
-    info!("Ctrl-C: shutting down");
+    info!("shutting down");
 }
 
 /// Starts Telegram when it is configured, or says why it stays off; `None` leaves the bot

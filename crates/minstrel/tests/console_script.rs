@@ -77,7 +77,11 @@ struct Run {
 
 /// Runs `script` with loudness normalisation off, so the recorded level is the file's own.
 fn run_script(script: &str, output_setting: impl Fn(&Path) -> String) -> Run {
-    run_script_with(script, output_setting, &[("MINSTREL_NORMALISATION", "false")])
+    run_script_with(
+        script,
+        output_setting,
+        &[("MINSTREL_NORMALISATION", "false")],
+    )
 }
 
 fn run_script_with(
@@ -209,7 +213,10 @@ fn normalisation_is_on_by_default_and_turns_a_loud_tone_down() {
     assert!((0.3..=0.55).contains(&ratio), "level ratio {ratio}");
     let quieter = render(&[("MINSTREL_LOUDNESS_TARGET", "-20")]);
     let step_db = 20.0 * (normalised / quieter).log10();
-    assert!((5.0..=7.0).contains(&step_db), "6 dB lower target gave {step_db} dB");
+    assert!(
+        (5.0..=7.0).contains(&step_db),
+        "6 dB lower target gave {step_db} dB"
+    );
 }
 
 #[test]

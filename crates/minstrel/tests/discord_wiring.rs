@@ -13,7 +13,7 @@ use serde_json::json;
 
 const TOKEN: &str = "MTIzNDU2.SECRET-discord-token.never-printed";
 const GUILD: u64 = 300_000_000_000_000_001;
-/// GUILDS (1) | GUILD_VOICE_STATES (128): nothing privileged.
+/// `GUILDS` (1) | `GUILD_VOICE_STATES` (128): nothing privileged.
 const INTENTS: u64 = 1 | 128;
 
 struct Bot {

@@ -27,8 +27,8 @@ fn write_tone(path: &Path, frequency: f64, seconds: f64) {
     writer.finalize().unwrap();
 }
 
-/// The rendered file: its left channel as `f32`, after checking the format render promises.
-fn read_left(path: &Path) -> Vec<f32> {
+/// The rendered file as `(left, right)` in `f32`, after checking the format render promises.
+fn read_stereo(path: &Path) -> (Vec<f32>, Vec<f32>) {
     let mut reader = hound::WavReader::open(path).unwrap();
     let spec = reader.spec();
     assert_eq!(spec.channels, 2, "render writes stereo");
@@ -36,8 +36,13 @@ fn read_left(path: &Path) -> Vec<f32> {
     let samples: Vec<i16> = reader.samples::<i16>().map(Result::unwrap).collect();
     samples
         .chunks_exact(2)
-        .map(|frame| f32::from(frame[0]) / 32768.0)
-        .collect()
+        .map(|frame| (f32::from(frame[0]) / 32768.0, f32::from(frame[1]) / 32768.0))
+        .unzip()
+}
+
+/// The rendered file's left channel.
+fn read_left(path: &Path) -> Vec<f32> {
+    read_stereo(path).0
 }
 
 #[allow(clippy::cast_precision_loss)]
@@ -114,15 +119,26 @@ impl Workspace {
             .unwrap()
     }
 
-    /// Renders `in.wav` to `out.wav` with `filters`, expects success, returns the left channel.
-    fn render_ok(&self, filters: &[&str]) -> Vec<f32> {
-        let mut arguments = vec!["in.wav", "-o", "out.wav"];
+    /// Renders `input` to `out.wav` with `filters`, expects success, returns stderr.
+    fn render_file(&self, input: &str, filters: &[&str]) -> String {
+        let mut arguments = vec![input, "-o", "out.wav"];
         arguments.extend_from_slice(filters);
         let output = self.render(&arguments);
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
         assert!(
             output.status.success(),
-            "render {filters:?} failed: {}",
-            String::from_utf8_lossy(&output.stderr)
+            "render {filters:?} failed: {stderr}"
+        );
+        stderr
+    }
+
+    /// Renders `in.wav` to `out.wav` with `filters`, expects success (and no progress report
+    /// for this short input), returns the left channel.
+    fn render_ok(&self, filters: &[&str]) -> Vec<f32> {
+        let stderr = self.render_file("in.wav", filters);
+        assert!(
+            stderr.is_empty(),
+            "a 2 s render should print nothing on stderr: {stderr}"
         );
         read_left(&self.path("out.wav"))
     }
@@ -228,4 +244,101 @@ fn bad_input_ends_in_one_friendly_line() {
 
     let band = workspace.render_fails(&["in.wav", "-o", "out.wav", "--eq", "99:0.1"]);
     assert!(band.contains("99"), "{band}");
+}
+
+#[test]
+fn two_filters_combine_nightcore_and_8d() {
+    let workspace = Workspace::new();
+    let stderr = workspace.render_file("in.wav", &["--filter", "nightcore", "--filter", "8d"]);
+    assert!(stderr.is_empty(), "{stderr}");
+    let (left, right) = read_stereo(&workspace.path("out.wav"));
+    // Nightcore: rate 1.25 on the 2 s input.
+    assert_within("duration (s)", seconds(&left), 1.6, 0.01);
+    // The rotation pans a channel down to silence; the sum of both never vanishes.
+    let both: Vec<f32> = left.iter().zip(&right).map(|(l, r)| l + r).collect();
+    assert_within(
+        "pitch (Hz)",
+        zero_crossing_hz(middle(&both, 0.1)),
+        550.0,
+        0.01,
+    );
+    // 8D: rotation 0.2 Hz runs before the timescale, so it is fully right a quarter period
+    // (1.25 s) into the input, 1.0 s into the output; near the start it is still central.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let balance_db = |at_seconds: f64| {
+        let at = (at_seconds * f64::from(RATE)) as usize;
+        let window = at - 480..at + 480;
+        20.0 * (rms(&right[window.clone()]) / rms(&left[window])).log10()
+    };
+    let (start, quarter) = (balance_db(0.05), balance_db(1.0));
+    assert!(start.abs() < 3.0, "balance near the start: {start:.1} dB");
+    assert!(
+        quarter > 10.0,
+        "balance at a quarter rotation: {quarter:.1} dB (only reverb should be left)"
+    );
+}
+
+#[test]
+fn eq_overlays_the_preset_equalizer_instead_of_replacing_it() {
+    let workspace = Workspace::new();
+    let level_db = |filters: &[&str]| {
+        let left = workspace.render_ok(filters);
+        20.0 * (rms(middle(&left, 0.1)) / (0.5 / 2f64.sqrt())).log10()
+    };
+    // Pop lifts bands 6 (400 Hz) and 7 (630 Hz): the 440 Hz tone comes out louder.
+    let pop = level_db(&["--filter", "pop"]);
+    assert!(pop > 1.5, "pop at 440 Hz: {pop:.2} dB");
+    // Band 0 (25 Hz) on top changes nothing at 440 Hz; replacing pop's bands would drop ~pop dB.
+    let overlaid = level_db(&["--filter", "pop", "--eq", "0:0.2"]);
+    assert!(
+        (overlaid - pop).abs() < 0.1,
+        "pop + band 0: {overlaid:.2} dB vs pop {pop:.2} dB"
+    );
+    // Overriding pop's own bands near the tone does take effect.
+    let flattened = level_db(&["--filter", "pop", "--eq", "5:0,6:0,7:0"]);
+    assert!(
+        flattened < pop - 1.0,
+        "pop without bands 5-7: {flattened:.2} dB vs {pop:.2} dB"
+    );
+}
+
+/// The `rendering … %` lines of a report written to a pipe (one line per 10 %).
+fn progress_lines(stderr: &str) -> Vec<&str> {
+    stderr
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .collect()
+}
+
+#[test]
+fn long_renders_report_progress_on_stderr() {
+    let workspace = Workspace::new();
+    write_tone(&workspace.path("long.wav"), 440.0, 65.0);
+
+    // The file's own duration is the total.
+    let stderr = workspace.render_file("long.wav", &[]);
+    let lines = progress_lines(&stderr);
+    assert_eq!(lines.len(), 11, "0 %, 10 %, …, 100 %: {stderr}");
+    assert_eq!(lines[0], "rendering   0 % (0:00 / 1:05)");
+    assert_eq!(lines[5], "rendering  50 % (0:32 / 1:05)");
+    assert_eq!(lines[10], "rendering 100 % (1:05 / 1:05)");
+
+    // --duration shortens the total.
+    let stderr = workspace.render_file("long.wav", &["--duration", "62s"]);
+    assert_eq!(
+        progress_lines(&stderr).last(),
+        Some(&"rendering 100 % (1:02 / 1:02)"),
+        "{stderr}"
+    );
+
+    // 55 s left after --start: a short render, no report.
+    let stderr = workspace.render_file("long.wav", &["--start", "10s"]);
+    assert!(stderr.is_empty(), "{stderr}");
+    assert_within(
+        "duration (s)",
+        seconds(&read_left(&workspace.path("out.wav"))),
+        55.0,
+        0.01,
+    );
 }

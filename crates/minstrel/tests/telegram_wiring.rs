@@ -78,7 +78,10 @@ impl Bot {
     fn assert_token_never_printed(&self) {
         for log in ["stderr.log", "stdout.log"] {
             let text = self.log(log);
-            assert!(!text.contains("SECRET-token"), "{log} shows the token:\n{text}");
+            assert!(
+                !text.contains("SECRET-token"),
+                "{log} shows the token:\n{text}"
+            );
         }
     }
 }
@@ -106,8 +109,10 @@ async fn a_telegram_token_runs_telegram_until_ctrl_c() {
 
     fake.push_update(text_update(GROUP, ADMIN, "Ann", "/help"));
     fake.push_update(text_update(GROUP, ADMIN, "Ann", "/id"));
-    fake.wait_until(Duration::from_secs(20), |_| fake.sent_texts(GROUP).len() >= 2)
-        .await;
+    fake.wait_until(Duration::from_secs(20), |_| {
+        fake.sent_texts(GROUP).len() >= 2
+    })
+    .await;
     let texts = fake.sent_texts(GROUP);
     assert!(texts[0].contains("/play"), "{texts:?}");
     // The link code comes from the bridge on the real SQLite storage.
@@ -158,7 +163,10 @@ async fn a_rejected_token_says_why_and_the_console_still_runs() {
     let stderr = bot.log("stderr.log");
     assert!(status.success(), "{status:?}\n{stderr}");
     assert!(stderr.contains("Telegram is off"), "{stderr}");
-    assert!(stderr.contains("TELEGRAM_TOKEN"), "says what to check: {stderr}");
+    assert!(
+        stderr.contains("TELEGRAM_TOKEN"),
+        "says what to check: {stderr}"
+    );
     assert!(!bot.log("stdout.log").is_empty(), "the console answered");
     bot.assert_token_never_printed();
 }
