@@ -88,13 +88,15 @@ fn probe(
     if let Some(extension) = extension {
         hint.with_extension(extension);
     }
+    // Gapless mode trims the encoder delay and padding (LAME's priming frames, Vorbis/Opus end
+    // trimming) that the container declares; without it an MP3 starts with ~25 ms of
+    // near-silent codec noise and ends with padding, and a "1 s" file plays 1.045 s.
+    let options = FormatOptions {
+        enable_gapless: true,
+        ..FormatOptions::default()
+    };
     guarded(|| {
-        symphonia::default::get_probe().format(
-            &hint,
-            stream,
-            &FormatOptions::default(),
-            &MetadataOptions::default(),
-        )
+        symphonia::default::get_probe().format(&hint, stream, &options, &MetadataOptions::default())
     })?
     .map_err(|error| match error {
         SymphoniaError::IoError(error) if error.kind() == ErrorKind::UnexpectedEof => {

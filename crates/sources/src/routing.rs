@@ -81,13 +81,13 @@ fn looks_like_local_path(query: &str) -> bool {
     // "AC/DC thunderstruck" has a slash but is words; "Rock/Song.flac" and "song.wav" name
     // files: nobody searches a site for a file extension.
     Path::new(query)
-            .extension()
-            .and_then(|extension| extension.to_str())
-            .is_some_and(|extension| {
-                AUDIO_EXTENSIONS
-                    .iter()
-                    .any(|known| known.eq_ignore_ascii_case(extension))
-            })
+        .extension()
+        .and_then(|extension| extension.to_str())
+        .is_some_and(|extension| {
+            AUDIO_EXTENSIONS
+                .iter()
+                .any(|known| known.eq_ignore_ascii_case(extension))
+        })
 }
 
 impl RoutingResolver {
@@ -232,7 +232,10 @@ mod tests {
             ("Rock/Song.flac", Route::Local("Rock/Song.flac".into())),
             ("song.wav", Route::Local("song.wav".into())),
             ("My Song.MP3", Route::Local("My Song.MP3".into())),
-            ("the wav song", Route::YtDlp("ytsearch1:the wav song".into())),
+            (
+                "the wav song",
+                Route::YtDlp("ytsearch1:the wav song".into()),
+            ),
             ("/music/a.mp3", Route::Local("/music/a.mp3".into())),
             ("local: blue moon", Route::Local("blue moon".into())),
             ("--exec rm", Route::YtDlp("ytsearch1:--exec rm".into())),

@@ -18,10 +18,13 @@ pub trait HostResolver: Send + Sync {
     /// When the name does not resolve.
     async fn lookup(&self, host: &str, port: u16) -> io::Result<Vec<IpAddr>>;
 
-    /// Whether this resolver lets the client reach `address` although the public-internet
-    /// rule refuses it. Only test resolvers say yes, and only for their own local server.
-    fn permits(&self, address: SocketAddr) -> bool {
-        let _ = address;
+    /// Whether this resolver lets the client reach `address` as `host` (the link's host as
+    /// written: a name or an IP literal) although the public-internet rule refuses it. Only
+    /// test resolvers say yes, and only for their own name of their own local server: the
+    /// exemption belongs to the pair, so any other name that resolves (or is rebound) to the
+    /// same address is still refused.
+    fn permits(&self, host: &str, address: SocketAddr) -> bool {
+        let _ = (host, address);
         false
     }
 }
@@ -103,13 +106,18 @@ fn forbidden_v6(address: Ipv6Addr) -> Option<&'static str> {
     }
 }
 
-/// Checks `address` against the public-internet rule and the resolver's permits.
+/// Checks `address`, reached as `host`, against the public-internet rule and the resolver's
+/// permits.
 ///
 /// # Errors
 /// A sentence naming what kind of address was refused.
-pub(crate) fn check(address: SocketAddr, resolver: &dyn HostResolver) -> Result<(), String> {
+pub(crate) fn check(
+    host: &str,
+    address: SocketAddr,
+    resolver: &dyn HostResolver,
+) -> Result<(), String> {
     match forbidden_reason(address.ip()) {
-        Some(_) if resolver.permits(address) => Ok(()),
+        Some(_) if resolver.permits(host, address) => Ok(()),
         Some(reason) => Err(format!(
             "that link points to {reason}, which I am not allowed to reach"
         )),
@@ -181,22 +189,33 @@ mod tests {
     }
 
     #[test]
-    fn a_resolver_may_permit_its_own_server_only() {
-        struct Permits(SocketAddr);
+    fn a_resolver_may_permit_its_own_server_under_its_own_name_only() {
+        struct Permits(&'static str, SocketAddr);
         #[async_trait]
         impl HostResolver for Permits {
             async fn lookup(&self, _: &str, _: u16) -> io::Result<Vec<IpAddr>> {
                 Ok(Vec::new())
             }
-            fn permits(&self, address: SocketAddr) -> bool {
-                address == self.0
+            fn permits(&self, host: &str, address: SocketAddr) -> bool {
+                host == self.0 && address == self.1
             }
         }
         let server: SocketAddr = "127.0.0.1:8080".parse().unwrap();
-        let resolver = Permits(server);
-        assert!(check(server, &resolver).is_ok());
-        let message = check("127.0.0.1:8081".parse().unwrap(), &resolver).unwrap_err();
+        let resolver = Permits("audio.test", server);
+        assert!(check("audio.test", server, &resolver).is_ok());
+        let message =
+            check("audio.test", "127.0.0.1:8081".parse().unwrap(), &resolver).unwrap_err();
         assert!(message.contains("loopback"), "{message}");
-        assert!(check("10.0.0.1:8080".parse().unwrap(), &SystemHostResolver).is_err());
+        let message = check("evil.test", server, &resolver).unwrap_err();
+        assert!(message.contains("loopback"), "{message}");
+        assert!(check("127.0.0.1", server, &resolver).is_err());
+        assert!(
+            check(
+                "10.0.0.1",
+                "10.0.0.1:8080".parse().unwrap(),
+                &SystemHostResolver
+            )
+            .is_err()
+        );
     }
 }

@@ -174,6 +174,7 @@ impl SafeHttpClient {
             None => return Err(HttpError::BadUrl("the link has no host".to_owned())),
             Some(Host::Ipv4(v4)) => {
                 check(
+                    &v4.to_string(),
                     SocketAddr::new(IpAddr::V4(v4), port),
                     self.resolver.as_ref(),
                 )
@@ -182,6 +183,7 @@ impl SafeHttpClient {
             }
             Some(Host::Ipv6(v6)) => {
                 check(
+                    &v6.to_string(),
                     SocketAddr::new(IpAddr::V6(v6), port),
                     self.resolver.as_ref(),
                 )
@@ -203,7 +205,7 @@ impl SafeHttpClient {
                 let mut addresses = Vec::with_capacity(found.len());
                 for ip in found {
                     let address = SocketAddr::new(ip, port);
-                    check(address, self.resolver.as_ref()).map_err(HttpError::Refused)?;
+                    check(name, address, self.resolver.as_ref()).map_err(HttpError::Refused)?;
                     addresses.push(address);
                 }
                 builder.resolve_to_addrs(name, &addresses)

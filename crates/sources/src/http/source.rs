@@ -5,6 +5,13 @@
 //! so playback starts after the first bytes. A seek outside what is buffered restarts the
 //! download with a `Range` request when the server takes them; otherwise the reader waits for
 //! the sequential download to get there.
+//!
+//! When the server takes ranges the download stays at most [`READ_AHEAD`] bytes ahead of the
+//! reader: a seek then finds the target not yet fetched and skips the bytes in between with a
+//! `Range` request instead of racing the download for them, and a paused track does not pull
+//! the whole file. A connection that breaks off (a server closing an idle download) is resumed
+//! from where the reader is. Without ranges nothing could be resumed or skipped, so the body
+//! is downloaded as fast as it comes.
 
 use std::io::{self, Read, Seek, SeekFrom};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, mpsc};
@@ -12,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use symphonia::core::io::MediaSource;
 use tokio::runtime::Handle;
+use tokio::sync::Notify;
 use tokio::task::AbortHandle;
 use url::Url;
 
@@ -20,11 +28,26 @@ use super::client::{Fetched, HttpError, SafeHttpClient};
 /// A seek this far past the downloaded end restarts the download instead of waiting for it.
 const RESTART_DISTANCE: u64 = 256 * 1024;
 
+/// How far the download may run ahead of the reader on a server that takes ranges: several
+/// seconds of compressed audio. A seek more than `READ_AHEAD + RESTART_DISTANCE` past the
+/// reader therefore always lands beyond the download and is served by a range request.
+const READ_AHEAD: u64 = 256 * 1024;
+
+/// Broken or stalled downloads resumed in a row, without a byte arriving in between, before
+/// the error is reported.
+const MAX_RESUMES: u32 = 3;
+
 /// How a download ended.
 #[derive(Debug, Clone)]
 enum Ending {
     Complete,
-    Failed(io::ErrorKind, String),
+    Failed {
+        kind: io::ErrorKind,
+        reason: String,
+        /// The body broke off or stalled: a range request from the reader's position may
+        /// carry on where it stopped.
+        resumable: bool,
+    },
 }
 
 #[derive(Debug)]
@@ -36,12 +59,17 @@ struct Segment {
     data: Vec<u8>,
     ending: Option<Ending>,
     ranges: bool,
+    /// Where the reader last read from; the download keeps within [`READ_AHEAD`] of it.
+    reader_position: u64,
 }
 
 #[derive(Debug)]
 struct Shared {
     segment: Mutex<Segment>,
+    /// Signals the reader: bytes arrived or the download ended.
     changed: Condvar,
+    /// Signals the download task: the reader moved, so there may be room to read ahead.
+    reader_moved: Notify,
 }
 
 impl Shared {
@@ -58,6 +86,27 @@ impl Shared {
         drop(segment);
         self.changed.notify_all();
     }
+
+    /// Waits until download `generation` may fetch more; `false` once it has been replaced.
+    async fn room_to_read_ahead(&self, generation: u64) -> bool {
+        loop {
+            // Registered before the check, so a reader moving in between is not missed.
+            let moved = self.reader_moved.notified();
+            tokio::pin!(moved);
+            moved.as_mut().enable();
+            {
+                let segment = self.lock();
+                if segment.generation != generation {
+                    return false;
+                }
+                let end = segment.start + segment.data.len() as u64;
+                if !segment.ranges || end < segment.reader_position.saturating_add(READ_AHEAD) {
+                    return true;
+                }
+            }
+            moved.await;
+        }
+    }
 }
 
 /// The HTTP body of one track, readable while it downloads.
@@ -69,6 +118,8 @@ pub(crate) struct HttpMediaSource {
     task: Option<AbortHandle>,
     position: u64,
     total: Option<u64>,
+    /// Broken downloads resumed since the last byte was read.
+    resumes: u32,
 }
 
 impl std::fmt::Debug for HttpMediaSource {
@@ -86,16 +137,31 @@ impl std::fmt::Debug for HttpMediaSource {
 async fn pump(shared: Arc<Shared>, generation: u64, mut fetched: Fetched, client: SafeHttpClient) {
     let limits = client.limits().clone();
     loop {
+        if !shared.room_to_read_ahead(generation).await {
+            return;
+        }
         let chunk = tokio::time::timeout(limits.stall_timeout, fetched.response.chunk()).await;
         let bytes = match chunk {
             Err(_) => {
-                let reason = "the server stopped sending audio".to_owned();
-                shared.end(generation, Ending::Failed(io::ErrorKind::TimedOut, reason));
+                shared.end(
+                    generation,
+                    Ending::Failed {
+                        kind: io::ErrorKind::TimedOut,
+                        reason: "the server stopped sending audio".to_owned(),
+                        resumable: true,
+                    },
+                );
                 return;
             }
             Ok(Err(_)) => {
-                let reason = "the download broke off".to_owned();
-                shared.end(generation, Ending::Failed(io::ErrorKind::Other, reason));
+                shared.end(
+                    generation,
+                    Ending::Failed {
+                        kind: io::ErrorKind::Other,
+                        reason: "the download broke off".to_owned(),
+                        resumable: true,
+                    },
+                );
                 return;
             }
             Ok(Ok(None)) => {
@@ -114,7 +180,11 @@ async fn pump(shared: Arc<Shared>, generation: u64, mut fetched: Fetched, client
             let reason = client.too_large().to_string();
             shared.end(
                 generation,
-                Ending::Failed(io::ErrorKind::FileTooLarge, reason),
+                Ending::Failed {
+                    kind: io::ErrorKind::FileTooLarge,
+                    reason,
+                    resumable: false,
+                },
             );
             return;
         }
@@ -149,7 +219,11 @@ async fn restart(
         }
         Err(error) => shared.end(
             generation,
-            Ending::Failed(io::ErrorKind::Other, error.to_string()),
+            Ending::Failed {
+                kind: io::ErrorKind::Other,
+                reason: error.to_string(),
+                resumable: false,
+            },
         ),
     }
 }
@@ -170,8 +244,10 @@ impl HttpMediaSource {
                 data: Vec::new(),
                 ending: None,
                 ranges: false,
+                reader_position: 0,
             }),
             changed: Condvar::new(),
+            reader_moved: Notify::new(),
         });
         let task_shared = Arc::clone(&shared);
         let task_client = client.clone();
@@ -210,6 +286,7 @@ impl HttpMediaSource {
             task: Some(task.abort_handle()),
             position: 0,
             total,
+            resumes: 0,
         })
     }
 
@@ -246,6 +323,10 @@ impl Read for HttpMediaSource {
         let deadline = Instant::now() + self.read_deadline();
         let shared = Arc::clone(&self.shared);
         let mut segment = shared.lock();
+        if segment.reader_position != self.position {
+            segment.reader_position = self.position;
+            shared.reader_moved.notify_waiters();
+        }
         loop {
             let end = segment.start + segment.data.len() as u64;
             if (segment.start..end).contains(&self.position) {
@@ -255,6 +336,7 @@ impl Read for HttpMediaSource {
                 let count = available.len().min(buffer.len());
                 buffer[..count].copy_from_slice(&available[..count]);
                 self.position += count as u64;
+                self.resumes = 0;
                 return Ok(count);
             }
             let far = self.position < segment.start
@@ -263,9 +345,22 @@ impl Read for HttpMediaSource {
                 self.restart_at(&mut segment);
                 continue;
             }
+            let broke_off = matches!(
+                segment.ending,
+                Some(Ending::Failed {
+                    resumable: true,
+                    ..
+                })
+            );
+            if broke_off && segment.ranges && self.resumes < MAX_RESUMES {
+                self.resumes += 1;
+                tracing::debug!(position = self.position, "resuming a broken download");
+                self.restart_at(&mut segment);
+                continue;
+            }
             match &segment.ending {
                 Some(Ending::Complete) => return Ok(0),
-                Some(Ending::Failed(kind, reason)) => {
+                Some(Ending::Failed { kind, reason, .. }) => {
                     return Err(io::Error::new(*kind, reason.clone()));
                 }
                 None => {}

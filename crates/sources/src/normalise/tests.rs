@@ -208,7 +208,10 @@ fn any_track() -> Track {
         locator: "quiet.wav".to_owned(),
         thumbnail: None,
     }
-    .into_track(minstrel_domain::TrackId(1), minstrel_domain::Requester::console())
+    .into_track(
+        minstrel_domain::TrackId(1),
+        minstrel_domain::Requester::console(),
+    )
 }
 
 #[test]

@@ -46,7 +46,7 @@ async fn read_all(stream: Box<dyn PcmStream>) -> Result<Vec<f32>, AudioError> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wav_link_resolves_and_plays() {
-    let server = TestServer::start().await;
+    let server = TestServer::start();
     server.file("/music/My%20Tone.wav", wav_bytes(44_100, 1, 1.0));
     let client = client(&server, HttpLimits::default());
     let url = server.url("audio.test", "/music/My%20Tone.wav");
@@ -68,7 +68,7 @@ async fn a_wav_link_resolves_and_plays() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn playback_starts_before_the_download_finishes() {
-    let server = TestServer::start().await;
+    let server = TestServer::start();
     let bytes = wav_bytes(48_000, 2, 4.0);
     let total = bytes.len();
     let gate = Arc::new(Notify::new());
@@ -110,7 +110,7 @@ async fn playback_starts_before_the_download_finishes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seeking_uses_a_range_request() {
-    let server = TestServer::start().await;
+    let server = TestServer::start();
     server.file("/long.wav", wav_bytes(48_000, 2, 8.0));
     let client = client(&server, HttpLimits::default());
     let stream = open(
@@ -133,7 +133,7 @@ async fn seeking_uses_a_range_request() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seeking_on_a_server_without_ranges_reads_through() {
-    let server = TestServer::start().await;
+    let server = TestServer::start();
     server.route(
         "/plain.wav",
         Reply::Body {
@@ -153,8 +153,41 @@ async fn seeking_on_a_server_without_ranges_reads_through() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broken_download_resumes_with_a_range_request() {
+    let server = TestServer::start();
+    let bytes = wav_bytes(48_000, 2, 2.0);
+    let sent = bytes.len() / 3;
+    server.route(
+        "/flaky.wav",
+        Reply::BreaksOnce {
+            bytes: Arc::new(bytes),
+            sent,
+            broken: Arc::default(),
+        },
+    );
+    let client = client(&server, short_limits());
+    let stream = open(
+        client,
+        server.url("audio.test", "/flaky.wav"),
+        Duration::ZERO,
+    )
+    .await
+    .unwrap();
+    let samples = read_all(stream).await.unwrap();
+    assert_tone(&samples, 2.0);
+    assert_eq!(
+        samples.len(),
+        2 * 2 * 48_000,
+        "not a sample lost or repeated"
+    );
+    let seen = server.seen();
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert_eq!(seen[1].range, Some(format!("bytes={sent}-")), "{seen:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn up_to_five_redirects_are_followed_and_a_sixth_is_refused() {
-    let server = TestServer::start().await;
+    let server = TestServer::start();
     server.file("/tone.wav", wav_bytes(48_000, 1, 0.5));
     for hop in 1..=6 {
         let next = if hop == 1 {
@@ -181,7 +214,7 @@ async fn up_to_five_redirects_are_followed_and_a_sixth_is_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_truncated_body_ends_cleanly() {
-    let server = TestServer::start().await;
+    let server = TestServer::start();
     let bytes = wav_bytes(48_000, 2, 2.0);
     let sent = bytes.len() / 2;
     server.route(
@@ -206,7 +239,7 @@ async fn a_truncated_body_ends_cleanly() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_body_fails_instead_of_hanging() {
-    let server = TestServer::start().await;
+    let server = TestServer::start();
     let bytes = wav_bytes(48_000, 2, 2.0);
     server.route(
         "/stall.wav",
@@ -229,7 +262,7 @@ async fn a_stalled_body_fails_instead_of_hanging() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn size_cap_not_audio_and_missing_files_are_refused() {
-    let server = TestServer::start().await;
+    let server = TestServer::start();
     server.file("/big.wav", wav_bytes(48_000, 2, 1.0));
     server.file("/page.mp3", b"<html><body>hello</body></html>".repeat(100));
     let small = HttpLimits {

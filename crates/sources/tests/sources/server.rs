@@ -3,12 +3,15 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::Notify;
+
+/// Requested kernel send buffer of every served connection.
+const SEND_BUFFER_BYTES: u32 = 32 * 1024;
 
 #[derive(Clone)]
 pub enum Reply {
@@ -34,6 +37,13 @@ pub enum Reply {
         bytes: Arc<Vec<u8>>,
         sent: usize,
     },
+    /// The first request gets `sent` bytes and a closed connection; later ones are answered
+    /// like a `Body` that takes ranges (a server dropping an idle download).
+    BreaksOnce {
+        bytes: Arc<Vec<u8>>,
+        sent: usize,
+        broken: Arc<AtomicBool>,
+    },
     Status(u16),
 }
 
@@ -52,8 +62,15 @@ pub struct TestServer {
 }
 
 impl TestServer {
-    pub async fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    /// Binds and serves on the current tokio runtime.
+    pub fn start() -> Self {
+        // A small, fixed send buffer (accepted sockets inherit it): on loopback Linux grows
+        // it to megabytes, which would swallow a whole test file the moment a request
+        // arrives, and `body_bytes_sent` would count bytes the client never asked for.
+        let socket = TcpSocket::new_v4().unwrap();
+        socket.set_send_buffer_size(SEND_BUFFER_BYTES).unwrap();
+        socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let listener = socket.listen(64).unwrap();
         let address = listener.local_addr().unwrap();
         let routes: Arc<Mutex<HashMap<String, Reply>>> = Arc::default();
         let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
@@ -125,6 +142,27 @@ async fn write_body(
     connection.flush().await
 }
 
+/// The route's reply for this request, with `BreaksOnce` settled into what it does now.
+fn reply_for(routes: &Mutex<HashMap<String, Reply>>, path: &str) -> Option<Reply> {
+    match routes.lock().unwrap().get(path).cloned() {
+        Some(Reply::BreaksOnce {
+            bytes,
+            sent,
+            broken,
+        }) => {
+            if broken.swap(true, Ordering::SeqCst) {
+                Some(Reply::Body {
+                    bytes,
+                    ranges: true,
+                })
+            } else {
+                Some(Reply::Truncated { bytes, sent })
+            }
+        }
+        other => other,
+    }
+}
+
 async fn serve(
     mut connection: TcpStream,
     routes: Arc<Mutex<HashMap<String, Reply>>>,
@@ -147,7 +185,7 @@ async fn serve(
         path: path.clone(),
         range: range.clone(),
     });
-    let reply = routes.lock().unwrap().get(&path).cloned();
+    let reply = reply_for(&routes, &path);
     let ok = |length: usize, extra: &str| {
         format!(
             "HTTP/1.1 200 OK\r\nContent-Length: {length}\r\nContent-Type: application/octet-stream\r\n{extra}Connection: close\r\n\r\n"
@@ -210,6 +248,7 @@ async fn serve(
             gate.notified().await;
             write_body(&mut connection, &bytes[first..], &sent).await?;
         }
+        Some(Reply::BreaksOnce { .. }) => unreachable!("answered as Body or Truncated above"),
         Some(Reply::Truncated { bytes, sent: count }) => {
             connection.write_all(ok(bytes.len(), "").as_bytes()).await?;
             write_body(&mut connection, &bytes[..count], &sent).await?;

@@ -23,7 +23,7 @@ fn refused(result: Result<Vec<minstrel_app::ports::TrackInfo>, ResolveError>, wh
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn internal_addresses_are_refused() {
-    let server = TestServer::start().await;
+    let server = TestServer::start();
     let mut names = TestResolver::for_server(server.address);
     names
         .names
@@ -97,7 +97,7 @@ async fn localhost_through_the_system_resolver_is_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redirects_to_internal_addresses_are_refused() {
-    let server = TestServer::start().await;
+    let server = TestServer::start();
     server.file("/tone.wav", wav_bytes(48_000, 1, 0.25));
     let port = server.address.port();
     let other_port = port.wrapping_add(1).max(1);

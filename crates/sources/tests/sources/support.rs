@@ -33,21 +33,22 @@ pub fn wav_bytes(rate: u32, channels: u16, seconds: f32) -> Vec<u8> {
     cursor.into_inner()
 }
 
-/// Names pointing at chosen addresses; permits exactly the listed socket addresses.
+/// Names pointing at chosen addresses; permits exactly the listed (name, socket address)
+/// pairs, so another name pointed at the same server is still refused.
 #[derive(Debug, Default, Clone)]
 pub struct TestResolver {
     pub names: HashMap<String, Vec<IpAddr>>,
-    pub permitted: Vec<SocketAddr>,
+    pub permitted: Vec<(String, SocketAddr)>,
 }
 
 impl TestResolver {
-    /// `audio.test` → the server, which (and only which) may be reached.
+    /// `audio.test` → the server, which (and only which, under that name) may be reached.
     pub fn for_server(server: SocketAddr) -> Self {
         let mut resolver = Self::default();
         resolver
             .names
             .insert("audio.test".to_owned(), vec![server.ip()]);
-        resolver.permitted.push(server);
+        resolver.permitted.push(("audio.test".to_owned(), server));
         resolver
     }
 }
@@ -61,8 +62,10 @@ impl HostResolver for TestResolver {
             .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no such test host"))
     }
 
-    fn permits(&self, address: SocketAddr) -> bool {
-        self.permitted.contains(&address)
+    fn permits(&self, host: &str, address: SocketAddr) -> bool {
+        self.permitted
+            .iter()
+            .any(|(name, permitted)| name == host && *permitted == address)
     }
 }
 

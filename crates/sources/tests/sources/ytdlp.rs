@@ -371,7 +371,7 @@ async fn several_search_results_come_back_for_matching() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_opener_streams_the_url_yt_dlp_gives() {
-    let server = TestServer::start().await;
+    let server = TestServer::start();
     server.file("/videoplayback", wav_bytes(48_000, 2, 1.0));
     let fake = Fake::new(&format!(
         "echo '{}'",
