@@ -1,6 +1,8 @@
 //! Fakes of Discord for tests, on 127.0.0.1 ports the OS picks:
 //! - [`FakeGateway`]: a websocket gateway speaking Hello / Identify / READY / heartbeat ACK /
 //!   Resume → RESUMED, with dispatch injection (`INTERACTION_CREATE`, …) and scripted closes;
+//!   a voice join (op 4) is answered with `VOICE_STATE_UPDATE` and `VOICE_SERVER_UPDATE`
+//!   pointing at [`FakeGateway::set_voice_endpoint`] (see [`crate::voice::FakeVoiceServer`]);
 //! - [`FakeRest`]: the REST API, recording interaction callbacks, webhook edits and follow-ups,
 //!   and command registration;
 //! - builders of interaction JSON as Discord sends it.
@@ -10,8 +12,8 @@
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -20,11 +22,14 @@ use axum::response::{IntoResponse, Response};
 use futures::{SinkExt as _, StreamExt as _};
 use serde_json::{Value, json};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+
+use crate::recorder::Recorder;
+pub use crate::recorder::WAIT;
 
 /// The application id the fakes use (READY, webhooks).
 pub const APPLICATION_ID: u64 = 700_000_000_000_000_001;
@@ -32,54 +37,10 @@ pub const APPLICATION_ID: u64 = 700_000_000_000_000_001;
 pub const BOT_USER_ID: u64 = 700_000_000_000_000_002;
 /// The session id READY hands out; a Resume must carry it.
 pub const SESSION_ID: &str = "fake-session-1";
-/// How long the `wait_*` helpers wait before failing the test.
-pub const WAIT: Duration = Duration::from_secs(15);
-
-/// A list that tests can wait on.
-struct Recorder<T> {
-    items: Mutex<Vec<T>>,
-    changed: Notify,
-}
-
-impl<T: Clone> Recorder<T> {
-    fn new() -> Self {
-        Self {
-            items: Mutex::new(Vec::new()),
-            changed: Notify::new(),
-        }
-    }
-
-    fn lock(&self) -> MutexGuard<'_, Vec<T>> {
-        self.items
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    fn push(&self, item: T) {
-        self.lock().push(item);
-        self.changed.notify_waiters();
-    }
-
-    fn snapshot(&self) -> Vec<T> {
-        self.lock().clone()
-    }
-
-    /// Waits until `found` returns `Some` for the recorded items.
-    async fn wait_for<R>(&self, what: &str, found: impl Fn(&[T]) -> Option<R>) -> R {
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
-            let notified = self.changed.notified();
-            let mut notified = std::pin::pin!(notified);
-            notified.as_mut().enable();
-            if let Some(result) = found(&self.lock()) {
-                return result;
-            }
-            let woke = tokio::time::timeout_at(deadline, notified).await;
-            assert!(woke.is_ok(), "waited {WAIT:?} for {what}");
-        }
-    }
-}
-
+/// The voice session id `VOICE_STATE_UPDATE` hands out for the bot (its voice Identify carries it).
+pub const VOICE_SESSION_ID: &str = "fake-voice-session-1";
+/// The voice token `VOICE_SERVER_UPDATE` hands out (its voice Identify carries it).
+pub const VOICE_TOKEN: &str = "fake-voice-token";
 enum Outgoing {
     Text(String),
     Close(u16, String),
@@ -92,6 +53,7 @@ struct GatewayState {
     sequence: AtomicU64,
     current: Mutex<Option<mpsc::UnboundedSender<Outgoing>>>,
     close_on_identify: Mutex<Option<u16>>,
+    voice_endpoint: Mutex<Option<String>>,
 }
 
 impl GatewayState {
@@ -132,6 +94,7 @@ impl FakeGateway {
             sequence: AtomicU64::new(0),
             current: Mutex::new(None),
             close_on_identify: Mutex::new(None),
+            voice_endpoint: Mutex::new(None),
         });
         let accept_state = Arc::clone(&state);
         let task = tokio::spawn(async move {
@@ -194,6 +157,17 @@ impl FakeGateway {
             .send(Outgoing::Close(code, format!("scripted close {code}")))
     }
 
+    /// The `endpoint` later `VOICE_SERVER_UPDATE`s carry, e.g. `FakeVoiceServer::endpoint()`
+    /// (`localhost:PORT`). Until it is set the endpoint is `null`, which Discord sends while
+    /// it allocates a voice server (songbird keeps waiting).
+    pub fn set_voice_endpoint(&self, endpoint: &str) {
+        *self
+            .state
+            .voice_endpoint
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(endpoint.to_owned());
+    }
+
     /// Answers the next Identify with a close `code` (e.g. 4004) instead of READY.
     pub fn close_on_identify(&self, code: u16) {
         *self
@@ -229,6 +203,55 @@ fn ready_payload(state: &GatewayState, shard: &Value) -> Value {
             "flags": 0,
         },
     })
+}
+
+/// The dispatches that answer a voice state update (op 4) `request` from the bot: its own
+/// `VOICE_STATE_UPDATE` and, when it joins a channel, a `VOICE_SERVER_UPDATE`.
+///
+/// The shapes follow twilight-model 0.17 `VoiceState` (`member` optional but sent by Discord in
+/// guilds; `self_stream` defaults) and `VoiceServerUpdate` (`endpoint` nullable).
+fn voice_dispatches(request: &Value, endpoint: Option<&str>) -> Vec<(&'static str, Value)> {
+    let guild_id = request["guild_id"].clone();
+    let channel_id = request["channel_id"].clone();
+    let voice_state = json!({
+        "guild_id": guild_id,
+        "channel_id": channel_id,
+        "user_id": BOT_USER_ID.to_string(),
+        "member": {
+            "user": {
+                "id": BOT_USER_ID.to_string(),
+                "username": "minstrel",
+                "discriminator": "0000",
+                "avatar": null,
+                "bot": true,
+            },
+            "nick": null,
+            "roles": [],
+            "joined_at": "2024-01-01T00:00:00.000000+00:00",
+            "premium_since": null,
+            "communication_disabled_until": null,
+            "deaf": false,
+            "mute": false,
+            "flags": 0,
+        },
+        "session_id": VOICE_SESSION_ID,
+        "deaf": false,
+        "mute": false,
+        "self_deaf": request["self_deaf"].as_bool().unwrap_or(false),
+        "self_mute": request["self_mute"].as_bool().unwrap_or(false),
+        "self_stream": false,
+        "self_video": false,
+        "suppress": false,
+        "request_to_speak_timestamp": null,
+    });
+    let mut dispatches = vec![("VOICE_STATE_UPDATE", voice_state)];
+    if !channel_id.is_null() {
+        dispatches.push((
+            "VOICE_SERVER_UPDATE",
+            json!({"guild_id": guild_id, "token": VOICE_TOKEN, "endpoint": endpoint}),
+        ));
+    }
+    dispatches
 }
 
 async fn serve_gateway(stream: TcpStream, state: Arc<GatewayState>) {
@@ -290,6 +313,17 @@ async fn serve_gateway(stream: TcpStream, state: Arc<GatewayState>) {
                 } else {
                     let ready = ready_payload(&state, &payload["d"]["shard"]);
                     let text = state.dispatch_text("READY", &ready);
+                    let _ = sender.send(Outgoing::Text(text));
+                }
+            }
+            Some(4) => {
+                let endpoint = state
+                    .voice_endpoint
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .clone();
+                for (event, data) in voice_dispatches(&payload["d"], endpoint.as_deref()) {
+                    let text = state.dispatch_text(event, &data);
                     let _ = sender.send(Outgoing::Text(text));
                 }
             }
@@ -655,3 +689,6 @@ pub fn button_press(
     value["message"] = message_json(900_000_000_000_000_001, &json!({}));
     value
 }
+
+#[cfg(test)]
+mod tests;

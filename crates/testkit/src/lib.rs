@@ -1,4 +1,12 @@
 //! Test helpers: fakes of the outside services minstrel talks to, on 127.0.0.1 (dev-dependency only).
+//!
+//! - [`discord`]: gateway and REST API fakes (twilight);
+//! - [`voice`]: a Discord voice server (TLS websocket + UDP) the real songbird client plays to;
+//! - [`telegram`]: a Bot API fake (teloxide).
 
 pub mod discord;
+mod recorder;
 pub mod telegram;
+pub mod voice;
+
+pub use recorder::WAIT;
