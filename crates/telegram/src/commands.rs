@@ -1,5 +1,6 @@
 //! The bot's commands, as Telegram shows them (`setMyCommands`) and parses them.
 
+use teloxide::types::BotCommand;
 use teloxide::utils::command::BotCommands;
 
 /// Every command the bot answers. Arguments are taken as text and checked by the handlers,
@@ -44,7 +45,45 @@ pub enum Command {
     Help,
 }
 
+/// The commands as `setMyCommands` wants them: teloxide's [`BotCommands::bot_commands`]
+/// spells them with the `/` prefix (`/play`), while the Bot API expects the bare name
+/// (`play`, 1–32 characters of `a-z`, `0-9` and `_`) and refuses or garbles the others.
+pub(crate) fn registered_commands() -> Vec<BotCommand> {
+    Command::bot_commands()
+        .into_iter()
+        .map(|mut command| {
+            if let Some(bare) = command.command.strip_prefix('/') {
+                command.command = bare.to_owned();
+            }
+            command
+        })
+        .collect()
+}
+
 /// The help text: every command with its description.
 pub(crate) fn help_text() -> String {
     Command::descriptions().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registered_names_are_bare_and_valid_for_the_bot_api() {
+        let commands = registered_commands();
+        assert_eq!(commands.len(), Command::bot_commands().len());
+        for command in &commands {
+            assert!(
+                (1..=32).contains(&command.command.len())
+                    && command
+                        .command
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
+                "{command:?}"
+            );
+            assert!(!command.description.is_empty(), "{command:?}");
+        }
+        assert_eq!(commands[0].command, "id");
+    }
 }

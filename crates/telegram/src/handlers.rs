@@ -8,7 +8,7 @@ use minstrel_app::ports::TelegramMember;
 use minstrel_app::{Actor, BridgeError, BridgeService, MusicError};
 use minstrel_domain::{
     AddPosition, GuildId, PlaybackState, RepeatMode, Requester as Person, RequesterId,
-    TelegramChatId, TelegramUserId,
+    TelegramChatId, TelegramUserId, TrackId,
 };
 use teloxide::dispatching::{HandlerExt, UpdateFilterExt, UpdateHandler};
 use teloxide::error_handlers::ErrorHandler;
@@ -20,6 +20,7 @@ use tracing::{error, warn};
 use crate::commands::{Command, help_text};
 use crate::keyboard::{Button, VOLUME_STEP, player_keyboard};
 use crate::redact::describe;
+use crate::replies::ReplyHold;
 use crate::text::{
     PlayerView, now_playing_text, play_text, player_text, queue_text, split_message,
 };
@@ -68,6 +69,10 @@ impl ErrorHandler<RequestError> for LoggingErrorHandler {
 struct Reply {
     text: String,
     keyboard: Option<InlineKeyboardMarkup>,
+    /// The track this reply shows as now playing (with the player keyboard).
+    shows_track: Option<TrackId>,
+    /// Set while a command for a linked guild runs; released once the reply is sent.
+    hold: Option<ReplyHold>,
 }
 
 impl Reply {
@@ -75,27 +80,45 @@ impl Reply {
         Self {
             text: text.into(),
             keyboard: None,
+            shows_track: None,
+            hold: None,
         }
     }
 
     fn with_player_keyboard(text: impl Into<String>, paused: bool) -> Self {
         Self {
-            text: text.into(),
             keyboard: Some(player_keyboard(paused)),
+            ..Self::text(text)
+        }
+    }
+
+    /// A now-playing reply for `track`: the bridge keeps it up to date from now on.
+    fn now_playing(text: impl Into<String>, paused: bool, track: TrackId) -> Self {
+        Self {
+            shows_track: Some(track),
+            ..Self::with_player_keyboard(text, paused)
         }
     }
 }
 
-async fn send_reply(bot: &TelegramBot, chat: ChatId, reply: Reply) -> HandlerResult {
+async fn send_reply(bot: &TelegramBot, chat: ChatId, mut reply: Reply) -> HandlerResult {
     let chunks = split_message(&reply.text);
     let last = chunks.len().saturating_sub(1);
     for (index, chunk) in chunks.into_iter().enumerate() {
         let request = bot.send_message(chat, chunk);
         match (&reply.keyboard, index == last) {
-            (Some(keyboard), true) => request.reply_markup(keyboard.clone()).await?,
-            _ => request.await?,
-        };
+            (Some(keyboard), true) => {
+                let sent = request.reply_markup(keyboard.clone()).await?;
+                if let (Some(track), Some(hold)) = (reply.shows_track, reply.hold.as_mut()) {
+                    hold.shows_player(chat, sent.id, track);
+                }
+            }
+            _ => {
+                request.await?;
+            }
+        }
     }
+    // Dropping the reply releases its hold: the bridge may speak again.
     Ok(())
 }
 
@@ -280,7 +303,20 @@ async fn run_command(
     let Some(actor) = message_actor(bot, context, message).await else {
         return Reply::text("I can only take commands from people.");
     };
-    let music = &services.music;
+    let hold = context.replies.begin(guild);
+    let mut reply = music_command(command, guild, &actor, context).await;
+    reply.hold = Some(hold);
+    reply
+}
+
+/// A command that acts on the linked guild's player.
+async fn music_command(
+    command: Command,
+    guild: GuildId,
+    actor: &Actor,
+    context: &Context,
+) -> Reply {
+    let music = &context.services.music;
     let result = match command {
         Command::Play(query) => {
             let query = query.trim();
@@ -288,10 +324,10 @@ async fn run_command(
                 return Reply::text("Tell me what to play: /play <search words or URL>");
             }
             music
-                .play(guild, &actor, query, AddPosition::End)
+                .play(guild, actor, query, AddPosition::End)
                 .await
                 .map(|outcome| match &outcome.started {
-                    Some(_) => Reply::with_player_keyboard(play_text(&outcome), false),
+                    Some(started) => Reply::now_playing(play_text(&outcome), false, started.id),
                     None => Reply::text(play_text(&outcome)),
                 })
         }
@@ -304,27 +340,36 @@ async fn run_command(
             }
         }),
         Command::Np => music.now_playing(guild).await.map(|now| {
-            Reply::with_player_keyboard(now_playing_text(&now), now.state == PlaybackState::Paused)
+            Reply::now_playing(
+                now_playing_text(&now),
+                now.state == PlaybackState::Paused,
+                now.track.id,
+            )
         }),
-        Command::Skip => music.skip(guild, &actor).await.map(|outcome| {
-            Reply::text(match outcome.next {
-                Some(next) => format!(
-                    "⏭ Skipped {}. Now playing: {}",
-                    outcome.skipped.display_title(),
-                    next.display_title()
+        Command::Skip => music
+            .skip(guild, actor)
+            .await
+            .map(|outcome| match outcome.next {
+                Some(next) => Reply::now_playing(
+                    format!(
+                        "⏭ Skipped {}. Now playing: {}",
+                        outcome.skipped.display_title(),
+                        next.display_title()
+                    ),
+                    false,
+                    next.id,
                 ),
-                None => format!("⏭ Skipped {}.", outcome.skipped.display_title()),
-            })
-        }),
+                None => Reply::text(format!("⏭ Skipped {}.", outcome.skipped.display_title())),
+            }),
         Command::Pause => music
-            .pause(guild, &actor)
+            .pause(guild, actor)
             .await
             .map(|()| Reply::text("⏸ Paused.")),
         Command::Resume => music
-            .resume(guild, &actor)
+            .resume(guild, actor)
             .await
             .map(|()| Reply::text("▶ Resumed.")),
-        Command::Stop => music.stop(guild, &actor).await.map(|removed| {
+        Command::Stop => music.stop(guild, actor).await.map(|removed| {
             Reply::text(format!("⏹ Stopped and cleared {removed} queued track(s)."))
         }),
         Command::Volume(argument) => {
@@ -332,26 +377,26 @@ async fn run_command(
                 return Reply::text("Usage: /volume <0-200>");
             };
             music
-                .set_volume(guild, &actor, percent)
+                .set_volume(guild, actor, percent)
                 .await
                 .map(|volume| Reply::text(format!("🔊 Volume set to {volume}.")))
         }
-        Command::Filter(argument) => return filter(guild, &actor, argument.trim(), context).await,
+        Command::Filter(argument) => return filter(guild, actor, argument.trim(), context).await,
         Command::Repeat(argument) => {
             let Some(mode) = RepeatMode::parse(&argument) else {
                 return Reply::text("Usage: /repeat off|track|queue");
             };
             music
-                .set_repeat(guild, &actor, mode)
+                .set_repeat(guild, actor, mode)
                 .await
                 .map(|()| Reply::text(format!("🔁 Repeat: {mode}.")))
         }
         Command::Shuffle => music
-            .shuffle(guild, &actor)
+            .shuffle(guild, actor)
             .await
             .map(|count| Reply::text(format!("🔀 Shuffled {count} track(s)."))),
         Command::Help | Command::Id | Command::Link(_) | Command::Unlink | Command::List => {
-            unreachable!("answered above")
+            unreachable!("answered by run_command")
         }
     };
     result.unwrap_or_else(|error| music_reply(&error))

@@ -15,6 +15,7 @@ mod handlers;
 mod keyboard;
 mod mirror;
 mod redact;
+mod replies;
 mod text;
 
 use std::collections::HashMap;
@@ -22,14 +23,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures::future::BoxFuture;
 use minstrel_app::ports::{EventBus, GuildDirectory};
 use minstrel_app::{BridgeService, FilterService, MusicService};
 use teloxide::adaptors::Throttle;
 use teloxide::adaptors::throttle::{Limits, Settings};
+use teloxide::error_handlers::ErrorHandler;
 use teloxide::prelude::*;
+use teloxide::stop::StopToken;
 use teloxide::types::MessageId;
-use teloxide::update_listeners::Polling;
-use teloxide::utils::command::BotCommands;
+use teloxide::update_listeners::{Polling, UpdateListener};
 use teloxide::{ApiError, RequestError};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -125,6 +128,8 @@ pub(crate) struct Context {
     admin_cache_ttl: Duration,
     /// The bridge's current now-playing message per chat (the bridge keeps it up to date).
     pub(crate) now_playing_messages: Arc<Mutex<HashMap<ChatId, MessageId>>>,
+    /// What commands in linked chats are telling their chat, so the bridge does not repeat it.
+    pub(crate) replies: Arc<replies::CommandReplies>,
 }
 
 impl Context {
@@ -155,11 +160,46 @@ impl Context {
     }
 }
 
+/// What polling does with its errors: a 409 (another poller of the token) stops it for
+/// good, anything else is logged and retried with teloxide's backoff.
+struct PollingErrors {
+    conflict: Arc<AtomicBool>,
+    stop_polling: StopToken,
+    token: String,
+}
+
+impl ErrorHandler<RequestError> for PollingErrors {
+    fn handle_error(self: Arc<Self>, error: RequestError) -> BoxFuture<'static, ()> {
+        if matches!(
+            error,
+            RequestError::Api(ApiError::TerminatedByOtherGetUpdates)
+        ) {
+            if !self.conflict.swap(true, Ordering::SeqCst) {
+                error!(
+                    "another process is polling Telegram with this bot token (HTTP 409 \
+                     Conflict); the Telegram front-end stops here, the rest of the bot keeps \
+                     running. Run exactly one instance per token."
+                );
+            }
+            // Polling makes one last getUpdates (also refused) and ends, and the dispatcher
+            // with it; retrying would only back off for longer and longer.
+            self.stop_polling.stop();
+        } else {
+            warn!(error = %redact::describe(&error, &self.token), "getting Telegram updates failed; retrying");
+        }
+        Box::pin(std::future::ready(()))
+    }
+}
+
 /// The running Telegram front-end: the update dispatcher and the event bridge.
 pub struct TelegramFrontend {
     username: String,
     stop: watch::Sender<bool>,
-    shutdown: teloxide::dispatching::ShutdownToken,
+    /// Ends polling. teloxide's `ShutdownToken` is not used: it wakes the dispatcher with
+    /// `Notify::notify_waiters`, which is lost whenever the dispatcher is not waiting at that
+    /// moment (before it runs, or while it handles an update or a listener error), so a
+    /// shutdown could hang. The listener's stop flag stays set until polling has ended.
+    stop_polling: StopToken,
     task: JoinHandle<TelegramExit>,
     mirror_flushes: watch::Receiver<u64>,
 }
@@ -187,21 +227,28 @@ impl TelegramFrontend {
             RequestError::Api(ApiError::InvalidToken) => {
                 StartError::TokenRejected(redact::describe(&error, &token))
             }
-            _ => StartError::Unreachable(redact::describe(&error, &token)),
+            _ => StartError::Unreachable(redact::describe_request(
+                &error,
+                &token,
+                &bot.api_url(),
+                "GetMe",
+            )),
         })?;
         let username = me.username().to_owned();
-        if let Err(error) = bot.set_my_commands(Command::bot_commands()).await {
+        if let Err(error) = bot.set_my_commands(commands::registered_commands()).await {
             warn!(error = %redact::describe(&error, &token), "could not register the Telegram commands");
         }
         let bot = Throttle::spawn_with_settings(bot, Settings::default().limits(config.limits));
 
         let (stop, stop_receiver) = watch::channel(false);
+        let now_playing_messages = Arc::new(Mutex::new(HashMap::new()));
         let context = Arc::new(Context {
             services: services.clone(),
             token: token.clone(),
             admin_cache: Mutex::new(HashMap::new()),
             admin_cache_ttl: config.admin_cache_ttl,
-            now_playing_messages: Arc::new(Mutex::new(HashMap::new())),
+            now_playing_messages: Arc::clone(&now_playing_messages),
+            replies: Arc::new(replies::CommandReplies::new(now_playing_messages)),
         });
 
         let (mirror, mirror_flushes) = mirror::Mirror::new(
@@ -209,6 +256,7 @@ impl TelegramFrontend {
             Arc::clone(&services.bridge),
             config.mirror.clone(),
             Arc::clone(&context.now_playing_messages),
+            Arc::clone(&context.replies),
             token.clone(),
         );
         let mirror_task = tokio::spawn(mirror.run(services.events.subscribe(), stop_receiver));
@@ -219,42 +267,18 @@ impl TelegramFrontend {
                 token: token.clone(),
             }))
             .build();
-        let shutdown = dispatcher.shutdown_token();
         let conflict = Arc::new(AtomicBool::new(false));
-        let listener = Polling::builder(bot).timeout(config.poll_timeout).build();
-        let listener_errors = {
-            let conflict = Arc::clone(&conflict);
-            let shutdown = shutdown.clone();
-            let token = token.clone();
-            move |error: RequestError| {
-                let conflict = Arc::clone(&conflict);
-                let shutdown = shutdown.clone();
-                let token = token.clone();
-                async move {
-                    if matches!(
-                        error,
-                        RequestError::Api(ApiError::TerminatedByOtherGetUpdates)
-                    ) {
-                        if !conflict.swap(true, Ordering::SeqCst) {
-                            error!(
-                                "another process is polling Telegram with this bot token \
-                                 (HTTP 409 Conflict); the Telegram front-end stops here, the \
-                                 rest of the bot keeps running. Run exactly one instance per \
-                                 token."
-                            );
-                        }
-                        // The returned future only waits for the end; the shutdown has begun.
-                        let _ = shutdown.shutdown();
-                    } else {
-                        warn!(error = %redact::describe(&error, &token), "getting Telegram updates failed; retrying");
-                    }
-                }
-            }
-        };
+        let mut listener = Polling::builder(bot).timeout(config.poll_timeout).build();
+        let stop_polling = listener.stop_token();
+        let listener_errors = Arc::new(PollingErrors {
+            conflict: Arc::clone(&conflict),
+            stop_polling: stop_polling.clone(),
+            token: token.clone(),
+        });
         let stop_on_exit = stop.clone();
         let task = tokio::spawn(async move {
             dispatcher
-                .dispatch_with_listener(listener, Arc::new(listener_errors))
+                .dispatch_with_listener(listener, listener_errors)
                 .await;
             let _ = stop_on_exit.send(true);
             let _ = mirror_task.await;
@@ -268,7 +292,7 @@ impl TelegramFrontend {
         Ok(Self {
             username,
             stop,
-            shutdown,
+            stop_polling,
             task,
             mirror_flushes,
         })
@@ -305,19 +329,8 @@ impl TelegramFrontend {
     /// Stops polling and the bridge, and waits for them.
     pub async fn shutdown(self) -> TelegramExit {
         let _ = self.stop.send(true);
-        // Right after start the dispatcher may not be running yet; poll until it takes the
-        // request or ends.
+        self.stop_polling.stop();
         let mut task = self.task;
-        loop {
-            if let Ok(waiting) = self.shutdown.shutdown() {
-                drop(waiting);
-                break;
-            }
-            if task.is_finished() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
         match tokio::time::timeout(Duration::from_secs(30), &mut task).await {
             Ok(Ok(exit)) if exit == TelegramExit::Conflict => exit,
             Ok(Ok(_)) => TelegramExit::Shutdown,

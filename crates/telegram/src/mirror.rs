@@ -6,6 +6,9 @@
 //! `coalesce_window`), at most once per `min_interval` per chat and `group_messages_per_minute`
 //! per group. A new track sends one now-playing message with the player keyboard; later state
 //! changes of the same track edit that message instead of sending new ones.
+//!
+//! Events caused by a command typed in the linked chat are already told by its reply (see
+//! [`crate::replies`]): they keep the now-playing message up to date but send nothing new.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -23,6 +26,7 @@ use tracing::{debug, warn};
 use crate::TelegramBot;
 use crate::keyboard::player_keyboard;
 use crate::redact::describe;
+use crate::replies::CommandReplies;
 use crate::text::{PlayerView, player_text, split_message};
 
 /// How the bridge paces its messages.
@@ -59,6 +63,12 @@ struct GuildView {
     notices: Vec<String>,
     /// A track started since the last flush: it gets a new message.
     new_track: bool,
+    /// The player text as the track started, before later changes: what a reply that
+    /// announced the start shows.
+    started_text: Option<String>,
+    /// Some pending change was not caused by a command of the linked chat, whose reply
+    /// already told it; only such changes may send a new message.
+    unanswered: bool,
     /// When the pending changes go out; `None` when nothing is pending.
     due: Option<Instant>,
     /// The now-playing message being kept up to date, and its text.
@@ -66,12 +76,26 @@ struct GuildView {
 }
 
 impl GuildView {
-    fn apply(&mut self, event: &DomainEvent) -> bool {
+    /// Applies `event`; `answered` when a command reply in the chat already told it, so it
+    /// raises no notice. `false` when the event changes nothing the chat shows.
+    fn apply(&mut self, event: &DomainEvent, answered: bool) -> bool {
+        let notices = self.notices.len();
+        let changed = self.apply_event(event);
+        if answered {
+            self.notices.truncate(notices);
+        } else {
+            self.unanswered |= changed;
+        }
+        changed
+    }
+
+    fn apply_event(&mut self, event: &DomainEvent) -> bool {
         match event {
             DomainEvent::TrackStarted { track, .. } => {
                 self.track = Some(track.clone());
                 self.paused = false;
                 self.new_track = true;
+                self.started_text = self.player_text();
             }
             DomainEvent::Skipped { track, .. } => {
                 self.notices
@@ -177,6 +201,7 @@ pub(crate) struct Mirror {
     views: HashMap<GuildId, GuildView>,
     budgets: HashMap<ChatId, ChatBudget>,
     now_playing_messages: Arc<Mutex<HashMap<ChatId, MessageId>>>,
+    replies: Arc<CommandReplies>,
     flushes: watch::Sender<u64>,
     token: String,
 }
@@ -192,6 +217,7 @@ impl Mirror {
         bridge: Arc<BridgeService>,
         config: MirrorConfig,
         now_playing_messages: Arc<Mutex<HashMap<ChatId, MessageId>>>,
+        replies: Arc<CommandReplies>,
         token: String,
     ) -> (Self, watch::Receiver<u64>) {
         let (flushes, receiver) = watch::channel(0);
@@ -202,6 +228,7 @@ impl Mirror {
             views: HashMap::new(),
             budgets: HashMap::new(),
             now_playing_messages,
+            replies,
             flushes,
             token,
         };
@@ -213,6 +240,7 @@ impl Mirror {
         mut events: broadcast::Receiver<DomainEvent>,
         mut stop: watch::Receiver<bool>,
     ) {
+        let mut shown = self.replies.subscribe();
         loop {
             if *stop.borrow() {
                 return;
@@ -227,16 +255,51 @@ impl Mirror {
                     }
                     Err(broadcast::error::RecvError::Closed) => return,
                 },
+                changed = shown.changed() => if changed.is_ok() {
+                    let guilds: Vec<GuildId> = self.views.keys().copied().collect();
+                    for guild in guilds {
+                        self.adopt_shown(guild);
+                    }
+                },
                 () = sleep_until(next_due) => self.flush_due().await,
             }
         }
     }
 
     fn apply(&mut self, event: &DomainEvent) {
+        let now = Instant::now();
+        let guild = event.guild();
+        let answered = self.replies.answering(guild, now);
         let window = self.config.coalesce_window;
-        let view = self.views.entry(event.guild()).or_default();
-        if view.apply(event) && view.due.is_none() {
-            view.due = Some(Instant::now() + window);
+        let view = self.views.entry(guild).or_default();
+        if view.apply(event, answered) && view.due.is_none() {
+            view.due = Some(now + window);
+        }
+        self.adopt_shown(guild);
+    }
+
+    /// Makes a reply that shows the guild's current track the now-playing message.
+    fn adopt_shown(&mut self, guild: GuildId) {
+        let Some(view) = self.views.get_mut(&guild) else {
+            return;
+        };
+        let Some(track) = view.track.as_ref().map(|track| track.id) else {
+            return;
+        };
+        if let Some(shown) = self
+            .replies
+            .take_shown(guild, Instant::now(), |shown| shown.track == track)
+        {
+            // A reply that started the track shows it as it started (later changes still
+            // need an edit); one about a track playing for a while shows the view as it is.
+            let text = if view.new_track {
+                view.started_text.clone()
+            } else {
+                None
+            };
+            let text = text.or_else(|| view.player_text()).unwrap_or_default();
+            view.message = Some((shown.chat, shown.message, text));
+            view.new_track = false;
         }
     }
 
@@ -264,6 +327,7 @@ impl Mirror {
                 if let Some(view) = self.views.get_mut(&guild) {
                     view.notices.clear();
                     view.new_track = false;
+                    view.unanswered = false;
                     view.due = None;
                     view.message = None;
                 }
@@ -278,6 +342,14 @@ impl Mirror {
             }
         };
         let now = Instant::now();
+        if self.replies.running(guild) {
+            // Its reply may become the now-playing message: wait for it.
+            if let Some(view) = self.views.get_mut(&guild) {
+                view.due = Some(now + self.config.coalesce_window);
+            }
+            return false;
+        }
+        self.adopt_shown(guild);
         let budget = self.budgets.entry(chat).or_default();
         if let Some(later) = budget.wait_until(now, chat.0 < 0, &self.config) {
             if let Some(view) = self.views.get_mut(&guild) {
@@ -298,6 +370,7 @@ impl Mirror {
         let outcome = self.send_view(chat, &mut view).await;
         view.due = None;
         view.new_track = false;
+        view.unanswered = false;
         if let Err(RequestError::MigrateToChatId(to)) = &outcome {
             self.follow_migration(chat, *to).await;
             view.message = None;
@@ -310,6 +383,13 @@ impl Mirror {
     }
 
     async fn send_view(&mut self, chat: ChatId, view: &mut GuildView) -> Result<(), RequestError> {
+        if !view.unanswered {
+            // Replies told all of it: at most bring the now-playing message up to date.
+            view.new_track = false;
+            if view.message.is_none() {
+                return Ok(());
+            }
+        }
         let notices = view.take_notices();
         let player = view.player_text();
         match (player, view.message.take()) {

@@ -21,7 +21,8 @@ pub fn redact_token(text: &str, token: &str) -> String {
             redacted = redacted.replace(secret, REDACTED);
         }
     }
-    redact_token_shapes(&redacted)
+    // teloxide's own mark for a token it hid from a URL, spelled like ours.
+    redact_token_shapes(&redacted).replace("/token:redacted/", "/bot<redacted>/")
 }
 
 /// Replaces every `bot<digits>:<secret>` (the shape of a token in a Bot API URL) with
@@ -50,6 +51,26 @@ fn redact_token_shapes(text: &str) -> String {
     }
     output.push_str(rest);
     output
+}
+
+/// [`describe`] for a failed call of `method`, naming where it went. teloxide drops the URL
+/// from a network error when it cannot find the token in it (any secret that is not 35
+/// characters), which leaves "connection refused" without saying where; this puts the
+/// address back, with the token redacted.
+pub(crate) fn describe_request(
+    error: &teloxide::RequestError,
+    token: &str,
+    api_url: &url::Url,
+    method: &str,
+) -> String {
+    let text = describe(error, token);
+    match error {
+        teloxide::RequestError::Network(network) if network.url().is_none() => format!(
+            "{text} (POST {}/bot{REDACTED}/{method})",
+            api_url.origin().ascii_serialization()
+        ),
+        _ => text,
+    }
 }
 
 /// An error's text with the token removed: the only way errors are turned into log lines and
@@ -97,6 +118,15 @@ mod tests {
         assert!(!redacted.contains(secret), "{redacted}");
         assert!(!redacted.contains("short_but_long_enough"), "{redacted}");
         assert!(redacted.contains("/bot<redacted>/x"), "{redacted}");
+    }
+
+    #[test]
+    fn teloxides_mark_reads_like_ours() {
+        let text = "error sending request for url (http://127.0.0.1:9/token:redacted/GetMe)";
+        assert_eq!(
+            redact_token(text, TOKEN),
+            "error sending request for url (http://127.0.0.1:9/bot<redacted>/GetMe)"
+        );
     }
 
     #[test]

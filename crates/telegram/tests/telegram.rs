@@ -433,7 +433,7 @@ async fn every_command_in_a_linked_chat_drives_the_linked_guilds_player() {
     assert!(queue.contains("1. second song"), "{queue}");
     let np = harness.say(GROUP, MEMBER, "/np").await;
     assert!(
-        np.contains("Now playing: first song") && np.contains("volume 100%"),
+        np.contains("Now playing: first song") && np.contains("volume 100 %"),
         "{np}"
     );
 
@@ -460,7 +460,7 @@ async fn every_command_in_a_linked_chat_drives_the_linked_guilds_player() {
         harness
             .say(GROUP, MEMBER, "/volume 150")
             .await
-            .contains("150%")
+            .contains("150 %")
     );
     assert!(
         harness
@@ -565,7 +565,7 @@ async fn buttons_act_on_the_player_and_answer_the_press() {
         .fake
         .push_update(callback_update(GROUP, 100, MEMBER, "mp:vol+"));
     let answers = harness.fake.wait_for("answercallbackquery", 2).await;
-    assert_eq!(answers[1].body["text"], "Volume 110%");
+    assert_eq!(answers[1].body["text"], "Volume 110 %");
 
     harness
         .fake
@@ -678,7 +678,7 @@ async fn bursts_of_events_coalesce_into_one_message_and_later_changes_edit_it() 
     assert_eq!(sent.len(), 1, "{sent:?}");
     assert!(sent[0].contains("Skipped: A"), "{}", sent[0]);
     assert!(sent[0].contains("Now playing: B"), "{}", sent[0]);
-    assert!(sent[0].contains("volume 150%"), "{}", sent[0]);
+    assert!(sent[0].contains("volume 150 %"), "{}", sent[0]);
     assert!(harness.fake.requests_of("editmessagetext").is_empty());
 
     harness.events.publish(DomainEvent::Paused { guild });
@@ -690,7 +690,7 @@ async fn bursts_of_events_coalesce_into_one_message_and_later_changes_edit_it() 
     let edits = harness.fake.requests_of("editmessagetext");
     assert_eq!(edits.len(), 1);
     assert!(edits[0].text().unwrap().contains("Paused: B"));
-    assert!(edits[0].text().unwrap().contains("volume 80%"));
+    assert!(edits[0].text().unwrap().contains("volume 80 %"));
 
     harness.events.publish(DomainEvent::QueueFinished { guild });
     harness.flushes_reach(4).await;
@@ -698,6 +698,71 @@ async fn bursts_of_events_coalesce_into_one_message_and_later_changes_edit_it() 
     assert_eq!(edits.len(), 2);
     assert!(edits[1].text().unwrap().contains("The queue has finished"));
     assert_eq!(harness.fake.sent_texts(GROUP).len(), 1, "still one message");
+    harness.stop().await;
+}
+
+/// Waits until message `message` was edited to a text with every one of `parts`.
+async fn wait_for_edit(harness: &Harness, message: i64, parts: &[&str]) {
+    harness
+        .fake
+        .wait_until(WAIT, |requests| {
+            requests.iter().any(|request| {
+                request.method == "editmessagetext"
+                    && request.message_id == Some(message)
+                    && request
+                        .text()
+                        .is_some_and(|text| parts.iter().all(|part| text.contains(part)))
+            })
+        })
+        .await;
+}
+
+fn last_message_id(harness: &Harness) -> i64 {
+    harness
+        .fake
+        .requests_of("sendmessage")
+        .last()
+        .and_then(|request| request.message_id)
+        .expect("a message was sent")
+}
+
+#[tokio::test]
+async fn replies_in_the_linked_chat_become_the_now_playing_message_and_are_not_repeated() {
+    let harness = Harness::start().await;
+    harness.link_directly(GROUP).await;
+
+    harness.say(GROUP, MEMBER, "/play first").await;
+    let played = last_message_id(&harness);
+    harness.say(GROUP, MEMBER, "/volume 120").await;
+    // The bridge brings the /play reply up to date instead of sending its own message.
+    wait_for_edit(&harness, played, &["Now playing: first", "volume 120 %"]).await;
+
+    harness.say(GROUP, MEMBER, "/play second").await;
+    let skipped = harness.say(GROUP, MEMBER, "/skip").await;
+    assert!(skipped.contains("Now playing: second"), "{skipped}");
+    let skip_reply = last_message_id(&harness);
+    // A change made on Discord edits the /skip reply, the chat's now-playing message now.
+    harness.events.publish(DomainEvent::VolumeChanged {
+        guild: guild(),
+        volume: Volume::new(90).unwrap(),
+    });
+    wait_for_edit(
+        &harness,
+        skip_reply,
+        &["Now playing: second", "volume 90 %"],
+    )
+    .await;
+
+    let sent = harness.fake.sent_texts(GROUP);
+    assert_eq!(
+        sent.len(),
+        4,
+        "one message per command; the bridge repeated none: {sent:?}"
+    );
+    assert!(
+        sent.iter().all(|text| !text.contains("⏭ Skipped: first")),
+        "the skip was told once: {sent:?}"
+    );
     harness.stop().await;
 }
 

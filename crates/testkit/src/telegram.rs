@@ -33,6 +33,9 @@ pub struct RecordedRequest {
     pub token: String,
     /// The JSON body (`Value::Null` when there was none).
     pub body: Value,
+    /// The `message_id` of the message the fake answered with (`sendMessage`: a new id,
+    /// counting up from 100; `editMessageText`: the edited one).
+    pub message_id: Option<i64>,
 }
 
 impl RecordedRequest {
@@ -261,11 +264,17 @@ async fn handle(
     } else {
         serde_json::from_slice(&body).unwrap_or(Value::Null)
     };
+    let message_id = match method.as_str() {
+        "sendmessage" => Some(shared.next_message_id.fetch_add(1, Ordering::Relaxed)),
+        "editmessagetext" => body.get("message_id").and_then(Value::as_i64),
+        _ => None,
+    };
     if method != "getupdates" {
         shared.lock().requests.push(RecordedRequest {
             method: method.clone(),
             token,
             body: body.clone(),
+            message_id,
         });
         shared.bump();
     }
@@ -278,11 +287,7 @@ async fn handle(
         "getwebhookinfo" => {
             json!({"url": "", "has_custom_certificate": false, "pending_update_count": 0})
         }
-        "sendmessage" => message_from(&shared, &body, None),
-        "editmessagetext" => {
-            let id = body.get("message_id").and_then(Value::as_i64);
-            message_from(&shared, &body, id)
-        }
+        "sendmessage" | "editmessagetext" => message_from(&body, message_id.unwrap_or(1)),
         "getchatmember" => chat_member(&shared, &body),
         _ => json!(true),
     };
@@ -361,9 +366,8 @@ fn bot_user(with_capabilities: bool) -> Value {
     user
 }
 
-fn message_from(shared: &Shared, body: &Value, id: Option<i64>) -> Value {
+fn message_from(body: &Value, message_id: i64) -> Value {
     let chat = body.get("chat_id").and_then(Value::as_i64).unwrap_or(1);
-    let message_id = id.unwrap_or_else(|| shared.next_message_id.fetch_add(1, Ordering::Relaxed));
     let mut message = json!({
         "message_id": message_id,
         "date": unix_now(),
