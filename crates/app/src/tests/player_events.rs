@@ -286,7 +286,12 @@ async fn a_checkpoint_saves_playing_guilds_and_skips_paused_ones() {
 async fn checkpoints_run_on_their_period() {
     let (harness, _) = playing(&[]).await;
     let saves_before = harness.saves.lock().unwrap().len();
-    let task = tokio::spawn(harness.music.clone().run_checkpoints(Duration::from_secs(5)));
+    let task = tokio::spawn(
+        harness
+            .music
+            .clone()
+            .run_checkpoints(Duration::from_secs(5)),
+    );
     // Paused time: the sleep advances the clock exactly, no real waiting.
     tokio::time::sleep(Duration::from_millis(12_500)).await;
     assert_eq!(harness.saves.lock().unwrap().len(), saves_before + 2);
