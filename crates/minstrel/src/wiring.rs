@@ -2,6 +2,7 @@
 //! console's `quit`.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::io::IsTerminal;
 use std::sync::Arc;
 
@@ -33,11 +34,12 @@ use minstrel_sources::{
 use minstrel_telegram::{TelegramConfig, TelegramExit, TelegramFrontend, TelegramServices};
 use minstrel_voice::{LocalPlayer, Pace, SinkKind, SongbirdPlayer};
 use tokio::sync::watch;
-use tokio::task::JoinSet;
+use tokio::task::{JoinHandle, JoinSet};
 use tracing::{error, info, warn};
 
 use crate::config::{Config, Output};
 use crate::ops::{self, ComponentStatus, OpsState, Readiness, StatusCell};
+use metrics_exporter_prometheus::PrometheusHandle;
 
 /// How often the queues of playing guilds are saved with their position.
 const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
@@ -240,6 +242,25 @@ pub(crate) async fn build(config: &Config) -> anyhow::Result<App> {
     })
 }
 
+/// Turns true once, when the bot stops; every long-running part waits on it.
+#[derive(Clone)]
+struct StopSignal(watch::Receiver<bool>);
+
+impl StopSignal {
+    fn stopped(&self) -> impl Future<Output = ()> + Send + 'static {
+        let mut stopped = self.0.clone();
+        async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        }
+    }
+}
+
+/// What `/ready` reports about each chat front-end.
+struct FrontEndStatus {
+    discord: StatusCell,
+    telegram: StatusCell,
+}
+
 pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
     let metrics = ops::install_metrics_recorder();
     let app = build(&config).await?;
@@ -252,84 +273,16 @@ pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
         Ok(restored) => info!(restored, "restored the saved queues"),
         Err(error) => warn!(%error, "could not restore the saved queues"),
     }
-    // Every chat front-end stops when this turns true.
     let (stop, stopped) = watch::channel(false);
-    let stop_signal = move || {
-        let mut stopped = stopped.clone();
-        async move {
-            let _ = stopped.wait_for(|stop| *stop).await;
-        }
+    let stop_signal = StopSignal(stopped);
+    let status = FrontEndStatus {
+        discord: StatusCell::new("discord", ComponentStatus::disabled("no DISCORD_TOKEN")),
+        telegram: StatusCell::new("telegram", ComponentStatus::disabled("no TELEGRAM_TOKEN")),
     };
-    let discord_status = StatusCell::new("discord", ComponentStatus::disabled("no DISCORD_TOKEN"));
-    let telegram_status =
-        StatusCell::new("telegram", ComponentStatus::disabled("no TELEGRAM_TOKEN"));
-    let ops_task = match config.http_addr {
-        Some(address) => {
-            let listener = tokio::net::TcpListener::bind(address)
-                .await
-                .with_context(|| format!("could not listen on MINSTREL_HTTP_ADDR {address}"))?;
-            info!(%address, "ops endpoint: /health, /ready, /metrics");
-            let readiness = Readiness::standard(
-                app.database.clone(),
-                app.layered_cache.clone(),
-                discord_status.clone(),
-                telegram_status.clone(),
-            );
-            let state = OpsState::new(readiness, metrics);
-            let shutdown = stop_signal();
-            Some(tokio::spawn(async move {
-                if let Err(error) = ops::serve(listener, state, shutdown).await {
-                    error!(%error, "the ops endpoint stopped");
-                }
-            }))
-        }
-        None => None,
-    };
+    let ops_task = start_ops(&config, &app, metrics, &status, &stop_signal).await?;
     let mut front_ends = JoinSet::new();
-    if let Some(mut discord) = discord_config(&config)? {
-        if let AudioOutput::Discord(songbird) = &app.player {
-            discord.voice = Some(Arc::new(SongbirdVoice(songbird.clone())));
-        }
-        let services = discord_services(&app);
-        let shutdown = stop_signal();
-        let status = discord_status.clone();
-        status.set(ComponentStatus::healthy("running"));
-        front_ends.spawn(async move {
-            match DiscordFrontEnd::run(discord, services, shutdown).await {
-                Ok(()) => info!("the Discord front-end stopped"),
-                Err(error) => {
-                    status.set(ComponentStatus::unhealthy(
-                        "stopped with an error; see the log",
-                    ));
-                    error!(%error, "Discord is off; the rest of the bot keeps running");
-                }
-            }
-        });
-    }
-    match start_telegram(&config, &app).await {
-        Some(telegram) => {
-            let shutdown = stop_signal();
-            let status = telegram_status.clone();
-            status.set(ComponentStatus::healthy("running"));
-            front_ends.spawn(async move {
-                match telegram.run_until(shutdown).await {
-                    TelegramExit::Shutdown => info!("the Telegram front-end stopped"),
-                    exit => {
-                        status.set(ComponentStatus::unhealthy("stopped; see the log"));
-                        warn!(
-                            ?exit,
-                            "the Telegram front-end stopped; the rest of the bot keeps running"
-                        );
-                    }
-                }
-            });
-        }
-        None if !config.telegram_token.is_set() => {}
-        None if !config.enable_telegram => {
-            telegram_status.set(ComponentStatus::disabled("ENABLE_TELEGRAM=false"));
-        }
-        None => telegram_status.set(ComponentStatus::unhealthy("did not start; see the log")),
-    }
+    spawn_discord(&config, &app, &mut front_ends, &status, &stop_signal)?;
+    spawn_telegram(&config, &app, &mut front_ends, &status, &stop_signal).await;
     let result = if front_ends.is_empty() {
         run_console(&config, &app).await
     } else {
@@ -353,13 +306,109 @@ pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
     {
         warn!(%error, "the audio output did not close cleanly");
     }
+    let _ = stop.send(true);
     events_task.abort();
     metrics_task.abort();
     if let Some(task) = ops_task {
-        let _ = stop.send(true);
         task.abort();
     }
     result
+}
+
+/// The ops endpoint, when `MINSTREL_HTTP_ADDR` is set.
+async fn start_ops(
+    config: &Config,
+    app: &App,
+    metrics: PrometheusHandle,
+    status: &FrontEndStatus,
+    stop: &StopSignal,
+) -> anyhow::Result<Option<JoinHandle<()>>> {
+    let Some(address) = config.http_addr else {
+        return Ok(None);
+    };
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .with_context(|| format!("could not listen on MINSTREL_HTTP_ADDR {address}"))?;
+    info!(%address, "ops endpoint: /health, /ready, /metrics");
+    let readiness = Readiness::standard(
+        app.database.clone(),
+        app.layered_cache.clone(),
+        status.discord.clone(),
+        status.telegram.clone(),
+    );
+    let state = OpsState::new(readiness, metrics);
+    let shutdown = stop.stopped();
+    Ok(Some(tokio::spawn(async move {
+        if let Err(error) = ops::serve(listener, state, shutdown).await {
+            error!(%error, "the ops endpoint stopped");
+        }
+    })))
+}
+
+/// Starts Discord when a token is set; a fatal gateway error stops only Discord.
+fn spawn_discord(
+    config: &Config,
+    app: &App,
+    front_ends: &mut JoinSet<()>,
+    status: &FrontEndStatus,
+    stop: &StopSignal,
+) -> anyhow::Result<()> {
+    let Some(mut discord) = discord_config(config)? else {
+        return Ok(());
+    };
+    if let AudioOutput::Discord(songbird) = &app.player {
+        discord.voice = Some(Arc::new(SongbirdVoice(songbird.clone())));
+    }
+    let services = discord_services(app);
+    let shutdown = stop.stopped();
+    let status = status.discord.clone();
+    status.set(ComponentStatus::healthy("running"));
+    front_ends.spawn(async move {
+        match DiscordFrontEnd::run(discord, services, shutdown).await {
+            Ok(()) => info!("the Discord front-end stopped"),
+            Err(error) => {
+                status.set(ComponentStatus::unhealthy(
+                    "stopped with an error; see the log",
+                ));
+                error!(%error, "Discord is off; the rest of the bot keeps running");
+            }
+        }
+    });
+    Ok(())
+}
+
+/// Starts Telegram when it is configured and says in `/ready` why it is not running.
+async fn spawn_telegram(
+    config: &Config,
+    app: &App,
+    front_ends: &mut JoinSet<()>,
+    status: &FrontEndStatus,
+    stop: &StopSignal,
+) {
+    let status = status.telegram.clone();
+    match start_telegram(config, app).await {
+        Some(telegram) => {
+            let shutdown = stop.stopped();
+            status.set(ComponentStatus::healthy("running"));
+            front_ends.spawn(async move {
+                match telegram.run_until(shutdown).await {
+                    TelegramExit::Shutdown => info!("the Telegram front-end stopped"),
+                    exit => {
+                        status.set(ComponentStatus::unhealthy("stopped; see the log"));
+                        warn!(
+                            ?exit,
+                            "the Telegram front-end stopped; the rest of the bot keeps running"
+                        );
+                    }
+                }
+            });
+        }
+        None if !config.telegram_token.is_set() => {}
+        None if !config.enable_telegram => {
+            status.set(ComponentStatus::disabled("ENABLE_TELEGRAM=false"));
+        }
+        None => status.set(ComponentStatus::unhealthy("did not start; see the log")),
+    }
 }
 
 /// Where the audio goes.

@@ -2,6 +2,7 @@
 //! through the fake gateway, the real songbird client connects to the fake voice server over
 //! TLS (a throwaway CA through `SSL_CERT_FILE`), and the RTP it sends is decrypted and
 //! Opus-decoded here, so the assertions are on the audio a listener would hear.
+//! A voice close 4015 mid-track is resumed and the audio continues.
 
 use std::fs::File;
 use std::path::Path;
@@ -206,5 +207,15 @@ async fn play_reaches_the_voice_channel_as_440_hz_and_nightcore_moves_it_to_550(
     rest.wait_for_original_edit("voice-resume").await;
     more_packets(&voice, 25, &bot).await;
     assert!(rms(&last(&voice, 0.3)) > 0.05, "audio again after resume");
+
+    // Discord moves the voice session (close 4015): songbird resumes and the audio goes on.
+    assert!(voice.close(4015));
+    more_packets(&voice, 50, &bot).await;
+    assert!(
+        rms(&last(&voice, 0.3)) > 0.05,
+        "audio after the voice reconnect"
+    );
+    assert_eq!(voice.connections(), 2, "one reconnect");
+    assert_eq!(voice.identified().len(), 1, "resumed, not identified again");
     assert!(!bot.log().contains("SECRET-voice"), "token in the log");
 }
