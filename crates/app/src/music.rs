@@ -3,7 +3,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex as StdMutex};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use minstrel_domain::{
     AddPosition, Advance, ChannelId, DomainEvent, EndReason, FilterSpec, GuildId, GuildSettings,
@@ -47,6 +47,8 @@ pub(crate) struct Session {
     skip_votes: HashSet<RequesterId>,
     /// The next start resumes a restored track: it was already recorded in history.
     resuming: bool,
+    /// When the player was first seen with nothing playing, for the idle timeout.
+    idle_since: Option<SystemTime>,
 }
 
 /// What `play` did.
@@ -148,6 +150,7 @@ impl MusicService {
                 text_channel: None,
                 skip_votes: HashSet::new(),
                 resuming: false,
+                idle_since: None,
             }))
         });
         Ok(Arc::clone(session))
@@ -463,7 +466,47 @@ impl MusicService {
         saved
     }
 
-    /// Runs [`MusicService::checkpoint_playing`] every `every`, for as long as the task lives.
+    /// Disconnects every guild whose player has had nothing to play (idle or stopped) for the
+    /// guild's idle timeout, unless the guild stays 24/7. A paused player stays: somebody
+    /// means to come back. The queue snapshot is kept. Returns how many guilds were left.
+    pub async fn leave_idle_guilds(&self, now: SystemTime) -> usize {
+        let sessions: Vec<(GuildId, Arc<Mutex<Session>>)> = self
+            .sessions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+            .map(|(guild, session)| (*guild, Arc::clone(session)))
+            .collect();
+        let mut left = 0;
+        for (guild, session) in sessions {
+            let mut session = session.lock().await;
+            let idle = matches!(session.state, PlaybackState::Idle | PlaybackState::Stopped);
+            if !idle || session.voice_channel.is_none() || session.settings.stay_24_7 {
+                session.idle_since = None;
+                continue;
+            }
+            let since = *session.idle_since.get_or_insert(now);
+            let idle_for = now.duration_since(since).unwrap_or_default();
+            if idle_for < session.settings.idle_timeout() {
+                continue;
+            }
+            match self.ports.player.leave(guild).await {
+                Ok(()) => {
+                    info!(%guild, idle_seconds = idle_for.as_secs(), "left the voice channel after the idle timeout");
+                    session.voice_channel = None;
+                    session.idle_since = None;
+                    self.persist(guild, &session).await;
+                    left += 1;
+                }
+                Err(error) => warn!(%guild, ?error, "could not leave an idle voice channel"),
+            }
+        }
+        left
+    }
+
+    /// Every `every`, for as long as the task lives: saves the playing queues with their
+    /// position ([`MusicService::checkpoint_playing`]) and leaves idle voice channels
+    /// ([`MusicService::leave_idle_guilds`]).
     pub async fn run_checkpoints(self: Arc<Self>, every: Duration) {
         let mut ticker = tokio::time::interval(every);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -472,6 +515,7 @@ impl MusicService {
         loop {
             ticker.tick().await;
             self.checkpoint_playing().await;
+            self.leave_idle_guilds(self.ports.clock.now()).await;
         }
     }
 

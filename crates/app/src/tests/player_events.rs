@@ -298,6 +298,77 @@ async fn checkpoints_run_on_their_period() {
     task.abort();
 }
 
+// ----- idle timeout -----------------------------------------------------------------------
+
+/// A harness whose guild joined the voice channel and played "A" until it was stopped.
+async fn stopped_in_voice(fixture: Fixture) -> Harness {
+    let harness = fixture.build();
+    harness
+        .music
+        .join(guild(), &Actor::console(), voice_channel(), None)
+        .await
+        .unwrap();
+    harness
+        .music
+        .play(guild(), &Actor::console(), "A", AddPosition::End)
+        .await
+        .unwrap();
+    harness
+        .music
+        .stop(guild(), &Actor::console())
+        .await
+        .unwrap();
+    harness.take_player_calls();
+    harness
+}
+
+#[tokio::test]
+async fn an_idle_player_leaves_after_the_guild_timeout_and_not_before() {
+    let harness = stopped_in_voice(Fixture::new()).await;
+    let timeout = minstrel_domain::GuildSettings::new(guild()).idle_timeout();
+    let start = the_time();
+
+    assert_eq!(harness.music.leave_idle_guilds(start).await, 0);
+    let almost = start + timeout - Duration::from_secs(1);
+    assert_eq!(harness.music.leave_idle_guilds(almost).await, 0);
+    assert!(harness.take_player_calls().is_empty());
+
+    assert_eq!(harness.music.leave_idle_guilds(start + timeout).await, 1);
+    assert_eq!(harness.take_player_calls(), [PlayerCall::Leave]);
+    assert_eq!(harness.last_save().voice_channel, None);
+    // Gone once: nothing more to leave.
+    let later = start + timeout * 2;
+    assert_eq!(harness.music.leave_idle_guilds(later).await, 0);
+}
+
+#[tokio::test]
+async fn a_24_7_guild_and_a_playing_guild_stay() {
+    let mut fixture = Fixture::new();
+    fixture.guild_settings.stay_24_7 = true;
+    let harness = stopped_in_voice(fixture).await;
+    let far = the_time() + Duration::from_secs(48 * 3600);
+    assert_eq!(harness.music.leave_idle_guilds(the_time()).await, 0);
+    assert_eq!(harness.music.leave_idle_guilds(far).await, 0);
+
+    let harness = Fixture::new().build();
+    harness
+        .music
+        .join(guild(), &Actor::console(), voice_channel(), None)
+        .await
+        .unwrap();
+    harness
+        .music
+        .play(guild(), &Actor::console(), "A", AddPosition::End)
+        .await
+        .unwrap();
+    assert_eq!(harness.music.leave_idle_guilds(the_time()).await, 0);
+    assert_eq!(harness.music.leave_idle_guilds(far).await, 0);
+    assert!(
+        !harness.take_player_calls().contains(&PlayerCall::Leave),
+        "a playing guild stays"
+    );
+}
+
 // ----- restore_all ------------------------------------------------------------------------
 
 fn snapshot(paused: bool) -> QueueSnapshot {
