@@ -5,10 +5,12 @@
 
 use std::time::Duration;
 
-use minstrel_domain::{GuildId, UserId};
+use minstrel_domain::{GuildId, PlaylistId, UserId};
 
 /// Saved settings change only when the user changes them, and that path deletes the key.
 pub const USER_SETTINGS_TTL: Duration = Duration::from_mins(30);
+/// A guild's settings change only through its settings commands, and that path deletes the key.
+pub const GUILD_SETTINGS_TTL: Duration = Duration::from_mins(30);
 /// Track metadata (title, duration, thumbnail) rarely changes at the source.
 pub const TRACK_METADATA_TTL: Duration = Duration::from_hours(1);
 /// A guild's active playlist is edited often while people listen.
@@ -19,15 +21,28 @@ pub fn user_settings(user: UserId) -> String {
     format!("user_settings:{user}")
 }
 
+/// `guild_settings:{guild}`.
+pub fn guild_settings(guild: GuildId) -> String {
+    format!("guild_settings:{guild}")
+}
+
 /// `track_metadata:{id}`, where `id` is what identifies the track at its source (a URL, a
 /// video id, a path).
 pub fn track_metadata(id: &str) -> String {
     format!("track_metadata:{id}")
 }
 
-/// `playlist:{guild}`: the guild's active playlist.
+/// `playlist:{guild}`: which playlist is the guild's active one (or that none is).
+///
+/// Only the pointer lives here; the playlist itself is under [`playlist_contents`], so an edit
+/// of a playlist, which knows its id but not the guilds that play it, has one key to delete.
 pub fn playlist(guild: GuildId) -> String {
     format!("playlist:{guild}")
+}
+
+/// `playlist_contents:{id}`: one playlist (owner, name, entries), as an active playlist shows.
+pub fn playlist_contents(id: &PlaylistId) -> String {
+    format!("playlist_contents:{}", id.0)
 }
 
 #[cfg(test)]
@@ -44,6 +59,8 @@ mod tests {
             "track_metadata:https://youtu.be/dQw4w9WgXcQ"
         );
         assert_eq!(playlist(guild), "playlist:42");
+        assert_eq!(guild_settings(guild), "guild_settings:42");
+        assert_eq!(playlist_contents(&PlaylistId(42)), "playlist_contents:42");
     }
 
     #[test]
@@ -51,13 +68,22 @@ mod tests {
         let user = user_settings(UserId::new(7).unwrap());
         let guild = playlist(GuildId::new(7).unwrap());
         let track = track_metadata("7");
-        assert!(user != guild && guild != track && user != track);
+        let guild_settings = guild_settings(GuildId::new(7).unwrap());
+        let contents = playlist_contents(&PlaylistId(7));
+        let all = [user, guild, track, guild_settings, contents];
+        for (index, key) in all.iter().enumerate() {
+            assert!(
+                !all[index + 1..].contains(key),
+                "{key} is spelt the same as another kind"
+            );
+        }
     }
 
     #[test]
     fn ttls() {
         assert_eq!(USER_SETTINGS_TTL.as_secs(), 30 * 60);
         assert_eq!(TRACK_METADATA_TTL.as_secs(), 60 * 60);
+        assert_eq!(GUILD_SETTINGS_TTL.as_secs(), 30 * 60);
         assert_eq!(PLAYLIST_TTL.as_secs(), 10 * 60);
     }
 }

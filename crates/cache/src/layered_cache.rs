@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use minstrel_app::ports::{Cache, CacheError};
 use tracing::{debug, info, warn};
 
+use crate::moka_cache::record_read;
 use crate::{MokaCache, RedisCache};
 
 /// The gauge that is 1 while a [`LayeredCache`] runs on memory alone, 0 otherwise.
@@ -169,6 +170,9 @@ enum Repair {
 }
 
 impl LayeredCache {
+    /// The `layer` label of reads answered by Redis (memory's are [`MokaCache::MEMORY_LAYER`]).
+    pub const REDIS_LAYER: &'static str = "redis";
+
     /// Memory in front of `redis`. Connects to nothing yet; the background task starts on the
     /// first failure, inside the caller's tokio runtime.
     pub fn new(memory: MokaCache, redis: RedisCache, config: LayeredCacheConfig) -> Self {
@@ -416,6 +420,7 @@ impl Cache for LayeredCache {
         match self.shared.redis.get_with_ttl(key).await {
             Ok(found) => {
                 self.shared.record_success();
+                record_read(Self::REDIS_LAYER, found.is_some());
                 let Some((value, left)) = found else {
                     return Ok(None);
                 };
@@ -467,6 +472,85 @@ impl Cache for LayeredCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::RedisCacheConfig;
+    use crate::moka_cache::tests::{reads, reads_since};
+
+    const MINUTE: Duration = Duration::from_mins(1);
+
+    /// `MINSTREL_TEST_REDIS_URL`, required when `CI` is set (as in `tests/cache/support.rs`).
+    fn redis_url() -> Option<String> {
+        let url = std::env::var("MINSTREL_TEST_REDIS_URL")
+            .ok()
+            .filter(|url| !url.trim().is_empty());
+        let in_ci =
+            std::env::var("CI").is_ok_and(|value| !matches!(value.as_str(), "" | "false" | "0"));
+        assert!(
+            url.is_some() || !in_ci,
+            "MINSTREL_TEST_REDIS_URL is not set, and CI is: the Redis half must run in CI"
+        );
+        url
+    }
+
+    fn layered(url: &str) -> LayeredCache {
+        let prefix = format!(
+            "minstrel-test:{}:{:?}:metrics:",
+            std::process::id(),
+            Instant::now()
+        );
+        let redis = RedisCache::new(RedisCacheConfig::new(url).with_key_prefix(prefix)).unwrap();
+        LayeredCache::new(MokaCache::default(), redis, LayeredCacheConfig::default())
+    }
+
+    #[tokio::test]
+    async fn a_failed_redis_read_is_a_memory_miss_and_no_redis_count() {
+        let recorder = metrics_util::debugging::DebuggingRecorder::new();
+        let snapshotter = recorder.snapshotter();
+        let _guard = metrics::set_default_local_recorder(&recorder);
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let cache = layered(&format!("redis://127.0.0.1:{port}"));
+        assert_eq!(cache.get("absent").await.unwrap(), None);
+        // Redis did not answer: that read is neither a Redis hit nor a Redis miss.
+        assert_eq!(
+            reads_since(&snapshotter),
+            reads(&[(MokaCache::MISSES_COUNTER, "memory", 1)])
+        );
+    }
+
+    #[tokio::test]
+    async fn reads_count_hits_and_misses_per_layer() {
+        let Some(url) = redis_url() else {
+            eprintln!("note: MINSTREL_TEST_REDIS_URL is not set; skipping the Redis layer");
+            return;
+        };
+        let recorder = metrics_util::debugging::DebuggingRecorder::new();
+        let snapshotter = recorder.snapshotter();
+        let _guard = metrics::set_default_local_recorder(&recorder);
+        let writer = layered(&url);
+        // A second process's memory: empty, so its read reaches Redis.
+        let reader = LayeredCache::new(
+            MokaCache::default(),
+            writer.redis().clone(),
+            LayeredCacheConfig::default(),
+        );
+        assert_eq!(reader.get("k").await.unwrap(), None);
+        writer.set("k", b"v".to_vec(), MINUTE).await.unwrap();
+        assert_eq!(reader.get("k").await.unwrap(), Some(b"v".to_vec()));
+        assert_eq!(reader.get("k").await.unwrap(), Some(b"v".to_vec()));
+        assert_eq!(
+            reads_since(&snapshotter),
+            reads(&[
+                (MokaCache::HITS_COUNTER, "memory", 1),
+                (MokaCache::MISSES_COUNTER, "memory", 2),
+                (MokaCache::HITS_COUNTER, "redis", 1),
+                (MokaCache::MISSES_COUNTER, "redis", 1),
+            ])
+        );
+        writer.delete("k").await.unwrap();
+    }
 
     #[test]
     fn past_the_limit_every_key_counts_as_unsynced() {

@@ -65,6 +65,13 @@ pub struct MokaCache {
 }
 
 impl MokaCache {
+    /// The counter of cache reads that found their key, label `layer`.
+    pub const HITS_COUNTER: &'static str = "minstrel_cache_hits_total";
+    /// The counter of cache reads that found nothing, label `layer`.
+    pub const MISSES_COUNTER: &'static str = "minstrel_cache_misses_total";
+    /// The `layer` label of reads answered from process memory.
+    pub const MEMORY_LAYER: &'static str = "memory";
+
     pub fn new(capacity: CacheCapacity) -> Self {
         let builder = moka::future::Cache::builder().expire_after(PerEntryTtl);
         let entries = match capacity {
@@ -107,10 +114,23 @@ impl fmt::Debug for MokaCache {
     }
 }
 
+/// Counts one read of `layer` as a hit or a miss. Each layer counts its own reads, so a read
+/// that misses memory and hits Redis is one memory miss and one Redis hit.
+pub(crate) fn record_read(layer: &'static str, hit: bool) {
+    let name = if hit {
+        MokaCache::HITS_COUNTER
+    } else {
+        MokaCache::MISSES_COUNTER
+    };
+    metrics::counter!(name, "layer" => layer).increment(1);
+}
+
 #[async_trait]
 impl Cache for MokaCache {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError> {
-        Ok(self.entries.get(key).await.map(|entry| entry.bytes))
+        let found = self.entries.get(key).await.map(|entry| entry.bytes);
+        record_read(Self::MEMORY_LAYER, found.is_some());
+        Ok(found)
     }
 
     /// A zero `ttl` stores nothing and drops any earlier value: the entry would be stale at once.
@@ -131,7 +151,7 @@ impl Cache for MokaCache {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::time::Duration;
 
     use super::*;
@@ -190,6 +210,60 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(cache.get("k").await.unwrap(), None);
+    }
+
+    /// The cache reads counted since the last call (a snapshot drains the recorder), as
+    /// `(counter, layer) → count`.
+    pub(crate) fn reads_since(
+        snapshotter: &metrics_util::debugging::Snapshotter,
+    ) -> std::collections::BTreeMap<(&'static str, String), u64> {
+        snapshotter
+            .snapshot()
+            .into_vec()
+            .into_iter()
+            .filter_map(|(key, _, _, value)| {
+                let key = key.key();
+                let name = [MokaCache::HITS_COUNTER, MokaCache::MISSES_COUNTER]
+                    .into_iter()
+                    .find(|name| *name == key.name())?;
+                let layer = key.labels().find(|label| label.key() == "layer")?;
+                match value {
+                    metrics_util::debugging::DebugValue::Counter(count) if count > 0 => {
+                        Some(((name, layer.value().to_owned()), count))
+                    }
+                    _ => None,
+                }
+            })
+            .collect()
+    }
+
+    /// `(counter, layer, count)` rows as [`reads_since`] returns them.
+    pub(crate) fn reads(
+        rows: &[(&'static str, &str, u64)],
+    ) -> std::collections::BTreeMap<(&'static str, String), u64> {
+        rows.iter()
+            .map(|(name, layer, count)| ((*name, (*layer).to_owned()), *count))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn reads_count_memory_hits_and_misses() {
+        let recorder = metrics_util::debugging::DebuggingRecorder::new();
+        let snapshotter = recorder.snapshotter();
+        // The test runs on one thread, so the thread's default recorder sees every await.
+        let _guard = metrics::set_default_local_recorder(&recorder);
+        let cache = MokaCache::default();
+        assert_eq!(cache.get("k").await.unwrap(), None);
+        cache.set("k", b"v".to_vec(), MINUTE).await.unwrap();
+        assert_eq!(cache.get("k").await.unwrap(), Some(b"v".to_vec()));
+        assert_eq!(cache.get("k").await.unwrap(), Some(b"v".to_vec()));
+        assert_eq!(
+            reads_since(&snapshotter),
+            reads(&[
+                (MokaCache::HITS_COUNTER, "memory", 2),
+                (MokaCache::MISSES_COUNTER, "memory", 1),
+            ])
+        );
     }
 
     #[test]

@@ -171,7 +171,7 @@ pub(crate) async fn build(config: &Config) -> anyhow::Result<App> {
         )
     })?;
     let (cache, layered_cache) = build_cache(config)?;
-    let sources = build_sources(config, cache)?;
+    let sources = build_sources(config, cache.clone())?;
     let resolver = sources.resolver;
     let opener = sources.opener;
     let (sink, pace) = match config.output()? {
@@ -194,8 +194,15 @@ pub(crate) async fn build(config: &Config) -> anyhow::Result<App> {
         migrations_applied = applied.len(),
         "database ready"
     );
-    let settings: Arc<dyn SettingsRepo> = Arc::new(database.settings_repo());
-    let playlists: Arc<dyn PlaylistRepo> = Arc::new(database.playlist_repo());
+    // SQL is the source of truth; the cache holds copies that every write deletes.
+    let settings: Arc<dyn SettingsRepo> = Arc::new(minstrel_cache::CachedSettingsRepo::new(
+        Arc::new(database.settings_repo()),
+        cache.clone(),
+    ));
+    let playlists: Arc<dyn PlaylistRepo> = Arc::new(minstrel_cache::CachedPlaylistRepo::new(
+        Arc::new(database.playlist_repo()),
+        cache,
+    ));
     let history: Arc<dyn HistoryRepo> = Arc::new(database.history_repo());
     let queue_store: Arc<dyn QueueStore> = Arc::new(database.queue_store());
     let events: Arc<dyn EventBus> = Arc::new(InProcessEventBus::default());

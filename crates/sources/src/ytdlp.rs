@@ -99,6 +99,73 @@ impl SearchSite {
     }
 }
 
+/// The counter of yt-dlp runs that failed, label `reason` ([`YtDlpFailure::as_str`]).
+pub const YT_DLP_FAILURES_COUNTER: &str = "minstrel_yt_dlp_failures_total";
+
+/// Why a yt-dlp run failed, as the `reason` label of [`YT_DLP_FAILURES_COUNTER`] spells it.
+///
+/// `not_found` and `unsupported` are yt-dlp's verdict on what a user asked for; the others
+/// mean yt-dlp itself is missing, stuck or broken (an outdated extractor shows as
+/// `exit_status`), so a dashboard can alert on those alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum YtDlpFailure {
+    /// The binary is not on `PATH` (or not executable).
+    NotInstalled,
+    /// It exists but could not be started.
+    SpawnFailed,
+    /// Killed at [`YtDlpConfig::timeout`].
+    Timeout,
+    /// Its answer passed [`YtDlpConfig::max_output_bytes`].
+    OutputTooLarge,
+    /// Reading its output or exit status failed.
+    ReadFailed,
+    /// It exited non-zero for a reason other than the two below.
+    ExitStatus,
+    /// It exited non-zero saying the video does not exist (or is private, or removed).
+    NotFound,
+    /// It exited non-zero saying it does not know the link.
+    Unsupported,
+    /// It exited zero with an answer that is not the JSON it should print.
+    BadJson,
+    /// Asked for a stream URL, it printed none.
+    NoStream,
+}
+
+impl YtDlpFailure {
+    /// Every reason, so the exporter can list each at zero before the first failure.
+    pub const ALL: [Self; 10] = [
+        Self::NotInstalled,
+        Self::SpawnFailed,
+        Self::Timeout,
+        Self::OutputTooLarge,
+        Self::ReadFailed,
+        Self::ExitStatus,
+        Self::NotFound,
+        Self::Unsupported,
+        Self::BadJson,
+        Self::NoStream,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NotInstalled => "not_installed",
+            Self::SpawnFailed => "spawn_failed",
+            Self::Timeout => "timeout",
+            Self::OutputTooLarge => "output_too_large",
+            Self::ReadFailed => "read_failed",
+            Self::ExitStatus => "exit_status",
+            Self::NotFound => "not_found",
+            Self::Unsupported => "unsupported",
+            Self::BadJson => "bad_json",
+            Self::NoStream => "no_stream",
+        }
+    }
+
+    fn count(self) {
+        metrics::counter!(YT_DLP_FAILURES_COUNTER, "reason" => self.as_str()).increment(1);
+    }
+}
+
 /// How the yt-dlp resolver runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct YtDlpConfig {
@@ -387,9 +454,13 @@ impl YtDlpResolver {
             .spawn()
             .map_err(|error| match error.kind() {
                 std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied => {
+                    YtDlpFailure::NotInstalled.count();
                     ResolveError::Unavailable(INSTALL_HINT.to_owned())
                 }
-                _ => ResolveError::Unavailable(format!("yt-dlp could not be started: {error}")),
+                _ => {
+                    YtDlpFailure::SpawnFailed.count();
+                    ResolveError::Unavailable(format!("yt-dlp could not be started: {error}"))
+                }
             })?;
         let stdout = child.stdout.take();
         let stderr = child.stderr.take();
@@ -402,18 +473,21 @@ impl YtDlpResolver {
         let Ok((out, err, status)) = outcome else {
             // Kill and reap now, so nothing outlives the request.
             let _ = child.kill().await;
+            YtDlpFailure::Timeout.count();
             return Err(ResolveError::Unavailable(format!(
                 "the lookup took longer than {} seconds and was stopped",
                 self.config.timeout.as_secs_f32()
             )));
         };
         let internal = |error: std::io::Error| {
+            YtDlpFailure::ReadFailed.count();
             ResolveError::Internal(format!("reading yt-dlp's answer failed: {error}"))
         };
         let (stdout, too_long) = out.map_err(internal)?;
         let (stderr, _) = err.map_err(internal)?;
         let status = status.map_err(internal)?;
         if too_long {
+            YtDlpFailure::OutputTooLarge.count();
             return Err(ResolveError::Unavailable(
                 "the answer from yt-dlp was too large".to_owned(),
             ));
@@ -428,6 +502,7 @@ impl YtDlpResolver {
         let reason = error_line(stderr);
         let lower = reason.to_ascii_lowercase();
         if lower.contains("unsupported url") {
+            YtDlpFailure::Unsupported.count();
             ResolveError::Unsupported("yt-dlp does not know that link".to_owned())
         } else if [
             "video unavailable",
@@ -440,14 +515,17 @@ impl YtDlpResolver {
         .iter()
         .any(|needle| lower.contains(needle))
         {
+            YtDlpFailure::NotFound.count();
             ResolveError::NotFound(value.to_owned())
         } else {
+            YtDlpFailure::ExitStatus.count();
             ResolveError::Unavailable(format!("yt-dlp could not load it: {reason}"))
         }
     }
 
     fn parse(stdout: &[u8]) -> Result<Entry, ResolveError> {
         let entry: Entry = serde_json::from_slice(stdout).map_err(|error| {
+            YtDlpFailure::BadJson.count();
             ResolveError::Internal(format!("yt-dlp's answer was not valid JSON: {error}"))
         })?;
         if let Some(extractor) = entry.extractor.as_deref()
@@ -582,7 +660,10 @@ impl YtDlpResolver {
             .lines()
             .filter_map(|line| Url::parse(line.trim()).ok())
             .find(|url| matches!(url.scheme(), "http" | "https"))
-            .ok_or_else(|| ResolveError::Unavailable("yt-dlp found no audio stream".to_owned()))
+            .ok_or_else(|| {
+                YtDlpFailure::NoStream.count();
+                ResolveError::Unavailable("yt-dlp found no audio stream".to_owned())
+            })
     }
 }
 

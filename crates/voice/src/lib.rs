@@ -4,10 +4,14 @@
 //! per guild, running `minstrel-dsp`'s filter chain at real-time or full speed;
 //! [`SongbirdPlayer`] plays into Discord voice channels through songbird.
 //!
+//! Both record the filter chain's time per block, and `SongbirdPlayer` counts voice
+//! reconnects ([`metrics`] names them).
+//!
 //! This crate opens audio only through the `AudioOpener` port: it must not know how tracks are
 //! found or decoded (no symphonia, no resolvers), nor storage, caches or chat front-ends.
 
 mod local;
+pub mod metrics;
 mod sink;
 mod songbird_player;
 

@@ -11,7 +11,7 @@
 //! [`SongbirdPlayer::process`]: songbird needs every shard's sender to ask Discord for a voice
 //! connection, and the voice state and server updates of every shard.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::{self, Read, Seek, SeekFrom};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -24,7 +24,7 @@ use minstrel_app::ports::{
 };
 use minstrel_domain::{ChannelId, FilterSpec, GuildId, Track, TrackId, Volume};
 use minstrel_dsp::{FilterChain, FilterControl};
-use songbird::events::{Event, EventContext, EventHandler, TrackEvent};
+use songbird::events::{CoreEvent, Event, EventContext, EventHandler, TrackEvent};
 use songbird::input::core::io::MediaSource;
 use songbird::input::{Input, RawAdapter};
 use songbird::shards::TwilightMap;
@@ -33,6 +33,8 @@ use songbird::{Config, Songbird};
 use tokio::sync::broadcast;
 use tracing::{debug, info, warn};
 use twilight_gateway::{Event as GatewayEvent, MessageSender};
+
+use crate::metrics::{DspTimer, VOICE_RECONNECTS};
 
 const RATE: u32 = 48_000;
 const CHANNELS: usize = 2;
@@ -59,6 +61,9 @@ pub struct SongbirdPlayer {
     playing: Arc<Mutex<HashMap<GuildId, Playing>>>,
     generation: AtomicU64,
     events: broadcast::Sender<PlayerEvent>,
+    /// Guilds whose `Call` has a [`ConnectionWatcher`]: songbird keeps one `Call` per guild
+    /// across joins, and a second watcher would count every reconnect twice.
+    watched: Mutex<HashSet<GuildId>>,
 }
 
 impl std::fmt::Debug for SongbirdPlayer {
@@ -86,6 +91,7 @@ impl SongbirdPlayer {
             playing: Arc::new(Mutex::new(HashMap::new())),
             generation: AtomicU64::new(1),
             events,
+            watched: Mutex::new(HashSet::new()),
         }
     }
 
@@ -213,8 +219,23 @@ impl Player for SongbirdPlayer {
         let songbird = self.songbird()?;
         let channel = std::num::NonZeroU64::new(channel.get())
             .ok_or_else(|| PlayerError::Internal("channel id 0".to_owned()))?;
+        let songbird_guild = songbird_guild(guild)?;
+        let newly_watched = self
+            .watched
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(guild);
+        if newly_watched {
+            // `join` reuses this `Call`, so the watcher sees the connection it makes.
+            let call = songbird.get_or_insert(songbird_guild);
+            let watcher = ConnectionWatcher::new(guild);
+            let mut call = call.lock().await;
+            for event in [CoreEvent::DriverReconnect, CoreEvent::DriverDisconnect] {
+                call.add_global_event(Event::Core(event), watcher.clone());
+            }
+        }
         songbird
-            .join(songbird_guild(guild)?, channel)
+            .join(songbird_guild, channel)
             .await
             .map(|_| ())
             .map_err(|error| {
@@ -224,6 +245,11 @@ impl Player for SongbirdPlayer {
 
     async fn leave(&self, guild: GuildId) -> Result<(), PlayerError> {
         self.lock_playing().remove(&guild);
+        // `remove` drops the `Call` and its watcher; the next join gets a new one.
+        self.watched
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&guild);
         let songbird = self.songbird()?;
         match songbird.remove(songbird_guild(guild)?).await {
             Ok(()) | Err(songbird::error::JoinError::NoCall) => Ok(()),
@@ -360,6 +386,49 @@ impl EventHandler for Reporter {
     }
 }
 
+/// Counts and logs what songbird's driver says about a guild's voice connection.
+#[derive(Clone)]
+struct ConnectionWatcher {
+    guild: GuildId,
+    reconnects: metrics::Counter,
+}
+
+impl ConnectionWatcher {
+    /// Bound to the metrics recorder in force now (the global one in the binary).
+    fn new(guild: GuildId) -> Self {
+        Self {
+            guild,
+            reconnects: metrics::counter!(VOICE_RECONNECTS),
+        }
+    }
+
+    fn reconnected(&self, channel: impl std::fmt::Display) {
+        self.reconnects.increment(1);
+        info!(guild = %self.guild, %channel, "the voice connection was re-established");
+    }
+}
+
+#[async_trait]
+impl EventHandler for ConnectionWatcher {
+    async fn act(&self, context: &EventContext<'_>) -> Option<Event> {
+        match context {
+            EventContext::DriverReconnect(connect) => self.reconnected(connect.channel_id),
+            // No reason: asked for (a leave or a move to another channel).
+            EventContext::DriverDisconnect(disconnect) if disconnect.reason.is_some() => {
+                info!(
+                    guild = %self.guild,
+                    channel = %disconnect.channel_id,
+                    kind = ?disconnect.kind,
+                    reason = ?disconnect.reason,
+                    "the voice connection dropped and songbird gave up reconnecting"
+                );
+            }
+            _ => {}
+        }
+        None
+    }
+}
+
 /// Decoded audio through the filter chain, as the little-endian `f32` bytes songbird's
 /// [`RawAdapter`] reads.
 struct DspSource {
@@ -369,6 +438,8 @@ struct DspSource {
 struct DspState {
     stream: Box<dyn PcmStream>,
     chain: FilterChain,
+    /// The chain's time per refill (one pull, about one 20 ms block).
+    timer: DspTimer,
     decoded: Vec<f32>,
     processed: Vec<f32>,
     /// Bytes of `processed` not yet read.
@@ -383,6 +454,7 @@ impl DspSource {
             inner: Mutex::new(DspState {
                 stream,
                 chain,
+                timer: DspTimer::new(),
                 decoded: vec![0.0; BLOCK_SAMPLES],
                 processed: vec![0.0; BLOCK_SAMPLES * 4],
                 pending: Vec::with_capacity(BLOCK_SAMPLES * 4 * 4),
@@ -408,12 +480,13 @@ impl DspState {
                 .map_err(|error| io::Error::other(error.to_string()))?;
             if count == 0 {
                 self.ended = true;
-                self.chain.finish();
+                self.timer.time(|| self.chain.finish());
             } else {
-                self.chain.push(&self.decoded[..count]);
+                self.timer.time(|| self.chain.push(&self.decoded[..count]));
             }
         }
-        let count = self.chain.pull(&mut self.processed);
+        let count = self.timer.time(|| self.chain.pull(&mut self.processed));
+        self.timer.block_done();
         for sample in &self.processed[..count] {
             self.pending.extend_from_slice(&sample.to_le_bytes());
         }
@@ -463,5 +536,66 @@ impl MediaSource for DspSource {
 
     fn byte_len(&self) -> Option<u64> {
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use metrics_util::debugging::DebuggingRecorder;
+    use minstrel_app::ports::AudioError;
+
+    use super::*;
+    use crate::metrics::DSP_BLOCK_SECONDS;
+    use crate::metrics::tests::{counted, samples};
+
+    /// `blocks` blocks of a quiet constant signal, then the end.
+    struct Blocks {
+        left: usize,
+    }
+
+    impl PcmStream for Blocks {
+        fn read(&mut self, out: &mut [f32]) -> Result<usize, AudioError> {
+            if self.left == 0 {
+                return Ok(0);
+            }
+            self.left -= 1;
+            out.fill(0.25);
+            Ok(out.len())
+        }
+    }
+
+    #[test]
+    fn every_refill_records_the_chain_time_of_its_block() {
+        let recorder = DebuggingRecorder::new();
+        let snapshotter = recorder.snapshotter();
+        let mut source = metrics::with_local_recorder(&recorder, || {
+            DspSource::new(
+                Box::new(Blocks { left: 5 }),
+                FilterChain::new(FilterControl::default()),
+            )
+        });
+        let mut bytes = Vec::new();
+        source.read_to_end(&mut bytes).unwrap();
+        assert!(!bytes.is_empty());
+        let recorded = samples(&snapshotter, DSP_BLOCK_SECONDS);
+        // One sample per refill that produced audio; the chain may hold back a little until
+        // `finish`, so there are about as many as blocks went in.
+        assert!((4..=7).contains(&recorded.len()), "{recorded:?}");
+        assert!(
+            recorded.iter().all(|seconds| (0.0..0.02).contains(seconds)),
+            "{recorded:?}"
+        );
+    }
+
+    #[test]
+    fn a_reconnect_is_counted() {
+        let recorder = DebuggingRecorder::new();
+        let snapshotter = recorder.snapshotter();
+        let watcher = metrics::with_local_recorder(&recorder, || {
+            ConnectionWatcher::new(GuildId::new(7).unwrap())
+        });
+        watcher.clone().reconnected(42);
+        watcher.reconnected(42);
+        assert_eq!(counted(&snapshotter, VOICE_RECONNECTS), 2);
     }
 }

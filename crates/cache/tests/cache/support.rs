@@ -1,11 +1,13 @@
 //! What the cache tests share: the Redis under test, fresh key prefixes, ports that refuse or
-//! never answer, and a TCP proxy that can be cut mid-test.
+//! never answer, a TCP proxy that can be cut mid-test, and a cache that always fails.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use async_trait::async_trait;
+use minstrel_app::ports::{Cache, CacheError};
 use minstrel_cache::{RedisCache, RedisCacheConfig};
 use tokio::io::AsyncReadExt;
 use tokio::net::{TcpListener, TcpStream};
@@ -351,4 +353,27 @@ impl std::io::Write for SharedBuffer {
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
     }
+}
+
+/// A cache that refuses every call, as one whose server is gone does.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct BrokenCache;
+
+#[async_trait]
+impl Cache for BrokenCache {
+    async fn get(&self, _key: &str) -> Result<Option<Vec<u8>>, CacheError> {
+        Err(broken())
+    }
+
+    async fn set(&self, _key: &str, _value: Vec<u8>, _ttl: Duration) -> Result<(), CacheError> {
+        Err(broken())
+    }
+
+    async fn delete(&self, _key: &str) -> Result<(), CacheError> {
+        Err(broken())
+    }
+}
+
+fn broken() -> CacheError {
+    CacheError::Unavailable("the test cache always refuses".to_owned())
 }

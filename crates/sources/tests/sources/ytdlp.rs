@@ -9,7 +9,7 @@ use minstrel_app::ports::{AudioOpener, ResolveError, TrackResolver};
 use minstrel_domain::SourceKind;
 use minstrel_sources::{
     HttpLimits, PlaylistProgress, Resolvers, RoutingResolver, SafeHttpClient, SearchProvider,
-    YtDlpAudioOpener, YtDlpConfig, YtDlpResolver,
+    YT_DLP_FAILURES_COUNTER, YtDlpAudioOpener, YtDlpConfig, YtDlpFailure, YtDlpResolver,
 };
 use tokio::runtime::Handle;
 
@@ -421,4 +421,98 @@ async fn the_opener_refuses_a_stream_url_pointing_inside() {
         error.to_string().contains("not allowed to reach"),
         "{error}"
     );
+}
+
+/// The failures counted by reason since the last call (a snapshot drains the recorder).
+fn failures_since(
+    snapshotter: &metrics_util::debugging::Snapshotter,
+) -> std::collections::BTreeMap<String, u64> {
+    snapshotter
+        .snapshot()
+        .into_vec()
+        .into_iter()
+        .filter_map(|(key, _, _, value)| {
+            let key = key.key();
+            let reason = key
+                .labels()
+                .find(|label| label.key() == "reason")
+                .map(|label| label.value().to_owned());
+            match (value, reason) {
+                (metrics_util::debugging::DebugValue::Counter(count), Some(reason))
+                    if key.name() == YT_DLP_FAILURES_COUNTER && count > 0 =>
+                {
+                    Some((reason, count))
+                }
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+fn only(reason: YtDlpFailure) -> std::collections::BTreeMap<String, u64> {
+    [(reason.as_str().to_owned(), 1)].into()
+}
+
+#[tokio::test]
+async fn failed_runs_are_counted_by_reason() {
+    let recorder = metrics_util::debugging::DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    // A current-thread test: the thread's recorder sees every await of the resolver.
+    let _guard = metrics::set_default_local_recorder(&recorder);
+
+    let hanging = Fake::new("exec sleep 30");
+    let resolver = YtDlpResolver::new(YtDlpConfig {
+        timeout: Duration::from_millis(300),
+        ..hanging.config()
+    });
+    assert!(resolver.resolve("slow song").await.is_err());
+    assert_eq!(failures_since(&snapshotter), only(YtDlpFailure::Timeout));
+
+    let garbled = Fake::printing("{\"id\": \"abc\", \"title\": ");
+    assert!(
+        garbled
+            .resolver()
+            .resolve("https://youtu.be/abc")
+            .await
+            .is_err()
+    );
+    assert_eq!(failures_since(&snapshotter), only(YtDlpFailure::BadJson));
+
+    let blocked =
+        Fake::new("echo 'ERROR: [youtube] abc: Sign in to confirm you are not a bot' >&2\nexit 1");
+    assert!(
+        blocked
+            .resolver()
+            .resolve("https://youtu.be/abc")
+            .await
+            .is_err()
+    );
+    assert_eq!(failures_since(&snapshotter), only(YtDlpFailure::ExitStatus));
+
+    let missing = YtDlpResolver::new(YtDlpConfig {
+        binary: PathBuf::from("/definitely/not/here/yt-dlp"),
+        ..YtDlpConfig::default()
+    });
+    assert!(missing.resolve("some song").await.is_err());
+    assert_eq!(
+        failures_since(&snapshotter),
+        only(YtDlpFailure::NotInstalled)
+    );
+
+    // A good answer counts nothing, nor does an extractor refused by policy.
+    let good = Fake::printing(VIDEO_JSON);
+    good.resolver()
+        .resolve("https://youtu.be/abc")
+        .await
+        .unwrap();
+    let generic = VIDEO_JSON.replace("\"extractor\": \"youtube\"", "\"extractor\": \"generic\"");
+    let refused = Fake::printing(&generic);
+    assert!(
+        refused
+            .resolver()
+            .resolve("https://youtu.be/abc")
+            .await
+            .is_err()
+    );
+    assert_eq!(failures_since(&snapshotter), [].into());
 }

@@ -23,6 +23,7 @@ use minstrel_domain::{ChannelId, FilterSpec, GuildId, Track, TrackId, Volume};
 use minstrel_dsp::{CHANNELS, FRAMES_PER_BLOCK, FilterControl};
 use tokio::sync::{broadcast, oneshot, watch};
 
+use crate::metrics::DspTimer;
 use crate::sink::{AudioSink, SinkError, SinkKind, lock};
 use worker::{Command, SEEK_TIMEOUT, Worker};
 
@@ -87,6 +88,9 @@ pub struct LocalPlayer {
     stuck_after: Duration,
     events: broadcast::Sender<PlayerEvent>,
     guilds: Mutex<HashMap<GuildId, GuildHandle>>,
+    /// Bound to the metrics recorder in force when the player was built; each guild's thread
+    /// gets a copy.
+    dsp_timer: DspTimer,
 }
 
 impl std::fmt::Debug for LocalPlayer {
@@ -123,6 +127,7 @@ impl LocalPlayer {
             stuck_after: DEFAULT_STUCK_AFTER,
             events,
             guilds: Mutex::new(HashMap::new()),
+            dsp_timer: DspTimer::new(),
         }
     }
 
@@ -198,6 +203,7 @@ impl LocalPlayer {
             status: status.clone(),
             control: control.clone(),
             commands: receiver,
+            dsp_timer: self.dsp_timer.clone(),
         };
         let thread = thread::Builder::new()
             .name(format!("minstrel-player-{guild}"))

@@ -12,6 +12,7 @@ use tokio::sync::{broadcast, oneshot, watch};
 
 use super::decoder::{Decoded, Feed};
 use super::{BLOCK_SAMPLES, Pace, Status};
+use crate::metrics::DspTimer;
 use crate::sink::AudioSink;
 
 /// How long the playback thread waits for the decoder before it looks at its commands again.
@@ -104,12 +105,15 @@ pub(super) struct Worker {
     pub(super) status: watch::Sender<Status>,
     pub(super) control: FilterControl,
     pub(super) commands: Receiver<Command>,
+    pub(super) dsp_timer: DspTimer,
 }
 
 /// What the playback thread owns besides its configuration.
 struct Playback {
     current: Option<Current>,
     output: Vec<f32>,
+    /// The filter chain's time for the block being made.
+    dsp_timer: DspTimer,
 }
 
 impl Worker {
@@ -117,6 +121,7 @@ impl Worker {
         let mut playback = Playback {
             current: None,
             output: vec![0.0; BLOCK_SAMPLES],
+            dsp_timer: self.dsp_timer.clone(),
         };
         loop {
             self.poll_pending_seek(&mut playback);
@@ -313,11 +318,15 @@ impl Worker {
         let Some(current) = playback.current.as_mut() else {
             return;
         };
-        if let Some(ending) = self.feed_chain(current) {
+        let timer = &mut playback.dsp_timer;
+        if let Some(ending) = self.feed_chain(current, timer) {
             self.end(playback, ending);
             return;
         }
-        let written = current.chain.pull(&mut playback.output);
+        let written = timer.time(|| current.chain.pull(&mut playback.output));
+        if written > 0 {
+            timer.block_done();
+        }
         if written == 0 {
             if current.input_done {
                 self.end(playback, Ending::Finished);
@@ -343,18 +352,19 @@ impl Worker {
     }
 
     /// Pushes decoded audio until a block of output is ready; `Some` when the track ends.
-    fn feed_chain(&self, current: &mut Current) -> Option<Ending> {
+    /// Only the chain's own work counts towards `timer`, not the wait for the decoder.
+    fn feed_chain(&self, current: &mut Current, timer: &mut DspTimer) -> Option<Ending> {
         while current.chain.available() < BLOCK_SAMPLES && !current.input_done {
             match current.feed.blocks.recv_timeout(POLL) {
                 Ok(Decoded::Opened) => {}
                 Ok(Decoded::Audio(buffer)) => {
-                    current.chain.push(&buffer);
+                    timer.time(|| current.chain.push(&buffer));
                     current.frames_consumed += (buffer.len() / 2) as u64;
                     current.last_audio = Instant::now();
                     current.feed.give_back(buffer);
                 }
                 Ok(Decoded::End) => {
-                    current.chain.finish();
+                    timer.time(|| current.chain.finish());
                     current.input_done = true;
                 }
                 Ok(Decoded::OpenFailed(error) | Decoded::Failed(error)) => {
