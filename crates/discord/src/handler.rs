@@ -7,6 +7,7 @@
 
 use std::fmt::Write as _;
 use std::sync::Arc;
+use std::time::Instant;
 
 use minstrel_app::{
     Actor, BridgeError, BridgeService, FilterService, GuildSettingChange, HistoryService,
@@ -21,6 +22,7 @@ use minstrel_domain::{
 use tracing::{debug, error, info, warn};
 use twilight_http::Client;
 use twilight_model::application::command::{CommandOptionChoice, CommandOptionChoiceValue};
+use twilight_model::application::interaction::application_command::CommandData;
 use twilight_model::application::interaction::{Interaction, InteractionData, InteractionType};
 use twilight_model::channel::message::MessageFlags;
 use twilight_model::guild::Permissions;
@@ -28,6 +30,7 @@ use twilight_model::http::interaction::{
     InteractionResponse, InteractionResponseData, InteractionResponseType,
 };
 
+use crate::metrics::{Outcome, record_ack, record_command};
 use crate::reply::{self, Reply, button};
 use crate::request::{
     self, GuildSettingsRequest, ManualFilters, PlaylistRequest, Request, SettingsRequest,
@@ -83,6 +86,14 @@ impl Failure {
             Self::Usage(_) => false,
             Self::Music(error) => error.is_internal(),
             Self::Bridge(error) => error.is_internal(),
+        }
+    }
+
+    fn outcome(&self) -> Outcome {
+        if self.is_internal() {
+            Outcome::InternalError
+        } else {
+            Outcome::UserError
         }
     }
 
@@ -169,12 +180,18 @@ impl InteractionHandler {
     /// Handles one interaction to the end. Spawn it: a slow source must not hold up the
     /// gateway loop.
     pub async fn handle(&self, interaction: Interaction) {
+        self.handle_received(interaction, Instant::now()).await;
+    }
+
+    /// [`handle`](Self::handle) for an interaction that arrived at `received`: the
+    /// acknowledgement latency is measured from then.
+    pub async fn handle_received(&self, interaction: Interaction, received: Instant) {
         match interaction.kind {
-            InteractionType::ApplicationCommand => self.command(&interaction).await,
+            InteractionType::ApplicationCommand => self.command(&interaction, received).await,
             InteractionType::ApplicationCommandAutocomplete => {
                 self.autocomplete(&interaction).await;
             }
-            InteractionType::MessageComponent => self.component(&interaction).await,
+            InteractionType::MessageComponent => self.component(&interaction, received).await,
             other => debug!(interaction = %interaction.id, kind = ?other, "interaction ignored"),
         }
     }
@@ -215,6 +232,22 @@ impl InteractionHandler {
         }
     }
 
+    /// The first response to an interaction: records how long after `received` Discord
+    /// accepted it.
+    async fn acknowledge(
+        &self,
+        interaction: &Interaction,
+        received: Instant,
+        kind: InteractionResponseType,
+        data: Option<InteractionResponseData>,
+    ) -> bool {
+        let acknowledged = self.respond(interaction, kind, data).await;
+        if acknowledged {
+            record_ack(received);
+        }
+        acknowledged
+    }
+
     async fn edit_original(&self, interaction: &Interaction, reply: &Reply) {
         let embeds = [reply.embed.clone()];
         if let Err(source) = self
@@ -229,10 +262,21 @@ impl InteractionHandler {
         }
     }
 
-    async fn command(&self, interaction: &Interaction) {
+    async fn command(&self, interaction: &Interaction, received: Instant) {
         let Some(InteractionData::ApplicationCommand(data)) = &interaction.data else {
             return;
         };
+        let name = data.name.as_str();
+        let outcome = self.run_command(interaction, received, data).await;
+        record_command(name, outcome);
+    }
+
+    async fn run_command(
+        &self,
+        interaction: &Interaction,
+        received: Instant,
+        data: &CommandData,
+    ) -> Outcome {
         let name = data.name.as_str();
         let Some(context) = Self::context(interaction) else {
             let reply = Reply::error("music commands work inside a server");
@@ -241,13 +285,14 @@ impl InteractionHandler {
                 flags: Some(MessageFlags::EPHEMERAL),
                 ..InteractionResponseData::default()
             };
-            self.respond(
+            self.acknowledge(
                 interaction,
+                received,
                 InteractionResponseType::ChannelMessageWithSource,
                 Some(data),
             )
             .await;
-            return;
+            return Outcome::UserError;
         };
         // Personal answers (codes, settings, history) are shown only to the member.
         let private = matches!(name, "connect_telegram" | "settings" | "history");
@@ -256,24 +301,28 @@ impl InteractionHandler {
             ..InteractionResponseData::default()
         });
         if !self
-            .respond(
+            .acknowledge(
                 interaction,
+                received,
                 InteractionResponseType::DeferredChannelMessageWithSource,
                 defer_data,
             )
             .await
         {
-            return;
+            // Unacknowledged, the command never runs and the member sees Discord's error.
+            return Outcome::InternalError;
         }
         info!(interaction = %interaction.id, command = name, guild = %context.guild, "command");
-        let reply = match request::parse(data) {
-            Ok(request) => self
-                .execute(&context, request)
-                .await
-                .unwrap_or_else(|failure| failure.reply(name)),
-            Err(usage) => Failure::Usage(usage).reply(name),
+        let result = match request::parse(data) {
+            Ok(request) => self.execute(&context, request).await,
+            Err(usage) => Err(Failure::Usage(usage)),
+        };
+        let (reply, outcome) = match result {
+            Ok(reply) => (reply, Outcome::Ok),
+            Err(failure) => (failure.reply(name), failure.outcome()),
         };
         self.edit_original(interaction, &reply).await;
+        outcome
     }
 
     /// Autocomplete of `query`: the member's recent tracks that match what they typed.
@@ -327,7 +376,7 @@ impl InteractionHandler {
     }
 
     /// Buttons under `nowplaying` and `queue`: act, then redraw the message they sit on.
-    async fn component(&self, interaction: &Interaction) {
+    async fn component(&self, interaction: &Interaction, received: Instant) {
         let Some(InteractionData::MessageComponent(data)) = &interaction.data else {
             return;
         };
@@ -335,8 +384,9 @@ impl InteractionHandler {
             return;
         };
         if !self
-            .respond(
+            .acknowledge(
                 interaction,
+                received,
                 InteractionResponseType::DeferredUpdateMessage,
                 None,
             )
@@ -649,13 +699,17 @@ impl InteractionHandler {
         if self.voice.bot_channel(context.guild).is_some() {
             return Ok(());
         }
-        if let Some(channel) = self.voice.channel_of(context.guild, context.user) {
-            self.services
-                .music
-                .join(context.guild, &context.actor, channel, context.text_channel)
-                .await?;
-            self.voice.set_bot_channel(context.guild, Some(channel));
-        }
+        let Some(channel) = self.voice.channel_of(context.guild, context.user) else {
+            // Nothing would be heard: say so before anything is queued.
+            return Err(Failure::usage(
+                "join a voice channel first, then use this command again",
+            ));
+        };
+        self.services
+            .music
+            .join(context.guild, &context.actor, channel, context.text_channel)
+            .await?;
+        self.voice.set_bot_channel(context.guild, Some(channel));
         Ok(())
     }
 
@@ -981,7 +1035,153 @@ fn parse_bands(text: &str) -> Result<Vec<(usize, f32)>, Failure> {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+    use std::time::Duration;
+
+    use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
+    use minstrel_app::ports::{
+        InProcessEventBus, MockHistoryRepo, MockPlayer, MockPlaylistRepo, MockQueueStore,
+        MockSettingsRepo, MockTrackResolver, StoreError, SystemClock,
+    };
+    use minstrel_app::{MusicPorts, RateLimit};
+    use minstrel_testkit::discord::{FakeMember, FakeRest, slash_command};
+
     use super::*;
+    use crate::metrics::{COMMANDS_TOTAL, INTERACTION_ACK_SECONDS};
+
+    const WORKING_GUILD: u64 = 300_000_000_000_000_001;
+    const BROKEN_GUILD: u64 = 300_000_000_000_000_002;
+
+    /// Services on mocks: guild settings load in one guild and fail in the other.
+    fn services() -> DiscordServices {
+        let mut settings = MockSettingsRepo::new();
+        settings.expect_guild().returning(|guild| {
+            if guild.get() == BROKEN_GUILD {
+                Err(StoreError::Internal("the disk is on fire".to_owned()))
+            } else {
+                Ok(None)
+            }
+        });
+        let settings: Arc<dyn minstrel_app::ports::SettingsRepo> = Arc::new(settings);
+        let playlists: Arc<dyn minstrel_app::ports::PlaylistRepo> =
+            Arc::new(MockPlaylistRepo::new());
+        let resolver: Arc<dyn minstrel_app::ports::TrackResolver> =
+            Arc::new(MockTrackResolver::new());
+        let history: Arc<dyn minstrel_app::ports::HistoryRepo> = Arc::new(MockHistoryRepo::new());
+        let music = Arc::new(MusicService::new(
+            MusicPorts {
+                resolver: Arc::clone(&resolver),
+                player: Arc::new(MockPlayer::new()),
+                settings: Arc::clone(&settings),
+                playlists: Arc::clone(&playlists),
+                history: Arc::clone(&history),
+                queue_store: Arc::new(MockQueueStore::new()),
+                events: Arc::new(InProcessEventBus::default()),
+                clock: Arc::new(SystemClock),
+            },
+            RateLimit::new(10_000, Duration::from_millis(1)),
+        ));
+        DiscordServices {
+            filters: FilterService::new(Arc::clone(&music)),
+            playlists: Arc::new(PlaylistService::new(playlists, resolver, Arc::clone(&music))),
+            settings: Arc::new(SettingsService::new(settings, Arc::clone(&music))),
+            history: Arc::new(HistoryService::new(history)),
+            bridge: None,
+            music,
+        }
+    }
+
+    /// The command counts by labels and the number of acknowledgement latencies recorded,
+    /// since the last snapshot (which drains the recorder).
+    fn recorded_since(snapshotter: &Snapshotter) -> (BTreeMap<Vec<String>, u64>, usize) {
+        let mut commands = BTreeMap::new();
+        let mut acks = 0;
+        for (key, _, _, value) in snapshotter.snapshot().into_vec() {
+            let key = key.key();
+            match value {
+                DebugValue::Counter(count) if key.name() == COMMANDS_TOTAL => {
+                    let labels = key
+                        .labels()
+                        .map(|label| format!("{}={}", label.key(), label.value()))
+                        .collect();
+                    commands.insert(labels, count);
+                }
+                DebugValue::Histogram(samples) if key.name() == INTERACTION_ACK_SECONDS => {
+                    acks += samples.len();
+                }
+                _ => {}
+            }
+        }
+        (commands, acks)
+    }
+
+    fn labels(command: &str, outcome: &str) -> Vec<String> {
+        vec![
+            "frontend=discord".to_owned(),
+            format!("command={command}"),
+            format!("outcome={outcome}"),
+        ]
+    }
+
+    #[tokio::test]
+    async fn commands_count_by_name_and_outcome_and_acks_are_timed() {
+        let recorder = DebuggingRecorder::new();
+        let snapshotter = recorder.snapshotter();
+        // A current-thread test: the thread's recorder sees every await of the handler.
+        let _guard = metrics::set_default_local_recorder(&recorder);
+        let rest = FakeRest::start().await;
+        let http = Client::builder()
+            .token("Bot test-token".to_owned())
+            .proxy(rest.proxy_address(), true)
+            .ratelimiter(None)
+            .build();
+        let handler =
+            InteractionHandler::new(services(), Arc::new(http), Arc::new(VoiceStates::default()));
+        let member = FakeMember::new(400_000_000_000_000_001, "ada");
+        let interaction = |id: u64, guild: u64, name: &str| -> Interaction {
+            let value =
+                slash_command(id, &format!("token-{id}"), guild, &member, name, &serde_json::json!([]));
+            serde_json::from_value(value).unwrap()
+        };
+
+        handler.handle(interaction(1, WORKING_GUILD, "queue")).await;
+        // `playnext` needs a query.
+        handler.handle(interaction(2, WORKING_GUILD, "playnext")).await;
+        handler.handle(interaction(3, BROKEN_GUILD, "queue")).await;
+
+        let (commands, acks) = recorded_since(&snapshotter);
+        assert_eq!(
+            commands,
+            BTreeMap::from([
+                (labels("playnext", "user_error"), 1),
+                (labels("queue", "internal_error"), 1),
+                (labels("queue", "ok"), 1),
+            ])
+        );
+        assert_eq!(acks, 3);
+        assert_eq!(rest.requests().iter().filter(|r| r.is_callback()).count(), 3);
+    }
+
+    #[test]
+    fn each_acknowledgement_records_its_latency() {
+        let recorder = DebuggingRecorder::new();
+        let snapshotter = recorder.snapshotter();
+        let received = Instant::now() - Duration::from_millis(30);
+        metrics::with_local_recorder(&recorder, || crate::metrics::record_ack(received));
+        let recorded: Vec<f64> = snapshotter
+            .snapshot()
+            .into_vec()
+            .into_iter()
+            .find_map(|(key, _, _, value)| match value {
+                DebugValue::Histogram(samples) if key.key().name() == INTERACTION_ACK_SECONDS => {
+                    Some(samples.into_iter().map(|sample| sample.0).collect())
+                }
+                _ => None,
+            })
+            .unwrap_or_default();
+        assert_eq!(recorded.len(), 1, "{recorded:?}");
+        assert!((0.03..1.0).contains(&recorded[0]), "{recorded:?}");
+    }
 
     #[test]
     fn manual_filters_use_the_domain_ranges() {

@@ -8,7 +8,10 @@ use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use minstrel_testkit::discord::{FakeGateway, FakeMember, FakeRest, slash_command};
+use minstrel_testkit::discord::{
+    self as discord_fake, FakeGateway, FakeMember, FakeRest, slash_command,
+};
+use minstrel_testkit::voice::FakeVoiceServer;
 use serde_json::json;
 
 const TOKEN: &str = "MTIzNDU2.SECRET-discord-token.never-printed";
@@ -22,7 +25,7 @@ struct Bot {
 }
 
 impl Bot {
-    fn spawn(gateway: &FakeGateway, rest: &FakeRest) -> Self {
+    fn spawn(gateway: &FakeGateway, rest: &FakeRest, extra_env: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let library = dir.path().join("music");
         std::fs::create_dir(&library).unwrap();
@@ -37,6 +40,7 @@ impl Bot {
             .env("MINSTREL_SEARCH_PROVIDER", "local")
             .env("MINSTREL_OUTPUT", "null-realtime")
             .env("MINSTREL_LOG", "info")
+            .envs(extra_env.iter().copied())
             .stdin(Stdio::null())
             .stdout(File::create(dir.path().join("stdout.log")).unwrap())
             .stderr(File::create(dir.path().join("stderr.log")).unwrap())
@@ -120,7 +124,7 @@ async fn fakes() -> (FakeGateway, FakeRest) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_discord_token_runs_the_gateway_and_answers_commands() {
     let (gateway, rest) = fakes().await;
-    let mut bot = Bot::spawn(&gateway, &rest);
+    let mut bot = Bot::spawn(&gateway, &rest, &[]);
 
     let identify = gateway.wait_for_op(2, 1).await;
     assert_eq!(identify["d"]["intents"], json!(INTENTS), "{identify}");
@@ -153,15 +157,16 @@ async fn a_discord_token_runs_the_gateway_and_answers_commands() {
     let callback = rest.wait_for_callback(1_001).await;
     // Type 5: deferred channel message, sent before any work.
     assert_eq!(callback.body["type"], json!(5), "{:?}", callback.body);
+    // The member is in no voice channel: nothing would be heard, so nothing is queued.
     let edit = rest.wait_for_original_edit("token-play").await;
     let said = edit.embed_description().unwrap_or_default();
-    assert!(said.contains("tone"), "{said}");
+    assert!(said.contains("Join a voice channel first"), "{said}");
 
     let queue = slash_command(1_002, "token-queue", GUILD, &member, "queue", &json!([]));
     assert!(gateway.inject_interaction(&queue));
     let edit = rest.wait_for_original_edit("token-queue").await;
     let listed = serde_json::to_string(&edit.body).unwrap();
-    assert!(listed.contains("tone"), "{listed}");
+    assert!(listed.contains("The queue is empty"), "{listed}");
 
     assert!(bot.child.try_wait().unwrap().is_none(), "it keeps running");
     bot.interrupt();
@@ -174,7 +179,7 @@ async fn a_discord_token_runs_the_gateway_and_answers_commands() {
 async fn a_rejected_discord_token_stops_discord_without_reconnecting() {
     let (gateway, rest) = fakes().await;
     gateway.close_on_identify(4004);
-    let mut bot = Bot::spawn(&gateway, &rest);
+    let mut bot = Bot::spawn(&gateway, &rest, &[]);
     gateway.wait_for_op(2, 1).await;
     // The fatal close is reported, and the process stays up for Ctrl-C.
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -192,4 +197,78 @@ async fn a_rejected_discord_token_stops_discord_without_reconnecting() {
     let status = bot.wait(Duration::from_secs(40));
     assert!(status.success(), "{status:?}\n{}", bot.log("stderr.log"));
     bot.assert_token_never_printed();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_source_is_acknowledged_at_once_and_answered_when_it_resolves() {
+    use std::os::unix::fs::PermissionsExt as _;
+
+    let (gateway, rest) = fakes().await;
+    let voice = FakeVoiceServer::start().await;
+    gateway.set_voice_endpoint(&voice.endpoint());
+    // A yt-dlp that answers only once the test opens the gate: the source takes as long as
+    // the test wants, with no clock involved.
+    let scratch = tempfile::tempdir().unwrap();
+    let gate = scratch.path().join("gate");
+    let script = scratch.path().join("yt-dlp");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nwhile [ ! -e '{}' ]; do sleep 0.05; done\nprintf '%s' '{}'\n",
+            gate.display(),
+            r#"{"_type": "playlist", "extractor": "youtube:search", "entries": [{"_type": "url", "ie_key": "Youtube", "id": "slow1", "url": "https://www.youtube.com/watch?v=slow1", "title": "Slow Song", "duration": 200.0}]}"#
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let script_path = script.display().to_string();
+    let ca_file = voice.ca_file().display().to_string();
+    let mut bot = Bot::spawn(
+        &gateway,
+        &rest,
+        &[
+            ("MINSTREL_YTDLP", script_path.as_str()),
+            ("MINSTREL_SEARCH_PROVIDER", "youtube"),
+            ("SSL_CERT_FILE", ca_file.as_str()),
+        ],
+    );
+    gateway.wait_for_op(2, 1).await;
+    let member_state = json!({
+        "guild_id": GUILD.to_string(),
+        "channel_id": "600000000000000055",
+        "user_id": "100000000000000003",
+        "session_id": "member-session",
+        "deaf": false, "mute": false, "self_deaf": false, "self_mute": false,
+        "self_video": false, "self_stream": false, "suppress": false,
+        "request_to_speak_timestamp": null,
+    });
+    assert!(gateway.dispatch("VOICE_STATE_UPDATE", &member_state));
+
+    let member = FakeMember::new(100_000_000_000_000_003, "bo");
+    let play = slash_command(
+        1_101,
+        "token-slow",
+        GUILD,
+        &member,
+        "play",
+        &json!([{"name": "query", "type": 3, "value": "slow words"}]),
+    );
+    assert!(gateway.inject_interaction(&play));
+    let callback = rest.wait_for_callback(1_101).await;
+    assert_eq!(callback.body["type"], json!(5), "{:?}", callback.body);
+    assert!(
+        !rest
+            .requests()
+            .iter()
+            .any(discord_fake::RecordedRequest::is_original_edit),
+        "answered before the source did"
+    );
+
+    std::fs::write(&gate, "").unwrap();
+    let edit = rest.wait_for_original_edit("token-slow").await;
+    assert!(edit.at > callback.at);
+    assert!(edit.embed_description().is_some(), "{:?}", edit.body);
+    bot.interrupt();
+    let status = bot.wait(Duration::from_secs(40));
+    assert!(status.success(), "{status:?}\n{}", bot.log("stderr.log"));
 }

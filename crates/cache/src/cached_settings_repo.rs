@@ -1,0 +1,199 @@
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use minstrel_app::ports::{Cache, SettingsRepo, StoreError};
+use minstrel_domain::{GuildId, GuildSettings, Preset, RoleId, UserId, UserSettings, Volume};
+use serde::{Deserialize, Serialize};
+
+use crate::keys;
+use crate::read_through;
+
+/// A [`SettingsRepo`] decorator: reads through the cache (`user_settings:{user}`,
+/// `guild_settings:{guild}`), writes to the inner repository first and deletes the key only
+/// once it took the write.
+///
+/// "Never saved" is cached too, since `play` reads every requester's settings and most never
+/// save any. A cache that fails never fails a call: the inner repository answers.
+#[derive(Clone)]
+pub struct CachedSettingsRepo {
+    inner: Arc<dyn SettingsRepo>,
+    cache: Arc<dyn Cache>,
+}
+
+impl CachedSettingsRepo {
+    pub fn new(inner: Arc<dyn SettingsRepo>, cache: Arc<dyn Cache>) -> Self {
+        Self { inner, cache }
+    }
+}
+
+impl std::fmt::Debug for CachedSettingsRepo {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("CachedSettingsRepo")
+            .finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl SettingsRepo for CachedSettingsRepo {
+    async fn user(&self, user: UserId) -> Result<Option<UserSettings>, StoreError> {
+        let key = keys::user_settings(user);
+        let cached: Option<Option<StoredUserSettings>> =
+            read_through::read(self.cache.as_ref(), &key).await;
+        match cached {
+            // "Never saved", cached.
+            Some(None) => return Ok(None),
+            Some(Some(stored)) => {
+                if let Some(settings) = stored
+                    .into_settings()
+                    .filter(|settings| settings.user_id == user)
+                {
+                    return Ok(Some(settings));
+                }
+                tracing::debug!(key, "a cached entry does not fit; asking the repository");
+            }
+            None => {}
+        }
+        let settings = self.inner.user(user).await?;
+        let stored = settings.as_ref().map(StoredUserSettings::from_settings);
+        read_through::fill(self.cache.as_ref(), &key, &stored, keys::USER_SETTINGS_TTL).await;
+        Ok(settings)
+    }
+
+    async fn save_user(&self, settings: &UserSettings) -> Result<(), StoreError> {
+        self.inner.save_user(settings).await?;
+        read_through::invalidate(self.cache.as_ref(), &keys::user_settings(settings.user_id)).await;
+        Ok(())
+    }
+
+    async fn guild(&self, guild: GuildId) -> Result<Option<GuildSettings>, StoreError> {
+        let key = keys::guild_settings(guild);
+        let cached: Option<Option<StoredGuildSettings>> =
+            read_through::read(self.cache.as_ref(), &key).await;
+        match cached {
+            // "Never saved", cached.
+            Some(None) => return Ok(None),
+            Some(Some(stored)) => {
+                if let Some(settings) = stored
+                    .into_settings()
+                    .filter(|settings| settings.guild_id == guild)
+                {
+                    return Ok(Some(settings));
+                }
+                tracing::debug!(key, "a cached entry does not fit; asking the repository");
+            }
+            None => {}
+        }
+        let settings = self.inner.guild(guild).await?;
+        let stored = settings.as_ref().map(StoredGuildSettings::from_settings);
+        read_through::fill(self.cache.as_ref(), &key, &stored, keys::GUILD_SETTINGS_TTL).await;
+        Ok(settings)
+    }
+
+    async fn save_guild(&self, settings: &GuildSettings) -> Result<(), StoreError> {
+        self.inner.save_guild(settings).await?;
+        read_through::invalidate(
+            self.cache.as_ref(),
+            &keys::guild_settings(settings.guild_id),
+        )
+        .await;
+        Ok(())
+    }
+}
+
+// The cached shapes. The domain types stay free of serde; these carry plain values and go back
+// through the domain's own constructors and setters, so a damaged entry is a miss, never an
+// invalid value.
+
+#[derive(Debug, Serialize, Deserialize)]
+struct StoredUserSettings {
+    user_id: u64,
+    default_volume: u16,
+    preferred_filters: Vec<String>,
+    autoplay: bool,
+}
+
+impl StoredUserSettings {
+    fn from_settings(settings: &UserSettings) -> Self {
+        Self {
+            user_id: settings.user_id.get(),
+            default_volume: settings.default_volume.percent(),
+            preferred_filters: preset_names(&settings.preferred_filters),
+            autoplay: settings.autoplay,
+        }
+    }
+
+    fn into_settings(self) -> Option<UserSettings> {
+        Some(UserSettings {
+            user_id: UserId::new(self.user_id).ok()?,
+            default_volume: Volume::new(i64::from(self.default_volume)).ok()?,
+            preferred_filters: presets(&self.preferred_filters)?,
+            autoplay: self.autoplay,
+        })
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct StoredGuildSettings {
+    guild_id: u64,
+    max_queue: usize,
+    default_volume: u16,
+    allowed_filters: Option<Vec<String>>,
+    dj_role: Option<u64>,
+    stay_24_7: bool,
+    idle_timeout_ms: u64,
+    vote_skip_ratio: f32,
+    normalisation: bool,
+    locale: String,
+}
+
+impl StoredGuildSettings {
+    fn from_settings(settings: &GuildSettings) -> Self {
+        Self {
+            guild_id: settings.guild_id.get(),
+            max_queue: settings.max_queue(),
+            default_volume: settings.default_volume.percent(),
+            allowed_filters: settings.allowed_filters.as_deref().map(preset_names),
+            dj_role: settings.dj_role.map(RoleId::get),
+            stay_24_7: settings.stay_24_7,
+            idle_timeout_ms: u64::try_from(settings.idle_timeout().as_millis()).unwrap_or(u64::MAX),
+            vote_skip_ratio: settings.vote_skip_ratio(),
+            normalisation: settings.normalisation,
+            locale: settings.locale.clone(),
+        }
+    }
+
+    fn into_settings(self) -> Option<GuildSettings> {
+        let mut settings = GuildSettings::new(GuildId::new(self.guild_id).ok()?);
+        settings.set_max_queue(self.max_queue).ok()?;
+        settings.default_volume = Volume::new(i64::from(self.default_volume)).ok()?;
+        settings.allowed_filters = match self.allowed_filters {
+            Some(names) => Some(presets(&names)?),
+            None => None,
+        };
+        settings.dj_role = match self.dj_role {
+            Some(role) => Some(RoleId::new(role).ok()?),
+            None => None,
+        };
+        settings.stay_24_7 = self.stay_24_7;
+        settings
+            .set_idle_timeout(Duration::from_millis(self.idle_timeout_ms))
+            .ok()?;
+        settings.set_vote_skip_ratio(self.vote_skip_ratio).ok()?;
+        settings.normalisation = self.normalisation;
+        settings.locale = self.locale;
+        Some(settings)
+    }
+}
+
+fn preset_names(presets: &[Preset]) -> Vec<String> {
+    presets
+        .iter()
+        .map(|preset| preset.name().to_owned())
+        .collect()
+}
+
+fn presets(names: &[String]) -> Option<Vec<Preset>> {
+    names.iter().map(|name| Preset::parse(name).ok()).collect()
+}
