@@ -4,7 +4,9 @@ use std::process::Command;
 
 use crate::config::Config;
 
-pub(crate) fn run(config: &Config) -> anyhow::Result<()> {
+pub(crate) async fn run(config: &Config) -> anyhow::Result<()> {
+    let database = database_answers(config).await;
+    let redis = redis_answers(config).await;
     let mut problems = 0;
     let mut report = |ok: bool, what: &str, advice: &str| {
         if ok {
@@ -19,6 +21,18 @@ pub(crate) fn run(config: &Config) -> anyhow::Result<()> {
         &format!("music library {}", config.library_dir.display()),
         "the folder does not exist; create it or set MINSTREL_LIBRARY_DIR",
     );
+    report(
+        database.is_ok(),
+        "database (MINSTREL_DATABASE_URL)",
+        database.as_ref().err().map_or("", String::as_str),
+    );
+    if let Some(redis) = &redis {
+        report(
+            redis.is_ok(),
+            "Redis (MINSTREL_REDIS_URL)",
+            redis.as_ref().err().map_or("", String::as_str),
+        );
+    }
     report(
         config.output().is_ok(),
         "MINSTREL_OUTPUT",
@@ -56,4 +70,30 @@ pub(crate) fn run(config: &Config) -> anyhow::Result<()> {
     } else {
         anyhow::bail!("{problems} problem(s) found")
     }
+}
+
+/// Opens the database and runs one query; the error says what to fix, never a password.
+async fn database_answers(config: &Config) -> Result<(), String> {
+    let database = crate::wiring::connect_database(config)
+        .await
+        .map_err(|error| format!("{error:#}"))?;
+    let answered = database
+        .ping()
+        .await
+        .map_err(|error| format!("it does not answer: {error}"));
+    database.close().await.ok();
+    answered
+}
+
+/// `None` when no Redis is configured.
+async fn redis_answers(config: &Config) -> Option<Result<(), String>> {
+    let url = config.redis_url.as_ref()?;
+    let redis =
+        match minstrel_cache::RedisCache::new(minstrel_cache::RedisCacheConfig::new(url.clone())) {
+            Ok(redis) => redis,
+            Err(error) => return Some(Err(error.to_string())),
+        };
+    Some(redis.ping().await.map_err(|error| {
+        format!("it does not answer ({error}); the bot would run on memory alone")
+    }))
 }

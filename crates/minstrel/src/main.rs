@@ -84,7 +84,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             database.close().await.ok();
             Ok(())
         }
-        Command::Doctor => doctor::run(&config),
+        Command::Doctor => doctor::run(&config).await,
     }
 }
 

@@ -316,3 +316,35 @@ fn a_killed_bot_brings_its_queue_back_at_the_next_start() {
     assert!(stdout.contains("now: tone"), "{stdout}");
     assert!(stdout.contains("1. high"), "{stdout}");
 }
+
+#[test]
+fn doctor_passes_on_defaults_and_names_a_database_that_does_not_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("music")).unwrap();
+    let doctor = |database_url: &str| {
+        Command::new(env!("CARGO_BIN_EXE_minstrel"))
+            .arg("doctor")
+            .current_dir(dir.path())
+            .env_remove("DISCORD_TOKEN")
+            .env_remove("TELEGRAM_TOKEN")
+            .env_remove("MINSTREL_REDIS_URL")
+            .env("MINSTREL_LIBRARY_DIR", dir.path().join("music"))
+            .env("MINSTREL_DATABASE_URL", database_url)
+            .env("MINSTREL_LOG", "warn")
+            .output()
+            .unwrap()
+    };
+    let healthy = doctor("sqlite://doctor.db");
+    let said = String::from_utf8_lossy(&healthy.stdout);
+    assert!(healthy.status.success(), "{said}");
+    assert!(said.contains("ok      database"), "{said}");
+    assert!(said.contains("all checks passed"), "{said}");
+
+    // Port 9 on loopback: nothing listens there.
+    let broken = doctor("postgres://minstrel:hunter2@127.0.0.1:9/nowhere");
+    let said = String::from_utf8_lossy(&broken.stdout);
+    assert!(!broken.status.success(), "{said}");
+    assert!(said.contains("problem database"), "{said}");
+    assert!(!said.contains("hunter2"), "the password is shown: {said}");
+    assert!(!String::from_utf8_lossy(&broken.stderr).contains("hunter2"));
+}
