@@ -359,7 +359,10 @@ impl ShardRunner {
                 Event::Resumed => info!(shard = shard_id, "gateway session resumed"),
                 Event::InteractionCreate(interaction) => {
                     let handler = Arc::clone(&self.handler);
-                    tokio::spawn(async move { handler.handle(interaction.0).await });
+                    let received = std::time::Instant::now();
+                    tokio::spawn(
+                        async move { handler.handle_received(interaction.0, received).await },
+                    );
                 }
                 Event::VoiceStateUpdate(update) => self.voice_state(&update.0),
                 Event::GuildCreate(guild) => {

@@ -1083,7 +1083,11 @@ mod tests {
         ));
         DiscordServices {
             filters: FilterService::new(Arc::clone(&music)),
-            playlists: Arc::new(PlaylistService::new(playlists, resolver, Arc::clone(&music))),
+            playlists: Arc::new(PlaylistService::new(
+                playlists,
+                resolver,
+                Arc::clone(&music),
+            )),
             settings: Arc::new(SettingsService::new(settings, Arc::clone(&music))),
             history: Arc::new(HistoryService::new(history)),
             bridge: None,
@@ -1139,15 +1143,22 @@ mod tests {
             InteractionHandler::new(services(), Arc::new(http), Arc::new(VoiceStates::default()));
         let member = FakeMember::new(400_000_000_000_000_001, "ada");
         let interaction = |id: u64, guild: u64, name: &str| -> Interaction {
-            let value =
-                slash_command(id, &format!("token-{id}"), guild, &member, name, &serde_json::json!([]));
+            let value = slash_command(
+                id,
+                &format!("token-{id}"),
+                guild,
+                &member,
+                name,
+                &serde_json::json!([]),
+            );
             serde_json::from_value(value).unwrap()
         };
 
-        handler.handle(interaction(1, WORKING_GUILD, "queue")).await;
+        // Boxed: the handler's future is large.
+        Box::pin(handler.handle(interaction(1, WORKING_GUILD, "queue"))).await;
         // `playnext` needs a query.
-        handler.handle(interaction(2, WORKING_GUILD, "playnext")).await;
-        handler.handle(interaction(3, BROKEN_GUILD, "queue")).await;
+        Box::pin(handler.handle(interaction(2, WORKING_GUILD, "playnext"))).await;
+        Box::pin(handler.handle(interaction(3, BROKEN_GUILD, "queue"))).await;
 
         let (commands, acks) = recorded_since(&snapshotter);
         assert_eq!(
@@ -1159,16 +1170,21 @@ mod tests {
             ])
         );
         assert_eq!(acks, 3);
-        assert_eq!(rest.requests().iter().filter(|r| r.is_callback()).count(), 3);
+        assert_eq!(
+            rest.requests().iter().filter(|r| r.is_callback()).count(),
+            3
+        );
     }
 
     #[test]
     fn each_acknowledgement_records_its_latency() {
         let recorder = DebuggingRecorder::new();
         let snapshotter = recorder.snapshotter();
-        let received = Instant::now() - Duration::from_millis(30);
+        let received = Instant::now()
+            .checked_sub(Duration::from_millis(30))
+            .unwrap();
         metrics::with_local_recorder(&recorder, || crate::metrics::record_ack(received));
-        let recorded: Vec<f64> = snapshotter
+        let latencies: Vec<f64> = snapshotter
             .snapshot()
             .into_vec()
             .into_iter()
@@ -1179,8 +1195,8 @@ mod tests {
                 _ => None,
             })
             .unwrap_or_default();
-        assert_eq!(recorded.len(), 1, "{recorded:?}");
-        assert!((0.03..1.0).contains(&recorded[0]), "{recorded:?}");
+        assert_eq!(latencies.len(), 1, "{latencies:?}");
+        assert!((0.03..1.0).contains(&latencies[0]), "{latencies:?}");
     }
 
     #[test]

@@ -8,6 +8,7 @@
 mod commands;
 mod gateway;
 mod handler;
+pub mod metrics;
 mod reply;
 mod request;
 mod voice_state;

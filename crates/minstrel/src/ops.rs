@@ -33,13 +33,16 @@ use serde::Serialize;
 use tokio::sync::broadcast;
 use tracing::{debug, info, warn};
 
-/// The names of minstrel's metrics. Crates that cannot see this module (the adapters) use the
-/// same strings; `describe_metrics` gives each one its help text.
+/// The names of minstrel's metrics. Those the adapters and front-ends record are their own
+/// constants (they cannot see this crate), so a name cannot drift between the code that
+/// records it and the exporter that describes it; `describe_metrics` gives each its help text.
 pub(crate) mod metric {
-    /// Counter, labels `command` and `outcome` (`ok`, `user_error`, `internal_error`, …).
-    pub(crate) const COMMANDS: &str = "minstrel_commands_total";
+    /// Counter, labels `frontend` (`discord`, `telegram`), `command` and `outcome` (`ok`,
+    /// `user_error`, `internal_error`). The Telegram front-end counts into the same name.
+    pub(crate) const COMMANDS: &str = minstrel_discord::metrics::COMMANDS_TOTAL;
     /// Histogram: from a Discord interaction arriving to its acknowledgement.
-    pub(crate) const INTERACTION_ACK_SECONDS: &str = "minstrel_interaction_ack_seconds";
+    pub(crate) const INTERACTION_ACK_SECONDS: &str =
+        minstrel_discord::metrics::INTERACTION_ACK_SECONDS;
     /// Gauge: guilds with a current track (paused ones included).
     pub(crate) const PLAYING_GUILDS: &str = "minstrel_playing_guilds";
     /// Counter, label `source` ([`minstrel_domain::SourceKind::as_str`]).
@@ -47,21 +50,24 @@ pub(crate) mod metric {
     /// Counter, label `source`.
     pub(crate) const TRACKS_FAILED: &str = "minstrel_tracks_failed_total";
     /// Counter: Discord voice connections re-established after a drop.
-    pub(crate) const VOICE_RECONNECTS: &str = "minstrel_voice_reconnects_total";
+    pub(crate) const VOICE_RECONNECTS: &str = minstrel_voice::metrics::VOICE_RECONNECTS;
     /// Histogram: DSP time for one 20 ms block of one guild.
-    pub(crate) const DSP_BLOCK_SECONDS: &str = "minstrel_dsp_block_seconds";
-    /// Counter: cache reads answered from a cache layer.
-    pub(crate) const CACHE_HITS: &str = "minstrel_cache_hits_total";
-    /// Counter: cache reads that found nothing.
-    pub(crate) const CACHE_MISSES: &str = "minstrel_cache_misses_total";
+    pub(crate) const DSP_BLOCK_SECONDS: &str = minstrel_voice::metrics::DSP_BLOCK_SECONDS;
+    /// Counter, label `layer` (`memory`, `redis`): cache reads that layer answered. Each layer
+    /// counts its own reads (a memory miss that Redis answers is a memory miss and a Redis
+    /// hit); a Redis call that fails is neither.
+    pub(crate) const CACHE_HITS: &str = minstrel_cache::MokaCache::HITS_COUNTER;
+    /// Counter, label `layer`: cache reads that layer found nothing for.
+    pub(crate) const CACHE_MISSES: &str = minstrel_cache::MokaCache::MISSES_COUNTER;
     /// Gauge: 1 while the layered cache runs on memory alone (set by minstrel-cache).
     pub(crate) const CACHE_DEGRADED: &str = minstrel_cache::DEGRADED_GAUGE;
     /// Gauge, label `component`: 1 while that component reports degraded or unhealthy.
     pub(crate) const COMPONENT_DEGRADED: &str = "minstrel_component_degraded";
     /// Gauge: messages waiting in the outbox (Telegram bridge, rate-limited sends).
     pub(crate) const OUTBOX_DEPTH: &str = "minstrel_outbox_depth";
-    /// Counter: yt-dlp runs that failed (resolve or stream).
-    pub(crate) const YT_DLP_FAILURES: &str = "minstrel_yt_dlp_failures_total";
+    /// Counter, label `reason` ([`minstrel_sources::YtDlpFailure::as_str`]): yt-dlp runs that
+    /// failed (resolve or stream).
+    pub(crate) const YT_DLP_FAILURES: &str = minstrel_sources::YT_DLP_FAILURES_COUNTER;
 }
 
 /// How long one readiness check may take before it counts as unhealthy: a probe that hangs
@@ -83,6 +89,12 @@ const SOURCE_KINDS: [SourceKind; 10] = [
     SourceKind::Vimeo,
     SourceKind::Spotify,
     SourceKind::Other,
+];
+
+/// The `layer` labels of the cache counters, so each exists (at 0) before its first read.
+const CACHE_LAYERS: [&str; 2] = [
+    minstrel_cache::MokaCache::MEMORY_LAYER,
+    minstrel_cache::LayeredCache::REDIS_LAYER,
 ];
 
 /// Ordered from best to worst, so the report's status is the maximum of its checks.
@@ -400,7 +412,7 @@ fn describe_metrics() {
 
     describe_counter!(
         metric::COMMANDS,
-        "Commands handled, by command name and outcome."
+        "Commands handled, by front-end, command name and outcome."
     );
     describe_histogram!(
         metric::INTERACTION_ACK_SECONDS,
@@ -437,11 +449,16 @@ fn describe_metrics() {
     let _ = metrics::histogram!(metric::DSP_BLOCK_SECONDS);
     describe_counter!(
         metric::CACHE_HITS,
-        "Cache reads answered from a cache layer."
+        "Cache reads answered, by cache layer (memory, redis)."
     );
-    metrics::counter!(metric::CACHE_HITS).absolute(0);
-    describe_counter!(metric::CACHE_MISSES, "Cache reads that found nothing.");
-    metrics::counter!(metric::CACHE_MISSES).absolute(0);
+    describe_counter!(
+        metric::CACHE_MISSES,
+        "Cache reads that found nothing, by cache layer."
+    );
+    for layer in CACHE_LAYERS {
+        metrics::counter!(metric::CACHE_HITS, "layer" => layer).absolute(0);
+        metrics::counter!(metric::CACHE_MISSES, "layer" => layer).absolute(0);
+    }
     describe_gauge!(
         metric::CACHE_DEGRADED,
         "1 while the cache runs on process memory alone because Redis is down."
@@ -458,9 +475,11 @@ fn describe_metrics() {
     metrics::gauge!(metric::OUTBOX_DEPTH).set(0.0);
     describe_counter!(
         metric::YT_DLP_FAILURES,
-        "yt-dlp runs that failed (resolving or streaming)."
+        "yt-dlp runs that failed (resolving or streaming), by reason."
     );
-    metrics::counter!(metric::YT_DLP_FAILURES).absolute(0);
+    for reason in minstrel_sources::YtDlpFailure::ALL {
+        metrics::counter!(metric::YT_DLP_FAILURES, "reason" => reason.as_str()).absolute(0);
+    }
 }
 
 /// Turns domain events into metrics: tracks started and failed by source, playing guilds.
@@ -769,6 +788,52 @@ mod tests {
         assert!(
             handle.render().contains("minstrel_playing_guilds 0\n"),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn metric_names_are_the_ones_the_crates_record() {
+        // The exporter's names are the crates' constants; these pin the public names, which
+        // dashboards and alerts depend on, and the two front-ends' shared counter.
+        assert_eq!(metric::COMMANDS, "minstrel_commands_total");
+        assert_eq!(metric::COMMANDS, minstrel_telegram::metrics::COMMANDS_TOTAL);
+        assert_eq!(
+            metric::INTERACTION_ACK_SECONDS,
+            "minstrel_interaction_ack_seconds"
+        );
+        assert_eq!(metric::VOICE_RECONNECTS, "minstrel_voice_reconnects_total");
+        assert_eq!(metric::DSP_BLOCK_SECONDS, "minstrel_dsp_block_seconds");
+        assert_eq!(metric::CACHE_HITS, "minstrel_cache_hits_total");
+        assert_eq!(metric::CACHE_MISSES, "minstrel_cache_misses_total");
+        assert_eq!(metric::CACHE_DEGRADED, "minstrel_cache_degraded");
+        assert_eq!(metric::YT_DLP_FAILURES, "minstrel_yt_dlp_failures_total");
+        let discord: Vec<&str> = minstrel_discord::metrics::Outcome::ALL
+            .iter()
+            .map(|outcome| outcome.as_str())
+            .collect();
+        let telegram: Vec<&str> = minstrel_telegram::metrics::Outcome::ALL
+            .iter()
+            .map(|outcome| outcome.as_str())
+            .collect();
+        assert_eq!(discord, ["ok", "user_error", "internal_error"]);
+        assert_eq!(discord, telegram);
+    }
+
+    #[test]
+    fn labelled_counters_are_listed_at_zero_for_every_label() {
+        let (_recorder, handle) = local_metrics();
+        let text = handle.render();
+        for line in [
+            "minstrel_cache_hits_total{layer=\"memory\"} 0",
+            "minstrel_cache_misses_total{layer=\"redis\"} 0",
+            "minstrel_yt_dlp_failures_total{reason=\"timeout\"} 0",
+            "minstrel_yt_dlp_failures_total{reason=\"not_installed\"} 0",
+        ] {
+            assert!(text.contains(line), "{line} in {text}");
+        }
+        assert!(
+            !text.contains("minstrel_cache_hits_total 0"),
+            "an unlabelled series would stay 0 forever: {text}"
         );
     }
 

@@ -19,6 +19,7 @@ use tracing::{error, warn};
 
 use crate::commands::{Command, help_text};
 use crate::keyboard::{Button, VOLUME_STEP, player_keyboard};
+use crate::metrics::{Outcome, command_label, record_command};
 use crate::redact::describe;
 use crate::replies::ReplyHold;
 use crate::text::{
@@ -73,6 +74,8 @@ struct Reply {
     shows_track: Option<TrackId>,
     /// Set while a command for a linked guild runs; released once the reply is sent.
     hold: Option<ReplyHold>,
+    /// How the command that made this reply ended, for the commands counter.
+    outcome: Outcome,
 }
 
 impl Reply {
@@ -82,6 +85,23 @@ impl Reply {
             keyboard: None,
             shows_track: None,
             hold: None,
+            outcome: Outcome::Ok,
+        }
+    }
+
+    /// A command refused because of what was asked or where: a usage line, an unlinked chat.
+    fn refusal(text: impl Into<String>) -> Self {
+        Self {
+            outcome: Outcome::UserError,
+            ..Self::text(text)
+        }
+    }
+
+    /// A command that failed on our side.
+    fn failure(text: impl Into<String>) -> Self {
+        Self {
+            outcome: Outcome::InternalError,
+            ..Self::text(text)
         }
     }
 
@@ -256,22 +276,30 @@ async fn on_command(
     command: Command,
     context: Arc<Context>,
 ) -> HandlerResult {
+    let name = command_label(&command);
     let reply = run_command(&bot, &message, command, &context).await;
+    record_command(name, reply.outcome);
     send_reply(&bot, message.chat.id, reply).await
 }
 
 fn music_reply(error: &MusicError) -> Reply {
+    let text = format!("Sorry: {error}.");
     if error.is_internal() {
         error!(?error, "a Telegram command failed");
+        Reply::failure(text)
+    } else {
+        Reply::refusal(text)
     }
-    Reply::text(format!("Sorry: {error}."))
 }
 
 fn bridge_reply(error: &BridgeError) -> Reply {
+    let text = format!("Sorry: {error}.");
     if error.is_internal() {
         error!(?error, "a Telegram link command failed");
+        Reply::failure(text)
+    } else {
+        Reply::refusal(text)
     }
-    Reply::text(format!("Sorry: {error}."))
 }
 
 #[allow(clippy::too_many_lines)] // one arm per command reads as a table
@@ -283,7 +311,7 @@ async fn run_command(
 ) -> Reply {
     let services = &context.services;
     let Some(chat) = chat_id(message.chat.id) else {
-        return Reply::text("This chat cannot be used.");
+        return Reply::refusal("This chat cannot be used.");
     };
     match command {
         Command::Help => return Reply::text(help_text()),
@@ -294,14 +322,14 @@ async fn run_command(
     }
     let guild = match services.bridge.link_of_chat(chat).await {
         Ok(Some(link)) => link.guild,
-        Ok(None) => return Reply::text(NOT_LINKED),
+        Ok(None) => return Reply::refusal(NOT_LINKED),
         Err(error) => return bridge_reply(&error),
     };
     if command == Command::List {
         return list_members(guild, context).await;
     }
     let Some(actor) = message_actor(bot, context, message).await else {
-        return Reply::text("I can only take commands from people.");
+        return Reply::refusal("I can only take commands from people.");
     };
     let hold = context.replies.begin(guild);
     let mut reply = music_command(command, guild, &actor, context).await;
@@ -321,7 +349,7 @@ async fn music_command(
         Command::Play(query) => {
             let query = query.trim();
             if query.is_empty() {
-                return Reply::text("Tell me what to play: /play <search words or URL>");
+                return Reply::refusal("Tell me what to play: /play <search words or URL>");
             }
             music
                 .play(guild, actor, query, AddPosition::End)
@@ -374,7 +402,7 @@ async fn music_command(
         }),
         Command::Volume(argument) => {
             let Ok(percent) = argument.trim().trim_end_matches('%').trim().parse::<i64>() else {
-                return Reply::text("Usage: /volume <0-200>");
+                return Reply::refusal("Usage: /volume <0-200>");
             };
             music
                 .set_volume(guild, actor, percent)
@@ -384,7 +412,7 @@ async fn music_command(
         Command::Filter(argument) => return filter(guild, actor, argument.trim(), context).await,
         Command::Repeat(argument) => {
             let Some(mode) = RepeatMode::parse(&argument) else {
-                return Reply::text("Usage: /repeat off|track|queue");
+                return Reply::refusal("Usage: /repeat off|track|queue");
             };
             music
                 .set_repeat(guild, actor, mode)
@@ -439,7 +467,7 @@ async fn issue_code(
     context: &Context,
 ) -> Reply {
     let Some(actor) = message_actor(bot, context, message).await else {
-        return Reply::text("I can only take commands from people.");
+        return Reply::refusal("I can only take commands from people.");
     };
     let bridge = &context.services.bridge;
     match bridge.issue_chat_code(chat, &actor).await {
@@ -462,7 +490,7 @@ async fn issue_code(
                 code = BridgeService::format_code(&code.code),
             ))
         }
-        Err(BridgeError::NeedsChatAdmin) => Reply::text(format!(
+        Err(BridgeError::NeedsChatAdmin) => Reply::refusal(format!(
             "This chat's id: {chat}\nOnly chat administrators can make a link code."
         )),
         Err(error) => bridge_reply(&error),
@@ -477,13 +505,13 @@ async fn link(
     context: &Context,
 ) -> Reply {
     if code.trim().is_empty() {
-        return Reply::text(
+        return Reply::refusal(
             "Usage: /link <code> with a code from Discord. Or run /id here and use that code \
              on Discord with /connect_telegram.",
         );
     }
     let Some(actor) = message_actor(bot, context, message).await else {
-        return Reply::text("I can only take commands from people.");
+        return Reply::refusal("I can only take commands from people.");
     };
     match context
         .services
@@ -507,7 +535,7 @@ async fn unlink(
     context: &Context,
 ) -> Reply {
     let Some(actor) = message_actor(bot, context, message).await else {
-        return Reply::text("I can only take commands from people.");
+        return Reply::refusal("I can only take commands from people.");
     };
     match context.services.bridge.unlink_chat(chat, &actor).await {
         Ok(link) => Reply::text(format!("Unlinked from Discord server {}.", link.guild)),
@@ -517,7 +545,7 @@ async fn unlink(
 
 async fn list_members(guild: GuildId, context: &Context) -> Reply {
     let Some(directory) = &context.services.directory else {
-        return Reply::text("The Discord member list is not available right now.");
+        return Reply::failure("The Discord member list is not available right now.");
     };
     match directory.online_members(guild).await {
         Ok(members) if members.is_empty() => Reply::text("Nobody is online on Discord."),
@@ -532,7 +560,7 @@ async fn list_members(guild: GuildId, context: &Context) -> Reply {
                 names.join("\n")
             ))
         }
-        Err(error) => Reply::text(format!("Sorry: {error}.")),
+        Err(error) => Reply::failure(format!("Sorry: {error}.")),
     }
 }
 

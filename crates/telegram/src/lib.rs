@@ -13,6 +13,7 @@
 mod commands;
 mod handlers;
 mod keyboard;
+pub mod metrics;
 mod mirror;
 mod redact;
 mod replies;

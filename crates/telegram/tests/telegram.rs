@@ -927,3 +927,62 @@ fn services_for_errors() -> TelegramServices {
         directory: None,
     }
 }
+
+/// Telegram's command counts since the last snapshot (which drains the recorder), as
+/// `(command, outcome) → count`.
+fn telegram_commands_since(
+    snapshotter: &metrics_util::debugging::Snapshotter,
+) -> std::collections::BTreeMap<(String, String), u64> {
+    snapshotter
+        .snapshot()
+        .into_vec()
+        .into_iter()
+        .filter_map(|(key, _, _, value)| {
+            let key = key.key();
+            let label = |name: &str| {
+                key.labels()
+                    .find(|label| label.key() == name)
+                    .map(|label| label.value().to_owned())
+            };
+            match value {
+                metrics_util::debugging::DebugValue::Counter(count)
+                    if count > 0
+                        && key.name() == minstrel_telegram::metrics::COMMANDS_TOTAL
+                        && label("frontend").as_deref() == Some("telegram") =>
+                {
+                    Some(((label("command")?, label("outcome")?), count))
+                }
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn commands_are_counted_by_name_and_outcome() {
+    let recorder = metrics_util::debugging::DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    // A current-thread test: the dispatcher's tasks run on this thread, under its recorder.
+    let _guard = metrics::set_default_local_recorder(&recorder);
+    let harness = Harness::start().await;
+    let count = |command: &str, outcome: &str, count: u64| {
+        ((command.to_owned(), outcome.to_owned()), count)
+    };
+
+    harness.say(GROUP, MEMBER, "/help").await;
+    harness.say(GROUP, MEMBER, "/queue").await;
+    assert_eq!(
+        telegram_commands_since(&snapshotter),
+        [count("help", "ok", 1), count("queue", "user_error", 1)].into()
+    );
+
+    harness.link_directly(GROUP).await;
+    harness.say(GROUP, MEMBER, "/queue").await;
+    harness.say(GROUP, MEMBER, "/volume loud").await;
+    harness.say(GROUP, MEMBER, "/queue").await;
+    assert_eq!(
+        telegram_commands_since(&snapshotter),
+        [count("queue", "ok", 2), count("volume", "user_error", 1)].into()
+    );
+    harness.stop().await;
+}

@@ -760,3 +760,29 @@ async fn the_guild_survives_a_crash_in_its_playback_thread() {
         ]
     );
 }
+
+#[tokio::test]
+async fn every_block_records_the_chain_time() {
+    let recorder = metrics_util::debugging::DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    // The playback thread records through the handle the player took when it was built.
+    let player = metrics::with_local_recorder(&recorder, || player(Arc::new(NullSink), Pace::Fast));
+    let mut events = player.events();
+    let half_second = track(1, "sine:0.5");
+    player
+        .play(
+            guild(1),
+            &half_second,
+            Duration::ZERO,
+            Volume::DEFAULT,
+            Preset::Nightcore.spec(),
+        )
+        .await
+        .unwrap();
+    events_until_end(&mut events, half_second.id).await;
+    wait_idle(&player, guild(1)).await;
+    let blocks = crate::metrics::tests::samples(&snapshotter, crate::metrics::DSP_BLOCK_SECONDS);
+    // 0.5 s is 25 blocks of 20 ms; nightcore plays it faster, in about 20.
+    assert!((15..=30).contains(&blocks.len()), "{blocks:?}");
+    assert!(blocks.iter().any(|seconds| *seconds > 0.0), "{blocks:?}");
+}

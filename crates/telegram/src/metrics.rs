@@ -1,0 +1,89 @@
+//! The names of the metrics this crate records: the same strings the binary's exporter
+//! describes (`ops::metric` builds its names from these, so they cannot drift).
+
+use crate::commands::Command;
+
+/// Counter, labels `frontend`, `command` and `outcome` ([`Outcome::as_str`]); the same
+/// counter the Discord front-end counts into.
+pub const COMMANDS_TOTAL: &str = "minstrel_commands_total";
+/// The `frontend` label of this crate's commands.
+pub const FRONTEND: &str = "telegram";
+
+/// How a command ended, as the `outcome` label spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Outcome {
+    /// It did what was asked (help and usage lists included).
+    #[default]
+    Ok,
+    /// It was refused: a wrong argument, an unlinked chat, a missing permission…
+    UserError,
+    /// It failed on our side (storage, player, the member directory).
+    InternalError,
+}
+
+impl Outcome {
+    pub const ALL: [Self; 3] = [Self::Ok, Self::UserError, Self::InternalError];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ok => "ok",
+            Self::UserError => "user_error",
+            Self::InternalError => "internal_error",
+        }
+    }
+}
+
+/// The `command` label: the command's name as typed, without arguments.
+pub(crate) fn command_label(command: &Command) -> &'static str {
+    match command {
+        Command::Id => "id",
+        Command::Link(_) => "link",
+        Command::Unlink => "unlink",
+        Command::List => "list",
+        Command::Play(_) => "play",
+        Command::Queue => "queue",
+        Command::Np => "np",
+        Command::Skip => "skip",
+        Command::Pause => "pause",
+        Command::Resume => "resume",
+        Command::Stop => "stop",
+        Command::Volume(_) => "volume",
+        Command::Filter(_) => "filter",
+        Command::Repeat(_) => "repeat",
+        Command::Shuffle => "shuffle",
+        Command::Help => "help",
+    }
+}
+
+pub(crate) fn record_command(command: &'static str, outcome: Outcome) {
+    metrics::counter!(
+        COMMANDS_TOTAL,
+        "frontend" => FRONTEND,
+        "command" => command,
+        "outcome" => outcome.as_str(),
+    )
+    .increment(1);
+}
+
+#[cfg(test)]
+mod tests {
+    use teloxide::utils::command::BotCommands;
+
+    use super::*;
+
+    #[test]
+    fn every_label_is_the_name_telegram_registers() {
+        let registered: Vec<String> = crate::commands::registered_commands()
+            .into_iter()
+            .map(|command| command.command)
+            .collect();
+        for name in &registered {
+            let text = format!("/{name} x");
+            let command = Command::parse(&text, "minstrel_bot")
+                .or_else(|_| Command::parse(&format!("/{name}"), "minstrel_bot"))
+                .unwrap();
+            assert_eq!(command_label(&command), name);
+        }
+        assert_eq!(registered.len(), 16);
+    }
+}
