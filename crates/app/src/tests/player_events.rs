@@ -346,7 +346,7 @@ async fn a_24_7_guild_and_a_playing_guild_stay() {
     let mut fixture = Fixture::new();
     fixture.guild_settings.stay_24_7 = true;
     let harness = stopped_in_voice(fixture).await;
-    let far = the_time() + Duration::from_secs(48 * 3600);
+    let far = the_time() + Duration::from_hours(48);
     assert_eq!(harness.music.leave_idle_guilds(the_time()).await, 0);
     assert_eq!(harness.music.leave_idle_guilds(far).await, 0);
 
