@@ -3,14 +3,14 @@
 //! interactions (deferred, then edited) from the real storage and sources, stops on Ctrl-C,
 //! and gives up with a clear error on a fatal close code instead of looping.
 
-use std::fs::File;
 use std::path::Path;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use minstrel_testkit::discord::{
     self as discord_fake, FakeGateway, FakeMember, FakeRest, slash_command,
 };
+use minstrel_testkit::process::BotProcess;
 use minstrel_testkit::voice::FakeVoiceServer;
 use serde_json::json;
 
@@ -19,81 +19,25 @@ const GUILD: u64 = 300_000_000_000_000_001;
 /// `GUILDS` (1) | `GUILD_VOICE_STATES` (128): nothing privileged.
 const INTENTS: u64 = 1 | 128;
 
-struct Bot {
-    child: Child,
-    dir: tempfile::TempDir,
-}
-
-impl Bot {
-    fn spawn(gateway: &FakeGateway, rest: &FakeRest, extra_env: &[(&str, &str)]) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let library = dir.path().join("music");
-        std::fs::create_dir(&library).unwrap();
-        write_tone(&library.join("tone.wav"));
-        let child = Command::new(env!("CARGO_BIN_EXE_minstrel"))
-            .current_dir(dir.path())
-            .env_remove("TELEGRAM_TOKEN")
-            .env("DISCORD_TOKEN", TOKEN)
-            .env("MINSTREL_DISCORD_GATEWAY_URL", gateway.url())
-            .env("MINSTREL_DISCORD_REST_PROXY", rest.proxy_address())
-            .env("MINSTREL_LIBRARY_DIR", &library)
-            .env("MINSTREL_SEARCH_PROVIDER", "local")
-            .env("MINSTREL_OUTPUT", "null-realtime")
-            .env("MINSTREL_LOG", "info")
-            .envs(extra_env.iter().copied())
-            .stdin(Stdio::null())
-            .stdout(File::create(dir.path().join("stdout.log")).unwrap())
-            .stderr(File::create(dir.path().join("stderr.log")).unwrap())
-            .spawn()
-            .unwrap();
-        Self { child, dir }
-    }
-
-    fn log(&self, name: &str) -> String {
-        std::fs::read_to_string(self.dir.path().join(name)).unwrap_or_default()
-    }
-
-    /// Waits for the process to end by itself; a hang is a failure.
-    fn wait(&mut self, limit: Duration) -> ExitStatus {
-        let deadline = Instant::now() + limit;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            if Instant::now() > deadline {
-                self.child.kill().unwrap();
-                panic!(
-                    "minstrel did not stop within {limit:?}\nstderr:\n{}",
-                    self.log("stderr.log")
-                );
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn interrupt(&self) {
-        let status = Command::new("kill")
-            .args(["-INT", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-
-    fn assert_token_never_printed(&self) {
-        for log in ["stderr.log", "stdout.log"] {
-            let text = self.log(log);
-            assert!(
-                !text.contains("SECRET-discord"),
-                "{log} shows the token:\n{text}"
-            );
-        }
-    }
-}
-
-impl Drop for Bot {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-    }
+/// Starts the binary with the Discord token, pointed at the fake gateway and REST API.
+fn spawn_bot(gateway: &FakeGateway, rest: &FakeRest, extra_env: &[(&str, &str)]) -> BotProcess {
+    let dir = tempfile::tempdir().unwrap();
+    let library = dir.path().join("music");
+    std::fs::create_dir(&library).unwrap();
+    write_tone(&library.join("tone.wav"));
+    let mut command = Command::new(env!("CARGO_BIN_EXE_minstrel"));
+    command
+        .env_remove("TELEGRAM_TOKEN")
+        .env("DISCORD_TOKEN", TOKEN)
+        .env("MINSTREL_DISCORD_GATEWAY_URL", gateway.url())
+        .env("MINSTREL_DISCORD_REST_PROXY", rest.proxy_address())
+        .env("MINSTREL_LIBRARY_DIR", &library)
+        .env("MINSTREL_SEARCH_PROVIDER", "local")
+        .env("MINSTREL_OUTPUT", "null-realtime")
+        .env("MINSTREL_LOG", "info")
+        .envs(extra_env.iter().copied())
+        .stdin(Stdio::null());
+    BotProcess::spawn(command, dir)
 }
 
 fn write_tone(path: &Path) {
@@ -124,7 +68,7 @@ async fn fakes() -> (FakeGateway, FakeRest) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_discord_token_runs_the_gateway_and_answers_commands() {
     let (gateway, rest) = fakes().await;
-    let mut bot = Bot::spawn(&gateway, &rest, &[]);
+    let mut bot = spawn_bot(&gateway, &rest, &[]);
 
     let identify = gateway.wait_for_op(2, 1).await;
     assert_eq!(identify["d"]["intents"], json!(INTENTS), "{identify}");
@@ -168,35 +112,35 @@ async fn a_discord_token_runs_the_gateway_and_answers_commands() {
     let listed = serde_json::to_string(&edit.body).unwrap();
     assert!(listed.contains("The queue is empty"), "{listed}");
 
-    assert!(bot.child.try_wait().unwrap().is_none(), "it keeps running");
+    assert!(bot.is_running(), "it keeps running");
     bot.interrupt();
     let status = bot.wait(Duration::from_secs(40));
-    assert!(status.success(), "{status:?}\n{}", bot.log("stderr.log"));
-    bot.assert_token_never_printed();
+    assert!(status.success(), "{status:?}\n{}", bot.stderr());
+    bot.assert_never_printed("SECRET-discord");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rejected_discord_token_stops_discord_without_reconnecting() {
     let (gateway, rest) = fakes().await;
     gateway.close_on_identify(4004);
-    let mut bot = Bot::spawn(&gateway, &rest, &[]);
+    let mut bot = spawn_bot(&gateway, &rest, &[]);
     gateway.wait_for_op(2, 1).await;
     // The fatal close is reported, and the process stays up for Ctrl-C.
     let deadline = Instant::now() + Duration::from_secs(20);
-    while !bot.log("stderr.log").contains("4004") {
+    while !bot.stderr().contains("4004") {
         assert!(
             Instant::now() < deadline,
             "no word about 4004:\n{}",
-            bot.log("stderr.log")
+            bot.stderr()
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert!(bot.log("stderr.log").contains("Discord is off"));
+    assert!(bot.stderr().contains("Discord is off"));
     assert_eq!(gateway.connections(), 1, "no reconnect after a fatal close");
     bot.interrupt();
     let status = bot.wait(Duration::from_secs(40));
-    assert!(status.success(), "{status:?}\n{}", bot.log("stderr.log"));
-    bot.assert_token_never_printed();
+    assert!(status.success(), "{status:?}\n{}", bot.stderr());
+    bot.assert_never_printed("SECRET-discord");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -223,7 +167,7 @@ async fn a_slow_source_is_acknowledged_at_once_and_answered_when_it_resolves() {
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
     let script_path = script.display().to_string();
     let ca_file = voice.ca_file().display().to_string();
-    let mut bot = Bot::spawn(
+    let mut bot = spawn_bot(
         &gateway,
         &rest,
         &[
@@ -270,5 +214,5 @@ async fn a_slow_source_is_acknowledged_at_once_and_answered_when_it_resolves() {
     assert!(edit.embed_description().is_some(), "{:?}", edit.body);
     bot.interrupt();
     let status = bot.wait(Duration::from_secs(40));
-    assert!(status.success(), "{status:?}\n{}", bot.log("stderr.log"));
+    assert!(status.success(), "{status:?}\n{}", bot.stderr());
 }

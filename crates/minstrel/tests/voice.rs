@@ -4,12 +4,12 @@
 //! Opus-decoded here, so the assertions are on the audio a listener would hear.
 //! A voice close 4015 mid-track is resumed and the audio continues.
 
-use std::fs::File;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use minstrel_testkit::discord::{FakeGateway, FakeMember, FakeRest, slash_command};
+use minstrel_testkit::process::BotProcess;
 use minstrel_testkit::voice::FakeVoiceServer;
 use serde_json::json;
 
@@ -18,23 +18,6 @@ const GUILD: u64 = 300_000_000_000_000_002;
 const VOICE_CHANNEL: u64 = 600_000_000_000_000_077;
 const MEMBER: u64 = 100_000_000_000_000_009;
 const RATE: f32 = 48_000.0;
-
-struct Bot {
-    child: Child,
-    dir: tempfile::TempDir,
-}
-
-impl Bot {
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("stderr.log")).unwrap_or_default()
-    }
-}
-
-impl Drop for Bot {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-    }
-}
 
 fn write_tone(path: &Path, seconds: u32) {
     let spec = hound::WavSpec {
@@ -54,13 +37,13 @@ fn write_tone(path: &Path, seconds: u32) {
     writer.finalize().unwrap();
 }
 
-fn spawn(gateway: &FakeGateway, rest: &FakeRest, voice: &FakeVoiceServer) -> Bot {
+fn spawn(gateway: &FakeGateway, rest: &FakeRest, voice: &FakeVoiceServer) -> BotProcess {
     let dir = tempfile::tempdir().unwrap();
     let library = dir.path().join("music");
     std::fs::create_dir(&library).unwrap();
     write_tone(&library.join("tone.wav"), 60);
-    let child = Command::new(env!("CARGO_BIN_EXE_minstrel"))
-        .current_dir(dir.path())
+    let mut command = Command::new(env!("CARGO_BIN_EXE_minstrel"));
+    command
         .env_remove("TELEGRAM_TOKEN")
         .env("DISCORD_TOKEN", TOKEN)
         .env("MINSTREL_DISCORD_GATEWAY_URL", gateway.url())
@@ -70,12 +53,8 @@ fn spawn(gateway: &FakeGateway, rest: &FakeRest, voice: &FakeVoiceServer) -> Bot
         .env("MINSTREL_NORMALISATION", "false")
         .env("MINSTREL_LOG", "info,songbird=warn")
         .env("SSL_CERT_FILE", voice.ca_file())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(File::create(dir.path().join("stderr.log")).unwrap())
-        .spawn()
-        .unwrap();
-    Bot { child, dir }
+        .stdin(Stdio::null());
+    BotProcess::spawn(command, dir)
 }
 
 /// Power of `frequency` in the left channel of interleaved stereo `audio` (Goertzel).
@@ -108,7 +87,7 @@ fn last(voice: &FakeVoiceServer, seconds: f32) -> Vec<f32> {
 }
 
 /// Waits until `count` more packets than now have arrived.
-async fn more_packets(voice: &FakeVoiceServer, count: usize, bot: &Bot) {
+async fn more_packets(voice: &FakeVoiceServer, count: usize, bot: &BotProcess) {
     let target = voice.packets() + count;
     let deadline = Instant::now() + Duration::from_secs(20);
     while voice.packets() < target {
@@ -116,7 +95,7 @@ async fn more_packets(voice: &FakeVoiceServer, count: usize, bot: &Bot) {
             Instant::now() < deadline,
             "only {} of {target} packets arrived\n{}",
             voice.packets(),
-            bot.log()
+            bot.stderr()
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -155,7 +134,7 @@ async fn play_reaches_the_voice_channel_as_440_hz_and_nightcore_moves_it_to_550(
     assert!(gateway.inject_interaction(&play));
     let edit = rest.wait_for_original_edit("voice-play").await;
     let said = edit.embed_description().unwrap_or_default();
-    assert!(said.contains("tone"), "{said}\n{}", bot.log());
+    assert!(said.contains("tone"), "{said}\n{}", bot.stderr());
     let join = gateway.wait_for_op(4, 1).await;
     assert_eq!(
         join["d"]["channel_id"],
@@ -217,5 +196,5 @@ async fn play_reaches_the_voice_channel_as_440_hz_and_nightcore_moves_it_to_550(
     );
     assert_eq!(voice.connections(), 2, "one reconnect");
     assert_eq!(voice.identified().len(), 1, "resumed, not identified again");
-    assert!(!bot.log().contains("SECRET-voice"), "token in the log");
+    bot.assert_never_printed("SECRET-voice");
 }

@@ -2,9 +2,11 @@
 //!
 //! - [`discord`]: gateway and REST API fakes (twilight);
 //! - [`voice`]: a Discord voice server (TLS websocket + UDP) the real songbird client plays to;
-//! - [`telegram`]: a Bot API fake (teloxide).
+//! - [`telegram`]: a Bot API fake (teloxide);
+//! - [`process`]: the minstrel binary as a child process with its logs in files.
 
 pub mod discord;
+pub mod process;
 mod recorder;
 pub mod telegram;
 pub mod voice;

@@ -1,0 +1,110 @@
+//! The minstrel binary as a child process: in a scratch folder of its own, with its output
+//! in files there, killed when dropped. Every wait is bounded; a hang fails the test.
+
+use std::fs::File;
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running bot process.
+#[derive(Debug)]
+pub struct BotProcess {
+    child: Child,
+    dir: tempfile::TempDir,
+}
+
+impl BotProcess {
+    /// Runs `command` in `dir`, its stdout and stderr going to `stdout.log` and `stderr.log`
+    /// there. Standard input is whatever `command` says (the caller's choice).
+    ///
+    /// # Panics
+    /// When the log files cannot be created or the process cannot start.
+    pub fn spawn(mut command: Command, dir: tempfile::TempDir) -> Self {
+        let stdout = File::create(dir.path().join("stdout.log")).expect("create stdout.log");
+        let stderr = File::create(dir.path().join("stderr.log")).expect("create stderr.log");
+        let child = command
+            .current_dir(dir.path())
+            .stdout(Stdio::from(stdout))
+            .stderr(Stdio::from(stderr))
+            .spawn()
+            .expect("start the bot");
+        Self { child, dir }
+    }
+
+    /// The process's folder (its working directory).
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// What it wrote to stdout so far.
+    pub fn stdout(&self) -> String {
+        self.read("stdout.log")
+    }
+
+    /// What it wrote to stderr (the log) so far.
+    pub fn stderr(&self) -> String {
+        self.read("stderr.log")
+    }
+
+    fn read(&self, name: &str) -> String {
+        std::fs::read_to_string(self.dir.path().join(name)).unwrap_or_default()
+    }
+
+    /// True while the process has not exited.
+    ///
+    /// # Panics
+    /// When the process state cannot be read.
+    pub fn is_running(&mut self) -> bool {
+        self.child.try_wait().expect("process state").is_none()
+    }
+
+    /// Waits for the process to end by itself.
+    ///
+    /// # Panics
+    /// When it is still running after `limit` (it is killed first), with its log.
+    pub fn wait(&mut self, limit: Duration) -> ExitStatus {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("process state") {
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!(
+                    "minstrel did not stop within {limit:?}\nstderr:\n{}",
+                    self.stderr()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Sends SIGINT, as Ctrl-C in a terminal does.
+    ///
+    /// # Panics
+    /// When `kill` cannot deliver it.
+    pub fn interrupt(&self) {
+        let status = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -INT failed");
+    }
+
+    /// Fails when `secret` appears in anything the process wrote.
+    ///
+    /// # Panics
+    /// When it does.
+    pub fn assert_never_printed(&self, secret: &str) {
+        for (name, text) in [("stdout", self.stdout()), ("stderr", self.stderr())] {
+            assert!(!text.contains(secret), "{name} shows a secret:\n{text}");
+        }
+    }
+}
+
+impl Drop for BotProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
