@@ -19,6 +19,7 @@ use minstrel_domain::{
     ChannelId, FilterSpec, GuildId, PlaybackState, PlaylistOwner, Preset, RepeatMode, Requester,
     RequesterId, RoleId, UserId,
 };
+use tracing::Instrument as _;
 use tracing::{debug, error, info, warn};
 use twilight_http::Client;
 use twilight_model::application::command::{CommandOptionChoice, CommandOptionChoiceValue};
@@ -186,6 +187,19 @@ impl InteractionHandler {
     /// [`handle`](Self::handle) for an interaction that arrived at `received`: the
     /// acknowledgement latency is measured from then.
     pub async fn handle_received(&self, interaction: Interaction, received: Instant) {
+        // Every log line of this interaction carries who and where; never its token.
+        let span = tracing::info_span!(
+            "interaction",
+            guild = interaction.guild_id.map(twilight_model::id::Id::get),
+            user = interaction.author_id().map(twilight_model::id::Id::get),
+        );
+        // Boxed: a command's future is large, and it is spawned once per interaction.
+        Box::pin(self.dispatch(interaction, received))
+            .instrument(span)
+            .await;
+    }
+
+    async fn dispatch(&self, interaction: Interaction, received: Instant) {
         match interaction.kind {
             InteractionType::ApplicationCommand => self.command(&interaction, received).await,
             InteractionType::ApplicationCommandAutocomplete => {

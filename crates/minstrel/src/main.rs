@@ -92,8 +92,10 @@ fn init_tracing(config: &Config) -> anyhow::Result<()> {
     let filter = EnvFilter::try_new(&config.log)
         .with_context(|| format!("MINSTREL_LOG \"{}\" is not a valid log filter", config.log))?;
     // Logs go to stderr so the console front-end's replies on stdout stay clean.
+    // Colours only on a terminal: a log file or journald gets plain text.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     let result = match config.log_format {
         LogFormat::Pretty => builder.try_init(),

@@ -111,6 +111,12 @@ async fn a_discord_token_runs_the_gateway_and_answers_commands() {
     let edit = rest.wait_for_original_edit("token-queue").await;
     let listed = serde_json::to_string(&edit.body).unwrap();
     assert!(listed.contains("The queue is empty"), "{listed}");
+    // The command's log lines say which guild and which member.
+    let log = bot.stderr();
+    assert!(
+        log.contains(&format!("guild={GUILD}")) && log.contains("user=100000000000000001"),
+        "{log}"
+    );
 
     assert!(bot.is_running(), "it keeps running");
     bot.interrupt();

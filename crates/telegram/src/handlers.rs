@@ -15,6 +15,7 @@ use teloxide::error_handlers::ErrorHandler;
 use teloxide::prelude::*;
 use teloxide::types::{CallbackQuery, Chat, InlineKeyboardMarkup, Me, MessageId, User};
 use teloxide::{ApiError, RequestError};
+use tracing::Instrument as _;
 use tracing::{error, warn};
 
 use crate::commands::{Command, help_text};
@@ -277,9 +278,20 @@ async fn on_command(
     context: Arc<Context>,
 ) -> HandlerResult {
     let name = command_label(&command);
-    let reply = run_command(&bot, &message, command, &context).await;
-    record_command(name, reply.outcome);
-    send_reply(&bot, message.chat.id, reply).await
+    // Every log line of this command carries the chat and the user; never the token.
+    let span = tracing::info_span!(
+        "telegram_command",
+        command = name,
+        chat = message.chat.id.0,
+        user = message.from.as_ref().map(|user| user.id.0),
+    );
+    async {
+        let reply = run_command(&bot, &message, command, &context).await;
+        record_command(name, reply.outcome);
+        send_reply(&bot, message.chat.id, reply).await
+    }
+    .instrument(span)
+    .await
 }
 
 fn music_reply(error: &MusicError) -> Reply {
@@ -569,7 +581,12 @@ async fn on_callback(
     query: CallbackQuery,
     context: Arc<Context>,
 ) -> HandlerResult {
-    let answer = handle_button(&bot, &query, &context).await;
+    let span = tracing::info_span!(
+        "telegram_button",
+        chat = query.message.as_ref().map(|message| message.chat().id.0),
+        user = query.from.id.0,
+    );
+    let answer = handle_button(&bot, &query, &context).instrument(span).await;
     bot.answer_callback_query(query.id.clone())
         .text(answer)
         .await?;
