@@ -77,6 +77,8 @@ pub struct DiscordConfig {
     pub rest_ratelimiter: bool,
     /// Where voice events go; `None` leaves voice to nobody.
     pub voice: Option<Arc<dyn VoiceGateway>>,
+    /// Leave a voice channel once nobody but bots has been in it this long; `None` stays.
+    pub leave_when_alone_after: Option<Duration>,
 }
 
 impl DiscordConfig {
@@ -90,6 +92,7 @@ impl DiscordConfig {
             rest_proxy: None,
             rest_ratelimiter: true,
             voice: None,
+            leave_when_alone_after: Some(Duration::from_mins(1)),
         }
     }
 }
@@ -105,6 +108,7 @@ impl std::fmt::Debug for DiscordConfig {
             .field("rest_proxy", &self.rest_proxy)
             .field("rest_ratelimiter", &self.rest_ratelimiter)
             .field("voice", &self.voice.is_some())
+            .field("leave_when_alone_after", &self.leave_when_alone_after)
             .finish()
     }
 }
@@ -208,6 +212,7 @@ impl DiscordFrontEnd {
         let shards = Self::shards(&config, &http).await?;
         info!(shards = shards.len(), "starting the Discord gateway");
         let registered = Arc::new(AtomicBool::new(false));
+        let alone_checks = Arc::new(std::sync::Mutex::new(std::collections::HashSet::new()));
         let mut senders = Vec::with_capacity(shards.len());
         if let Some(voice) = &config.voice {
             voice.shards_started(
@@ -227,6 +232,8 @@ impl DiscordFrontEnd {
                 registration: config.registration.clone(),
                 registered: Arc::clone(&registered),
                 voice_gateway: config.voice.clone(),
+                leave_when_alone_after: config.leave_when_alone_after,
+                alone_checks: Arc::clone(&alone_checks),
             };
             tasks.spawn(runner.run(shard));
         }
@@ -300,6 +307,9 @@ struct ShardRunner {
     registration: CommandRegistration,
     registered: Arc<AtomicBool>,
     voice_gateway: Option<Arc<dyn VoiceGateway>>,
+    leave_when_alone_after: Option<Duration>,
+    /// Guilds with a pending "still alone?" check, so one check runs at a time per guild.
+    alone_checks: Arc<std::sync::Mutex<std::collections::HashSet<GuildId>>>,
 }
 
 impl ShardRunner {
@@ -398,6 +408,39 @@ impl ShardRunner {
             .and_then(|channel| ChannelId::new(channel.get()).ok());
         let is_bot = state.member.as_ref().is_some_and(|member| member.user.bot);
         self.voice.update(guild, user, channel, is_bot);
+        self.check_alone(guild);
+    }
+
+    /// When the bot is left with nobody to play to, leaves after the grace period unless
+    /// somebody came back meanwhile.
+    fn check_alone(&self, guild: GuildId) {
+        let Some(after) = self.leave_when_alone_after else {
+            return;
+        };
+        if self.voice.humans_with_bot(guild) != Some(0) {
+            return;
+        }
+        let newly_pending = self
+            .alone_checks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(guild);
+        if !newly_pending {
+            return;
+        }
+        let voice = Arc::clone(&self.voice);
+        let handler = Arc::clone(&self.handler);
+        let pending = Arc::clone(&self.alone_checks);
+        tokio::spawn(async move {
+            tokio::time::sleep(after).await;
+            pending
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .remove(&guild);
+            if voice.humans_with_bot(guild) == Some(0) {
+                handler.leave_alone(guild).await;
+            }
+        });
     }
 }
 

@@ -210,6 +210,17 @@ impl InteractionHandler {
         }
     }
 
+    /// Everybody left the bot's voice channel: stop, clear the queue and disconnect.
+    pub async fn leave_alone(&self, guild: GuildId) {
+        match self.services.music.leave(guild, &Actor::console()).await {
+            Ok(()) => {
+                self.voice.set_bot_channel(guild, None);
+                info!(%guild, "left the voice channel: nobody was listening");
+            }
+            Err(error) => warn!(%guild, %error, "could not leave an empty voice channel"),
+        }
+    }
+
     fn context(interaction: &Interaction) -> Option<Context> {
         let guild = GuildId::new(interaction.guild_id?.get()).ok()?;
         let (user, actor) = actor_of(interaction)?;

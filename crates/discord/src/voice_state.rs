@@ -76,6 +76,21 @@ impl VoiceStates {
         };
     }
 
+    /// People (not bots) in the bot's voice channel, `None` while the bot is in none.
+    pub fn humans_with_bot(&self, guild: GuildId) -> Option<usize> {
+        let inner = self.lock();
+        let channel = inner.bot_channels.get(&guild)?;
+        Some(
+            inner
+                .members
+                .iter()
+                .filter(|((member_guild, _), (member_channel, is_bot))| {
+                    *member_guild == guild && member_channel == channel && !is_bot
+                })
+                .count(),
+        )
+    }
+
     /// People (not bots) in the bot's voice channel; at least 1, so a vote can pass.
     pub fn listeners(&self, guild: GuildId) -> usize {
         let inner = self.lock();

@@ -95,6 +95,8 @@ pub(crate) struct Config {
     /// Guild ids (comma-separated) to register the slash commands in; empty registers them
     /// globally.
     pub(crate) discord_command_guilds: String,
+    /// Seconds the bot stays in a voice channel nobody listens in; 0 stays for good.
+    pub(crate) leave_when_alone_after: u64,
 }
 
 impl Default for Config {
@@ -121,6 +123,7 @@ impl Default for Config {
             discord_gateway_url: None,
             discord_rest_proxy: None,
             discord_command_guilds: String::new(),
+            leave_when_alone_after: 60,
         }
     }
 }

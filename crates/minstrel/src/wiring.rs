@@ -446,6 +446,8 @@ fn discord_config(config: &Config) -> anyhow::Result<Option<DiscordConfig>> {
         return Ok(None);
     }
     let mut discord = DiscordConfig::new(config.discord_token.expose().to_owned());
+    discord.leave_when_alone_after = (config.leave_when_alone_after > 0)
+        .then(|| std::time::Duration::from_secs(config.leave_when_alone_after));
     discord.gateway_url.clone_from(&config.discord_gateway_url);
     if let Some(address) = &config.discord_rest_proxy {
         discord.rest_proxy = Some(RestProxy {

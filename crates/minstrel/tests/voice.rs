@@ -2,7 +2,7 @@
 //! through the fake gateway, the real songbird client connects to the fake voice server over
 //! TLS (a throwaway CA through `SSL_CERT_FILE`), and the RTP it sends is decrypted and
 //! Opus-decoded here, so the assertions are on the audio a listener would hear.
-//! A voice close 4015 mid-track is resumed and the audio continues.
+//! A voice close 4015 mid-track is resumed and the audio continues; alone, the bot leaves.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -51,6 +51,7 @@ fn spawn(gateway: &FakeGateway, rest: &FakeRest, voice: &FakeVoiceServer) -> Bot
         .env("MINSTREL_LIBRARY_DIR", &library)
         .env("MINSTREL_SEARCH_PROVIDER", "local")
         .env("MINSTREL_NORMALISATION", "false")
+        .env("MINSTREL_LEAVE_WHEN_ALONE_AFTER", "1")
         .env("MINSTREL_LOG", "info,songbird=warn")
         .env("SSL_CERT_FILE", voice.ca_file())
         .stdin(Stdio::null());
@@ -196,5 +197,12 @@ async fn play_reaches_the_voice_channel_as_440_hz_and_nightcore_moves_it_to_550(
     );
     assert_eq!(voice.connections(), 2, "one reconnect");
     assert_eq!(voice.identified().len(), 1, "resumed, not identified again");
+
+    // The member leaves: with nobody to play to, the bot leaves too (op 4 without a channel).
+    let mut gone = member_state.clone();
+    gone["channel_id"] = serde_json::Value::Null;
+    assert!(gateway.dispatch("VOICE_STATE_UPDATE", &gone));
+    let leave = gateway.wait_for_op(4, 2).await;
+    assert_eq!(leave["d"]["channel_id"], serde_json::Value::Null, "{leave}");
     bot.assert_never_printed("SECRET-voice");
 }
