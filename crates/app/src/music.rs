@@ -156,6 +156,16 @@ impl MusicService {
         Ok(Arc::clone(session))
     }
 
+    /// Every guild's session, taken out of the map so no lock is held while they are visited.
+    fn all_sessions(&self) -> Vec<(GuildId, Arc<Mutex<Session>>)> {
+        self.sessions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+            .map(|(guild, session)| (*guild, Arc::clone(session)))
+            .collect()
+    }
+
     fn existing_session(&self, guild: GuildId) -> Option<Arc<Mutex<Session>>> {
         let sessions = self
             .sessions
@@ -444,13 +454,7 @@ impl MusicService {
     /// Saves the queue and the position of every guild that is playing, so a crash loses at
     /// most the time since the last checkpoint. Returns how many guilds were saved.
     pub async fn checkpoint_playing(&self) -> usize {
-        let sessions: Vec<(GuildId, Arc<Mutex<Session>>)> = self
-            .sessions
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .iter()
-            .map(|(guild, session)| (*guild, Arc::clone(session)))
-            .collect();
+        let sessions = self.all_sessions();
         let mut saved = 0;
         for (guild, session) in sessions {
             let mut session = session.lock().await;
@@ -470,13 +474,7 @@ impl MusicService {
     /// guild's idle timeout, unless the guild stays 24/7. A paused player stays: somebody
     /// means to come back. The queue snapshot is kept. Returns how many guilds were left.
     pub async fn leave_idle_guilds(&self, now: SystemTime) -> usize {
-        let sessions: Vec<(GuildId, Arc<Mutex<Session>>)> = self
-            .sessions
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .iter()
-            .map(|(guild, session)| (*guild, Arc::clone(session)))
-            .collect();
+        let sessions = self.all_sessions();
         let mut left = 0;
         for (guild, session) in sessions {
             let mut session = session.lock().await;
