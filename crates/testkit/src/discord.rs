@@ -19,17 +19,16 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use futures::{SinkExt as _, StreamExt as _};
+use futures::StreamExt as _;
 use serde_json::{Value, json};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 use crate::recorder::Recorder;
 pub use crate::recorder::WAIT;
+use crate::websocket::{Outgoing, spawn_writer};
 
 /// The application id the fakes use (READY, webhooks).
 pub const APPLICATION_ID: u64 = 700_000_000_000_000_001;
@@ -41,10 +40,6 @@ pub const SESSION_ID: &str = "fake-session-1";
 pub const VOICE_SESSION_ID: &str = "fake-voice-session-1";
 /// The voice token `VOICE_SERVER_UPDATE` hands out (its voice Identify carries it).
 pub const VOICE_TOKEN: &str = "fake-voice-token";
-enum Outgoing {
-    Text(String),
-    Close(u16, String),
-}
 
 struct GatewayState {
     url: String,
@@ -259,34 +254,15 @@ async fn serve_gateway(stream: TcpStream, state: Arc<GatewayState>) {
         return;
     };
     state.connections.fetch_add(1, Ordering::SeqCst);
-    let (mut sink, mut source) = socket.split();
-    let (sender, mut outgoing) = mpsc::unbounded_channel();
+    let (sink, mut source) = socket.split();
+    let (sender, outgoing) = mpsc::unbounded_channel();
     *state
         .current
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(sender.clone());
     let hello = json!({"op": 10, "s": null, "t": null, "d": {"heartbeat_interval": 41_250}});
     let _ = sender.send(Outgoing::Text(hello.to_string()));
-    let writer = tokio::spawn(async move {
-        while let Some(message) = outgoing.recv().await {
-            match message {
-                Outgoing::Text(text) => {
-                    if sink.send(Message::Text(text.into())).await.is_err() {
-                        return;
-                    }
-                }
-                Outgoing::Close(code, reason) => {
-                    let frame = CloseFrame {
-                        code: CloseCode::from(code),
-                        reason: reason.into(),
-                    };
-                    let _ = sink.send(Message::Close(Some(frame))).await;
-                    let _ = sink.close().await;
-                    return;
-                }
-            }
-        }
-    });
+    let writer = spawn_writer(sink, outgoing);
     while let Some(Ok(message)) = source.next().await {
         let Message::Text(text) = message else {
             if matches!(message, Message::Close(_)) {

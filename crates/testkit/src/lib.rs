@@ -10,5 +10,6 @@ pub mod process;
 mod recorder;
 pub mod telegram;
 pub mod voice;
+mod websocket;
 
 pub use recorder::WAIT;

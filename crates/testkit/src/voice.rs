@@ -28,7 +28,7 @@ use std::time::Duration;
 
 use aes_gcm::aead::{AeadInPlace as _, KeyInit as _};
 use aes_gcm::{Aes256Gcm, Nonce, Tag};
-use futures::{SinkExt as _, StreamExt as _};
+use futures::StreamExt as _;
 use rand::Rng as _;
 use serde_json::{Value, json};
 use tokio::net::{TcpListener, TcpStream};
@@ -38,10 +38,9 @@ use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 use crate::recorder::{Recorder, WAIT};
+use crate::websocket::{Outgoing, spawn_writer};
 
 /// The only encryption mode the fake offers (songbird's preferred one).
 pub const MODE: &str = "aead_aes256_gcm_rtpsize";
@@ -55,11 +54,6 @@ const NONCE_COUNTER_LEN: usize = 4;
 const IP_DISCOVERY_LEN: usize = 74;
 /// Largest Opus frame (120 ms) per channel at 48 kHz.
 const MAX_FRAME_SAMPLES: usize = 5_760;
-
-enum Outgoing {
-    Text(String),
-    Close(u16, String),
-}
 
 /// One RTP packet that decrypted and decoded.
 #[derive(Clone)]
@@ -359,8 +353,8 @@ async fn serve_voice(stream: TcpStream, acceptor: TlsAcceptor, shared: Arc<Share
     };
     shared.connections.fetch_add(1, Ordering::SeqCst);
     shared.received.notify();
-    let (mut sink, mut source) = socket.split();
-    let (sender, mut outgoing) = mpsc::unbounded_channel();
+    let (sink, mut source) = socket.split();
+    let (sender, outgoing) = mpsc::unbounded_channel();
     *shared
         .current
         .lock()
@@ -368,26 +362,7 @@ async fn serve_voice(stream: TcpStream, acceptor: TlsAcceptor, shared: Arc<Share
     // Discord sends Hello as soon as the socket opens, before Identify or Resume.
     let hello = json!({"op": 8, "d": {"heartbeat_interval": HEARTBEAT_INTERVAL_MS}});
     let _ = sender.send(Outgoing::Text(hello.to_string()));
-    let writer = tokio::spawn(async move {
-        while let Some(message) = outgoing.recv().await {
-            match message {
-                Outgoing::Text(text) => {
-                    if sink.send(Message::Text(text.into())).await.is_err() {
-                        return;
-                    }
-                }
-                Outgoing::Close(code, reason) => {
-                    let frame = CloseFrame {
-                        code: CloseCode::from(code),
-                        reason: reason.into(),
-                    };
-                    let _ = sink.send(Message::Close(Some(frame))).await;
-                    let _ = sink.close().await;
-                    return;
-                }
-            }
-        }
-    });
+    let writer = spawn_writer(sink, outgoing);
     while let Some(Ok(message)) = source.next().await {
         // Binary frames are DAVE (MLS) opcodes, which never start: DAVE is off.
         let Message::Text(text) = message else {
