@@ -3,8 +3,10 @@
 //! on; the Dockerfile and the systemd unit keep their safety properties; the example
 //! configuration names only keys `crates/minstrel/src/config.rs` reads, and all of them.
 //!
-//! CI has no Docker, so `docker compose config` cannot run there; these checks catch what it
-//! would (and drift between the examples and the code, which it would not).
+//! `.ci/run` also validates the compose file with `docker compose config` (or Debian's
+//! docker-compose 1.29) when one is installed; these checks run everywhere, without Docker,
+//! and catch what it would not: drift between the examples and the code, the properties the
+//! guide relies on.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

@@ -12,7 +12,10 @@ pub mod music;
 pub mod playlists;
 pub mod policy;
 pub mod ports;
+pub mod preview;
+pub mod search;
 pub mod settings;
+pub mod write_behind;
 
 #[cfg(test)]
 mod tests;
@@ -25,4 +28,7 @@ pub use music::{
 };
 pub use playlists::PlaylistService;
 pub use policy::{Action, Actor, PermissionError, RateLimit};
+pub use preview::{PREVIEW_LENGTH, Preview, PreviewError, PreviewService};
+pub use search::SearchService;
 pub use settings::{GuildSettingChange, HistoryService, SettingsService};
+pub use write_behind::{BatchedHistoryRepo, DebouncedQueueStore, HistoryBatching};

@@ -17,7 +17,7 @@ use tracing::{debug, info, warn};
 use crate::error::MusicError;
 use crate::policy::{Action, Actor, RateLimit, authorize};
 use crate::ports::{
-    Clock, EventBus, HistoryRepo, Player, PlayerEvent, PlayerEventKind, PlaylistRepo,
+    Clock, EventBus, HistoryRepo, OpenOptions, Player, PlayerEvent, PlayerEventKind, PlaylistRepo,
     QueueSnapshot, QueueStore, SettingsRepo, TrackInfo, TrackResolver,
 };
 
@@ -365,10 +365,18 @@ impl MusicService {
                 return None;
             };
             let start_at = session.queue.position();
+            let options = OpenOptions::for_guild(&session.settings);
             match self
                 .ports
                 .player
-                .play(guild, &track, start_at, session.volume, session.filters)
+                .play(
+                    guild,
+                    &track,
+                    start_at,
+                    session.volume,
+                    session.filters,
+                    options,
+                )
                 .await
             {
                 Ok(()) => {
@@ -419,6 +427,10 @@ impl MusicService {
             return;
         };
         let mut session = session.lock().await;
+        if let PlayerEventKind::Disconnected(reason) = &event.kind {
+            self.output_lost(event.guild, &mut session, reason).await;
+            return;
+        }
         let Some(current) = session.queue.current().cloned() else {
             return;
         };
@@ -428,7 +440,8 @@ impl MusicService {
         }
         let guild = event.guild;
         let (reason, advance) = match event.kind {
-            PlayerEventKind::Started => return,
+            // A lost output was handled above, whichever track it names.
+            PlayerEventKind::Started | PlayerEventKind::Disconnected(_) => return,
             PlayerEventKind::Finished => (EndReason::Finished, Advance::Finished),
             PlayerEventKind::Stuck => (EndReason::Stuck, Advance::Skipped),
             PlayerEventKind::Failed(reason) => {
@@ -448,6 +461,35 @@ impl MusicService {
         session.queue.advance(advance);
         self.start_current(guild, &mut session).await;
         self.persist(guild, &session).await;
+    }
+
+    /// The player lost its output for good (kicked out of the voice channel, channel deleted):
+    /// no rejoin. The player's state for the guild is released, the current track goes back to
+    /// the front of the queue and the queue is saved, so the next `play` or `join` carries on
+    /// with it; listeners hear that playback stopped.
+    async fn output_lost(&self, guild: GuildId, session: &mut Session, reason: &str) {
+        if let Err(error) = self.ports.player.leave(guild).await {
+            warn!(%guild, ?error, "could not release the lost voice connection");
+        }
+        if let Some(track) = session.queue.current().cloned() {
+            self.ports.events.publish(DomainEvent::TrackEnded {
+                guild,
+                track,
+                reason: EndReason::Stopped,
+            });
+        }
+        session.queue.requeue_current();
+        session.state = PlaybackState::Stopped;
+        session.voice_channel = None;
+        session.skip_votes.clear();
+        session.idle_since = None;
+        warn!(
+            %guild,
+            reason,
+            queued = session.queue.len(),
+            "Discord ended the voice connection; not rejoining, the queue is saved"
+        );
+        self.persist(guild, session).await;
     }
 
     /// Consumes the player's events until the player goes away. The composition root spawns it.

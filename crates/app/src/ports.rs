@@ -75,6 +75,17 @@ pub trait TrackResolver: Send + Sync {
     /// `NotFound` when nothing matches, `Unsupported`/`Forbidden` for input this resolver
     /// refuses (with a sentence saying why), `Unavailable` when a backing service is down.
     async fn resolve(&self, query: &str) -> Result<Vec<TrackInfo>, ResolveError>;
+
+    /// Up to `limit` search results for plain `words` (autocomplete suggestions), best first.
+    /// Resolvers that cannot list several results answer with what `resolve` finds.
+    ///
+    /// # Errors
+    /// As [`TrackResolver::resolve`].
+    async fn search(&self, words: &str, limit: usize) -> Result<Vec<TrackInfo>, ResolveError> {
+        let mut tracks = self.resolve(words).await?;
+        tracks.truncate(limit);
+        Ok(tracks)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -105,14 +116,81 @@ pub trait PcmStream: Send {
     fn read(&mut self, out: &mut [f32]) -> Result<usize, AudioError>;
 }
 
+/// How a guild wants its tracks opened, filled by the app from the guild's settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OpenOptions {
+    /// Even out loudness between tracks. The bot-wide configuration is the master switch: when
+    /// it is off, no guild gets normalisation whatever this says.
+    pub normalise: bool,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        Self { normalise: true }
+    }
+}
+
+impl OpenOptions {
+    /// The options a guild's settings ask for.
+    pub fn for_guild(settings: &GuildSettings) -> Self {
+        Self {
+            normalise: settings.normalisation,
+        }
+    }
+}
+
 /// Opens a track's audio for playback.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 pub trait AudioOpener: Send + Sync {
-    /// Opens the audio `track.locator` points at, positioned at `start_at`.
+    /// Opens the audio `track.locator` points at, positioned at `start_at`, the way `options`
+    /// asks (an opener that has nothing to do with an option ignores it).
     ///
     /// # Errors
     /// [`AudioError`] when the audio cannot be opened or `start_at` cannot be reached.
-    fn open(&self, track: &Track, start_at: Duration) -> Result<Box<dyn PcmStream>, AudioError>;
+    fn open(
+        &self,
+        track: &Track,
+        start_at: Duration,
+        options: OpenOptions,
+    ) -> Result<Box<dyn PcmStream>, AudioError>;
+}
+
+/// A short rendered clip of a track: a WAV file (48 kHz, stereo, 16-bit) in memory.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PreviewClip {
+    pub wav: Vec<u8>,
+    /// How long the clip plays.
+    pub duration: Duration,
+}
+
+impl std::fmt::Debug for PreviewClip {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("PreviewClip")
+            .field("bytes", &self.wav.len())
+            .field("duration", &self.duration)
+            .finish()
+    }
+}
+
+/// Renders a clip of a track through the filter chain, as the player would play it.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait PreviewRenderer: Send + Sync {
+    /// Decodes `track` from `start_at`, runs it through `filters` at `volume` and returns
+    /// `length` of the result (less when the track ends first). Decoding and DSP run on a
+    /// blocking thread, never in the async task that awaits this.
+    ///
+    /// # Errors
+    /// [`AudioError`] when the track cannot be opened or decoded, or yields no audio.
+    async fn render(
+        &self,
+        track: &Track,
+        start_at: Duration,
+        length: Duration,
+        filters: FilterSpec,
+        volume: Volume,
+    ) -> Result<PreviewClip, AudioError>;
 }
 
 /// What the audio side reports about a guild's player.
@@ -123,6 +201,11 @@ pub enum PlayerEventKind {
     Failed(String),
     /// No audio for too long while playing.
     Stuck,
+    /// The output went away for good and the player will not reconnect (Discord voice close
+    /// 4014 "disconnected": kicked or moved out, 4022 "call terminated": channel deleted).
+    /// `track` is the one that was playing, or `TrackId(0)` when none was; the app keeps the
+    /// queue for the next join instead.
+    Disconnected(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -154,8 +237,9 @@ pub trait Player: Send + Sync {
     /// Connects the guild's player to a voice channel (a no-op for local sinks).
     async fn join(&self, guild: GuildId, channel: ChannelId) -> Result<(), PlayerError>;
     async fn leave(&self, guild: GuildId) -> Result<(), PlayerError>;
-    /// Starts `track` at `start_at`, replacing whatever played. Reports `Started`, then
-    /// `Finished`, `Failed` or `Stuck` through [`Player::events`].
+    /// Starts `track` at `start_at`, replacing whatever played, opened with `options` (kept
+    /// for every reopen of this track, a seek included). Reports `Started`, then `Finished`,
+    /// `Failed` or `Stuck` through [`Player::events`].
     async fn play(
         &self,
         guild: GuildId,
@@ -163,6 +247,7 @@ pub trait Player: Send + Sync {
         start_at: Duration,
         volume: Volume,
         filters: FilterSpec,
+        options: OpenOptions,
     ) -> Result<(), PlayerError>;
     async fn pause(&self, guild: GuildId) -> Result<(), PlayerError>;
     async fn resume(&self, guild: GuildId) -> Result<(), PlayerError>;
@@ -187,6 +272,13 @@ pub enum StoreError {
     NotFound(String),
     #[error("storage failed")]
     Internal(String),
+    /// The database is unreachable and the outbox that holds writes for it is full: this
+    /// write was refused, not taken.
+    #[error(
+        "the database is unreachable and {waiting} changes are already waiting to be saved, so \
+         this one was not saved; please try again in a minute"
+    )]
+    Backlogged { waiting: usize },
 }
 
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
@@ -406,17 +498,38 @@ pub trait AuditLog: Send + Sync {
 pub struct GuildMemberInfo {
     pub user: UserId,
     pub display_name: String,
+    /// The name of the voice channel they are in, when known.
+    pub voice_channel: Option<String>,
 }
 
-/// Who is around in a Discord guild (fed by the Discord gateway's presence updates).
+/// What a [`GuildDirectory`] can see, so a reply says plainly what its list means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberListScope {
+    /// Members in the guild's voice channels: certainly online, but not everyone who is
+    /// (presence needs privileged gateway intents the bot does not ask for by default).
+    InVoice,
+    /// Every member whose presence is online, idle or do-not-disturb.
+    Online,
+}
+
+/// Members of a guild that are around, with what "around" means.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GuildMemberList {
+    pub scope: MemberListScope,
+    /// Humans only (no bots), by display name.
+    pub members: Vec<GuildMemberInfo>,
+}
+
+/// Who is around in a Discord guild, fed by the Discord gateway's events.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait GuildDirectory: Send + Sync {
-    /// Members of `guild` that are not offline (online, idle or do-not-disturb), by name.
+    /// Members of `guild` known to be online (see [`MemberListScope`] for which ones).
     ///
     /// # Errors
-    /// `Unavailable` when the presence data is not known (yet).
-    async fn online_members(&self, guild: GuildId) -> Result<Vec<GuildMemberInfo>, StoreError>;
+    /// `Unavailable` when the guild's data is not known (yet): the gateway has not delivered
+    /// it, or the bot is not in that guild.
+    async fn online_members(&self, guild: GuildId) -> Result<GuildMemberList, StoreError>;
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -508,6 +621,7 @@ mod tests {
     static_assertions::assert_impl_all!(dyn EventBus: Send, Sync);
     static_assertions::assert_impl_all!(dyn Clock: Send, Sync);
     static_assertions::assert_impl_all!(dyn AudioOpener: Send, Sync);
+    static_assertions::assert_impl_all!(dyn PreviewRenderer: Send, Sync);
     static_assertions::assert_impl_all!(dyn PcmStream: Send);
 
     #[tokio::test]

@@ -9,6 +9,7 @@ use minstrel_domain::{
 use serde::{Deserialize, Serialize};
 
 use crate::keys;
+use crate::outbox::{Outbox, Written, outbox_write};
 use crate::read_through::{self, Lookup};
 
 /// A [`PlaylistRepo`] decorator caching each guild's active playlist, which `play` with no
@@ -23,15 +24,73 @@ use crate::read_through::{self, Lookup};
 ///
 /// `create`, `find` and `list` go straight to the inner repository. A cache that fails never
 /// fails a call: the inner repository answers.
+///
+/// With an [`Outbox`] ([`CachedPlaylistRepo::with_outbox`]), `append`, `delete` and
+/// `set_active` wait there while the database is away (and the cached copy shows the held
+/// change where it can); `create` and `remove_entry`, whose answer only the database knows,
+/// are refused with "try again shortly" while writes are held, so they never overtake them.
 #[derive(Clone)]
 pub struct CachedPlaylistRepo {
     inner: Arc<dyn PlaylistRepo>,
     cache: Arc<dyn Cache>,
+    outbox: Option<Outbox>,
 }
 
 impl CachedPlaylistRepo {
     pub fn new(inner: Arc<dyn PlaylistRepo>, cache: Arc<dyn Cache>) -> Self {
-        Self { inner, cache }
+        Self {
+            inner,
+            cache,
+            outbox: None,
+        }
+    }
+
+    /// Sends the writes through `outbox`.
+    #[must_use]
+    pub fn with_outbox(mut self, outbox: Outbox) -> Self {
+        self.outbox = Some(outbox);
+        self
+    }
+
+    /// Refuses a write that cannot wait while others wait in the outbox.
+    fn ensure_nothing_held(&self) -> Result<(), StoreError> {
+        self.outbox
+            .as_ref()
+            .map_or(Ok(()), Outbox::ensure_nothing_held)
+    }
+
+    /// Runs `write` (the inner repository's write, then deleting `key`) now or through the
+    /// outbox. Returns whether the outbox holds it.
+    async fn write_then_invalidate<F, Fut>(
+        &self,
+        what: &'static str,
+        coalesce: bool,
+        key: String,
+        write: F,
+    ) -> Result<Written, StoreError>
+    where
+        F: Fn(Arc<dyn PlaylistRepo>) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<(), StoreError>> + Send + 'static,
+    {
+        let Some(outbox) = &self.outbox else {
+            write(Arc::clone(&self.inner)).await?;
+            read_through::invalidate(self.cache.as_ref(), &key).await;
+            return Ok(Written::Now);
+        };
+        let (inner, cache) = (Arc::clone(&self.inner), Arc::clone(&self.cache));
+        let write_key = key.clone();
+        let write = Arc::new(write);
+        let held = outbox_write(move || {
+            let (inner, cache, write) =
+                (Arc::clone(&inner), Arc::clone(&cache), Arc::clone(&write));
+            let key = write_key.clone();
+            async move {
+                write(inner).await?;
+                read_through::invalidate(cache.as_ref(), &key).await;
+                Ok(())
+            }
+        });
+        outbox.submit(what, coalesce.then_some(key), held).await
     }
 
     /// The cached active playlist; a miss when any part of it is missing or unreadable.
@@ -97,6 +156,7 @@ impl PlaylistRepo for CachedPlaylistRepo {
         owner: PlaylistOwner,
         name: &PlaylistName,
     ) -> Result<Playlist, StoreError> {
+        self.ensure_nothing_held()?;
         self.inner.create(owner, name).await
     }
 
@@ -118,8 +178,27 @@ impl PlaylistRepo for CachedPlaylistRepo {
     }
 
     async fn append(&self, id: &PlaylistId, entries: &[PlaylistEntry]) -> Result<(), StoreError> {
-        self.inner.append(id, entries).await?;
-        read_through::invalidate(self.cache.as_ref(), &keys::playlist_contents(id)).await;
+        let key = keys::playlist_contents(id);
+        let (playlist, added) = (id.clone(), Arc::new(entries.to_vec()));
+        let written = self
+            .write_then_invalidate("playlist append", false, key.clone(), {
+                let added = Arc::clone(&added);
+                move |inner| {
+                    let (playlist, added) = (playlist.clone(), Arc::clone(&added));
+                    async move { inner.append(&playlist, &added).await }
+                }
+            })
+            .await?;
+        if written == Written::Held {
+            // The held entries join the cached copy, if there is one, so the guild plays them.
+            let stored: Option<StoredPlaylist> =
+                read_through::read(self.cache.as_ref(), &key).await;
+            if let Some(mut playlist) = stored.and_then(StoredPlaylist::into_playlist) {
+                playlist.entries.extend(added.iter().cloned());
+                let stored = StoredPlaylist::from_playlist(&playlist);
+                read_through::fill(self.cache.as_ref(), &key, &stored, keys::PLAYLIST_TTL).await;
+            }
+        }
         Ok(())
     }
 
@@ -128,14 +207,29 @@ impl PlaylistRepo for CachedPlaylistRepo {
         id: &PlaylistId,
         index: usize,
     ) -> Result<PlaylistEntry, StoreError> {
+        self.ensure_nothing_held()?;
         let removed = self.inner.remove_entry(id, index).await?;
         read_through::invalidate(self.cache.as_ref(), &keys::playlist_contents(id)).await;
         Ok(removed)
     }
 
     async fn delete(&self, id: &PlaylistId) -> Result<(), StoreError> {
-        self.inner.delete(id).await?;
-        read_through::invalidate(self.cache.as_ref(), &keys::playlist_contents(id)).await;
+        let playlist = id.clone();
+        let written = self
+            .write_then_invalidate(
+                "playlist delete",
+                false,
+                keys::playlist_contents(id),
+                move |inner| {
+                    let playlist = playlist.clone();
+                    async move { inner.delete(&playlist).await }
+                },
+            )
+            .await?;
+        if written == Written::Held {
+            // A pointer to it then finds no contents and asks the repository.
+            read_through::invalidate(self.cache.as_ref(), &keys::playlist_contents(id)).await;
+        }
         Ok(())
     }
 
@@ -144,8 +238,30 @@ impl PlaylistRepo for CachedPlaylistRepo {
         guild: GuildId,
         playlist: Option<PlaylistId>,
     ) -> Result<(), StoreError> {
-        self.inner.set_active(guild, playlist).await?;
-        read_through::invalidate(self.cache.as_ref(), &keys::playlist(guild)).await;
+        let chosen = playlist.clone();
+        let written = self
+            .write_then_invalidate(
+                "active playlist",
+                true,
+                keys::playlist(guild),
+                move |inner| {
+                    let chosen = chosen.clone();
+                    async move { inner.set_active(guild, chosen).await }
+                },
+            )
+            .await?;
+        if written == Written::Held {
+            let pointer = StoredActive {
+                playlist: playlist.map(|id| id.0),
+            };
+            read_through::fill(
+                self.cache.as_ref(),
+                &keys::playlist(guild),
+                &pointer,
+                keys::PLAYLIST_TTL,
+            )
+            .await;
+        }
         Ok(())
     }
 

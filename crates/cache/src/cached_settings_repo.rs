@@ -7,6 +7,7 @@ use minstrel_domain::{GuildId, GuildSettings, Preset, RoleId, UserId, UserSettin
 use serde::{Deserialize, Serialize};
 
 use crate::keys;
+use crate::outbox::{Outbox, Written, outbox_write};
 use crate::read_through;
 
 /// A [`SettingsRepo`] decorator: reads through the cache (`user_settings:{user}`,
@@ -15,15 +16,31 @@ use crate::read_through;
 ///
 /// "Never saved" is cached too, since `play` reads every requester's settings and most never
 /// save any. A cache that fails never fails a call: the inner repository answers.
+///
+/// With an [`Outbox`] ([`CachedSettingsRepo::with_outbox`]) a save the database cannot take
+/// while it is away is held there, and the saved value is put in the cache, so the user reads
+/// back what they saved until the outbox delivers it (which then deletes the key as usual).
 #[derive(Clone)]
 pub struct CachedSettingsRepo {
     inner: Arc<dyn SettingsRepo>,
     cache: Arc<dyn Cache>,
+    outbox: Option<Outbox>,
 }
 
 impl CachedSettingsRepo {
     pub fn new(inner: Arc<dyn SettingsRepo>, cache: Arc<dyn Cache>) -> Self {
-        Self { inner, cache }
+        Self {
+            inner,
+            cache,
+            outbox: None,
+        }
+    }
+
+    /// Sends the saves through `outbox`.
+    #[must_use]
+    pub fn with_outbox(mut self, outbox: Outbox) -> Self {
+        self.outbox = Some(outbox);
+        self
     }
 }
 
@@ -62,8 +79,31 @@ impl SettingsRepo for CachedSettingsRepo {
     }
 
     async fn save_user(&self, settings: &UserSettings) -> Result<(), StoreError> {
-        self.inner.save_user(settings).await?;
-        read_through::invalidate(self.cache.as_ref(), &keys::user_settings(settings.user_id)).await;
+        let key = keys::user_settings(settings.user_id);
+        let Some(outbox) = &self.outbox else {
+            self.inner.save_user(settings).await?;
+            read_through::invalidate(self.cache.as_ref(), &key).await;
+            return Ok(());
+        };
+        let (inner, cache) = (Arc::clone(&self.inner), Arc::clone(&self.cache));
+        let (saved, write_key) = (Arc::new(settings.clone()), key.clone());
+        let write = outbox_write(move || {
+            let (inner, cache) = (Arc::clone(&inner), Arc::clone(&cache));
+            let (saved, key) = (Arc::clone(&saved), write_key.clone());
+            async move {
+                inner.save_user(&saved).await?;
+                read_through::invalidate(cache.as_ref(), &key).await;
+                Ok(())
+            }
+        });
+        if outbox
+            .submit("user settings", Some(key.clone()), write)
+            .await?
+            == Written::Held
+        {
+            let stored = Some(StoredUserSettings::from_settings(settings));
+            read_through::fill(self.cache.as_ref(), &key, &stored, keys::USER_SETTINGS_TTL).await;
+        }
         Ok(())
     }
 
@@ -92,12 +132,31 @@ impl SettingsRepo for CachedSettingsRepo {
     }
 
     async fn save_guild(&self, settings: &GuildSettings) -> Result<(), StoreError> {
-        self.inner.save_guild(settings).await?;
-        read_through::invalidate(
-            self.cache.as_ref(),
-            &keys::guild_settings(settings.guild_id),
-        )
-        .await;
+        let key = keys::guild_settings(settings.guild_id);
+        let Some(outbox) = &self.outbox else {
+            self.inner.save_guild(settings).await?;
+            read_through::invalidate(self.cache.as_ref(), &key).await;
+            return Ok(());
+        };
+        let (inner, cache) = (Arc::clone(&self.inner), Arc::clone(&self.cache));
+        let (saved, write_key) = (Arc::new(settings.clone()), key.clone());
+        let write = outbox_write(move || {
+            let (inner, cache) = (Arc::clone(&inner), Arc::clone(&cache));
+            let (saved, key) = (Arc::clone(&saved), write_key.clone());
+            async move {
+                inner.save_guild(&saved).await?;
+                read_through::invalidate(cache.as_ref(), &key).await;
+                Ok(())
+            }
+        });
+        if outbox
+            .submit("guild settings", Some(key.clone()), write)
+            .await?
+            == Written::Held
+        {
+            let stored = Some(StoredGuildSettings::from_settings(settings));
+            read_through::fill(self.cache.as_ref(), &key, &stored, keys::GUILD_SETTINGS_TTL).await;
+        }
         Ok(())
     }
 }

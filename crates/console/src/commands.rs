@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use minstrel_app::{MusicError, NowPlaying, QueuePage};
+use minstrel_app::{GuildSettingChange, MusicError, NowPlaying, QueuePage};
 use minstrel_domain::filters::{Equalizer, Timescale};
 use minstrel_domain::track::{format_duration, parse_duration};
 use minstrel_domain::{AddPosition, FilterSpec, RepeatMode};
@@ -54,6 +54,7 @@ commands (the same names as on Discord):
   filter eq <band:gain,...>            e.g. filter eq 0:0.2,1:0.15
   filter timescale speed=1.1 pitch=1 rate=1
   playlist create|add|addto|remove|use|show|list|delete ...
+  settings [normalisation on|off]      show or change this player's settings
   wait                  wait until the queue has finished
   quit                  leave (quit! stops at once)";
 
@@ -173,6 +174,7 @@ impl Console {
             }
             "filter" | "filters" => self.filter(rest).await?,
             "playlist" => self.playlist(rest).await?,
+            "settings" => self.settings(rest).await?,
             "join" => Reply::text("the console plays locally; no channel to join"),
             "leave" => {
                 music.leave(guild, actor).await?;
@@ -286,6 +288,42 @@ impl Console {
             }
         };
         Ok(Reply::text(format_filters(&spec)))
+    }
+
+    /// `settings` shows the guild settings the console can change; `settings normalisation
+    /// on|off` turns loudness normalisation on or off from the next track.
+    async fn settings(&self, rest: &str) -> Result<Reply, CommandError> {
+        let settings = &self.services.settings;
+        let on_off = |on: bool| if on { "on" } else { "off" };
+        let mut words = rest.split_whitespace();
+        match (words.next(), words.next(), words.next()) {
+            (None, _, _) => {
+                let current = settings.guild(self.guild).await?;
+                Ok(Reply::text(format!(
+                    "normalisation: {}",
+                    on_off(current.normalisation)
+                )))
+            }
+            (Some("normalisation" | "normalization"), Some(value), None) => {
+                let on = match value.to_lowercase().as_str() {
+                    "on" | "true" | "yes" => true,
+                    "off" | "false" | "no" => false,
+                    _ => return Err(usage("settings normalisation on|off")),
+                };
+                let saved = settings
+                    .update_guild(
+                        self.guild,
+                        &self.actor,
+                        GuildSettingChange::Normalisation(on),
+                    )
+                    .await?;
+                Ok(Reply::text(format!(
+                    "normalisation: {} (from the next track)",
+                    on_off(saved.normalisation)
+                )))
+            }
+            _ => Err(usage("settings [normalisation on|off]")),
+        }
     }
 
     async fn playlist(&self, rest: &str) -> Result<Reply, CommandError> {

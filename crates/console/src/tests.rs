@@ -1,6 +1,6 @@
 //! The console against the real use cases with mocked ports.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use minstrel_app::ports::{
@@ -11,7 +11,7 @@ use minstrel_app::{
     FilterService, HistoryService, MusicPorts, MusicService, PlaylistService, RateLimit,
     SettingsService,
 };
-use minstrel_domain::SourceKind;
+use minstrel_domain::{GuildSettings, SourceKind};
 use tokio::sync::broadcast;
 
 use crate::{Console, ConsoleServices, Mode, ReplyAction};
@@ -31,6 +31,14 @@ fn console(resolver: MockTrackResolver, player: MockPlayer) -> Console {
     let mut settings = MockSettingsRepo::new();
     settings.expect_guild().returning(|_| Ok(None));
     settings.expect_user().returning(|_| Ok(None));
+    console_with_settings(resolver, player, settings)
+}
+
+fn console_with_settings(
+    resolver: MockTrackResolver,
+    player: MockPlayer,
+    settings: MockSettingsRepo,
+) -> Console {
     let mut queue_store = MockQueueStore::new();
     queue_store.expect_save().returning(|_| Ok(()));
     let mut clock = MockClock::new();
@@ -65,7 +73,7 @@ fn console(resolver: MockTrackResolver, player: MockPlayer) -> Console {
 
 fn playing_player() -> MockPlayer {
     let mut player = MockPlayer::new();
-    player.expect_play().returning(|_, _, _, _, _| Ok(()));
+    player.expect_play().returning(|_, _, _, _, _, _| Ok(()));
     player.expect_set_filters().returning(|_, _| Ok(()));
     player
         .expect_position()
@@ -173,5 +181,59 @@ async fn a_script_runs_to_the_end_of_input() {
     assert_eq!(
         output,
         "unknown command \"dance\"; type `help` for the list\nvolume set to 50 %\n"
+    );
+}
+
+#[tokio::test]
+async fn settings_turn_normalisation_off_for_the_next_track() {
+    let stored: Arc<Mutex<Option<GuildSettings>>> = Arc::default();
+    let mut settings = MockSettingsRepo::new();
+    let read = Arc::clone(&stored);
+    settings
+        .expect_guild()
+        .returning(move |_| Ok(read.lock().unwrap().clone()));
+    settings.expect_user().returning(|_| Ok(None));
+    let write = Arc::clone(&stored);
+    settings.expect_save_guild().returning(move |saved| {
+        *write.lock().unwrap() = Some(saved.clone());
+        Ok(())
+    });
+    let normalise_flags: Arc<Mutex<Vec<bool>>> = Arc::default();
+    let log_of_plays = Arc::clone(&normalise_flags);
+    let mut player = MockPlayer::new();
+    player
+        .expect_play()
+        .returning(move |_, _, _, _, _, options| {
+            log_of_plays.lock().unwrap().push(options.normalise);
+            Ok(())
+        });
+    let (sender, _) = broadcast::channel(4);
+    player.expect_events().returning(move || sender.subscribe());
+    let mut resolver = MockTrackResolver::new();
+    resolver
+        .expect_resolve()
+        .returning(|query| Ok(vec![info(query)]));
+    let console = console_with_settings(resolver, player, settings);
+
+    assert_eq!(console.execute("settings").await.text, "normalisation: on");
+    assert_eq!(
+        console.execute("settings normalisation off").await.text,
+        "normalisation: off (from the next track)"
+    );
+    assert_eq!(console.execute("settings").await.text, "normalisation: off");
+    assert_eq!(
+        console.execute("settings normalisation loud").await.text,
+        "usage: settings normalisation on|off"
+    );
+    assert_eq!(
+        console.execute("settings volume 3").await.text,
+        "usage: settings [normalisation on|off]"
+    );
+    console.execute("play first").await;
+
+    assert_eq!(*normalise_flags.lock().unwrap(), [false]);
+    assert_eq!(
+        stored.lock().unwrap().as_ref().map(|s| s.normalisation),
+        Some(false)
     );
 }

@@ -23,5 +23,5 @@ pub use memory::{
 };
 pub use sql::{
     SqlAuditLog, SqlBackend, SqlChatLinkRepo, SqlDatabase, SqlHistoryRepo, SqlLinkCodeRepo,
-    SqlPlaylistRepo, SqlQueueStore, SqlSettingsRepo, SqlTelegramMemberRepo,
+    SqlPlaylistRepo, SqlQueueStore, SqlSettingsRepo, SqlTelegramMemberRepo, SqlTimeouts,
 };

@@ -9,17 +9,20 @@ use std::time::Duration;
 use minstrel_domain::{ChannelId, GuildId, UserId};
 use tokio::task::JoinSet;
 use tracing::{error, info, warn};
+use twilight_gateway::queue::InMemoryQueue;
 use twilight_gateway::{
     CloseFrame, Config, ConfigBuilder, Event, EventTypeFlags, Intents, MessageSender, Shard,
     ShardId, StreamExt as _,
 };
 use twilight_http::Client;
-use twilight_model::gateway::CloseCode;
+use twilight_model::gateway::connection_info::BotConnectionInfo;
 use twilight_model::gateway::payload::incoming::GuildCreate;
+use twilight_model::gateway::{CloseCode, SessionStartLimit};
 use twilight_model::id::Id;
 use twilight_model::id::marker::ApplicationMarker;
 
 use crate::commands;
+use crate::directory::VoiceChannelDirectory;
 use crate::handler::{DiscordServices, InteractionHandler};
 use crate::voice_state::VoiceStates;
 
@@ -79,6 +82,8 @@ pub struct DiscordConfig {
     pub voice: Option<Arc<dyn VoiceGateway>>,
     /// Leave a voice channel once nobody but bots has been in it this long; `None` stays.
     pub leave_when_alone_after: Option<Duration>,
+    /// Fed with every gateway event, for other front-ends' member lists; `None`: nobody asks.
+    pub directory: Option<Arc<VoiceChannelDirectory>>,
 }
 
 impl DiscordConfig {
@@ -93,6 +98,7 @@ impl DiscordConfig {
             rest_ratelimiter: true,
             voice: None,
             leave_when_alone_after: Some(Duration::from_mins(1)),
+            directory: None,
         }
     }
 }
@@ -109,6 +115,7 @@ impl std::fmt::Debug for DiscordConfig {
             .field("rest_ratelimiter", &self.rest_ratelimiter)
             .field("voice", &self.voice.is_some())
             .field("leave_when_alone_after", &self.leave_when_alone_after)
+            .field("directory", &self.directory.is_some())
             .finish()
     }
 }
@@ -191,7 +198,8 @@ impl DiscordFrontEnd {
     /// Runs until `shutdown` completes (then closes the shards and returns `Ok`) or a shard is
     /// closed for good (then returns the reason). Twilight resumes sessions after ordinary
     /// disconnects and backs reconnects off exponentially; its identify queue spaces out
-    /// IDENTIFYs, so a flapping connection does not burn the daily identify budget.
+    /// IDENTIFYs and starts from what Discord says is left of the daily budget, so neither a
+    /// flapping connection nor a process restarted in a loop burns it.
     ///
     /// # Errors
     /// [`DiscordError::FatalClose`] for close codes 4004 and 4010–4014 (and the other codes
@@ -234,6 +242,7 @@ impl DiscordFrontEnd {
                 voice_gateway: config.voice.clone(),
                 leave_when_alone_after: config.leave_when_alone_after,
                 alone_checks: Arc::clone(&alone_checks),
+                directory: config.directory.clone(),
             };
             tasks.spawn(runner.run(shard));
         }
@@ -276,28 +285,66 @@ impl DiscordFrontEnd {
     }
 
     async fn shards(config: &DiscordConfig, http: &Client) -> Result<Vec<Shard>, DiscordError> {
+        if let &ShardSelection::Range { start, end, total } = &config.shards
+            && (start >= end || end > total)
+        {
+            return Err(DiscordError::InvalidShardRange { start, end, total });
+        }
+        let gateway = gateway_info(http).await;
         let mut base = ConfigBuilder::new(config.token.clone(), INTENTS);
         if let Some(url) = &config.gateway_url {
             base = base.proxy_url(url.clone());
+        }
+        match &gateway {
+            Ok(info) => base = base.queue(identify_queue(&info.session_start_limit)),
+            Err(error) => warn!(
+                %error,
+                "could not ask Discord how many identifies are left today; pacing them anyway"
+            ),
         }
         let base: Config = base.build();
         let per_shard = |_: ShardId, builder: ConfigBuilder| builder.build();
         let shards: Vec<Shard> = match &config.shards {
             ShardSelection::Recommended => {
-                twilight_gateway::create_recommended(http, base, per_shard)
-                    .await
-                    .map_err(|source| DiscordError::Shards(source.to_string()))?
+                let info = gateway.map_err(DiscordError::Shards)?;
+                twilight_gateway::create_iterator(0..info.shards, info.shards, base, per_shard)
                     .collect()
             }
             &ShardSelection::Range { start, end, total } => {
-                if start >= end || end > total {
-                    return Err(DiscordError::InvalidShardRange { start, end, total });
-                }
                 twilight_gateway::create_iterator(start..end, total, base, per_shard).collect()
             }
         };
         Ok(shards)
     }
+}
+
+/// `GET /gateway/bot`: the recommended shard count and what is left of the identify budget.
+async fn gateway_info(http: &Client) -> Result<BotConnectionInfo, String> {
+    let response = http
+        .gateway()
+        .authed()
+        .await
+        .map_err(|source| source.to_string())?;
+    response.model().await.map_err(|source| source.to_string())
+}
+
+/// Twilight's identify queue, started from what Discord says is left of today's identify
+/// budget (1000 a day), so a process restarted in a crash loop waits for the reset instead of
+/// using the budget up: twilight's default queue believes the whole budget is left at every
+/// start. Either way identifies are spaced 5 s apart per concurrency bucket.
+fn identify_queue(limit: &SessionStartLimit) -> InMemoryQueue {
+    if limit.remaining == 0 {
+        warn!(
+            resets_in_seconds = limit.reset_after / 1000,
+            "Discord's daily budget of gateway identifies is used up; connecting when it resets"
+        );
+    }
+    InMemoryQueue::new(
+        limit.max_concurrency.max(1),
+        limit.remaining.min(limit.total),
+        Duration::from_millis(limit.reset_after),
+        limit.total,
+    )
 }
 
 struct ShardRunner {
@@ -310,6 +357,7 @@ struct ShardRunner {
     leave_when_alone_after: Option<Duration>,
     /// Guilds with a pending "still alone?" check, so one check runs at a time per guild.
     alone_checks: Arc<std::sync::Mutex<std::collections::HashSet<GuildId>>>,
+    directory: Option<Arc<VoiceChannelDirectory>>,
 }
 
 impl ShardRunner {
@@ -323,6 +371,9 @@ impl ShardRunner {
                     continue;
                 }
             };
+            if let Some(directory) = &self.directory {
+                directory.observe(&event);
+            }
             if let Some(voice) = &self.voice_gateway
                 && matches!(
                     event,

@@ -11,7 +11,8 @@ use std::time::Instant;
 
 use minstrel_app::{
     Actor, BridgeError, BridgeService, FilterService, GuildSettingChange, HistoryService,
-    MusicError, MusicService, PlaylistService, SettingsService,
+    MusicError, MusicService, PlaylistService, PreviewError, PreviewService, SearchService,
+    SettingsService,
 };
 use minstrel_domain::filters::{Equalizer, LowPass, Oscillation, Rotation, Timescale};
 use minstrel_domain::track::format_duration;
@@ -24,13 +25,16 @@ use tracing::{debug, error, info, warn};
 use twilight_http::Client;
 use twilight_model::application::command::{CommandOptionChoice, CommandOptionChoiceValue};
 use twilight_model::application::interaction::application_command::CommandData;
+use twilight_model::application::interaction::message_component::MessageComponentInteractionData;
 use twilight_model::application::interaction::{Interaction, InteractionData, InteractionType};
 use twilight_model::channel::message::MessageFlags;
 use twilight_model::guild::Permissions;
+use twilight_model::http::attachment::Attachment;
 use twilight_model::http::interaction::{
     InteractionResponse, InteractionResponseData, InteractionResponseType,
 };
 
+use crate::live::{self, LiveMessage, LiveNowPlaying};
 use crate::metrics::{Outcome, record_ack, record_command};
 use crate::reply::{self, Reply, button};
 use crate::request::{
@@ -49,6 +53,10 @@ pub struct DiscordServices {
     pub history: Arc<HistoryService>,
     /// `None` when the Telegram bridge is not configured.
     pub bridge: Option<Arc<BridgeService>>,
+    /// Suggestions for `/play` while the member types.
+    pub search: Arc<SearchService>,
+    /// `None` when this bot renders no previews.
+    pub preview: Option<Arc<PreviewService>>,
 }
 
 impl std::fmt::Debug for DiscordServices {
@@ -56,6 +64,7 @@ impl std::fmt::Debug for DiscordServices {
         formatter
             .debug_struct("DiscordServices")
             .field("bridge", &self.bridge.is_some())
+            .field("preview", &self.preview.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -69,6 +78,8 @@ enum Failure {
     Music(#[from] MusicError),
     #[error(transparent)]
     Bridge(#[from] BridgeError),
+    #[error(transparent)]
+    Preview(#[from] PreviewError),
 }
 
 impl From<minstrel_domain::FilterError> for Failure {
@@ -87,6 +98,7 @@ impl Failure {
             Self::Usage(_) => false,
             Self::Music(error) => error.is_internal(),
             Self::Bridge(error) => error.is_internal(),
+            Self::Preview(error) => error.is_internal(),
         }
     }
 
@@ -123,6 +135,7 @@ pub struct InteractionHandler {
     services: DiscordServices,
     http: Arc<Client>,
     voice: Arc<VoiceStates>,
+    live: LiveNowPlaying,
 }
 
 impl std::fmt::Debug for InteractionHandler {
@@ -171,11 +184,30 @@ impl InteractionHandler {
             services,
             http,
             voice,
+            live: LiveNowPlaying::new(live::DEFAULT_INTERVAL),
         }
+    }
+
+    /// Redraws live `/nowplaying` messages this often instead of every 12 s.
+    #[must_use]
+    pub fn with_now_playing_interval(mut self, interval: std::time::Duration) -> Self {
+        self.live = LiveNowPlaying::new(interval);
+        self
     }
 
     pub fn voice_states(&self) -> &Arc<VoiceStates> {
         &self.voice
+    }
+
+    #[cfg(test)]
+    pub(crate) fn services(&self) -> &DiscordServices {
+        &self.services
+    }
+
+    /// Waits until the guild's live `/nowplaying` message stops changing.
+    #[cfg(test)]
+    pub(crate) async fn live_stopped(&self, guild: GuildId) {
+        self.live.stopped(guild).await;
     }
 
     /// Handles one interaction to the end. Spawn it: a slow source must not hold up the
@@ -275,14 +307,21 @@ impl InteractionHandler {
 
     async fn edit_original(&self, interaction: &Interaction, reply: &Reply) {
         let embeds = [reply.embed.clone()];
-        if let Err(source) = self
-            .http
-            .interaction(interaction.application_id)
+        let attachments: Vec<Attachment> = reply
+            .file
+            .iter()
+            .map(|file| Attachment::from_bytes(file.name.clone(), file.bytes.clone(), 0))
+            .collect();
+        let client = self.http.interaction(interaction.application_id);
+        let mut request = client
             .update_response(&interaction.token)
             .embeds(Some(&embeds))
-            .components(Some(&reply.components))
-            .await
-        {
+            .components(Some(&reply.components));
+        if !attachments.is_empty() {
+            // Sent as multipart/form-data: the JSON part and the file.
+            request = request.attachments(&attachments);
+        }
+        if let Err(source) = request.await {
             warn!(interaction = %interaction.id, error = %source, "could not edit the response");
         }
     }
@@ -338,7 +377,9 @@ impl InteractionHandler {
             return Outcome::InternalError;
         }
         info!(interaction = %interaction.id, command = name, guild = %context.guild, "command");
-        let result = match request::parse(data) {
+        let parsed = request::parse(data);
+        let live = matches!(parsed, Ok(Request::NowPlaying));
+        let result = match parsed {
             Ok(request) => self.execute(&context, request).await,
             Err(usage) => Err(Failure::Usage(usage)),
         };
@@ -347,47 +388,41 @@ impl InteractionHandler {
             Err(failure) => (failure.reply(name), failure.outcome()),
         };
         self.edit_original(interaction, &reply).await;
+        if live && outcome == Outcome::Ok {
+            self.keep_live(interaction, context.guild, reply).await;
+        }
         outcome
     }
 
-    /// Autocomplete of `query`: the member's recent tracks that match what they typed.
+    /// Keeps a `/nowplaying` answer up to date while its track plays.
+    async fn keep_live(&self, interaction: &Interaction, guild: GuildId, shown: Reply) {
+        let Ok(now) = self.services.music.now_playing(guild).await else {
+            return;
+        };
+        self.live.start(
+            guild,
+            LiveMessage {
+                application: interaction.application_id,
+                token: interaction.token.clone(),
+                track: now.track.id,
+                shown,
+            },
+            Arc::clone(&self.services.music),
+            Arc::clone(&self.http),
+        );
+    }
+
+    /// Autocomplete of `query`: a link is offered back as it is; otherwise the member's recent
+    /// tracks that match what they typed, then the search's suggestions (within a time budget,
+    /// so the answer always beats Discord's 3 s).
     async fn autocomplete(&self, interaction: &Interaction) {
         let Some(InteractionData::ApplicationCommand(data)) = &interaction.data else {
             return;
         };
         let typed = request::focused(data)
-            .map(|(_, text)| text.trim().to_lowercase())
+            .map(|(_, text)| text.trim().to_owned())
             .unwrap_or_default();
-        let mut choices = Vec::new();
-        if let Some((user, _)) = actor_of(interaction)
-            && let Ok(entries) = self.services.history.page(user, 1).await
-        {
-            for entry in entries {
-                if choices.len() >= 25 {
-                    break;
-                }
-                if !typed.is_empty() && !entry.title.to_lowercase().contains(&typed) {
-                    continue;
-                }
-                let value = if entry.locator.chars().count() <= 100 {
-                    entry.locator
-                } else {
-                    entry.title.chars().take(100).collect()
-                };
-                let name: String = entry.title.chars().take(100).collect();
-                if choices
-                    .iter()
-                    .any(|choice: &CommandOptionChoice| choice.name == name)
-                {
-                    continue;
-                }
-                choices.push(CommandOptionChoice {
-                    name,
-                    name_localizations: None,
-                    value: CommandOptionChoiceValue::String(value),
-                });
-            }
-        }
+        let choices = self.suggestions(interaction, &typed).await;
         let data = InteractionResponseData {
             choices: Some(choices),
             ..InteractionResponseData::default()
@@ -400,6 +435,43 @@ impl InteractionHandler {
         .await;
     }
 
+    async fn suggestions(
+        &self,
+        interaction: &Interaction,
+        typed: &str,
+    ) -> Vec<CommandOptionChoice> {
+        if looks_like_link(typed) {
+            // Nothing to search: the link itself is the only sensible choice (when it fits).
+            return choice(typed, typed).into_iter().collect();
+        }
+        let lowered = typed.to_lowercase();
+        let mut choices: Vec<CommandOptionChoice> = Vec::new();
+        let add = |choices: &mut Vec<CommandOptionChoice>, name: &str, locator: &str| {
+            let Some(choice) = choice(name, locator).or_else(|| choice(name, name)) else {
+                return;
+            };
+            let duplicate = choices.iter().any(|known| known.value == choice.value);
+            if !duplicate && choices.len() < MAX_CHOICES {
+                choices.push(choice);
+            }
+        };
+        if let Some((user, _)) = actor_of(interaction)
+            && let Ok(entries) = self.services.history.page(user, 1).await
+        {
+            for entry in entries {
+                if lowered.is_empty() || entry.title.to_lowercase().contains(&lowered) {
+                    add(&mut choices, &entry.title, &entry.locator);
+                }
+            }
+        }
+        if !typed.is_empty() {
+            for info in self.services.search.suggest(typed).await {
+                add(&mut choices, &suggestion_name(&info), &info.locator);
+            }
+        }
+        choices
+    }
+
     /// Buttons under `nowplaying` and `queue`: act, then redraw the message they sit on.
     async fn component(&self, interaction: &Interaction, received: Instant) {
         let Some(InteractionData::MessageComponent(data)) = &interaction.data else {
@@ -408,6 +480,10 @@ impl InteractionHandler {
         let Some(context) = Self::context(interaction) else {
             return;
         };
+        if data.custom_id == button::FILTER_MENU {
+            Box::pin(self.choose_preset(interaction, received, &context, data)).await;
+            return;
+        }
         if !self
             .acknowledge(
                 interaction,
@@ -438,6 +514,109 @@ impl InteractionHandler {
                     warn!(interaction = %interaction.id, error = %source, "could not send a follow-up");
                 }
             }
+        }
+    }
+
+    /// A preset chosen in the `/filter` menu: applied like `/filter preset:…`, and the menu's
+    /// message is redrawn with the new filters in the interaction response itself (type 7).
+    /// Should the filter change take longer than [`UPDATE_BUDGET`], the interaction is
+    /// acknowledged (type 6) and the message edited afterwards instead.
+    async fn choose_preset(
+        &self,
+        interaction: &Interaction,
+        received: Instant,
+        context: &Context,
+        data: &MessageComponentInteractionData,
+    ) {
+        let filters = &self.services.filters;
+        let chosen = data.values.first().map(String::as_str).unwrap_or_default();
+        info!(interaction = %interaction.id, preset = chosen, guild = %context.guild, "filter menu");
+        let work = async {
+            let spec = filters
+                .apply_preset(context.guild, &context.actor, chosen)
+                .await?;
+            let note = format!(
+                "{chosen} added by {}",
+                reply::escape(&context.actor.requester.display_name)
+            );
+            Ok::<Reply, Failure>(reply::filter_menu(&spec, &filters.presets(), Some(&note)))
+        };
+        let mut work = std::pin::pin!(work);
+        let early = tokio::select! {
+            result = &mut work => Some(result),
+            () = tokio::time::sleep(UPDATE_BUDGET) => None,
+        };
+        let outcome = match early {
+            Some(Ok(reply)) => {
+                let data = InteractionResponseData {
+                    embeds: Some(vec![reply.embed]),
+                    components: Some(reply.components),
+                    ..InteractionResponseData::default()
+                };
+                self.acknowledge(
+                    interaction,
+                    received,
+                    InteractionResponseType::UpdateMessage,
+                    Some(data),
+                )
+                .await;
+                Outcome::Ok
+            }
+            Some(Err(failure)) => {
+                // The menu stays as it was; the chooser alone learns why nothing happened.
+                let data = InteractionResponseData {
+                    embeds: Some(vec![failure.reply("filter menu").embed]),
+                    flags: Some(MessageFlags::EPHEMERAL),
+                    ..InteractionResponseData::default()
+                };
+                self.acknowledge(
+                    interaction,
+                    received,
+                    InteractionResponseType::ChannelMessageWithSource,
+                    Some(data),
+                )
+                .await;
+                failure.outcome()
+            }
+            None => {
+                if !self
+                    .acknowledge(
+                        interaction,
+                        received,
+                        InteractionResponseType::DeferredUpdateMessage,
+                        None,
+                    )
+                    .await
+                {
+                    return;
+                }
+                match work.await {
+                    Ok(reply) => {
+                        self.edit_original(interaction, &reply).await;
+                        Outcome::Ok
+                    }
+                    Err(failure) => {
+                        self.ephemeral_followup(interaction, &failure.reply("filter menu"))
+                            .await;
+                        failure.outcome()
+                    }
+                }
+            }
+        };
+        record_command("filter", outcome);
+    }
+
+    async fn ephemeral_followup(&self, interaction: &Interaction, reply: &Reply) {
+        let embeds = [reply.embed.clone()];
+        if let Err(source) = self
+            .http
+            .interaction(interaction.application_id)
+            .create_followup(&interaction.token)
+            .embeds(&embeds)
+            .flags(MessageFlags::EPHEMERAL)
+            .await
+        {
+            warn!(interaction = %interaction.id, error = %source, "could not send a follow-up");
         }
     }
 
@@ -612,6 +791,10 @@ impl InteractionHandler {
                     format!("Active filters: {}.", reply::format_filters(&spec)),
                 )
             }
+            Request::FilterMenu => {
+                let spec = services.filters.active(guild).await?;
+                reply::filter_menu(&spec, &services.filters.presets(), None)
+            }
             Request::FiltersReset => {
                 services.filters.reset(guild, actor).await?;
                 Reply::info("Filters", "Every filter is off.")
@@ -630,9 +813,15 @@ impl InteractionHandler {
                 }
                 Reply::info("Presets", text)
             }
-            Request::Preview { .. } => Reply::error(
-                "previews are not available on this bot yet; try the filter live with /filter",
-            ),
+            Request::Preview { preset } => {
+                let previews = services.preview.as_ref().ok_or_else(|| {
+                    Failure::usage(
+                        "previews are not available on this bot; try the filter live with /filter",
+                    )
+                })?;
+                let preview = previews.preview(guild, actor, preset.as_deref()).await?;
+                reply::preview(&preview)
+            }
             Request::Playlist(request) => self.playlist(context, request).await?,
             Request::Settings(request) => self.settings(context, request).await?,
             Request::History { page } => {
@@ -938,6 +1127,56 @@ impl InteractionHandler {
     }
 }
 
+/// Discord shows at most 25 autocomplete choices.
+const MAX_CHOICES: usize = minstrel_app::search::MAX_SUGGESTIONS;
+/// Discord's limit for a choice's name and (string) value.
+const CHOICE_LIMIT: usize = 100;
+/// How long a select menu's change may take before the interaction is acknowledged first.
+const UPDATE_BUDGET: std::time::Duration = std::time::Duration::from_secs(2);
+
+fn looks_like_link(text: &str) -> bool {
+    let lowered = text.to_ascii_lowercase();
+    lowered.contains("://") || lowered.starts_with("www.")
+}
+
+/// An autocomplete choice, or `None` when `value` is empty or too long for Discord (the
+/// name is shortened instead).
+fn choice(name: &str, value: &str) -> Option<CommandOptionChoice> {
+    let value = value.trim();
+    if value.is_empty() || value.chars().count() > CHOICE_LIMIT {
+        return None;
+    }
+    let name = name.trim();
+    let name: String = if name.chars().count() > CHOICE_LIMIT {
+        let mut cut: String = name.chars().take(CHOICE_LIMIT - 1).collect();
+        cut.push('…');
+        cut
+    } else if name.is_empty() {
+        value.to_owned()
+    } else {
+        name.to_owned()
+    };
+    Some(CommandOptionChoice {
+        name,
+        name_localizations: None,
+        value: CommandOptionChoiceValue::String(value.to_owned()),
+    })
+}
+
+/// "Title — Artist (3:45)".
+fn suggestion_name(info: &minstrel_app::ports::TrackInfo) -> String {
+    let mut name = info.title.clone();
+    if let Some(artist) = info.artist.as_deref().filter(|artist| !artist.is_empty())
+        && !name.to_lowercase().contains(&artist.to_lowercase())
+    {
+        let _ = write!(name, " — {artist}");
+    }
+    if let Some(duration) = info.duration {
+        let _ = write!(name, " ({})", format_duration(duration));
+    }
+    name
+}
+
 /// `MusicService::shuffle` keeps a thread-local RNG alive across an `.await`, so its future is
 /// not `Send` and cannot run inside a spawned interaction task. Until the app scopes the RNG,
 /// it runs to completion on a blocking thread.
@@ -1110,12 +1349,14 @@ mod tests {
             filters: FilterService::new(Arc::clone(&music)),
             playlists: Arc::new(PlaylistService::new(
                 playlists,
-                resolver,
+                Arc::clone(&resolver),
                 Arc::clone(&music),
             )),
             settings: Arc::new(SettingsService::new(settings, Arc::clone(&music))),
             history: Arc::new(HistoryService::new(history)),
             bridge: None,
+            search: Arc::new(SearchService::new(resolver)),
+            preview: None,
             music,
         }
     }

@@ -6,20 +6,25 @@
 //! cache, source resolver or audio player). Voice playback is the Player port's business.
 
 mod commands;
+mod directory;
+#[cfg(test)]
+mod feature_tests;
 mod gateway;
 mod handler;
+mod live;
 pub mod metrics;
 mod reply;
 mod request;
 mod voice_state;
 
 pub use commands::{COMMAND_NAMES, definitions, definitions_json};
+pub use directory::VoiceChannelDirectory;
 pub use gateway::{
     CommandRegistration, DiscordConfig, DiscordError, DiscordFrontEnd, INTENTS, RestProxy,
     ShardSelection, VoiceGateway,
 };
 pub use handler::{DiscordServices, InteractionHandler};
-pub use reply::{ACCENT, ERROR, Reply};
+pub use reply::{ACCENT, ERROR, Reply, ReplyFile};
 /// The gateway types a [`VoiceGateway`] sees.
 pub use twilight_gateway::{Event as GatewayEvent, MessageSender};
 pub use voice_state::VoiceStates;

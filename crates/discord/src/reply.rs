@@ -2,11 +2,13 @@
 
 use std::fmt::Write as _;
 
-use minstrel_app::{MusicError, NowPlaying, QueuePage};
+use minstrel_app::{MusicError, NowPlaying, Preview, QueuePage};
 use minstrel_domain::track::format_duration;
 use minstrel_domain::{FilterSpec, PlaybackState, Track};
 use twilight_model::channel::message::Embed;
-use twilight_model::channel::message::component::{ActionRow, Button, ButtonStyle, Component};
+use twilight_model::channel::message::component::{
+    ActionRow, Button, ButtonStyle, Component, SelectMenu, SelectMenuOption, SelectMenuType,
+};
 use twilight_util::builder::embed::{EmbedBuilder, EmbedFooterBuilder};
 
 /// The accent colour of every normal reply.
@@ -26,6 +28,8 @@ pub(crate) mod button {
     pub(crate) const SHUFFLE: &str = "np:shuffle";
     /// Followed by the 1-based page to show.
     pub(crate) const QUEUE_PAGE: &str = "queue:page:";
+    /// The preset select menu under `/filter`.
+    pub(crate) const FILTER_MENU: &str = "filter:preset";
 }
 
 /// What goes into the original response.
@@ -33,6 +37,25 @@ pub(crate) mod button {
 pub struct Reply {
     pub embed: Embed,
     pub components: Vec<Component>,
+    /// A file sent with the reply (a preview clip).
+    pub file: Option<ReplyFile>,
+}
+
+/// A file attached to a reply.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ReplyFile {
+    pub name: String,
+    pub bytes: Vec<u8>,
+}
+
+impl std::fmt::Debug for ReplyFile {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("ReplyFile")
+            .field("name", &self.name)
+            .field("bytes", &self.bytes.len())
+            .finish()
+    }
 }
 
 impl Reply {
@@ -63,12 +86,19 @@ impl Reply {
         Self {
             embed: builder.build(),
             components: Vec::new(),
+            file: None,
         }
     }
 
     #[must_use]
     pub fn with_components(mut self, components: Vec<Component>) -> Self {
         self.components = components;
+        self
+    }
+
+    #[must_use]
+    pub fn with_file(mut self, name: String, bytes: Vec<u8>) -> Self {
+        self.file = Some(ReplyFile { name, bytes });
         self
     }
 
@@ -216,6 +246,82 @@ pub(crate) fn now_playing(now: &NowPlaying, note: Option<&str>) -> Reply {
     ])])
 }
 
+/// Discord's limits for a select menu option's label and description.
+const OPTION_TEXT_LIMIT: usize = 100;
+
+/// The active filters with a select menu of every preset: choosing one adds it.
+pub(crate) fn filter_menu(
+    active: &FilterSpec,
+    presets: &[(&'static str, &'static str)],
+    note: Option<&str>,
+) -> Reply {
+    let mut text = String::new();
+    if let Some(note) = note {
+        let _ = writeln!(text, "{}\n", sentence_case(note));
+    }
+    let _ = write!(
+        text,
+        "Active filters: {}.\nPick a preset to add it, or set filters by hand with the options of /filter.",
+        format_filters(active)
+    );
+    let options = presets
+        .iter()
+        .take(25)
+        .map(|(name, description)| SelectMenuOption {
+            default: false,
+            description: Some(truncate(description, OPTION_TEXT_LIMIT)),
+            emoji: None,
+            label: truncate(name, OPTION_TEXT_LIMIT),
+            value: (*name).to_owned(),
+        })
+        .collect();
+    let menu = Component::SelectMenu(SelectMenu {
+        id: None,
+        channel_types: None,
+        custom_id: button::FILTER_MENU.to_owned(),
+        default_values: None,
+        disabled: false,
+        kind: SelectMenuType::Text,
+        max_values: Some(1),
+        min_values: Some(1),
+        options: Some(options),
+        placeholder: Some("Add a preset".to_owned()),
+        required: None,
+    });
+    Reply::info("Filters", text).with_components(vec![row(vec![menu])])
+}
+
+/// A preview clip as a WAV attachment, with what it is of.
+pub(crate) fn preview(preview: &Preview) -> Reply {
+    let tried = preview.preset.map_or_else(
+        || "the active filters".to_owned(),
+        |preset| format!("`{}`", preset.name()),
+    );
+    let text = format!(
+        "{} from {} with {tried} (filters: {}). Nothing changed for the listeners: \
+         /filter applies it.",
+        describe(&preview.track),
+        format_duration(preview.start),
+        format_filters(&preview.filters),
+    );
+    let name = preview.preset.map_or("preview", |preset| preset.name());
+    let file_name: String = name
+        .chars()
+        .map(|character| {
+            if character.is_ascii_alphanumeric() {
+                character.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    Reply::info(
+        &format!("Preview · {} s", preview.clip.duration.as_secs()),
+        text,
+    )
+    .with_file(format!("{file_name}.wav"), preview.clip.wav.clone())
+}
+
 pub(crate) fn queue(page: &QueuePage) -> Reply {
     let mut text = match &page.current {
         Some(track) => format!("Now: {}", describe(track)),
@@ -278,6 +384,40 @@ mod tests {
         );
         assert_eq!(reply.embed.color, Some(ERROR));
         assert_eq!(sentence_case("done!"), "Done!");
+    }
+
+    #[test]
+    fn the_filter_menu_lists_every_preset_within_discords_limits() {
+        let presets: Vec<_> = minstrel_domain::Preset::ALL
+            .iter()
+            .map(|preset| (preset.name(), preset.description()))
+            .collect();
+        let reply = filter_menu(&FilterSpec::default(), &presets, None);
+        let Component::ActionRow(row) = &reply.components[0] else {
+            panic!("{:?}", reply.components);
+        };
+        let Component::SelectMenu(menu) = &row.components[0] else {
+            panic!("{row:?}");
+        };
+        assert_eq!(menu.custom_id, button::FILTER_MENU);
+        let options = menu.options.as_ref().unwrap();
+        assert_eq!(options.len(), presets.len());
+        assert!(options.len() <= 25);
+        for option in options {
+            assert!(option.label.chars().count() <= OPTION_TEXT_LIMIT);
+            assert!(
+                option
+                    .description
+                    .as_ref()
+                    .is_some_and(|text| text.chars().count() <= OPTION_TEXT_LIMIT)
+            );
+        }
+        twilight_validate::component::component_v1(&reply.components[0]).unwrap();
+        assert!(
+            reply.text().contains("Active filters: none."),
+            "{}",
+            reply.text()
+        );
     }
 
     #[test]

@@ -101,6 +101,8 @@ pub(crate) enum Request {
         preset: Option<String>,
         manual: Box<ManualFilters>,
     },
+    /// `/filter` without options: the active filters and a menu of presets.
+    FilterMenu,
     FiltersReset,
     FiltersShow,
     FiltersList,
@@ -347,7 +349,7 @@ fn parse_filter(options: &Options<'_>) -> Request {
     };
     let preset = options.string("preset").filter(|name| !name.is_empty());
     if preset.is_none() && manual.is_empty() {
-        return Request::FiltersShow;
+        return Request::FilterMenu;
     }
     Request::Filter {
         preset,
@@ -529,6 +531,7 @@ mod tests {
             .unwrap(),
             Request::FiltersReset
         );
+        assert_eq!(parse(&data("filter", vec![])).unwrap(), Request::FilterMenu);
         assert!(parse(&data("nonsense", vec![])).is_err());
     }
 }

@@ -323,6 +323,19 @@ impl Queue {
         self.clear()
     }
 
+    /// Puts the current track back at the front of the upcoming ones, from its start, so the
+    /// next [`Queue::advance`] plays it again; nothing is current afterwards. For a player that
+    /// lost its output (kicked out of a voice channel): the queue is kept for later. Returns
+    /// whether there was a current track.
+    pub fn requeue_current(&mut self) -> bool {
+        self.position = Duration::ZERO;
+        let Some(current) = self.current.take() else {
+            return false;
+        };
+        self.upcoming.push_front(current);
+        true
+    }
+
     /// Removes later copies of the same song (same locator, including the current one);
     /// returns how many were removed.
     pub fn dedupe(&mut self) -> usize {
@@ -448,6 +461,21 @@ mod tests {
         queue.add(copy_of_two, AddPosition::End).unwrap();
         assert_eq!(queue.dedupe(), 2);
         assert_eq!(ids(&queue), vec![2, 3]);
+    }
+
+    #[test]
+    fn requeue_current_plays_it_again_from_the_start_next() {
+        let mut queue = queue_of(3);
+        queue.advance(Advance::Finished);
+        queue.set_position(Duration::from_secs(42));
+        assert!(queue.requeue_current());
+        assert!(queue.current().is_none());
+        assert_eq!(queue.position(), Duration::ZERO);
+        assert_eq!(ids(&queue), vec![1, 2, 3]);
+        assert_eq!(queue.advance(Advance::Skipped).unwrap().id, TrackId(1));
+        let mut idle = Queue::new(5);
+        assert!(!idle.requeue_current());
+        assert!(idle.is_empty());
     }
 
     #[test]

@@ -5,14 +5,14 @@ use std::collections::VecDeque;
 use minstrel_domain::filters::FilterSpec;
 
 use crate::control::FilterControl;
-use crate::engine::{Engine, structure_of};
+use crate::engine::{DEFAULT_OUTPUT_CAPACITY, Engine, structure_of};
 use crate::limiter::Limiter;
 use crate::volume::{filter_volume_gain, player_volume_gain};
 use crate::{CHANNELS, FRAMES_PER_BLOCK};
 
 /// Input frames remembered to warm up a new engine before it is faded in (≈ 85 ms), so its
 /// filters, delay lines and time-stretcher start from real history rather than silence.
-const HISTORY_FRAMES: usize = 4096;
+pub(crate) const HISTORY_FRAMES: usize = 4096;
 /// Length of a gain ramp or a cross-fade, in output frames: one 20 ms block.
 const TRANSITION_FRAMES: usize = FRAMES_PER_BLOCK;
 
@@ -100,8 +100,12 @@ impl GainRamp {
 /// block; any other filter change builds a new engine, warms it on the last ≈ 85 ms of input
 /// and cross-fades from the old engine to it over one block.
 ///
-/// Nothing is allocated per block once buffers have grown to the caller's block size, except
-/// when filters change (a new engine is built) or when output is not pulled.
+/// Nothing is allocated or freed per block, filter changes included: the new engine is built by
+/// [`FilterControl::set_filters`] on the caller's thread, and the replaced one goes back to the
+/// control side to be dropped there. Exceptions: output that is not pulled keeps growing;
+/// several chains following one handle build their own engines when another took the prepared
+/// one; and a strong timescale speed-up (speed 2 × rate 5 was seen) still grows one buffer
+/// once on the audio thread after the change (the dry run in `Engine::prepared` misses it).
 #[derive(Debug)]
 pub struct FilterChain {
     control: FilterControl,
@@ -110,6 +114,8 @@ pub struct FilterChain {
     current: Engine,
     fading_out: Option<Engine>,
     fade_position: usize,
+    /// A faded-out engine waiting to be handed back to the control side.
+    retiring: Option<Engine>,
     history: VecDeque<f32>,
     gain: GainRamp,
     limiter: Limiter,
@@ -123,16 +129,23 @@ impl FilterChain {
         let seen_generation = control.generation();
         let spec = control.filters();
         let structure = structure_of(&spec);
+        let mut current = Engine::prepared(&structure);
+        let output = std::mem::take(&mut current.spare_output);
         Self {
             seen_generation,
-            current: Engine::new(&structure),
+            current,
             structure,
             fading_out: None,
             fade_position: 0,
+            retiring: None,
             history: VecDeque::with_capacity(HISTORY_FRAMES * CHANNELS),
             gain: GainRamp::new(total_gain(&spec, control.volume())),
             limiter: Limiter::new(),
-            output: Vec::with_capacity(FRAMES_PER_BLOCK * CHANNELS * 8),
+            output: if output.capacity() > DEFAULT_OUTPUT_CAPACITY {
+                output
+            } else {
+                Vec::with_capacity(DEFAULT_OUTPUT_CAPACITY)
+            },
             read: 0,
             control,
         }
@@ -183,15 +196,18 @@ impl FilterChain {
             old.finish();
         }
         self.mix();
-        if self.fading_out.take().is_some() {
+        if let Some(old) = self.fading_out.take() {
             self.fade_position = 0;
+            self.retire(old);
             self.mix();
         }
     }
 
     /// A seek happened: drops filter state, history and audio not yet pulled.
     pub fn reset(&mut self) {
-        self.fading_out = None;
+        if let Some(old) = self.fading_out.take() {
+            self.retire(old);
+        }
         self.fade_position = 0;
         self.current.reset();
         self.history.clear();
@@ -203,22 +219,30 @@ impl FilterChain {
 
     /// Applies changes from the control handle; a new structure waits until a running
     /// cross-fade has finished (at most a block or two).
+    ///
+    /// Takes the engine [`FilterControl::set_filters`] prepared, so nothing is allocated here.
+    /// While the control side holds the exchange, or an engine is still waiting to go back
+    /// (a block or two at most), the change waits for the next block.
     fn follow_control(&mut self) {
-        if self.fading_out.is_some() {
+        if let Some(old) = self.retiring.take() {
+            self.retire(old);
+        }
+        if self.fading_out.is_some() || self.retiring.is_some() {
             return;
         }
         let generation = self.control.generation();
         if generation == self.seen_generation {
             return;
         }
+        let Some(update) = self.control.take_update(&self.structure) else {
+            return;
+        };
         self.seen_generation = generation;
-        let spec = self.control.filters();
         self.gain
-            .set_target(total_gain(&spec, self.control.volume()));
-        let structure = structure_of(&spec);
-        if structure != self.structure {
-            self.structure = structure;
-            let mut fresh = Engine::new(&structure);
+            .set_target(total_gain(&update.spec, self.control.volume()));
+        if let Some(mut fresh) = update.engine {
+            self.structure = *fresh.structure();
+            self.adopt_output_buffer(&mut fresh);
             let (older, newer) = self.history.as_slices();
             fresh.process(older);
             fresh.process(newer);
@@ -226,6 +250,25 @@ impl FilterChain {
             self.fading_out = Some(std::mem::replace(&mut self.current, fresh));
             self.fade_position = 0;
         }
+    }
+
+    /// Moves the output into `engine`'s spare buffer when that one is bigger (the new engine
+    /// produces more per block); the smaller buffer stays with the engine and leaves with it.
+    fn adopt_output_buffer(&mut self, engine: &mut Engine) {
+        if engine.spare_output.capacity() > self.output.capacity() {
+            engine.spare_output.clear();
+            engine
+                .spare_output
+                .extend_from_slice(&self.output[self.read..]);
+            self.read = 0;
+            std::mem::swap(&mut self.output, &mut engine.spare_output);
+        }
+    }
+
+    /// Hands a replaced engine back to the control side, which frees it; keeps it for another
+    /// try at the next block while the exchange is busy.
+    fn retire(&mut self, engine: Engine) {
+        self.retiring = self.control.retire(engine);
     }
 
     fn remember(&mut self, block: &[f32]) {
@@ -270,7 +313,9 @@ impl FilterChain {
                 self.finish_samples(start);
                 return;
             }
-            self.fading_out = None;
+            if let Some(old) = self.fading_out.take() {
+                self.retire(old);
+            }
             self.fade_position = 0;
         }
         let whole = self.current.output.len() - self.current.output.len() % CHANNELS;

@@ -22,6 +22,8 @@ pub(crate) fn structure_of(spec: &FilterSpec) -> FilterSpec {
 
 #[derive(Debug)]
 pub(crate) struct Engine {
+    /// The spec this engine was built for, volume removed ([`structure_of`]).
+    structure: FilterSpec,
     low_pass: Option<LowPassFilter>,
     channel_mix: Option<ChannelMixFilter>,
     rotation: Option<RotationFilter>,
@@ -37,12 +39,25 @@ pub(crate) struct Engine {
     stretched: Vec<f32>,
     /// Processed audio waiting to be mixed into the chain's output.
     pub(crate) output: Vec<f32>,
+    /// A buffer big enough for the chain's output behind this engine, when that is more than a
+    /// chain starts with (a strong slow-down); the chain swaps it in. Empty otherwise.
+    pub(crate) spare_output: Vec<f32>,
+}
+
+/// Capacity, in samples, of a chain's and an engine's output buffer before anything grows.
+pub(crate) const DEFAULT_OUTPUT_CAPACITY: usize = FRAMES_PER_BLOCK * CHANNELS * 8;
+
+/// Grows `buffer`'s capacity by a quarter (a margin for data-dependent sizes).
+fn add_margin(buffer: &mut Vec<f32>) {
+    let wanted = buffer.capacity() + buffer.capacity() / 4;
+    buffer.reserve(wanted - buffer.len());
 }
 
 impl Engine {
     /// Builds the filters that actually change something; neutral ones are left out.
     pub(crate) fn new(spec: &FilterSpec) -> Self {
         Self {
+            structure: structure_of(spec),
             low_pass: spec
                 .low_pass
                 .filter(|low_pass| low_pass.smoothing > 1.0)
@@ -83,8 +98,47 @@ impl Engine {
                 .map(ReverbFilter::new),
             work: Vec::with_capacity(FRAMES_PER_BLOCK * CHANNELS),
             stretched: Vec::with_capacity(FRAMES_PER_BLOCK * CHANNELS * 4),
-            output: Vec::with_capacity(FRAMES_PER_BLOCK * CHANNELS * 8),
+            output: Vec::with_capacity(DEFAULT_OUTPUT_CAPACITY),
+            spare_output: Vec::new(),
         }
+    }
+
+    /// An engine ready to hand to the audio thread: built, then run on silence the way a chain
+    /// runs it (a warm-up on [`HISTORY_FRAMES`](crate::chain::HISTORY_FRAMES) of history, then
+    /// blocks) so that every buffer has grown to its working size plus a margin, then reset.
+    /// Only the timescale changes how much audio flows, so other engines skip the dry run.
+    pub(crate) fn prepared(spec: &FilterSpec) -> Self {
+        let mut engine = Self::new(spec);
+        if engine.timescale.is_none() {
+            return engine;
+        }
+        let silence = vec![0.0; crate::chain::HISTORY_FRAMES * CHANNELS];
+        engine.process(&silence);
+        let mut most = engine.output.len();
+        engine.output.clear();
+        for _ in 0..8 {
+            engine.process(&silence[..FRAMES_PER_BLOCK * CHANNELS]);
+            most = most.max(engine.output.len());
+            engine.output.clear();
+        }
+        for buffer in [&mut engine.work, &mut engine.stretched, &mut engine.output] {
+            add_margin(buffer);
+        }
+        if let Some(timescale) = &mut engine.timescale {
+            timescale.for_each_buffer(add_margin);
+        }
+        // The chain's output holds up to a block or two of this engine's output at once, plus
+        // what its caller has not pulled yet.
+        let chain_output = 2 * most + DEFAULT_OUTPUT_CAPACITY;
+        if chain_output > DEFAULT_OUTPUT_CAPACITY * 2 {
+            engine.spare_output = Vec::with_capacity(chain_output);
+        }
+        engine.reset();
+        engine
+    }
+
+    pub(crate) fn structure(&self) -> &FilterSpec {
+        &self.structure
     }
 
     /// Runs interleaved stereo `input` (whole frames) through every filter, block by block,

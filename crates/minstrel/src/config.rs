@@ -44,6 +44,15 @@ pub(crate) enum LogFormat {
     Json,
 }
 
+/// How domain events travel (`MINSTREL_EVENT_BUS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum EventBusKind {
+    /// Within this process.
+    Memory,
+    /// Over a Redis stream, between every process of a deployment.
+    Redis,
+}
+
 /// Where the console front-end's audio goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Output {
@@ -65,7 +74,17 @@ pub(crate) struct Config {
     pub(crate) library_dir: PathBuf,
     pub(crate) output: String,
     pub(crate) database_url: String,
+    /// Writes held in memory at most while the database is unreachable; past that a write is
+    /// refused with a sentence for the user.
+    pub(crate) outbox_capacity: usize,
     pub(crate) redis_url: Option<String>,
+    /// How domain events travel: `memory` (this process only) or `redis` (a Redis stream
+    /// every process of a deployment reads; needs `redis_url`).
+    pub(crate) event_bus: String,
+    /// This process's name on the Redis event stream; unset: unique per run. A stable name lets
+    /// a restarted process deliver what its previous run read but did not handle; two running
+    /// processes must never share one.
+    pub(crate) event_bus_process_id: Option<String>,
     pub(crate) log: String,
     pub(crate) log_format: LogFormat,
     /// Where the ops endpoint (`/health`, `/ready`, `/metrics`) listens; off when unset.
@@ -79,7 +98,8 @@ pub(crate) struct Config {
     pub(crate) playlist_cap: usize,
     pub(crate) spotify_client_id: Option<String>,
     pub(crate) spotify_client_secret: Secret,
-    /// EBU R128 loudness normalisation of every track.
+    /// EBU R128 loudness normalisation, the master switch: off, no guild gets it; on, each
+    /// guild's own `normalisation` setting decides.
     pub(crate) normalisation: bool,
     /// Integrated loudness normalisation aims at, in LUFS.
     pub(crate) loudness_target: f64,
@@ -107,7 +127,10 @@ impl Default for Config {
             library_dir: PathBuf::from("music"),
             output: "null-realtime".to_owned(),
             database_url: "sqlite://minstrel.db".to_owned(),
+            outbox_capacity: minstrel_cache::OutboxConfig::DEFAULT_CAPACITY,
             redis_url: None,
+            event_bus: "memory".to_owned(),
+            event_bus_process_id: None,
             log: "info".to_owned(),
             log_format: LogFormat::Pretty,
             http_addr: None,
@@ -173,9 +196,24 @@ impl Config {
         {
             bail!("MINSTREL_REDIS_URL must start with redis:// or rediss://");
         }
+        if self.event_bus()? == EventBusKind::Redis && self.redis_url.is_none() {
+            bail!("MINSTREL_EVENT_BUS=redis needs MINSTREL_REDIS_URL");
+        }
+        if self
+            .event_bus_process_id
+            .as_ref()
+            .is_some_and(|id| id.trim().is_empty())
+        {
+            bail!(
+                "MINSTREL_EVENT_BUS_PROCESS_ID must not be empty (leave it unset for a unique id)"
+            );
+        }
         self.search_provider()?;
         if self.playlist_cap == 0 {
             bail!("MINSTREL_PLAYLIST_CAP must be at least 1");
+        }
+        if self.outbox_capacity == 0 {
+            bail!("MINSTREL_OUTBOX_CAPACITY must be at least 1");
         }
         if !(-70.0..=0.0).contains(&self.loudness_target) {
             bail!(
@@ -188,6 +226,14 @@ impl Config {
             bail!("set both SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET, or neither");
         }
         Ok(())
+    }
+
+    pub(crate) fn event_bus(&self) -> anyhow::Result<EventBusKind> {
+        match self.event_bus.trim().to_ascii_lowercase().as_str() {
+            "memory" | "" => Ok(EventBusKind::Memory),
+            "redis" => Ok(EventBusKind::Redis),
+            other => bail!("MINSTREL_EVENT_BUS must be memory or redis (got \"{other}\")"),
+        }
     }
 
     pub(crate) fn search_provider(&self) -> anyhow::Result<SearchProvider> {
@@ -288,6 +334,37 @@ mod tests {
         let from_env: figment::value::Value = "0.0.0.0:8080".parse().unwrap();
         let address: SocketAddr = from_env.deserialize().unwrap();
         assert_eq!(address, SocketAddr::from(([0, 0, 0, 0], 8080)));
+    }
+
+    #[test]
+    fn the_event_bus_is_memory_by_default_and_redis_needs_a_redis_url() {
+        assert_eq!(Config::default().event_bus().unwrap(), EventBusKind::Memory);
+        let redis = Config {
+            event_bus: "Redis".to_owned(),
+            ..Config::default()
+        };
+        assert_eq!(redis.event_bus().unwrap(), EventBusKind::Redis);
+        let error = redis.validate().unwrap_err().to_string();
+        assert!(error.contains("MINSTREL_REDIS_URL"), "{error}");
+        let with_url = Config {
+            redis_url: Some("redis://127.0.0.1:6379".to_owned()),
+            ..redis
+        };
+        assert!(with_url.validate().is_ok());
+        let wrong = Config {
+            event_bus: "kafka".to_owned(),
+            ..Config::default()
+        };
+        let error = wrong.validate().unwrap_err().to_string();
+        assert!(
+            error.contains("memory or redis") && error.contains("kafka"),
+            "{error}"
+        );
+        let blank_id = Config {
+            event_bus_process_id: Some(" ".to_owned()),
+            ..Config::default()
+        };
+        assert!(blank_id.validate().is_err());
     }
 
     #[test]

@@ -1,9 +1,11 @@
 //! minstrel: the composition root. Reads the configuration, builds every adapter, wires them
 //! into the use cases and starts the front-ends. The only crate that knows every other one.
 
+mod bench;
 mod config;
 mod doctor;
 mod ops;
+mod preview;
 mod render;
 mod wiring;
 
@@ -45,6 +47,9 @@ enum Command {
     Migrate,
     /// Check the configuration and the environment.
     Doctor,
+    /// Render N concurrent guild streams through the full pipeline (decode, DSP, Opus, RTP
+    /// encryption; no network) and report streams per core, the Opus-only ceiling and memory.
+    Bench(bench::BenchArgs),
 }
 
 #[tokio::main]
@@ -85,6 +90,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Doctor => doctor::run(&config).await,
+        // Compute-bound and synchronous: its own threads, off the async runtime.
+        Command::Bench(args) => tokio::task::spawn_blocking(move || bench::run(&args))
+            .await
+            .context("the bench stopped unexpectedly")?,
     }
 }
 

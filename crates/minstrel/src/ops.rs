@@ -63,8 +63,9 @@ pub(crate) mod metric {
     pub(crate) const CACHE_DEGRADED: &str = minstrel_cache::DEGRADED_GAUGE;
     /// Gauge, label `component`: 1 while that component reports degraded or unhealthy.
     pub(crate) const COMPONENT_DEGRADED: &str = "minstrel_component_degraded";
-    /// Gauge: messages waiting in the outbox (Telegram bridge, rate-limited sends).
-    pub(crate) const OUTBOX_DEPTH: &str = "minstrel_outbox_depth";
+    /// Gauge: database writes held in the outbox while the database is unreachable (set by
+    /// minstrel-cache).
+    pub(crate) const OUTBOX_DEPTH: &str = minstrel_cache::OUTBOX_DEPTH_GAUGE;
     /// Counter, label `reason` ([`minstrel_sources::YtDlpFailure::as_str`]): yt-dlp runs that
     /// failed (resolve or stream).
     pub(crate) const YT_DLP_FAILURES: &str = minstrel_sources::YT_DLP_FAILURES_COUNTER;
@@ -286,6 +287,21 @@ pub(crate) fn cache_check(
     }
 }
 
+/// The database outbox: degraded while writes wait in it for the database.
+pub(crate) fn outbox_check(
+    outbox: minstrel_cache::Outbox,
+) -> impl Fn() -> BoxFuture<'static, ComponentStatus> + Send + Sync + 'static {
+    move || {
+        let status = match outbox.depth() {
+            0 => ComponentStatus::healthy("no writes waiting"),
+            waiting => ComponentStatus::degraded(format!(
+                "{waiting} writes wait for the database to answer again"
+            )),
+        };
+        futures::future::ready(status).boxed()
+    }
+}
+
 /// Whatever the component's task last wrote into `cell`.
 pub(crate) fn status_check(
     cell: StatusCell,
@@ -470,7 +486,7 @@ fn describe_metrics() {
     );
     describe_gauge!(
         metric::OUTBOX_DEPTH,
-        "Messages waiting in the outbox to be sent."
+        "Database writes held in the outbox until the database answers again."
     );
     metrics::gauge!(metric::OUTBOX_DEPTH).set(0.0);
     describe_counter!(

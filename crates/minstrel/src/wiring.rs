@@ -8,21 +8,22 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use minstrel_app::ports::{
-    AudioOpener, Cache, Clock, EventBus, HistoryRepo, InProcessEventBus, Player, PlaylistRepo,
-    QueueStore, SettingsRepo, StoreError, SystemClock, TrackResolver,
+    AudioOpener, Cache, Clock, EventBus, GuildDirectory, HistoryRepo, InProcessEventBus, Player,
+    PlaylistRepo, QueueStore, SettingsRepo, StoreError, SystemClock, TrackResolver,
 };
 use minstrel_app::{
     BridgePorts, BridgeService, FilterService, HistoryService, MusicPorts, MusicService,
-    PlaylistService, RateLimit, SettingsService,
+    PlaylistService, PreviewService, RateLimit, SearchService, SettingsService,
 };
 use minstrel_cache::{
     CacheCapacity, LayeredCache, LayeredCacheConfig, MokaCache, RedisCache, RedisCacheConfig,
+    RedisEventBus, RedisEventBusConfig,
 };
 use minstrel_console::{Console, ConsoleServices, Mode};
 use minstrel_db::SqlDatabase;
 use minstrel_discord::{
     CommandRegistration, DiscordConfig, DiscordFrontEnd, DiscordServices, GatewayEvent,
-    MessageSender, RestProxy, VoiceGateway,
+    MessageSender, RestProxy, VoiceChannelDirectory, VoiceGateway,
 };
 use minstrel_domain::GuildId;
 use minstrel_sources::{
@@ -37,7 +38,7 @@ use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 use tracing::{error, info, warn};
 
-use crate::config::{Config, Output};
+use crate::config::{Config, EventBusKind, Output};
 use crate::ops::{self, ComponentStatus, OpsState, Readiness, StatusCell};
 use metrics_exporter_prometheus::PrometheusHandle;
 
@@ -57,6 +58,13 @@ pub(crate) struct App {
     pub(crate) database: SqlDatabase,
     /// The Redis-backed cache, for the readiness report; `None` with memory alone.
     pub(crate) layered_cache: Option<LayeredCache>,
+    /// What the database has not been given yet, for shutdown.
+    pub(crate) unsaved: Unsaved,
+    /// `/preview` clips, through the same opener and filter chain as playback.
+    pub(crate) preview: Arc<PreviewService>,
+    /// Who is in the Discord guilds' voice channels (fed by the gateway), for Telegram's
+    /// `/list`; `None` without Discord.
+    pub(crate) guild_directory: Option<Arc<VoiceChannelDirectory>>,
 }
 
 /// Opens the database of `config.database_url` (a `SQLite` file is created when missing).
@@ -82,7 +90,9 @@ fn store_failure(error: &StoreError) -> anyhow::Error {
         StoreError::Unavailable(cause) | StoreError::Internal(cause) => {
             anyhow::anyhow!("{error}: {cause}")
         }
-        StoreError::Conflict(_) | StoreError::NotFound(_) => anyhow::anyhow!("{error}"),
+        StoreError::Conflict(_) | StoreError::NotFound(_) | StoreError::Backlogged { .. } => {
+            anyhow::anyhow!("{error}")
+        }
     }
 }
 
@@ -99,6 +109,34 @@ fn build_cache(config: &Config) -> anyhow::Result<(Arc<dyn Cache>, Option<Layere
     info!(redis = %redis.display_url(), "shared cache: Redis behind the in-process cache");
     let layered = LayeredCache::new(memory, redis, LayeredCacheConfig::default());
     Ok((Arc::new(layered.clone()), Some(layered)))
+}
+
+/// The event bus `MINSTREL_EVENT_BUS` names: this process alone, or a Redis stream shared by
+/// every process of a deployment. A Redis that is down at startup is not fatal: events keep
+/// reaching this process and the bus reconnects in the background.
+fn build_event_bus(config: &Config) -> anyhow::Result<Arc<dyn EventBus>> {
+    let url = match (config.event_bus()?, &config.redis_url) {
+        (EventBusKind::Memory, _) => return Ok(Arc::new(InProcessEventBus::default())),
+        (EventBusKind::Redis, Some(url)) => url,
+        (EventBusKind::Redis, None) => {
+            anyhow::bail!("MINSTREL_EVENT_BUS=redis needs MINSTREL_REDIS_URL")
+        }
+    };
+    let mut bus_config = RedisEventBusConfig::new(url.clone());
+    if let Some(process_id) = &config.event_bus_process_id {
+        bus_config = bus_config.with_process_id(process_id.trim());
+    }
+    let bus = RedisEventBus::new(bus_config)
+        .map_err(|minstrel_app::ports::CacheError::Unavailable(cause)| anyhow::anyhow!(cause))
+        .context("MINSTREL_REDIS_URL is not a usable Redis address for the event bus")?;
+    bus.start();
+    info!(
+        redis = %bus.display_url(),
+        stream = bus.stream_key(),
+        process = bus.process_id(),
+        "event bus: a Redis stream shared with the other minstrel processes"
+    );
+    Ok(Arc::new(bus))
 }
 
 struct Sources {
@@ -163,6 +201,8 @@ fn build_sources(config: &Config, cache: Arc<dyn Cache>) -> anyhow::Result<Sourc
     })
 }
 
+// The composition root: one long list of adapters, each built from the config.
+#[allow(clippy::too_many_lines)]
 pub(crate) async fn build(config: &Config) -> anyhow::Result<App> {
     std::fs::create_dir_all(&config.library_dir).with_context(|| {
         format!(
@@ -174,6 +214,7 @@ pub(crate) async fn build(config: &Config) -> anyhow::Result<App> {
     let sources = build_sources(config, cache.clone())?;
     let resolver = sources.resolver;
     let opener = sources.opener;
+    let preview_renderer = Arc::new(crate::preview::DspPreviewRenderer::new(opener.clone()));
     let (sink, pace) = match config.output()? {
         Output::Null => (SinkKind::Null, Pace::Fast),
         Output::NullRealtime => (SinkKind::Null, Pace::Realtime),
@@ -195,17 +236,23 @@ pub(crate) async fn build(config: &Config) -> anyhow::Result<App> {
         "database ready"
     );
     // SQL is the source of truth; the cache holds copies that every write deletes.
-    let settings: Arc<dyn SettingsRepo> = Arc::new(minstrel_cache::CachedSettingsRepo::new(
-        Arc::new(database.settings_repo()),
-        cache.clone(),
-    ));
-    let playlists: Arc<dyn PlaylistRepo> = Arc::new(minstrel_cache::CachedPlaylistRepo::new(
-        Arc::new(database.playlist_repo()),
-        cache,
-    ));
-    let history: Arc<dyn HistoryRepo> = Arc::new(database.history_repo());
-    let queue_store: Arc<dyn QueueStore> = Arc::new(database.queue_store());
-    let events: Arc<dyn EventBus> = Arc::new(InProcessEventBus::default());
+    // While the database is unreachable, acknowledged writes wait in the outbox, in order.
+    let outbox = minstrel_cache::Outbox::spawn(minstrel_cache::OutboxConfig {
+        capacity: config.outbox_capacity,
+        ..minstrel_cache::OutboxConfig::default()
+    });
+    let settings: Arc<dyn SettingsRepo> = Arc::new(
+        minstrel_cache::CachedSettingsRepo::new(Arc::new(database.settings_repo()), cache.clone())
+            .with_outbox(outbox.clone()),
+    );
+    let playlists: Arc<dyn PlaylistRepo> = Arc::new(
+        minstrel_cache::CachedPlaylistRepo::new(Arc::new(database.playlist_repo()), cache)
+            .with_outbox(outbox.clone()),
+    );
+    let unsaved = Unsaved::start(&database, outbox);
+    let history: Arc<dyn HistoryRepo> = unsaved.history.clone();
+    let queue_store: Arc<dyn QueueStore> = unsaved.queues.clone();
+    let events = build_event_bus(config)?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let player_port: Arc<dyn Player> = match &player {
         AudioOutput::Discord(songbird) => songbird.clone(),
@@ -236,9 +283,17 @@ pub(crate) async fn build(config: &Config) -> anyhow::Result<App> {
         links: Arc::new(database.chat_link_repo()),
         codes: Arc::new(database.link_code_repo()),
         members: Arc::new(database.telegram_member_repo()),
-        audit: Arc::new(database.audit_log()),
+        audit: Arc::new(minstrel_cache::OutboxAuditLog::new(
+            Arc::new(database.audit_log()),
+            unsaved.outbox.clone(),
+        )),
         clock: Arc::new(SystemClock),
     }));
+    let guild_directory = config
+        .discord_token
+        .is_set()
+        .then(|| Arc::new(VoiceChannelDirectory::new()));
+    let preview = Arc::new(PreviewService::new(music.clone(), preview_renderer));
     Ok(App {
         music,
         console,
@@ -246,7 +301,64 @@ pub(crate) async fn build(config: &Config) -> anyhow::Result<App> {
         bridge,
         database,
         layered_cache,
+        unsaved,
+        preview,
+        guild_directory,
     })
+}
+
+/// How long shutdown waits for the outbox to reach the database.
+const OUTBOX_SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Writes on their way to the database: history in batches, queue snapshots debounced (≤ 1 s),
+/// and the outbox under both while the database is away.
+pub(crate) struct Unsaved {
+    pub(crate) outbox: minstrel_cache::Outbox,
+    history: Arc<minstrel_app::BatchedHistoryRepo>,
+    queues: Arc<minstrel_app::DebouncedQueueStore>,
+}
+
+impl Unsaved {
+    fn start(database: &SqlDatabase, outbox: minstrel_cache::Outbox) -> Self {
+        let history = Arc::new(minstrel_app::BatchedHistoryRepo::new(
+            Arc::new(minstrel_cache::OutboxHistoryRepo::new(
+                Arc::new(database.history_repo()),
+                outbox.clone(),
+            )),
+            minstrel_app::HistoryBatching::default(),
+        ));
+        let queues = Arc::new(minstrel_app::DebouncedQueueStore::new(
+            Arc::new(minstrel_cache::OutboxQueueStore::new(
+                Arc::new(database.queue_store()),
+                outbox.clone(),
+            )),
+            minstrel_app::DebouncedQueueStore::DEFAULT_DELAY,
+        ));
+        tokio::spawn(history.clone().run());
+        tokio::spawn(queues.clone().run());
+        Self {
+            outbox,
+            history,
+            queues,
+        }
+    }
+
+    /// Hands everything buffered to the database, and waits a little for the outbox.
+    async fn flush(&self) {
+        self.queues.flush().await;
+        if let Err(error) = self.history.flush().await {
+            warn!(?error, "could not record history");
+        }
+        if tokio::time::timeout(OUTBOX_SHUTDOWN_GRACE, self.outbox.drained())
+            .await
+            .is_err()
+        {
+            error!(
+                waiting = self.outbox.depth(),
+                "the database is still unreachable; writes held in the outbox are lost"
+            );
+        }
+    }
 }
 
 /// Turns true once, when the bot stops; every long-running part waits on it.
@@ -308,6 +420,7 @@ pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
     // The last word on every queue, so the next start resumes where this one stopped.
     checkpoints_task.abort();
     app.music.checkpoint_playing().await;
+    app.unsaved.flush().await;
     if let AudioOutput::Local(player) = &app.player
         && let Err(error) = player.shutdown()
     {
@@ -342,7 +455,8 @@ async fn start_ops(
         app.layered_cache.clone(),
         status.discord.clone(),
         status.telegram.clone(),
-    );
+    )
+    .with_check("outbox", ops::outbox_check(app.unsaved.outbox.clone()));
     let state = OpsState::new(readiness, metrics);
     let shutdown = stop.stopped();
     Ok(Some(tokio::spawn(async move {
@@ -366,6 +480,7 @@ fn spawn_discord(
     if let AudioOutput::Discord(songbird) = &app.player {
         discord.voice = Some(Arc::new(SongbirdVoice(songbird.clone())));
     }
+    discord.directory.clone_from(&app.guild_directory);
     let services = discord_services(app);
     let shutdown = stop.stopped();
     let status = status.discord.clone();
@@ -477,6 +592,8 @@ fn discord_services(app: &App) -> DiscordServices {
         settings: app.console.settings.clone(),
         history: app.console.history.clone(),
         bridge: Some(app.bridge.clone()),
+        search: Arc::new(SearchService::for_music(&app.music)),
+        preview: Some(app.preview.clone()),
     }
 }
 
@@ -520,7 +637,10 @@ async fn start_telegram(config: &Config, app: &App) -> Option<TelegramFrontend> 
         filters: FilterService::new(app.music.clone()),
         bridge: app.bridge.clone(),
         events: app.console.events.clone(),
-        directory: None,
+        directory: app
+            .guild_directory
+            .clone()
+            .map(|directory| directory as Arc<dyn GuildDirectory>),
     };
     match TelegramFrontend::start(telegram, services).await {
         Ok(frontend) => Some(frontend),

@@ -150,6 +150,68 @@ async fn a_rejected_discord_token_stops_discord_without_reconnecting() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_disallowed_intent_close_stops_discord_with_the_fix_in_the_log() {
+    let (gateway, rest) = fakes().await;
+    // 4014: the application lacks an intent it asked for (Discord's "disallowed intents").
+    gateway.close_on_identify(4014);
+    let mut bot = spawn_bot(&gateway, &rest, &[]);
+    gateway.wait_for_op(2, 1).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !bot.stderr().contains("Discord is off") {
+        assert!(
+            Instant::now() < deadline,
+            "Discord did not stop after 4014:\n{}",
+            bot.stderr()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let log = bot.stderr();
+    assert!(log.contains("4014"), "{log}");
+    assert!(log.contains("developer portal"), "no advice in:\n{log}");
+    assert_eq!(gateway.connections(), 1, "no reconnect after a fatal close");
+    let identifies = gateway
+        .received()
+        .iter()
+        .filter(|payload| payload["op"].as_u64() == Some(2))
+        .count();
+    assert_eq!(identifies, 1, "no second Identify");
+    bot.interrupt();
+    let status = bot.wait(Duration::from_secs(40));
+    assert!(status.success(), "{status:?}\n{}", bot.stderr());
+    bot.assert_never_printed("SECRET-discord");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_daily_identify_budget_used_up_the_bot_waits_for_the_reset() {
+    let (gateway, rest) = fakes().await;
+    // Nothing left today; Discord resets the budget in 8 s.
+    rest.set_identify_budget(0, 8_000);
+    let mut bot = spawn_bot(&gateway, &rest, &[]);
+    let identify = gateway.wait_for_op(2, 1).await;
+    let identified_at = Instant::now();
+    assert_eq!(identify["d"]["intents"], json!(INTENTS), "{identify}");
+    // The shard connects within about a second of asking Discord, then holds its Identify
+    // until the reset; without the budget it identifies the moment Hello arrives.
+    let connected_at = gateway.connected_at()[0];
+    let held = identified_at.duration_since(connected_at);
+    assert!(
+        held >= Duration::from_secs(3),
+        "identified {held:?} after connecting\n{}",
+        bot.stderr()
+    );
+    assert!(
+        bot.stderr().contains("identifies is used up"),
+        "{}",
+        bot.stderr()
+    );
+    assert_eq!(gateway.connections(), 1);
+    bot.interrupt();
+    let status = bot.wait(Duration::from_secs(40));
+    assert!(status.success(), "{status:?}\n{}", bot.stderr());
+    bot.assert_never_printed("SECRET-discord");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_source_is_acknowledged_at_once_and_answered_when_it_resolves() {
     use std::os::unix::fs::PermissionsExt as _;
 

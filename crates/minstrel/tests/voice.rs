@@ -3,12 +3,17 @@
 //! TLS (a throwaway CA through `SSL_CERT_FILE`), and the RTP it sends is decrypted and
 //! Opus-decoded here, so the assertions are on the audio a listener would hear.
 //! A voice close 4015 mid-track is resumed and the audio continues; alone, the bot leaves.
+//! A gateway close mid-track resumes the gateway session while the audio goes on; three guilds
+//! playing at once each hear their own track; a voice close 4014 (kicked) is not fought: the
+//! bot lets the connection go and saves the queue.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use minstrel_testkit::discord::{FakeGateway, FakeMember, FakeRest, slash_command};
+use minstrel_testkit::discord::{
+    FakeGateway, FakeMember, FakeRest, RecordedRequest, SESSION_ID, slash_command,
+};
 use minstrel_testkit::process::BotProcess;
 use minstrel_testkit::voice::FakeVoiceServer;
 use serde_json::json;
@@ -19,7 +24,7 @@ const VOICE_CHANNEL: u64 = 600_000_000_000_000_077;
 const MEMBER: u64 = 100_000_000_000_000_009;
 const RATE: f32 = 48_000.0;
 
-fn write_tone(path: &Path, seconds: u32) {
+fn write_tone(path: &Path, seconds: u32, frequency: f32) {
     let spec = hound::WavSpec {
         channels: 2,
         sample_rate: 48_000,
@@ -30,7 +35,7 @@ fn write_tone(path: &Path, seconds: u32) {
     for index in 0..48_000 * seconds {
         #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation)]
         let sample =
-            ((std::f32::consts::TAU * 440.0 * index as f32 / RATE).sin() * 12_000.0) as i16;
+            ((std::f32::consts::TAU * frequency * index as f32 / RATE).sin() * 12_000.0) as i16;
         writer.write_sample(sample).unwrap();
         writer.write_sample(sample).unwrap();
     }
@@ -38,10 +43,24 @@ fn write_tone(path: &Path, seconds: u32) {
 }
 
 fn spawn(gateway: &FakeGateway, rest: &FakeRest, voice: &FakeVoiceServer) -> BotProcess {
+    spawn_with(gateway, rest, voice.ca_file(), &[("tone.wav", 440.0)], &[])
+}
+
+/// The bot with a library of `tones` (file name, frequency; 60 s each), trusting the voice
+/// CA(s) in `ca_file`, with extra `env`.
+fn spawn_with(
+    gateway: &FakeGateway,
+    rest: &FakeRest,
+    ca_file: &Path,
+    tones: &[(&str, f32)],
+    env: &[(&str, String)],
+) -> BotProcess {
     let dir = tempfile::tempdir().unwrap();
     let library = dir.path().join("music");
     std::fs::create_dir(&library).unwrap();
-    write_tone(&library.join("tone.wav"), 60);
+    for (name, frequency) in tones {
+        write_tone(&library.join(name), 60, *frequency);
+    }
     let mut command = Command::new(env!("CARGO_BIN_EXE_minstrel"));
     command
         .env_remove("TELEGRAM_TOKEN")
@@ -53,7 +72,8 @@ fn spawn(gateway: &FakeGateway, rest: &FakeRest, voice: &FakeVoiceServer) -> Bot
         .env("MINSTREL_NORMALISATION", "false")
         .env("MINSTREL_LEAVE_WHEN_ALONE_AFTER", "1")
         .env("MINSTREL_LOG", "info,songbird=warn")
-        .env("SSL_CERT_FILE", voice.ca_file())
+        .env("SSL_CERT_FILE", ca_file)
+        .envs(env.iter().map(|(name, value)| (*name, value)))
         .stdin(Stdio::null());
     BotProcess::spawn(command, dir)
 }
@@ -204,5 +224,311 @@ async fn play_reaches_the_voice_channel_as_440_hz_and_nightcore_moves_it_to_550(
     assert!(gateway.dispatch("VOICE_STATE_UPDATE", &gone));
     let leave = gateway.wait_for_op(4, 2).await;
     assert_eq!(leave["d"]["channel_id"], serde_json::Value::Null, "{leave}");
+    bot.assert_never_printed("SECRET-voice");
+}
+
+/// `member`'s voice state in `guild`: in `channel`, or out of voice with `None`.
+fn member_voice_state(guild: u64, channel: Option<u64>, member: u64) -> serde_json::Value {
+    json!({
+        "guild_id": guild.to_string(),
+        "channel_id": channel.map(|channel| channel.to_string()),
+        "user_id": member.to_string(),
+        "session_id": format!("member-session-{member}"),
+        "deaf": false, "mute": false, "self_deaf": false, "self_mute": false,
+        "self_video": false, "self_stream": false, "suppress": false,
+        "request_to_speak_timestamp": null,
+    })
+}
+
+/// One `/play` in a guild.
+struct PlayIn<'a> {
+    guild: u64,
+    channel: u64,
+    member: &'a FakeMember,
+    query: &'a str,
+    id: u64,
+    token: &'a str,
+}
+
+/// Puts the member in the voice channel and has them `/play` the query; waits for the reply
+/// and for the bot's join, the `joins`-th voice state update (op 4) it sends.
+async fn play_in(
+    gateway: &FakeGateway,
+    rest: &FakeRest,
+    bot: &BotProcess,
+    play: &PlayIn<'_>,
+    joins: usize,
+) {
+    let state = member_voice_state(play.guild, Some(play.channel), play.member.user_id);
+    assert!(gateway.dispatch("VOICE_STATE_UPDATE", &state));
+    let options = json!([{"name": "query", "type": 3, "value": play.query}]);
+    let command = slash_command(
+        play.id,
+        play.token,
+        play.guild,
+        play.member,
+        "play",
+        &options,
+    );
+    assert!(gateway.inject_interaction(&command));
+    let edit = rest.wait_for_original_edit(play.token).await;
+    let said = edit.embed_description().unwrap_or_default();
+    let title = play.query.trim_end_matches(".wav");
+    assert!(said.contains(title), "{said}\n{}", bot.stderr());
+    let join = gateway.wait_for_op(4, joins).await;
+    assert_eq!(
+        join["d"]["guild_id"],
+        json!(play.guild.to_string()),
+        "{join}"
+    );
+    assert_eq!(
+        join["d"]["channel_id"],
+        json!(play.channel.to_string()),
+        "{join}"
+    );
+}
+
+/// The reply to interaction `id` with a body: an immediate one (callback type 4) or the edit
+/// of a deferred one; as JSON text.
+async fn reply_to(rest: &FakeRest, id: u64, token: &str) -> String {
+    let id = id.to_string();
+    let reply = rest
+        .wait_for(
+            "the reply to an interaction",
+            |request: &RecordedRequest| {
+                (request.is_callback()
+                    && request.path_segment(4) == Some(id.as_str())
+                    && request.body["type"] == json!(4))
+                    || (request.is_original_edit() && request.path_segment(5) == Some(token))
+            },
+        )
+        .await;
+    reply.body.to_string()
+}
+
+fn ops_sent(gateway: &FakeGateway, op: u64) -> usize {
+    gateway
+        .received()
+        .iter()
+        .filter(|payload| payload["op"].as_u64() == Some(op))
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gateway_close_mid_track_resumes_the_session_and_the_audio_goes_on() {
+    let voice = FakeVoiceServer::start().await;
+    let gateway = FakeGateway::start().await;
+    gateway.set_voice_endpoint(&voice.endpoint());
+    let rest = FakeRest::start().await;
+    rest.set_gateway_url(&gateway.url());
+    let bot = spawn(&gateway, &rest, &voice);
+    gateway.wait_for_op(2, 1).await;
+    let member = FakeMember::new(MEMBER, "ann");
+    let play = PlayIn {
+        guild: GUILD,
+        channel: VOICE_CHANNEL,
+        member: &member,
+        query: "tone.wav",
+        id: 3_001,
+        token: "resume-play",
+    };
+    play_in(&gateway, &rest, &bot, &play, 1).await;
+    more_packets(&voice, 25, &bot).await;
+
+    // Discord drops the gateway connection mid-track with a resumable code.
+    let last_sequence = gateway.last_sequence();
+    assert!(gateway.close(4000));
+    let resume = gateway.wait_for_op(6, 1).await;
+    assert_eq!(resume["d"]["session_id"], json!(SESSION_ID), "{resume}");
+    assert_eq!(resume["d"]["seq"], json!(last_sequence), "{resume}");
+    assert_eq!(gateway.connections(), 2, "one reconnect");
+    assert_eq!(ops_sent(&gateway, 2), 1, "resumed, not identified again");
+
+    // The resumed session carries interactions, and the voice connection never noticed.
+    let queue = slash_command(3_002, "resume-queue", GUILD, &member, "queue", &json!([]));
+    assert!(gateway.inject_interaction(&queue));
+    let listed = reply_to(&rest, 3_002, "resume-queue").await;
+    assert!(listed.contains("tone"), "{listed}\n{}", bot.stderr());
+    more_packets(&voice, 50, &bot).await;
+    let heard = last(&voice, 0.5);
+    assert!(
+        rms(&heard) > 0.05,
+        "silent after the resume: rms {}",
+        rms(&heard)
+    );
+    let (at_440, at_550) = (power_at(&heard, 440.0), power_at(&heard, 550.0));
+    assert!(at_440 > 50.0 * at_550, "440 Hz {at_440}, 550 Hz {at_550}");
+    assert_eq!(voice.connections(), 1, "the voice connection stayed up");
+    assert_eq!(voice.rejected_packets(), 0);
+    bot.assert_never_printed("SECRET-voice");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_guilds_playing_at_once_each_hear_their_own_track() {
+    // (guild, voice channel, member, file, frequency)
+    const GUILDS: [(u64, u64, u64, &str, f32); 3] = [
+        (
+            300_000_000_000_000_011,
+            600_000_000_000_000_011,
+            100_000_000_000_000_011,
+            "low.wav",
+            440.0,
+        ),
+        (
+            300_000_000_000_000_012,
+            600_000_000_000_000_012,
+            100_000_000_000_000_012,
+            "middle.wav",
+            660.0,
+        ),
+        (
+            300_000_000_000_000_013,
+            600_000_000_000_000_013,
+            100_000_000_000_000_013,
+            "high.wav",
+            880.0,
+        ),
+    ];
+    let voices = [
+        FakeVoiceServer::start().await,
+        FakeVoiceServer::start().await,
+        FakeVoiceServer::start().await,
+    ];
+    let gateway = FakeGateway::start().await;
+    for (voice, (guild, ..)) in voices.iter().zip(GUILDS) {
+        gateway.set_guild_voice_endpoint(guild, &voice.endpoint());
+    }
+    let rest = FakeRest::start().await;
+    rest.set_gateway_url(&gateway.url());
+    // One trust file with the CAs of the three voice servers.
+    let mut trusted = tempfile::NamedTempFile::new().unwrap();
+    for voice in &voices {
+        std::io::Write::write_all(&mut trusted, &std::fs::read(voice.ca_file()).unwrap()).unwrap();
+    }
+    let tones: Vec<(&str, f32)> = GUILDS
+        .iter()
+        .map(|&(_, _, _, file, frequency)| (file, frequency))
+        .collect();
+    let bot = spawn_with(&gateway, &rest, trusted.path(), &tones, &[]);
+    gateway.wait_for_op(2, 1).await;
+
+    for (index, &(guild, channel, member, file, _)) in GUILDS.iter().enumerate() {
+        let member = FakeMember::new(member, &format!("listener-{index}"));
+        let token = format!("guild-play-{index}");
+        let play = PlayIn {
+            guild,
+            channel,
+            member: &member,
+            query: file,
+            id: 4_001 + index as u64,
+            token: &token,
+        };
+        play_in(&gateway, &rest, &bot, &play, index + 1).await;
+    }
+    for voice in &voices {
+        more_packets(voice, 50, &bot).await;
+    }
+    for (voice, (guild, _, _, file, own)) in voices.iter().zip(GUILDS) {
+        let identified = voice.identified();
+        assert_eq!(identified.len(), 1, "{file}: one voice session");
+        assert_eq!(identified[0]["server_id"], json!(guild.to_string()));
+        assert_eq!(voice.rejected_packets(), 0, "{file}");
+        let heard = last(voice, 0.5);
+        assert!(rms(&heard) > 0.05, "{file}: silent, rms {}", rms(&heard));
+        let mine = power_at(&heard, own);
+        for (.., other) in GUILDS {
+            if (other - own).abs() > 1.0 {
+                let theirs = power_at(&heard, other);
+                assert!(
+                    mine > 50.0 * theirs,
+                    "{file}: {own} Hz {mine}, {other} Hz {theirs}"
+                );
+            }
+        }
+    }
+    bot.assert_never_printed("SECRET-voice");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_voice_close_4014_is_not_fought_and_the_queue_is_saved() {
+    let voice = FakeVoiceServer::start().await;
+    let gateway = FakeGateway::start().await;
+    gateway.set_voice_endpoint(&voice.endpoint());
+    let rest = FakeRest::start().await;
+    rest.set_gateway_url(&gateway.url());
+    let data = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}", data.path().join("minstrel.db").display());
+    let bot = spawn_with(
+        &gateway,
+        &rest,
+        voice.ca_file(),
+        &[("tone.wav", 440.0)],
+        &[("MINSTREL_DATABASE_URL", database.clone())],
+    );
+    gateway.wait_for_op(2, 1).await;
+    let member = FakeMember::new(MEMBER, "ann");
+    let play = PlayIn {
+        guild: GUILD,
+        channel: VOICE_CHANNEL,
+        member: &member,
+        query: "tone.wav",
+        id: 5_001,
+        token: "kicked-play",
+    };
+    play_in(&gateway, &rest, &bot, &play, 1).await;
+    more_packets(&voice, 25, &bot).await;
+
+    // A moderator disconnects the bot: Discord closes its voice websocket with 4014.
+    assert!(voice.close(4014));
+    // The bot lets the connection go (op 4 without a channel) instead of reconnecting.
+    let leave = gateway.wait_for_op(4, 2).await;
+    assert_eq!(leave["d"]["guild_id"], json!(GUILD.to_string()), "{leave}");
+    assert_eq!(leave["d"]["channel_id"], serde_json::Value::Null, "{leave}");
+
+    // The queue is kept, the interrupted track first.
+    let queue = slash_command(5_002, "kicked-queue", GUILD, &member, "queue", &json!([]));
+    assert!(gateway.inject_interaction(&queue));
+    let listed = reply_to(&rest, 5_002, "kicked-queue").await;
+    assert!(listed.contains("tone"), "{listed}\n{}", bot.stderr());
+    // No reconnect was tried: one voice connection, one Identify, no Resume, one join.
+    assert_eq!(voice.connections(), 1, "{}", bot.stderr());
+    assert_eq!(voice.identified().len(), 1);
+    assert!(
+        voice
+            .received()
+            .iter()
+            .all(|payload| payload["op"].as_u64() != Some(7)),
+        "a voice Resume after 4014"
+    );
+    let joins = gateway
+        .received()
+        .iter()
+        .filter(|payload| {
+            payload["op"].as_u64() == Some(4) && !payload["d"]["channel_id"].is_null()
+        })
+        .count();
+    assert_eq!(joins, 1, "rejoined after 4014");
+
+    // ... and saved where the bot keeps it: not in a voice channel, the track up next.
+    let store = minstrel_db::SqlDatabase::connect(&database)
+        .await
+        .unwrap()
+        .queue_store();
+    let snapshots = minstrel_app::ports::QueueStore::load_all(&store)
+        .await
+        .unwrap();
+    let saved = snapshots
+        .iter()
+        .find(|snapshot| snapshot.guild.get() == GUILD)
+        .expect("the guild's queue was saved");
+    assert_eq!(saved.voice_channel, None, "{saved:?}");
+    assert!(saved.current.is_none(), "{saved:?}");
+    assert_eq!(saved.upcoming.len(), 1, "{saved:?}");
+    assert!(saved.upcoming[0].title.contains("tone"), "{saved:?}");
+    assert!(
+        bot.stderr().contains("4014"),
+        "the log says why:\n{}",
+        bot.stderr()
+    );
     bot.assert_never_printed("SECRET-voice");
 }

@@ -132,4 +132,9 @@ impl TrackResolver for CachingResolver {
         }
         Ok(tracks)
     }
+
+    /// Suggestions are cached by the search use case; here they pass straight through.
+    async fn search(&self, words: &str, limit: usize) -> Result<Vec<TrackInfo>, ResolveError> {
+        self.inner.search(words, limit).await
+    }
 }

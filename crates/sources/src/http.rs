@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use minstrel_app::ports::{
-    AudioError, AudioOpener, PcmStream, ResolveError, TrackInfo, TrackResolver,
+    AudioError, AudioOpener, OpenOptions, PcmStream, ResolveError, TrackInfo, TrackResolver,
 };
 use minstrel_domain::{SourceKind, Track};
 use tokio::runtime::Handle;
@@ -151,7 +151,12 @@ impl HttpAudioOpener {
 }
 
 impl AudioOpener for HttpAudioOpener {
-    fn open(&self, track: &Track, start_at: Duration) -> Result<Box<dyn PcmStream>, AudioError> {
+    fn open(
+        &self,
+        track: &Track,
+        start_at: Duration,
+        _options: OpenOptions,
+    ) -> Result<Box<dyn PcmStream>, AudioError> {
         if track.source_kind != SourceKind::Http {
             return Err(AudioError::Unsupported(format!(
                 "{} tracks are not played over plain HTTP",

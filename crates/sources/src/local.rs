@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use minstrel_app::ports::{
-    AudioError, AudioOpener, PcmStream, ResolveError, TrackInfo, TrackResolver,
+    AudioError, AudioOpener, OpenOptions, PcmStream, ResolveError, TrackInfo, TrackResolver,
 };
 use minstrel_domain::{SourceKind, Track};
 
@@ -368,7 +368,12 @@ impl LocalAudioOpener {
 }
 
 impl AudioOpener for LocalAudioOpener {
-    fn open(&self, track: &Track, start_at: Duration) -> Result<Box<dyn PcmStream>, AudioError> {
+    fn open(
+        &self,
+        track: &Track,
+        start_at: Duration,
+        _options: OpenOptions,
+    ) -> Result<Box<dyn PcmStream>, AudioError> {
         if track.source_kind != SourceKind::Local {
             return Err(AudioError::Unsupported(format!(
                 "{} tracks cannot play yet; that lands with the sources issue",

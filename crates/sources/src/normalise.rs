@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use ebur128::{EbuR128, Mode};
-use minstrel_app::ports::{AudioError, AudioOpener, PcmStream};
+use minstrel_app::ports::{AudioError, AudioOpener, OpenOptions, PcmStream};
 use minstrel_domain::Track;
 
 const RATE: u32 = 48_000;
@@ -261,10 +261,12 @@ impl PcmStream for NormalisedStream {
     }
 }
 
-/// An [`AudioOpener`] decorator that normalises every stream the inner opener opens.
+/// An [`AudioOpener`] decorator that normalises the streams the inner opener opens.
 ///
-/// One switch serves every track: flipping it takes effect on the tracks already playing, so a
-/// setting can turn normalisation on or off without restarting anything.
+/// Two levels decide. The bot-wide switch (from the configuration) is the master: off, nothing
+/// is normalised; flipping it takes effect on the tracks already playing. Under it, a guild
+/// that turned normalisation off opens its tracks with [`OpenOptions::normalise`] false and
+/// gets them untouched, from its next track on.
 pub struct NormalisingOpener {
     inner: Arc<dyn AudioOpener>,
     config: NormalisationConfig,
@@ -299,8 +301,17 @@ impl NormalisingOpener {
 }
 
 impl AudioOpener for NormalisingOpener {
-    fn open(&self, track: &Track, start_at: Duration) -> Result<Box<dyn PcmStream>, AudioError> {
-        let stream = self.inner.open(track, start_at)?;
+    fn open(
+        &self,
+        track: &Track,
+        start_at: Duration,
+        options: OpenOptions,
+    ) -> Result<Box<dyn PcmStream>, AudioError> {
+        let stream = self.inner.open(track, start_at, options)?;
+        if !options.normalise {
+            // The guild turned it off: its audio stays untouched, sample for sample.
+            return Ok(stream);
+        }
         Ok(Box::new(NormalisedStream::with_switch(
             stream,
             self.config,

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use minstrel_app::ports::{AudioError, AudioOpener, PcmStream};
+use minstrel_app::ports::{AudioError, AudioOpener, OpenOptions, PcmStream};
 use minstrel_domain::{SourceKind, Track};
 
 use crate::http::HttpAudioOpener;
@@ -23,18 +23,23 @@ fn not_set_up(what: &str) -> AudioError {
 }
 
 impl AudioOpener for SourceAudioOpener {
-    fn open(&self, track: &Track, start_at: Duration) -> Result<Box<dyn PcmStream>, AudioError> {
+    fn open(
+        &self,
+        track: &Track,
+        start_at: Duration,
+        options: OpenOptions,
+    ) -> Result<Box<dyn PcmStream>, AudioError> {
         match track.source_kind {
             SourceKind::Local => self
                 .local
                 .as_ref()
                 .ok_or_else(|| not_set_up("the local music library"))?
-                .open(track, start_at),
+                .open(track, start_at, options),
             SourceKind::Http => self
                 .http
                 .as_ref()
                 .ok_or_else(|| not_set_up("playing web links"))?
-                .open(track, start_at),
+                .open(track, start_at, options),
             SourceKind::YouTube
             | SourceKind::YouTubeMusic
             | SourceKind::SoundCloud
@@ -46,7 +51,7 @@ impl AudioOpener for SourceAudioOpener {
                 .ytdlp
                 .as_ref()
                 .ok_or_else(|| not_set_up("playing from YouTube and similar sites"))?
-                .open(track, start_at),
+                .open(track, start_at, options),
         }
     }
 }

@@ -187,6 +187,26 @@ impl TrackResolver for RoutingResolver {
         };
         resolver.resolve(value).await
     }
+
+    /// Plain words searched on a site ask yt-dlp for several results (`ytsearchN:`, at most
+    /// 10); anything else (links, paths, the local library) is resolved as usual.
+    async fn search(&self, words: &str, limit: usize) -> Result<Vec<TrackInfo>, ResolveError> {
+        let count = limit.clamp(2, 10);
+        if let Route::YtDlp(pseudo_url) = self.route(words)?
+            && let Some(ytdlp) = &self.resolvers.ytdlp
+        {
+            for (single, site) in [("ytsearch1:", "ytsearch"), ("scsearch1:", "scsearch")] {
+                if let Some(rest) = pseudo_url.strip_prefix(single) {
+                    let mut tracks = ytdlp.resolve(&format!("{site}{count}:{rest}")).await?;
+                    tracks.truncate(limit);
+                    return Ok(tracks);
+                }
+            }
+        }
+        let mut tracks = self.resolve(words).await?;
+        tracks.truncate(limit);
+        Ok(tracks)
+    }
 }
 
 #[cfg(test)]
@@ -274,5 +294,48 @@ mod tests {
             .await
             .unwrap_err();
         assert!(error.to_string().contains("not set up"), "{error}");
+    }
+
+    /// Answers every query with three tracks and remembers what it was asked.
+    #[derive(Default)]
+    struct Recording(std::sync::Mutex<Vec<String>>);
+
+    #[async_trait]
+    impl TrackResolver for Recording {
+        async fn resolve(&self, query: &str) -> Result<Vec<TrackInfo>, ResolveError> {
+            self.0.lock().unwrap().push(query.to_owned());
+            Ok((0..3)
+                .map(|index| TrackInfo {
+                    title: format!("{query} {index}"),
+                    artist: None,
+                    duration: None,
+                    source_kind: minstrel_domain::SourceKind::YouTube,
+                    locator: format!("https://www.youtube.com/watch?v={index}"),
+                    thumbnail: None,
+                })
+                .collect())
+        }
+    }
+
+    #[tokio::test]
+    async fn searches_for_suggestions_ask_the_site_for_several_results() {
+        let ytdlp = Arc::new(Recording::default());
+        let local = Arc::new(Recording::default());
+        let router = RoutingResolver::new(
+            Resolvers {
+                ytdlp: Some(ytdlp.clone()),
+                local: Some(local.clone()),
+                ..Resolvers::default()
+            },
+            SearchProvider::YouTube,
+        );
+        assert_eq!(router.search("lofi beats", 25).await.unwrap().len(), 3);
+        assert_eq!(router.search("sc: rain", 2).await.unwrap().len(), 2);
+        assert_eq!(router.search("song.flac", 25).await.unwrap().len(), 3);
+        assert_eq!(
+            *ytdlp.0.lock().unwrap(),
+            ["ytsearch10:lofi beats", "scsearch2:rain"]
+        );
+        assert_eq!(*local.0.lock().unwrap(), ["song.flac"]);
     }
 }

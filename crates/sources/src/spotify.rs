@@ -197,6 +197,10 @@ pub struct SpotifyConfig {
     pub collection_cap: usize,
     /// Searches run at once for an album or playlist (default 4).
     pub concurrency: usize,
+    /// Where the Web API answers (`https://api.spotify.com/v1/`); a test points it at a fake.
+    pub api_base_url: String,
+    /// Where client-credentials tokens are issued (`https://accounts.spotify.com/`).
+    pub accounts_base_url: String,
 }
 
 impl Default for SpotifyConfig {
@@ -207,6 +211,8 @@ impl Default for SpotifyConfig {
             candidates: 5,
             collection_cap: 100,
             concurrency: 4,
+            api_base_url: rspotify::DEFAULT_API_BASE_URL.to_owned(),
+            accounts_base_url: rspotify::DEFAULT_AUTH_BASE_URL.to_owned(),
         }
     }
 }
@@ -233,9 +239,27 @@ struct Api {
     authenticated: tokio::sync::Mutex<bool>,
 }
 
-fn api_error(error: &rspotify::ClientError) -> ResolveError {
+/// The HTTP status Spotify answered with, when it answered.
+fn status_of(error: &rspotify::ClientError) -> Option<u16> {
+    if let rspotify::ClientError::Http(http) = error
+        && let rspotify::http::HttpError::StatusCode(response) = http.as_ref()
+    {
+        return Some(response.status().as_u16());
+    }
+    None
+}
+
+/// What went wrong talking to Spotify about `link`, in a sentence for the user; the log gets
+/// the detail. The client secret and the token are part of neither.
+fn api_error(error: &rspotify::ClientError, link: &SpotifyLink) -> ResolveError {
     tracing::warn!(%error, "the Spotify API failed");
-    ResolveError::Unavailable("Spotify did not answer; try again later".to_owned())
+    let message = match status_of(error) {
+        Some(401 | 403) => "Spotify refused this bot's credentials; ask the operator to check them",
+        Some(404) => return ResolveError::NotFound(format!("spotify:{}", link.id)),
+        Some(429) => "Spotify is limiting how often this bot may ask; try again in a minute",
+        _ => "Spotify did not answer; try again later",
+    };
+    ResolveError::Unavailable(message.to_owned())
 }
 
 fn convert(title: &str, artists: Vec<String>, millis: i64) -> SpotifyTrack {
@@ -272,15 +296,21 @@ impl Api {
     ) -> Result<Vec<SpotifyTrack>, ResolveError> {
         let client = self.ready().await?;
         let not_found = || ResolveError::NotFound(format!("spotify:{}", link.id));
+        let api_error = |error: rspotify::ClientError| {
+            if status_of(&error) == Some(401)
+                && let Ok(mut authenticated) = self.authenticated.try_lock()
+            {
+                // Revoked or expired under us: the next link asks for a fresh token.
+                *authenticated = false;
+            }
+            api_error(&error, link)
+        };
         let page_size = 50_u32;
         let mut tracks = Vec::new();
         match link.kind {
             SpotifyKind::Track => {
                 let id = TrackId::from_id(&link.id).map_err(|_| not_found())?;
-                let track = client
-                    .track(id, None)
-                    .await
-                    .map_err(|error| api_error(&error))?;
+                let track = client.track(id, None).await.map_err(api_error)?;
                 let artists = track
                     .artists
                     .into_iter()
@@ -299,7 +329,7 @@ impl Api {
                     let page = client
                         .album_track_manual(id.clone(), None, Some(page_size), Some(offset))
                         .await
-                        .map_err(|error| api_error(&error))?;
+                        .map_err(api_error)?;
                     let more = page.next.is_some() && !page.items.is_empty();
                     tracks.extend(page.items.into_iter().map(|track| {
                         let artists = track
@@ -327,7 +357,7 @@ impl Api {
                             Some(offset),
                         )
                         .await
-                        .map_err(|error| api_error(&error))?;
+                        .map_err(api_error)?;
                     let more = page.next.is_some() && !page.items.is_empty();
                     offset += u32::try_from(page.items.len()).unwrap_or(page_size);
                     tracks.extend(page.items.into_iter().filter_map(|item| {
@@ -373,10 +403,14 @@ impl SpotifyResolver {
     pub fn new(config: SpotifyConfig, search: Arc<dyn TrackResolver>) -> Self {
         let api = config.credentials.as_ref().map(|credentials| {
             Arc::new(Api {
-                client: ClientCredsSpotify::new(Credentials::new(
-                    &credentials.client_id,
-                    &credentials.client_secret,
-                )),
+                client: ClientCredsSpotify::with_config(
+                    Credentials::new(&credentials.client_id, &credentials.client_secret),
+                    rspotify::Config {
+                        api_base_url: config.api_base_url.clone(),
+                        auth_base_url: config.accounts_base_url.clone(),
+                        ..rspotify::Config::default()
+                    },
+                ),
                 authenticated: tokio::sync::Mutex::new(false),
             })
         });

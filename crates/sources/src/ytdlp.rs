@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use minstrel_app::ports::{
-    AudioError, AudioOpener, PcmStream, ResolveError, TrackInfo, TrackResolver,
+    AudioError, AudioOpener, OpenOptions, PcmStream, ResolveError, TrackInfo, TrackResolver,
 };
 use minstrel_domain::{SourceKind, Track};
 use serde::Deserialize;
@@ -706,7 +706,12 @@ impl YtDlpAudioOpener {
 }
 
 impl AudioOpener for YtDlpAudioOpener {
-    fn open(&self, track: &Track, start_at: Duration) -> Result<Box<dyn PcmStream>, AudioError> {
+    fn open(
+        &self,
+        track: &Track,
+        start_at: Duration,
+        _options: OpenOptions,
+    ) -> Result<Box<dyn PcmStream>, AudioError> {
         let page = Url::parse(&track.locator)
             .ok()
             .filter(|url| site_of(url).is_some())

@@ -17,7 +17,7 @@ pub enum Command {
     Link(String),
     #[command(description = "unlink this chat from its Discord server (chat admins)")]
     Unlink,
-    #[command(description = "who is online in the linked Discord server")]
+    #[command(description = "who is in voice on the linked Discord server")]
     List,
     #[command(description = "play a song: /play <search words or URL>")]
     Play(String),

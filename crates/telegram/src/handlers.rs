@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use futures::future::BoxFuture;
-use minstrel_app::ports::TelegramMember;
+use minstrel_app::ports::{GuildMemberList, MemberListScope, StoreError, TelegramMember};
 use minstrel_app::{Actor, BridgeError, BridgeService, MusicError};
 use minstrel_domain::{
     AddPosition, GuildId, PlaybackState, RepeatMode, Requester as Person, RequesterId,
@@ -371,14 +371,17 @@ async fn music_command(
                     None => Reply::text(play_text(&outcome)),
                 })
         }
-        Command::Queue => music.queue_page(guild, 1, 10).await.map(|page| {
-            let text = queue_text(&page);
-            if page.current.is_some() {
-                Reply::with_player_keyboard(text, false)
-            } else {
-                Reply::text(text)
+        Command::Queue => match music.queue_page(guild, 1, 10).await {
+            Ok(page) if page.current.is_some() => {
+                // The keyboard offers Resume while paused, as the now-playing message does.
+                let paused = music
+                    .now_playing(guild)
+                    .await
+                    .is_ok_and(|now| now.state == PlaybackState::Paused);
+                Ok(Reply::with_player_keyboard(queue_text(&page), paused))
             }
-        }),
+            other => other.map(|page| Reply::text(queue_text(&page))),
+        },
         Command::Np => music.now_playing(guild).await.map(|now| {
             Reply::now_playing(
                 now_playing_text(&now),
@@ -557,23 +560,49 @@ async fn unlink(
 
 async fn list_members(guild: GuildId, context: &Context) -> Reply {
     let Some(directory) = &context.services.directory else {
-        return Reply::failure("The Discord member list is not available right now.");
+        return Reply::failure(
+            "The Discord member list is not available: the Discord side of the bot is not running.",
+        );
     };
     match directory.online_members(guild).await {
-        Ok(members) if members.is_empty() => Reply::text("Nobody is online on Discord."),
-        Ok(members) => {
-            let names: Vec<String> = members
-                .iter()
-                .map(|member| format!("• {}", member.display_name))
-                .collect();
-            Reply::text(format!(
-                "Online on Discord ({}):\n{}",
-                members.len(),
-                names.join("\n")
-            ))
-        }
+        Ok(list) => Reply::text(member_list_text(&list)),
+        Err(StoreError::Unavailable(_)) => Reply::failure(
+            "I don't know who is on the Discord server yet (the Discord connection has not \
+             sent it). Try again in a minute.",
+        ),
         Err(error) => Reply::failure(format!("Sorry: {error}.")),
     }
+}
+
+/// The `/list` answer, saying plainly what the list covers.
+fn member_list_text(list: &GuildMemberList) -> String {
+    let (heading, nobody) = match list.scope {
+        MemberListScope::InVoice => (
+            "In a voice channel on Discord",
+            "Nobody is in a voice channel on Discord right now.",
+        ),
+        MemberListScope::Online => ("Online on Discord", "Nobody is online on Discord."),
+    };
+    let mut text = if list.members.is_empty() {
+        nobody.to_owned()
+    } else {
+        let lines: Vec<String> = list
+            .members
+            .iter()
+            .map(|member| match &member.voice_channel {
+                Some(channel) => format!("• {} (🔊 {channel})", member.display_name),
+                None => format!("• {}", member.display_name),
+            })
+            .collect();
+        format!("{heading} ({}):\n{}", list.members.len(), lines.join("\n"))
+    };
+    if list.scope == MemberListScope::InVoice {
+        text.push_str(
+            "\n\nI can only see who is in voice: Discord shares who else is online only with \
+             bots granted the presence intent.",
+        );
+    }
+    text
 }
 
 async fn on_callback(
@@ -701,10 +730,22 @@ async fn refresh_player_message(
             .reply_markup(player_keyboard(now.state == PlaybackState::Paused)),
         Err(_) => bot.edit_message_text(chat, message, "Nothing is playing."),
     };
-    match request.await {
+    let mut result = request.send_ref().await;
+    // Edits do not go through the Throttle adaptor's queue, which retries only sends: honour a
+    // short RetryAfter here, once (a long one would keep the button's answer waiting).
+    if let Err(RequestError::RetryAfter(after)) = &result
+        && after.duration() <= MAX_BUTTON_RETRY_AFTER
+    {
+        tokio::time::sleep(after.duration()).await;
+        result = request.send_ref().await;
+    }
+    match result {
         Ok(_) | Err(RequestError::Api(ApiError::MessageNotModified)) => {}
         Err(error) => {
             warn!(error = %describe(&error, &context.token), "could not refresh a player message");
         }
     }
 }
+
+/// The longest `RetryAfter` a button press waits out before refreshing its message.
+const MAX_BUTTON_RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(5);

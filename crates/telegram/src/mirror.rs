@@ -142,20 +142,20 @@ impl GuildView {
             repeat: None,
         }))
     }
+}
 
-    fn take_notices(&mut self) -> Option<String> {
-        if self.notices.is_empty() {
-            return None;
-        }
-        let notices = std::mem::take(&mut self.notices);
-        let hidden = notices.len().saturating_sub(MAX_NOTICES);
-        let mut lines: Vec<String> = Vec::new();
-        if hidden > 0 {
-            lines.push(format!("… {hidden} earlier events"));
-        }
-        lines.extend(notices.into_iter().skip(hidden));
-        Some(lines.join("\n"))
+/// The notices as one message: the last [`MAX_NOTICES`], the older ones counted.
+fn view_notices(notices: &[String]) -> Option<String> {
+    if notices.is_empty() {
+        return None;
     }
+    let hidden = notices.len().saturating_sub(MAX_NOTICES);
+    let mut lines: Vec<String> = Vec::new();
+    if hidden > 0 {
+        lines.push(format!("… {hidden} earlier events"));
+    }
+    lines.extend(notices.iter().skip(hidden).cloned());
+    Some(lines.join("\n"))
 }
 
 /// Requests made to one chat in the last minute.
@@ -368,15 +368,35 @@ impl Mirror {
             view.message = None;
         }
         let outcome = self.send_view(chat, &mut view).await;
-        view.due = None;
-        view.new_track = false;
-        view.unanswered = false;
-        if let Err(RequestError::MigrateToChatId(to)) = &outcome {
-            self.follow_migration(chat, *to).await;
-            view.message = None;
-            view.due = Some(Instant::now());
-        } else if let Err(error) = &outcome {
-            warn!(%guild, error = %describe(error, &self.token), "could not mirror player events to Telegram");
+        match &outcome {
+            Err(RequestError::RetryAfter(after)) => {
+                // Telegram said "not now": nothing of the failed request arrived and the view
+                // still holds it (send_view put it back), so the same changes go out once,
+                // later, together with whatever comes meanwhile.
+                debug!(%guild, retry_after = ?after.duration(), "Telegram asked the bridge to wait");
+                view.due = Some(Instant::now() + after.duration());
+            }
+            Err(RequestError::MigrateToChatId(to)) => {
+                self.follow_migration(chat, *to).await;
+                view.message = None;
+                view.notices.clear();
+                view.new_track = false;
+                view.unanswered = false;
+                view.due = Some(Instant::now());
+            }
+            Err(error) => {
+                warn!(%guild, error = %describe(error, &self.token), "could not mirror player events to Telegram");
+                view.message = None;
+                view.notices.clear();
+                view.due = None;
+                view.new_track = false;
+                view.unanswered = false;
+            }
+            Ok(()) => {
+                view.due = None;
+                view.new_track = false;
+                view.unanswered = false;
+            }
         }
         self.views.insert(guild, view);
         true
@@ -390,37 +410,62 @@ impl Mirror {
                 return Ok(());
             }
         }
-        let notices = view.take_notices();
+        // On a failed request the view gets back what did not go out (the notices, the
+        // message to edit), so a retry after Telegram's RetryAfter sends it exactly once.
+        let notices = std::mem::take(&mut view.notices);
+        let summary = view_notices(&notices);
         let player = view.player_text();
         match (player, view.message.take()) {
             (Some(player), previous) if view.new_track || previous.is_none() => {
-                let text = match notices {
-                    Some(notices) => format!("{notices}\n{player}"),
+                let text = match summary {
+                    Some(summary) => format!("{summary}\n{player}"),
                     None => player.clone(),
                 };
-                if let Sent::Message(id) = self.send(chat, &text, Some(view.paused)).await? {
-                    view.message = Some((chat, id, text));
-                    self.set_now_playing_message(chat, Some(id));
+                match self.send(chat, &text, Some(view.paused)).await {
+                    Ok(Sent::Message(id)) => {
+                        view.message = Some((chat, id, text));
+                        self.set_now_playing_message(chat, Some(id));
+                    }
+                    Ok(Sent::Nothing) => {}
+                    Err(error) => {
+                        view.notices = notices;
+                        view.message = previous;
+                        return Err(error);
+                    }
                 }
             }
             (Some(player), Some((message_chat, id, shown))) => {
-                if let Some(notices) = notices {
-                    self.send(chat, &notices, None).await?;
+                if let Some(summary) = summary
+                    && let Err(error) = self.send(chat, &summary, None).await
+                {
+                    view.notices = notices;
+                    view.message = Some((message_chat, id, shown));
+                    return Err(error);
                 }
                 let text = player;
-                if text != shown {
-                    self.edit(chat, id, &text, Some(view.paused)).await?;
+                if text != shown
+                    && let Err(error) = self.edit(chat, id, &text, Some(view.paused)).await
+                {
+                    view.message = Some((message_chat, id, shown));
+                    return Err(error);
                 }
                 view.message = Some((message_chat, id, text));
             }
-            (None, Some((_, id, _))) => {
-                let text = notices.unwrap_or_else(|| "■ Nothing is playing".to_owned());
-                self.edit(chat, id, &text, None).await?;
+            (None, Some((message_chat, id, shown))) => {
+                let text = summary.unwrap_or_else(|| "■ Nothing is playing".to_owned());
+                if let Err(error) = self.edit(chat, id, &text, None).await {
+                    view.notices = notices;
+                    view.message = Some((message_chat, id, shown));
+                    return Err(error);
+                }
                 self.set_now_playing_message(chat, None);
             }
             (None, None) => {
-                if let Some(notices) = notices {
-                    self.send(chat, &notices, None).await?;
+                if let Some(summary) = summary
+                    && let Err(error) = self.send(chat, &summary, None).await
+                {
+                    view.notices = notices;
+                    return Err(error);
                 }
             }
             (Some(_), None) => unreachable!("matched by the first arm"),

@@ -6,8 +6,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use minstrel_app::ports::{
-    ChatLink, ChatLinkRepo, Clock, EventBus, InProcessEventBus, MockPlayer, MockTrackResolver,
-    SystemClock, TrackInfo,
+    ChatLink, ChatLinkRepo, Clock, EventBus, GuildDirectory, GuildMemberInfo, GuildMemberList,
+    InProcessEventBus, MemberListScope, MockGuildDirectory, MockPlayer, MockTrackResolver,
+    StoreError, SystemClock, TrackInfo,
 };
 use minstrel_app::{
     Actor, BridgeError, BridgePorts, BridgeService, FilterService, MusicPorts, MusicService,
@@ -77,7 +78,7 @@ fn permissive_player(events: &broadcast::Sender<minstrel_app::ports::PlayerEvent
     let mut player = MockPlayer::new();
     player.expect_join().returning(|_, _| Ok(()));
     player.expect_leave().returning(|_| Ok(()));
-    player.expect_play().returning(|_, _, _, _, _| Ok(()));
+    player.expect_play().returning(|_, _, _, _, _, _| Ok(()));
     player.expect_pause().returning(|_| Ok(()));
     player.expect_resume().returning(|_| Ok(()));
     player.expect_stop().returning(|_| Ok(()));
@@ -111,6 +112,13 @@ impl Harness {
     }
 
     async fn start_with(prepare: impl FnOnce(&FakeTelegram)) -> Self {
+        Self::start_with_directory(prepare, None).await
+    }
+
+    async fn start_with_directory(
+        prepare: impl FnOnce(&FakeTelegram),
+        directory: Option<Arc<dyn GuildDirectory>>,
+    ) -> Self {
         let fake = FakeTelegram::start().await;
         prepare(&fake);
         let events = Arc::new(InProcessEventBus::default());
@@ -159,7 +167,7 @@ impl Harness {
                 filters: FilterService::new(music.clone()),
                 bridge: bridge.clone(),
                 events: events.clone(),
-                directory: None,
+                directory,
             },
         )
         .await
@@ -542,6 +550,66 @@ async fn every_command_in_a_linked_chat_drives_the_linked_guilds_player() {
 }
 
 #[tokio::test]
+async fn list_names_who_is_in_voice_on_discord_and_says_what_it_covers() {
+    let mut directory = MockGuildDirectory::new();
+    let mut answers = vec![
+        Ok(GuildMemberList {
+            scope: MemberListScope::InVoice,
+            members: vec![
+                GuildMemberInfo {
+                    user: UserId::new(11).unwrap(),
+                    display_name: "Ann_*[x]".to_owned(),
+                    voice_channel: Some("Music".to_owned()),
+                },
+                GuildMemberInfo {
+                    user: UserId::new(12).unwrap(),
+                    display_name: "Bo".to_owned(),
+                    voice_channel: None,
+                },
+            ],
+        }),
+        Ok(GuildMemberList {
+            scope: MemberListScope::InVoice,
+            members: Vec::new(),
+        }),
+        Err(StoreError::Unavailable("no gateway data".to_owned())),
+    ]
+    .into_iter();
+    directory
+        .expect_online_members()
+        .withf(|asked| *asked == guild())
+        .times(3)
+        .returning(move |_| answers.next().unwrap());
+    let harness = Harness::start_with_directory(|_| {}, Some(Arc::new(directory))).await;
+    // Unlinked: nothing is asked.
+    let unlinked = harness.say(GROUP, MEMBER, "/list").await;
+    assert!(unlinked.contains("/id"), "{unlinked}");
+    harness.link_directly(GROUP).await;
+
+    let listed = harness.say(GROUP, MEMBER, "/list").await;
+    assert!(
+        listed.starts_with("In a voice channel on Discord (2):\n• Ann_*[x] (🔊 Music)\n• Bo\n"),
+        "{listed}"
+    );
+    assert!(listed.contains("only see who is in voice"), "{listed}");
+    let empty = harness.say(GROUP, MEMBER, "/list").await;
+    assert!(
+        empty.starts_with("Nobody is in a voice channel on Discord right now."),
+        "{empty}"
+    );
+    let unknown = harness.say(GROUP, MEMBER, "/list").await;
+    assert!(
+        unknown.contains("don't know who is on the Discord server yet"),
+        "{unknown}"
+    );
+    assert!(
+        !unknown.contains("no gateway data"),
+        "internals stay in the log: {unknown}"
+    );
+    harness.stop().await;
+}
+
+#[tokio::test]
 async fn buttons_act_on_the_player_and_answer_the_press() {
     let harness = Harness::start().await;
     harness.link_directly(GROUP).await;
@@ -698,6 +766,105 @@ async fn bursts_of_events_coalesce_into_one_message_and_later_changes_edit_it() 
     assert_eq!(edits.len(), 2);
     assert!(edits[1].text().unwrap().contains("The queue has finished"));
     assert_eq!(harness.fake.sent_texts(GROUP).len(), 1, "still one message");
+    harness.stop().await;
+}
+
+#[tokio::test]
+async fn a_reply_refused_with_retry_after_is_delivered_once_after_the_wait() {
+    let harness = Harness::start().await;
+    harness.fake.retry_after("sendMessage", 2, 1);
+    harness
+        .fake
+        .push_update(text_update(GROUP, MEMBER, "Mo", "/help"));
+    harness
+        .fake
+        .wait_until(WAIT, |_| !harness.fake.delivered_texts(GROUP).is_empty())
+        .await;
+    let attempts = harness.fake.requests_of("sendmessage");
+    assert_eq!(
+        attempts.len(),
+        3,
+        "two refused, then accepted: {attempts:?}"
+    );
+    assert!(attempts[..2].iter().all(|attempt| attempt.status == 429));
+    assert!(
+        attempts
+            .iter()
+            .all(|attempt| attempt.text() == attempts[0].text())
+    );
+    // A later reply arrives after any stray duplicate of the first would have.
+    let after = harness.say(GROUP, MEMBER, "/np").await;
+    assert!(after.contains("not linked"), "{after}");
+    let delivered = harness.fake.delivered_texts(GROUP);
+    assert_eq!(delivered.len(), 2, "{delivered:?}");
+    assert!(delivered[0].contains("/play"), "{delivered:?}");
+    harness.stop().await;
+}
+
+#[tokio::test]
+async fn mirrored_changes_refused_with_retry_after_arrive_once_after_the_wait() {
+    let harness = Harness::start().await;
+    harness.link_directly(GROUP).await;
+    let guild = guild();
+    let track = Track {
+        id: TrackId(1),
+        title: "Song".to_owned(),
+        artist: None,
+        duration: None,
+        source_kind: SourceKind::Local,
+        locator: "song.wav".to_owned(),
+        thumbnail: None,
+        requested_by: Requester::console(),
+    };
+    // A new message: through the Throttle adaptor, which waits and retries.
+    harness.fake.retry_after("sendMessage", 1, 1);
+    harness.events.publish(DomainEvent::TrackStarted {
+        guild,
+        track: track.clone(),
+    });
+    harness
+        .fake
+        .wait_until(WAIT, |_| !harness.fake.delivered_texts(GROUP).is_empty())
+        .await;
+    let message = last_message_id(&harness);
+    // An edit: the bridge itself waits and sends the same change once.
+    harness.fake.retry_after("editMessageText", 2, 1);
+    harness.events.publish(DomainEvent::Paused { guild });
+    harness
+        .fake
+        .wait_until(WAIT, |requests| {
+            requests
+                .iter()
+                .any(|request| request.method == "editmessagetext" && request.accepted())
+        })
+        .await;
+    // Another change, so any late duplicate of the paused edit would show before it.
+    harness.events.publish(DomainEvent::Resumed { guild });
+    wait_for_edit(&harness, message, &["Now playing: Song"]).await;
+
+    let edits = harness.fake.requests_of("editmessagetext");
+    let statuses: Vec<u16> = edits.iter().map(|edit| edit.status).collect();
+    assert_eq!(statuses, [429, 429, 200, 200], "{edits:?}");
+    assert!(
+        edits[2].text().unwrap().contains("Paused: Song"),
+        "{edits:?}"
+    );
+    assert!(
+        edits
+            .iter()
+            .all(|edit| edit.body["message_id"] == json!(message))
+    );
+    let delivered = harness.fake.delivered_texts(GROUP);
+    assert_eq!(
+        delivered.len(),
+        1,
+        "one now-playing message, edited: {delivered:?}"
+    );
+    assert_eq!(
+        harness.fake.requests_of("sendmessage").len(),
+        2,
+        "one refused, one sent"
+    );
     harness.stop().await;
 }
 

@@ -45,10 +45,14 @@ struct GatewayState {
     url: String,
     received: Recorder<Value>,
     connections: AtomicUsize,
+    /// When each websocket connection was accepted.
+    connected_at: Mutex<Vec<Instant>>,
     sequence: AtomicU64,
     current: Mutex<Option<mpsc::UnboundedSender<Outgoing>>>,
     close_on_identify: Mutex<Option<u16>>,
     voice_endpoint: Mutex<Option<String>>,
+    /// Endpoints for particular guilds (one fake voice server each), before `voice_endpoint`.
+    guild_voice_endpoints: Mutex<std::collections::HashMap<u64, String>>,
 }
 
 impl GatewayState {
@@ -86,10 +90,12 @@ impl FakeGateway {
             url: format!("ws://{address}"),
             received: Recorder::new(),
             connections: AtomicUsize::new(0),
+            connected_at: Mutex::new(Vec::new()),
             sequence: AtomicU64::new(0),
             current: Mutex::new(None),
             close_on_identify: Mutex::new(None),
             voice_endpoint: Mutex::new(None),
+            guild_voice_endpoints: Mutex::new(std::collections::HashMap::new()),
         });
         let accept_state = Arc::clone(&state);
         let task = tokio::spawn(async move {
@@ -113,6 +119,15 @@ impl FakeGateway {
     /// How many websocket connections were accepted.
     pub fn connections(&self) -> usize {
         self.state.connections.load(Ordering::SeqCst)
+    }
+
+    /// When each websocket connection was accepted, in order.
+    pub fn connected_at(&self) -> Vec<Instant> {
+        self.state
+            .connected_at
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// Waits until the client has sent `count` payloads with opcode `op`; returns the last.
@@ -161,6 +176,21 @@ impl FakeGateway {
             .voice_endpoint
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(endpoint.to_owned());
+    }
+
+    /// Like [`FakeGateway::set_voice_endpoint`] for `guild` only, so each guild's voice
+    /// connection can go to a voice server of its own.
+    pub fn set_guild_voice_endpoint(&self, guild: u64, endpoint: &str) {
+        self.state
+            .guild_voice_endpoints
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(guild, endpoint.to_owned());
+    }
+
+    /// The sequence number of the last dispatch sent (0 before any); a Resume must carry it.
+    pub fn last_sequence(&self) -> u64 {
+        self.state.sequence.load(Ordering::SeqCst)
     }
 
     /// Answers the next Identify with a close `code` (e.g. 4004) instead of READY.
@@ -253,6 +283,11 @@ async fn serve_gateway(stream: TcpStream, state: Arc<GatewayState>) {
     let Ok(socket) = tokio_tungstenite::accept_async(stream).await else {
         return;
     };
+    state
+        .connected_at
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .push(Instant::now());
     state.connections.fetch_add(1, Ordering::SeqCst);
     let (sink, mut source) = socket.split();
     let (sender, outgoing) = mpsc::unbounded_channel();
@@ -293,11 +328,24 @@ async fn serve_gateway(stream: TcpStream, state: Arc<GatewayState>) {
                 }
             }
             Some(4) => {
-                let endpoint = state
-                    .voice_endpoint
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .clone();
+                let for_guild = payload["d"]["guild_id"]
+                    .as_str()
+                    .and_then(|guild| guild.parse::<u64>().ok())
+                    .and_then(|guild| {
+                        state
+                            .guild_voice_endpoints
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
+                            .get(&guild)
+                            .cloned()
+                    });
+                let endpoint = for_guild.or_else(|| {
+                    state
+                        .voice_endpoint
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .clone()
+                });
                 for (event, data) in voice_dispatches(&payload["d"], endpoint.as_deref()) {
                     let text = state.dispatch_text(event, &data);
                     let _ = sender.send(Outgoing::Text(text));
@@ -313,14 +361,37 @@ async fn serve_gateway(stream: TcpStream, state: Arc<GatewayState>) {
     writer.abort();
 }
 
+/// A file of a `multipart/form-data` request (`files[N]` parts).
+#[derive(Clone, PartialEq, Eq)]
+pub struct RecordedFile {
+    /// The form field, e.g. `files[0]`.
+    pub field: String,
+    pub filename: String,
+    pub bytes: Vec<u8>,
+}
+
+impl std::fmt::Debug for RecordedFile {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("RecordedFile")
+            .field("field", &self.field)
+            .field("filename", &self.filename)
+            .field("bytes", &self.bytes.len())
+            .finish()
+    }
+}
+
 /// One request the fake REST API received.
 #[derive(Debug, Clone)]
 pub struct RecordedRequest {
     pub method: String,
     /// Path without the query, e.g. `/api/v10/interactions/1/tok/callback`.
     pub path: String,
-    /// The JSON body (`Value::Null` when empty, a string when not JSON).
+    /// The JSON body (`Value::Null` when empty, a string when not JSON). For a
+    /// `multipart/form-data` request, its `payload_json` part.
     pub body: Value,
+    /// The files of a `multipart/form-data` request, in order.
+    pub files: Vec<RecordedFile>,
     pub authorization: Option<String>,
     pub at: Instant,
 }
@@ -371,6 +442,8 @@ impl RecordedRequest {
 struct RestState {
     requests: Recorder<RecordedRequest>,
     gateway_url: Mutex<String>,
+    /// `session_start_limit` of `GET /gateway/bot`: identifies left today, ms until the reset.
+    identify_budget: Mutex<(u32, u64)>,
     next_id: AtomicU64,
 }
 
@@ -394,6 +467,7 @@ impl FakeRest {
         let state = Arc::new(RestState {
             requests: Recorder::new(),
             gateway_url: Mutex::new("ws://127.0.0.1:9".to_owned()),
+            identify_budget: Mutex::new((999, 0)),
             next_id: AtomicU64::new(800_000_000_000_000_000),
         });
         let handler_state = Arc::clone(&state);
@@ -427,6 +501,16 @@ impl FakeRest {
         );
     }
 
+    /// What `GET /gateway/bot` says is left of the daily identify budget (of 1000) and in how
+    /// many milliseconds it resets; 999 and 0 until set.
+    pub fn set_identify_budget(&self, remaining: u32, reset_after_ms: u64) {
+        *self
+            .state
+            .identify_budget
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = (remaining, reset_after_ms);
+    }
+
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.state.requests.snapshot()
     }
@@ -444,6 +528,26 @@ impl FakeRest {
             .requests
             .wait_for(what, |requests| {
                 requests.iter().find(|r| matches(r)).cloned()
+            })
+            .await
+    }
+
+    /// Waits until `count` requests that `matches` accepts arrived; returns them all, in order.
+    ///
+    /// # Panics
+    /// After [`WAIT`] without them.
+    pub async fn wait_for_count(
+        &self,
+        what: &str,
+        count: usize,
+        matches: impl Fn(&RecordedRequest) -> bool,
+    ) -> Vec<RecordedRequest> {
+        self.state
+            .requests
+            .wait_for(what, |requests| {
+                let found: Vec<RecordedRequest> =
+                    requests.iter().filter(|r| matches(r)).cloned().collect();
+                (found.len() >= count).then_some(found)
             })
             .await
     }
@@ -500,6 +604,83 @@ fn message_json(id: u64, body: &Value) -> Value {
     })
 }
 
+/// The boundary of a `multipart/form-data` content type.
+fn multipart_boundary(headers: &HeaderMap) -> Option<String> {
+    let content_type = headers.get("content-type")?.to_str().ok()?;
+    let (kind, parameters) = content_type.split_once(';')?;
+    if !kind.trim().eq_ignore_ascii_case("multipart/form-data") {
+        return None;
+    }
+    parameters.split(';').find_map(|parameter| {
+        let (name, value) = parameter.split_once('=')?;
+        name.trim()
+            .eq_ignore_ascii_case("boundary")
+            .then(|| value.trim().trim_matches('"').to_owned())
+    })
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack
+        .windows(needle.len())
+        .position(|window| window == needle)
+}
+
+/// A quoted parameter of a `Content-Disposition` header, e.g. `name` or `filename`.
+fn disposition_parameter(headers: &str, parameter: &str) -> Option<String> {
+    let marker = format!("{parameter}=\"");
+    let line = headers.lines().find(|line| {
+        line.to_ascii_lowercase()
+            .starts_with("content-disposition:")
+    })?;
+    // `filename=` also ends in `name=`: match the parameter only after a separator.
+    let start = line
+        .match_indices(&marker)
+        .find(|(index, _)| matches!(line[..*index].chars().last(), Some(' ' | ';')))?
+        .0
+        + marker.len();
+    let end = line[start..].find('"')? + start;
+    Some(line[start..end].to_owned())
+}
+
+/// The `payload_json` part (as JSON) and the file parts of a multipart body.
+fn parse_multipart(body: &[u8], boundary: &str) -> (Value, Vec<RecordedFile>) {
+    let delimiter = format!("--{boundary}").into_bytes();
+    let mut payload = Value::Null;
+    let mut files = Vec::new();
+    let mut rest = body;
+    while let Some(start) = find(rest, &delimiter) {
+        rest = &rest[start + delimiter.len()..];
+        if rest.starts_with(b"--") {
+            break;
+        }
+        let Some(end) = find(rest, &delimiter) else {
+            break;
+        };
+        let part = rest[..end].strip_prefix(b"\r\n").unwrap_or(&rest[..end]);
+        let part = part.strip_suffix(b"\r\n").unwrap_or(part);
+        let Some(split) = find(part, b"\r\n\r\n") else {
+            continue;
+        };
+        let headers = String::from_utf8_lossy(&part[..split]);
+        let content = &part[split + 4..];
+        let name = disposition_parameter(&headers, "name").unwrap_or_default();
+        match disposition_parameter(&headers, "filename") {
+            Some(filename) => files.push(RecordedFile {
+                field: name,
+                filename,
+                bytes: content.to_vec(),
+            }),
+            None if name == "payload_json" => {
+                payload = serde_json::from_slice(content).unwrap_or_else(|_| {
+                    Value::String(String::from_utf8_lossy(content).into_owned())
+                });
+            }
+            None => {}
+        }
+    }
+    (payload, files)
+}
+
 fn handle_rest(
     state: &RestState,
     method: &Method,
@@ -507,16 +688,20 @@ fn handle_rest(
     headers: &HeaderMap,
     body: &Bytes,
 ) -> Response {
-    let body_json = if body.is_empty() {
-        Value::Null
+    let (body_json, files) = if let Some(boundary) = multipart_boundary(headers) {
+        parse_multipart(body, &boundary)
+    } else if body.is_empty() {
+        (Value::Null, Vec::new())
     } else {
-        serde_json::from_slice(body)
-            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).into_owned()))
+        let json = serde_json::from_slice(body)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).into_owned()));
+        (json, Vec::new())
     };
     let request = RecordedRequest {
         method: method.as_str().to_owned(),
         path: uri.path().to_owned(),
         body: body_json.clone(),
+        files,
         authorization: headers
             .get("authorization")
             .and_then(|value| value.to_str().ok())
@@ -543,11 +728,18 @@ fn handle_rest(
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone();
+        let (remaining, reset_after) = *state
+            .identify_budget
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         axum::Json(json!({
             "url": url,
             "shards": 1,
             "session_start_limit": {
-                "total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1
+                "total": 1000,
+                "remaining": remaining,
+                "reset_after": reset_after,
+                "max_concurrency": 1,
             },
         }))
         .into_response()
@@ -605,6 +797,65 @@ impl FakeMember {
     }
 }
 
+/// A `VOICE_STATE_UPDATE` body: `member` joined `channel` of `guild` (`None`: left voice).
+pub fn voice_state_json(guild: u64, member: &FakeMember, channel: Option<u64>) -> Value {
+    json!({
+        "guild_id": guild.to_string(),
+        "channel_id": channel.map(|channel| channel.to_string()),
+        "user_id": member.user_id.to_string(),
+        "member": member.to_json(),
+        "session_id": format!("session-{}", member.user_id),
+        "deaf": false, "mute": false, "self_deaf": false, "self_mute": false,
+        "self_video": false, "self_stream": false, "suppress": false,
+        "request_to_speak_timestamp": null,
+    })
+}
+
+/// A `GUILD_CREATE` body of an available guild with voice channels `channels` (id, name) and
+/// `in_voice` members sitting in them. As Discord does without the presence intent, the member
+/// list holds just the members in voice, and the voice states carry no member.
+pub fn guild_create_json(
+    guild: u64,
+    channels: &[(u64, &str)],
+    in_voice: &[(&FakeMember, u64)],
+) -> Value {
+    let voice_states: Vec<Value> = in_voice
+        .iter()
+        .map(|(member, channel)| {
+            let mut state = voice_state_json(guild, member, Some(*channel));
+            if let Some(state) = state.as_object_mut() {
+                state.remove("member");
+                state.remove("guild_id");
+            }
+            state
+        })
+        .collect();
+    json!({
+        "id": guild.to_string(),
+        "name": "Test guild",
+        "owner_id": "100000000000000999",
+        "afk_timeout": 300,
+        "default_message_notifications": 0,
+        "explicit_content_filter": 0,
+        "features": [],
+        "mfa_level": 0,
+        "nsfw_level": 0,
+        "preferred_locale": "en-US",
+        "premium_progress_bar_enabled": false,
+        "roles": [],
+        "system_channel_flags": 0,
+        "verification_level": 0,
+        "unavailable": false,
+        "large": false,
+        "channels": channels
+            .iter()
+            .map(|(id, name)| json!({"id": id.to_string(), "type": 2, "name": name}))
+            .collect::<Vec<_>>(),
+        "members": in_voice.iter().map(|(member, _)| member.to_json()).collect::<Vec<_>>(),
+        "voice_states": voice_states,
+    })
+}
+
 fn interaction(
     kind: u8,
     id: u64,
@@ -650,6 +901,42 @@ pub fn slash_command(
         "options": options,
     });
     interaction(2, id, token, guild, member, &data)
+}
+
+/// An `INTERACTION_CREATE` body for a choice in a string select menu (component type 3)
+/// with `custom_id`.
+pub fn select_menu_choice(
+    id: u64,
+    token: &str,
+    guild: u64,
+    member: &FakeMember,
+    custom_id: &str,
+    values: &[&str],
+) -> Value {
+    let data = json!({"custom_id": custom_id, "component_type": 3, "values": values});
+    let mut value = interaction(3, id, token, guild, member, &data);
+    value["message"] = message_json(900_000_000_000_000_001, &json!({}));
+    value
+}
+
+/// An `INTERACTION_CREATE` body for autocomplete (type 4) of `/name`'s option `option`, with
+/// `typed` typed so far.
+pub fn autocomplete(
+    id: u64,
+    token: &str,
+    guild: u64,
+    member: &FakeMember,
+    name: &str,
+    option: &str,
+    typed: &str,
+) -> Value {
+    let data = json!({
+        "id": "500000000000000001",
+        "name": name,
+        "type": 1,
+        "options": [{"name": option, "type": 3, "value": typed, "focused": true}],
+    });
+    interaction(4, id, token, guild, member, &data)
 }
 
 /// An `INTERACTION_CREATE` body for a button press with `custom_id`.

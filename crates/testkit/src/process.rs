@@ -31,6 +31,11 @@ impl BotProcess {
         Self { child, dir }
     }
 
+    /// The operating system's process id (for `/proc/<id>/status` in benchmarks).
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The process's folder (its working directory).
     pub fn dir(&self) -> &Path {
         self.dir.path()

@@ -34,8 +34,10 @@ pub struct RecordedRequest {
     /// The JSON body (`Value::Null` when there was none).
     pub body: Value,
     /// The `message_id` of the message the fake answered with (`sendMessage`: a new id,
-    /// counting up from 100; `editMessageText`: the edited one).
+    /// counting up from 100; `editMessageText`: the edited one); `None` when it was refused.
     pub message_id: Option<i64>,
+    /// The HTTP status the fake answered with (200, or a scripted error's).
+    pub status: u16,
 }
 
 impl RecordedRequest {
@@ -47,6 +49,11 @@ impl RecordedRequest {
     /// `body.text`, when present.
     pub fn text(&self) -> Option<&str> {
         self.body.get("text").and_then(Value::as_str)
+    }
+
+    /// The fake accepted it (HTTP 200): a sent or edited message exists.
+    pub fn accepted(&self) -> bool {
+        self.status == 200
     }
 }
 
@@ -163,6 +170,12 @@ impl FakeTelegram {
         self.script(method, status, body, Some(times));
     }
 
+    /// Answers the next `times` calls of `method` with Telegram's flood-control error: HTTP
+    /// 429 with `parameters.retry_after` = `seconds` (see [`retry_after_error`]).
+    pub fn retry_after(&self, method: &str, times: usize, seconds: u32) {
+        self.respond_times(method, times, 429, retry_after_error(seconds));
+    }
+
     fn script(&self, method: &str, status: u16, body: Value, remaining: Option<usize>) {
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         self.shared
@@ -194,7 +207,17 @@ impl FakeTelegram {
             .collect()
     }
 
-    /// Texts sent to `chat` with `sendMessage`, in order.
+    /// Texts of the `sendMessage` requests to `chat` the fake accepted (refused attempts,
+    /// such as a 429, left out), in order.
+    pub fn delivered_texts(&self, chat: i64) -> Vec<String> {
+        self.requests_of("sendmessage")
+            .iter()
+            .filter(|request| request.chat_id() == Some(chat) && request.accepted())
+            .filter_map(|request| request.text().map(str::to_owned))
+            .collect()
+    }
+
+    /// Texts sent to `chat` with `sendMessage`, in order (refused attempts included).
     pub fn sent_texts(&self, chat: i64) -> Vec<String> {
         self.requests_of("sendmessage")
             .iter()
@@ -264,9 +287,10 @@ async fn handle(
     } else {
         serde_json::from_slice(&body).unwrap_or(Value::Null)
     };
-    let message_id = match method.as_str() {
-        "sendmessage" => Some(shared.next_message_id.fetch_add(1, Ordering::Relaxed)),
-        "editmessagetext" => body.get("message_id").and_then(Value::as_i64),
+    let scripted = take_scripted(&shared, &method);
+    let message_id = match (method.as_str(), &scripted) {
+        ("sendmessage", None) => Some(shared.next_message_id.fetch_add(1, Ordering::Relaxed)),
+        ("editmessagetext", None) => body.get("message_id").and_then(Value::as_i64),
         _ => None,
     };
     if method != "getupdates" {
@@ -275,10 +299,11 @@ async fn handle(
             token,
             body: body.clone(),
             message_id,
+            status: scripted.as_ref().map_or(200, |(status, _)| status.as_u16()),
         });
         shared.bump();
     }
-    if let Some((status, body)) = take_scripted(&shared, &method) {
+    if let Some((status, body)) = scripted {
         return json_response(status, &body);
     }
     let result = match method.as_str() {
@@ -471,6 +496,16 @@ pub fn migration_update(from: i64, to: i64, user: i64) -> Value {
 /// An error body as the Bot API writes it.
 pub fn api_error(code: u16, description: &str) -> Value {
     json!({"ok": false, "error_code": code, "description": description})
+}
+
+/// The body of Telegram's flood-control answer (HTTP 429): try again after `seconds`.
+pub fn retry_after_error(seconds: u32) -> Value {
+    json!({
+        "ok": false,
+        "error_code": 429,
+        "description": format!("Too Many Requests: retry after {seconds}"),
+        "parameters": {"retry_after": seconds},
+    })
 }
 
 /// The body of the 409 a second poller of the same token gets.

@@ -389,6 +389,13 @@ enum Rejected {
     Decrypt,
 }
 
+/// Decrypts one `aead_aes256_gcm_rtpsize` RTP packet sealed with `secret_key` and returns its
+/// Opus payload; `None` when it is not an Opus RTP packet or does not decrypt. The same check
+/// the fake applies to songbird's packets, for tests of other packet writers (`minstrel bench`).
+pub fn open_rtp_packet(packet: &[u8], secret_key: &[u8; 32]) -> Option<Vec<u8>> {
+    open_rtp(packet, &Aes256Gcm::new(secret_key.into())).ok()
+}
+
 /// Decrypts one `aead_aes256_gcm_rtpsize` RTP packet and returns its Opus payload.
 fn open_rtp(packet: &[u8], cipher: &Aes256Gcm) -> Result<Vec<u8>, Rejected> {
     if packet.len() < RTP_HEADER_LEN || packet[0] >> 6 != 2 || packet[1] & 0x7f != RTP_PAYLOAD_TYPE

@@ -20,13 +20,15 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use minstrel_app::ports::{
-    AudioOpener, PcmStream, Player, PlayerError, PlayerEvent, PlayerEventKind,
+    AudioOpener, OpenOptions, PcmStream, Player, PlayerError, PlayerEvent, PlayerEventKind,
 };
 use minstrel_domain::{ChannelId, FilterSpec, GuildId, Track, TrackId, Volume};
 use minstrel_dsp::{FilterChain, FilterControl};
+use songbird::events::context_data::DisconnectReason;
 use songbird::events::{CoreEvent, Event, EventContext, EventHandler, TrackEvent};
 use songbird::input::core::io::MediaSource;
 use songbird::input::{Input, RawAdapter};
+use songbird::model::CloseCode as VoiceCloseCode;
 use songbird::shards::TwilightMap;
 use songbird::tracks::TrackHandle;
 use songbird::{Config, Songbird};
@@ -50,6 +52,8 @@ struct Playing {
     /// Where the audio handed to songbird started in the track.
     offset: Duration,
     control: FilterControl,
+    /// How the track was opened, so a seek reopens it the same way.
+    options: OpenOptions,
     generation: u64,
 }
 
@@ -160,6 +164,7 @@ impl SongbirdPlayer {
         track: &Track,
         start_at: Duration,
         control: FilterControl,
+        options: OpenOptions,
     ) -> Result<(), PlayerError> {
         let songbird = self.songbird()?;
         let call = songbird
@@ -167,7 +172,8 @@ impl SongbirdPlayer {
             .ok_or(PlayerError::NotConnected)?;
         let opener = Arc::clone(&self.opener);
         let opened_track = track.clone();
-        let open = tokio::task::spawn_blocking(move || opener.open(&opened_track, start_at));
+        let open =
+            tokio::task::spawn_blocking(move || opener.open(&opened_track, start_at, options));
         let stream = match tokio::time::timeout(OPEN_TIMEOUT, open).await {
             Ok(Ok(Ok(stream))) => stream,
             Ok(Ok(Err(error))) => return Err(PlayerError::Failed(error.to_string())),
@@ -201,6 +207,7 @@ impl SongbirdPlayer {
                 track: track.clone(),
                 offset: start_at,
                 control,
+                options,
                 generation,
             },
         );
@@ -228,7 +235,8 @@ impl Player for SongbirdPlayer {
         if newly_watched {
             // `join` reuses this `Call`, so the watcher sees the connection it makes.
             let call = songbird.get_or_insert(songbird_guild);
-            let watcher = ConnectionWatcher::new(guild);
+            let watcher =
+                ConnectionWatcher::new(guild, Arc::clone(&self.playing), self.events.clone());
             let mut call = call.lock().await;
             for event in [CoreEvent::DriverReconnect, CoreEvent::DriverDisconnect] {
                 call.add_global_event(Event::Core(event), watcher.clone());
@@ -264,12 +272,14 @@ impl Player for SongbirdPlayer {
         start_at: Duration,
         volume: Volume,
         filters: FilterSpec,
+        options: OpenOptions,
     ) -> Result<(), PlayerError> {
         self.start(
             guild,
             track,
             start_at,
             FilterControl::new(filters, volume.percent()),
+            options,
         )
         .await
     }
@@ -294,14 +304,18 @@ impl Player for SongbirdPlayer {
     }
 
     async fn seek(&self, guild: GuildId, position: Duration) -> Result<(), PlayerError> {
-        let (track, control) = {
+        let (track, control, options) = {
             let playing = self.lock_playing();
             let current = playing.get(&guild).ok_or(PlayerError::NothingPlaying)?;
-            (current.track.clone(), current.control.clone())
+            (
+                current.track.clone(),
+                current.control.clone(),
+                current.options,
+            )
         };
         // The decoded stream is not seekable inside songbird; reopening at the position is
         // exact for every source that can seek, and starts the filters afresh.
-        self.start(guild, &track, position, control).await
+        self.start(guild, &track, position, control, options).await
     }
 
     async fn set_volume(&self, guild: GuildId, volume: Volume) -> Result<(), PlayerError> {
@@ -386,20 +400,58 @@ impl EventHandler for Reporter {
     }
 }
 
-/// Counts and logs what songbird's driver says about a guild's voice connection.
+/// Counts and logs what songbird's driver says about a guild's voice connection, and reports
+/// a connection Discord ended for good as [`PlayerEventKind::Disconnected`].
 #[derive(Clone)]
 struct ConnectionWatcher {
     guild: GuildId,
     reconnects: metrics::Counter,
+    playing: Arc<Mutex<HashMap<GuildId, Playing>>>,
+    events: broadcast::Sender<PlayerEvent>,
+}
+
+/// The voice close codes after which Discord will not take the session back and songbird does
+/// not reconnect: 4014 (kicked, moved out, or the channel went away) and 4022 (call
+/// terminated). Rejoining on our own would fight a moderator, so the app keeps the queue.
+fn ended_for_good(reason: Option<&DisconnectReason>) -> Option<u16> {
+    match reason? {
+        DisconnectReason::WsClosed(Some(
+            code @ (VoiceCloseCode::Disconnected | VoiceCloseCode::CallTerminated),
+        )) => Some(*code as u16),
+        _ => None,
+    }
 }
 
 impl ConnectionWatcher {
     /// Bound to the metrics recorder in force now (the global one in the binary).
-    fn new(guild: GuildId) -> Self {
+    fn new(
+        guild: GuildId,
+        playing: Arc<Mutex<HashMap<GuildId, Playing>>>,
+        events: broadcast::Sender<PlayerEvent>,
+    ) -> Self {
         Self {
             guild,
             reconnects: metrics::counter!(VOICE_RECONNECTS),
+            playing,
+            events,
         }
+    }
+
+    fn ended(&self, code: u16) {
+        let track = self
+            .playing
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&self.guild)
+            .map_or(TrackId(0), |playing| playing.track.id);
+        warn!(guild = %self.guild, code, "Discord ended the voice connection; not reconnecting");
+        let _ = self.events.send(PlayerEvent {
+            guild: self.guild,
+            track,
+            kind: PlayerEventKind::Disconnected(format!(
+                "Discord closed the voice connection ({code})"
+            )),
+        });
     }
 
     fn reconnected(&self, channel: impl std::fmt::Display) {
@@ -414,7 +466,12 @@ impl EventHandler for ConnectionWatcher {
         match context {
             EventContext::DriverReconnect(connect) => self.reconnected(connect.channel_id),
             // No reason: asked for (a leave or a move to another channel).
-            EventContext::DriverDisconnect(disconnect) if disconnect.reason.is_some() => {
+            EventContext::DriverDisconnect(disconnect) => {
+                if let Some(code) = ended_for_good(disconnect.reason.as_ref()) {
+                    self.ended(code);
+                    return None;
+                }
+                disconnect.reason?;
                 info!(
                     guild = %self.guild,
                     channel = %disconnect.channel_id,
@@ -585,11 +642,53 @@ mod tests {
     }
 
     #[test]
+    fn only_4014_and_4022_end_the_connection_for_good() {
+        let closed = |code| DisconnectReason::WsClosed(Some(code));
+        assert_eq!(
+            ended_for_good(Some(&closed(VoiceCloseCode::Disconnected))),
+            Some(4014)
+        );
+        assert_eq!(
+            ended_for_good(Some(&closed(VoiceCloseCode::CallTerminated))),
+            Some(4022)
+        );
+        for reason in [
+            closed(VoiceCloseCode::VoiceServerCrash),
+            closed(VoiceCloseCode::SessionInvalid),
+            DisconnectReason::WsClosed(None),
+            DisconnectReason::Requested,
+            DisconnectReason::TimedOut,
+        ] {
+            assert_eq!(ended_for_good(Some(&reason)), None, "{reason:?}");
+        }
+        assert_eq!(ended_for_good(None), None);
+    }
+
+    #[tokio::test]
+    async fn a_connection_ended_for_good_is_reported_with_the_guild() {
+        let (events, mut received) = broadcast::channel(4);
+        let guild = GuildId::new(7).unwrap();
+        let watcher = ConnectionWatcher::new(guild, Arc::new(Mutex::new(HashMap::new())), events);
+        watcher.ended(4014);
+        let event = received.try_recv().unwrap();
+        assert_eq!(event.guild, guild);
+        assert_eq!(event.track, TrackId(0), "nothing was playing");
+        assert!(
+            matches!(&event.kind, PlayerEventKind::Disconnected(reason) if reason.contains("4014")),
+            "{event:?}"
+        );
+    }
+
+    #[test]
     fn a_reconnect_is_counted() {
         let recorder = DebuggingRecorder::new();
         let snapshotter = recorder.snapshotter();
         let watcher = metrics::with_local_recorder(&recorder, || {
-            ConnectionWatcher::new(GuildId::new(7).unwrap())
+            ConnectionWatcher::new(
+                GuildId::new(7).unwrap(),
+                Arc::new(Mutex::new(HashMap::new())),
+                broadcast::channel(4).0,
+            )
         });
         watcher.clone().reconnected(42);
         watcher.reconnected(42);

@@ -11,6 +11,7 @@ mod filters;
 mod music;
 mod player_events;
 mod playlists;
+mod preview;
 mod settings;
 
 use std::sync::{Arc, Mutex};
@@ -26,7 +27,8 @@ use crate::music::{MusicPorts, MusicService};
 use crate::policy::{Actor, RateLimit};
 use crate::ports::{
     EventBus, InProcessEventBus, MockClock, MockHistoryRepo, MockPlayer, MockPlaylistRepo,
-    MockQueueStore, MockSettingsRepo, MockTrackResolver, PlayerEvent, QueueSnapshot, TrackInfo,
+    MockQueueStore, MockSettingsRepo, MockTrackResolver, OpenOptions, PlayerEvent, QueueSnapshot,
+    TrackInfo,
 };
 
 /// The guild every test plays in.
@@ -108,6 +110,7 @@ enum PlayerCall {
         start_at: Duration,
         volume: Volume,
         filters: FilterSpec,
+        options: OpenOptions,
     },
     Pause,
     Resume,
@@ -260,13 +263,14 @@ fn permissive_player(player: &mut MockPlayer, calls: &Arc<Mutex<Vec<PlayerCall>>
     let record = log(calls);
     player
         .expect_play()
-        .returning(move |_, track, start_at, volume, filters| {
+        .returning(move |_, track, start_at, volume, filters, options| {
             record(PlayerCall::Play {
                 title: track.title.clone(),
                 track: track.id,
                 start_at,
                 volume,
                 filters,
+                options,
             });
             Ok(())
         });

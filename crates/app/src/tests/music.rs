@@ -15,7 +15,7 @@ use super::{
 };
 use crate::error::MusicError;
 use crate::policy::{Actor, PermissionError, RateLimit};
-use crate::ports::{PlayerError, ResolveError, StoreError};
+use crate::ports::{OpenOptions, PlayerError, ResolveError, StoreError};
 
 /// A harness where the console has started "A" and queued `upcoming` after it.
 async fn playing(upcoming: &[&str]) -> Harness {
@@ -68,6 +68,7 @@ async fn play_on_an_idle_player_starts_the_track_with_the_guild_volume_and_filte
             start_at: Duration::ZERO,
             volume: volume(70),
             filters: FilterSpec::default(),
+            options: OpenOptions::default(),
         }]
     );
     let track = outcome.queued[0].clone();
@@ -415,9 +416,9 @@ async fn a_track_that_fails_to_start_is_reported_and_the_next_one_starts() {
     fixture
         .player
         .expect_play()
-        .withf(|_, track, _, _, _| track.title == "broken")
+        .withf(|_, track, _, _, _, _| track.title == "broken")
         .times(1)
-        .returning(|_, _, _, _, _| Err(PlayerError::Failed("bad codec".to_owned())));
+        .returning(|_, _, _, _, _, _| Err(PlayerError::Failed("bad codec".to_owned())));
     let mut harness = fixture.build();
 
     let outcome = harness
@@ -458,7 +459,7 @@ async fn when_every_track_fails_to_start_the_player_stays_idle() {
         .player
         .expect_play()
         .times(1)
-        .returning(|_, _, _, _, _| Err(PlayerError::NotConnected));
+        .returning(|_, _, _, _, _, _| Err(PlayerError::NotConnected));
     let mut harness = fixture.build();
 
     let outcome = harness
@@ -1380,6 +1381,7 @@ async fn volume_while_playing_changes_the_player_at_once() {
         start_at: Duration::ZERO,
         volume: volume(150),
         filters: FilterSpec::default(),
+        options: OpenOptions::default(),
     }));
 }
 

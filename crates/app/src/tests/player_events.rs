@@ -74,6 +74,74 @@ async fn a_finished_track_starts_the_next_one() {
 }
 
 #[tokio::test]
+async fn a_lost_voice_connection_is_released_and_the_queue_saved_without_a_rejoin() {
+    let (mut harness, a) = playing(&["B"]).await;
+    harness
+        .music
+        .join(guild(), &Actor::console(), voice_channel(), None)
+        .await
+        .unwrap();
+    harness.take_player_calls();
+
+    harness
+        .music
+        .handle_player_event(event(
+            a,
+            PlayerEventKind::Disconnected("voice close 4014".to_owned()),
+        ))
+        .await;
+
+    // Released, never rejoined, nothing started.
+    assert_eq!(harness.take_player_calls(), [PlayerCall::Leave]);
+    let events = harness.take_events();
+    assert_eq!(names(&events), ["track_ended"]);
+    assert!(matches!(
+        &events[0],
+        DomainEvent::TrackEnded { track, reason: EndReason::Stopped, .. } if track.id == a
+    ));
+    assert_eq!(harness.music.state(guild()).await, PlaybackState::Stopped);
+    assert_eq!(harness.current_title().await, None);
+    assert_eq!(harness.upcoming_titles().await, ["A", "B"]);
+    let saved = harness.last_save();
+    assert_eq!(saved.voice_channel, None);
+    assert!(saved.current.is_none());
+    let titles: Vec<&str> = saved.upcoming.iter().map(|t| t.title.as_str()).collect();
+    assert_eq!(titles, ["A", "B"]);
+
+    // The next play carries on with the saved queue, "A" first.
+    harness
+        .music
+        .play(guild(), &Actor::console(), "C", AddPosition::End)
+        .await
+        .unwrap();
+    assert_eq!(harness.take_played_titles(), ["A"]);
+}
+
+#[tokio::test]
+async fn a_lost_voice_connection_of_an_idle_player_only_releases_it() {
+    let mut harness = Fixture::new().build();
+    harness
+        .music
+        .join(guild(), &Actor::console(), voice_channel(), None)
+        .await
+        .unwrap();
+    harness.take_player_calls();
+    harness.take_events();
+
+    harness
+        .music
+        .handle_player_event(event(
+            TrackId(0),
+            PlayerEventKind::Disconnected("voice close 4022".to_owned()),
+        ))
+        .await;
+
+    assert_eq!(harness.take_player_calls(), [PlayerCall::Leave]);
+    assert!(harness.take_events().is_empty());
+    assert_eq!(harness.last_save().voice_channel, None);
+}
+
+#[tokio::test]
 async fn a_finished_track_plays_again_with_repeat_track() {
     let (mut harness, a) = playing(&["B"]).await;
     harness
@@ -407,7 +475,7 @@ async fn restore_rejoins_and_resumes_a_paused_queue_where_it_was() {
     fixture
         .player
         .expect_play()
-        .withf(|guild_id, track, start_at, volume, filters| {
+        .withf(|guild_id, track, start_at, volume, filters, _| {
             *guild_id == guild()
                 && track.id == TrackId(41)
                 && *start_at == Duration::from_secs(75)
@@ -416,7 +484,7 @@ async fn restore_rejoins_and_resumes_a_paused_queue_where_it_was() {
         })
         .times(1)
         .in_sequence(&mut order)
-        .returning(|_, _, _, _, _| Ok(()));
+        .returning(|_, _, _, _, _, _| Ok(()));
     fixture
         .player
         .expect_pause()

@@ -441,3 +441,71 @@ async fn history_errors_are_passed_through() {
         MusicError::Store(StoreError::Unavailable("db down".to_owned()))
     );
 }
+
+/// The normalisation options of every track the player was asked to play, in order.
+fn played_normalisation(harness: &Harness) -> Vec<(String, bool)> {
+    harness
+        .take_player_calls()
+        .into_iter()
+        .filter_map(|call| match call {
+            PlayerCall::Play { title, options, .. } => Some((title, options.normalise)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_guild_with_normalisation_off_plays_its_tracks_without_it() {
+    let mut fixture = Fixture::new();
+    fixture.guild_settings.normalisation = false;
+    let harness = fixture.build();
+
+    harness
+        .music
+        .play(guild(), &Actor::console(), "A", AddPosition::End)
+        .await
+        .unwrap();
+
+    assert_eq!(played_normalisation(&harness), [("A".to_owned(), false)]);
+}
+
+#[tokio::test]
+async fn turning_normalisation_off_applies_from_the_next_track_and_back_on_again() {
+    let mut fixture = Fixture::new();
+    fixture
+        .settings
+        .expect_save_guild()
+        .times(2)
+        .returning(|_| Ok(()));
+    let harness = fixture.build();
+    let console = Actor::console();
+    for title in ["A", "B", "C"] {
+        harness
+            .music
+            .play(guild(), &console, title, AddPosition::End)
+            .await
+            .unwrap();
+    }
+    let settings = service(&harness);
+
+    let saved = settings
+        .update_guild(guild(), &admin(1), GuildSettingChange::Normalisation(false))
+        .await
+        .unwrap();
+    assert!(!saved.normalisation);
+    harness.music.skip(guild(), &console).await.unwrap();
+    settings
+        .update_guild(guild(), &admin(1), GuildSettingChange::Normalisation(true))
+        .await
+        .unwrap();
+    harness.music.skip(guild(), &console).await.unwrap();
+
+    assert_eq!(
+        played_normalisation(&harness),
+        [
+            ("A".to_owned(), true),
+            ("B".to_owned(), false),
+            ("C".to_owned(), true)
+        ]
+    );
+}

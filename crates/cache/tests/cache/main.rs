@@ -6,6 +6,7 @@
 
 mod cached_playlists;
 mod cached_settings;
+mod event_bus;
 mod faults;
 mod layered;
 mod moka;

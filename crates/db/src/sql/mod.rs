@@ -57,6 +57,24 @@ const POSTGRES_MAX_CONNECTIONS: u32 = 10;
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How long a caller waits for the database before the store reports `Unavailable`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SqlTimeouts {
+    /// For a pooled connection (or a new one).
+    pub acquire: Duration,
+    /// For a new connection to be established.
+    pub connect: Duration,
+}
+
+impl Default for SqlTimeouts {
+    fn default() -> Self {
+        Self {
+            acquire: ACQUIRE_TIMEOUT,
+            connect: CONNECT_TIMEOUT,
+        }
+    }
+}
+
 /// Which database a [`SqlDatabase`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SqlBackend {
@@ -93,6 +111,15 @@ impl SqlDatabase {
     /// `Unavailable` when the database cannot be reached or opened, `Internal` for a URL that
     /// names neither backend.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        Self::connect_with(url, SqlTimeouts::default()).await
+    }
+
+    /// [`SqlDatabase::connect`] with other timeouts (a test that cuts the connection wants
+    /// short ones).
+    ///
+    /// # Errors
+    /// As [`SqlDatabase::connect`].
+    pub async fn connect_with(url: &str, timeouts: SqlTimeouts) -> Result<Self, StoreError> {
         let backend = if url.starts_with("sqlite:") {
             SqlBackend::Sqlite
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
@@ -105,8 +132,8 @@ impl SqlDatabase {
         };
         let mut options = ConnectOptions::new(url);
         options
-            .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect_timeout(CONNECT_TIMEOUT)
+            .acquire_timeout(timeouts.acquire)
+            .connect_timeout(timeouts.connect)
             // Statements are not logged: they would carry user data into the logs.
             .sqlx_logging(false);
         match backend {

@@ -13,6 +13,8 @@ pub(crate) const POSTGRES_URL_VAR: &str = "MINSTREL_TEST_DATABASE_URL";
 
 pub(crate) struct TestDatabase {
     database: SqlDatabase,
+    /// Where `database` connects (a test may open a second pool to it).
+    url: String,
     /// Whether [`TestDatabase::run`] applies the migrations before the check.
     migrated: bool,
     cleanup: Cleanup,
@@ -36,6 +38,7 @@ impl TestDatabase {
         let database = SqlDatabase::connect(&url).await.expect("SQLite opens");
         Self {
             database,
+            url,
             migrated,
             cleanup: Cleanup::Sqlite(directory),
         }
@@ -57,14 +60,21 @@ impl TestDatabase {
             .await
             .unwrap_or_else(|error| panic!("cannot create the test database {name}: {error}"));
         admin.close().await.ok();
-        let database = SqlDatabase::connect(&with_database(&admin_url, &name))
+        let url = with_database(&admin_url, &name);
+        let database = SqlDatabase::connect(&url)
             .await
             .expect("the new test database opens");
         Some(Self {
             database,
+            url,
             migrated,
             cleanup: Cleanup::Postgres { admin_url, name },
         })
+    }
+
+    /// The URL of the test database.
+    pub(crate) fn url(&self) -> &str {
+        &self.url
     }
 
     /// Migrates (when asked) and runs `check` on the database, then removes the database even

@@ -89,15 +89,35 @@ impl DistortionFilter {
         Self { spec }
     }
 
+    /// Dispatches to a loop that evaluates only the functions whose scale is non-zero: with a
+    /// zero scale, `sin(0) = 0`, `cos(0) = 1` and `tan(0) = 0` exactly (in [`trig`] too), so that
+    /// term is a constant and the result is bit for bit the same.
     pub(crate) fn process(&self, block: &mut [f32]) {
+        let d = &self.spec;
+        match (d.sin_scale != 0.0, d.cos_scale != 0.0, d.tan_scale != 0.0) {
+            (true, true, true) => self.shape::<true, true, true>(block),
+            (true, true, false) => self.shape::<true, true, false>(block),
+            (true, false, true) => self.shape::<true, false, true>(block),
+            (true, false, false) => self.shape::<true, false, false>(block),
+            (false, true, true) => self.shape::<false, true, true>(block),
+            (false, true, false) => self.shape::<false, true, false>(block),
+            (false, false, true) => self.shape::<false, false, true>(block),
+            (false, false, false) => self.shape::<false, false, false>(block),
+        }
+    }
+
+    #[inline]
+    fn shape<const SIN: bool, const COS: bool, const TAN: bool>(&self, block: &mut [f32]) {
         let d = &self.spec;
         for sample in block.iter_mut() {
             let x = *sample;
-            let sin = d.sin_offset + trig::sin(x * d.sin_scale);
-            let cos = d.cos_offset + trig::cos(x * d.cos_scale);
-            let tan = d.tan_offset + trig::tan(x * d.tan_scale);
+            let sin = d.sin_offset + if SIN { trig::sin(x * d.sin_scale) } else { 0.0 };
+            let cos = d.cos_offset + if COS { trig::cos(x * d.cos_scale) } else { 1.0 };
+            let tan = d.tan_offset + if TAN { trig::tan(x * d.tan_scale) } else { 0.0 };
             let shaped = d.offset + d.scale * sin * cos * tan;
-            *sample = if shaped.is_finite() {
+            // A non-finite input gives a non-finite `shaped` whenever a function is evaluated;
+            // the check keeps that (silence) when a constant term stands in for it.
+            *sample = if shaped.is_finite() && ((SIN && COS && TAN) || x.is_finite()) {
                 shaped.clamp(-1.0, 1.0)
             } else {
                 0.0

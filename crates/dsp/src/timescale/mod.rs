@@ -62,6 +62,17 @@ impl TimescaleFilter {
         }
     }
 
+    /// Calls `f` on every buffer whose size depends on how much audio flows through.
+    pub(crate) fn for_each_buffer(&mut self, mut f: impl FnMut(&mut Vec<f32>)) {
+        f(&mut self.between);
+        if let Some(stretch) = &mut self.stretch {
+            f(stretch.buffer_mut());
+        }
+        if let Some(resampler) = &mut self.resampler {
+            f(resampler.buffer_mut());
+        }
+    }
+
     pub(crate) fn reset(&mut self) {
         if let Some(stretch) = &mut self.stretch {
             stretch.reset();

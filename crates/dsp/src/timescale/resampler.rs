@@ -124,6 +124,11 @@ impl Resampler {
         resampler
     }
 
+    /// The input buffer, whose size depends on how much audio flows through.
+    pub(crate) fn buffer_mut(&mut self) -> &mut Vec<f32> {
+        &mut self.buffer
+    }
+
     pub(crate) fn reset(&mut self) {
         self.buffer.clear();
         self.buffer.resize(HALF_TAPS * CHANNELS, 0.0);

@@ -18,6 +18,18 @@ const TOLERANCE: usize = 480;
 /// The coarse search looks at every `COARSE_STEP`-th offset and sample, then refines.
 const COARSE_STEP: usize = 4;
 
+/// Input frames the buffer may hold at once: from the previous segment to the end of the next
+/// one's search range (about `HOP · tempo` apart, ± the tolerance), plus one input block.
+#[allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_precision_loss,
+    clippy::cast_sign_loss
+)]
+fn buffer_frames(tempo: f64) -> usize {
+    let span = (HOP as f64 * tempo).ceil() as usize + 2 * TOLERANCE + SEGMENT;
+    (span + 2 * crate::FRAMES_PER_BLOCK).max(16_384)
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct Wsola {
     tempo: f64,
@@ -48,7 +60,7 @@ impl Wsola {
         let mut wsola = Self {
             tempo,
             window,
-            buffer: Vec::with_capacity(CHANNELS * 16_384),
+            buffer: Vec::with_capacity(CHANNELS * buffer_frames(tempo)),
             buffer_start: 0,
             received: 0,
             accumulator: vec![0.0; SEGMENT * CHANNELS],
@@ -61,6 +73,11 @@ impl Wsola {
         };
         wsola.reset();
         wsola
+    }
+
+    /// The input buffer, whose size depends on how much audio flows through.
+    pub(crate) fn buffer_mut(&mut self) -> &mut Vec<f32> {
+        &mut self.buffer
     }
 
     pub(crate) fn reset(&mut self) {

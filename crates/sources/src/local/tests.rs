@@ -293,6 +293,7 @@ async fn the_opener_plays_what_the_resolver_found() {
         .open(
             &info.into_track(TrackId(7), Requester::console()),
             Duration::ZERO,
+            OpenOptions::default(),
         )
         .unwrap();
     let samples = read_all(stream);
@@ -311,7 +312,11 @@ fn the_opener_refuses_locators_leading_outside() {
         fixture.outside_file.to_str().unwrap(),
     ] {
         let error = opener
-            .open(&track(locator, SourceKind::Local), Duration::ZERO)
+            .open(
+                &track(locator, SourceKind::Local),
+                Duration::ZERO,
+                OpenOptions::default(),
+            )
             .err()
             .unwrap();
         assert!(matches!(error, AudioError::Io(_)), "{locator}: {error:?}");
@@ -321,7 +326,11 @@ fn the_opener_refuses_locators_leading_outside() {
         std::os::unix::fs::symlink(&fixture.outside_file, fixture.library.path().join("l.wav"))
             .unwrap();
         let error = opener
-            .open(&track("l.wav", SourceKind::Local), Duration::ZERO)
+            .open(
+                &track("l.wav", SourceKind::Local),
+                Duration::ZERO,
+                OpenOptions::default(),
+            )
             .err()
             .unwrap();
         assert!(error.to_string().contains("outside"), "{error}");
@@ -336,6 +345,7 @@ fn the_opener_leaves_other_sources_for_later() {
         .open(
             &track("https://example.com/a.mp3", SourceKind::Http),
             Duration::ZERO,
+            OpenOptions::default(),
         )
         .err()
         .unwrap();
@@ -353,6 +363,7 @@ fn the_opener_seeks() {
         .open(
             &track("top.wav", SourceKind::Local),
             Duration::from_millis(125),
+            OpenOptions::default(),
         )
         .unwrap();
     let frames = read_all(stream).len() / 2;

@@ -194,7 +194,12 @@ struct QuietToneOpener {
 }
 
 impl AudioOpener for QuietToneOpener {
-    fn open(&self, _track: &Track, _start_at: Duration) -> Result<Box<dyn PcmStream>, AudioError> {
+    fn open(
+        &self,
+        _track: &Track,
+        _start_at: Duration,
+        _options: OpenOptions,
+    ) -> Result<Box<dyn PcmStream>, AudioError> {
         Ok(Box::new(Tone::new(self.amplitude, 6.0)))
     }
 }
@@ -221,12 +226,59 @@ fn the_opener_normalises_what_it_opens_and_obeys_its_switch() {
         Arc::new(QuietToneOpener { amplitude }),
         NormalisationConfig::default(),
     );
-    let mut normalised = opener.open(&any_track(), Duration::ZERO).unwrap();
+    let mut normalised = opener
+        .open(&any_track(), Duration::ZERO, OpenOptions::default())
+        .unwrap();
     let measured = loudness(&read_all(normalised.as_mut()));
     assert!((measured + 14.0).abs() <= 1.0, "{measured} LUFS");
 
     opener.switch().store(false, Ordering::Relaxed);
-    let mut untouched = opener.open(&any_track(), Duration::ZERO).unwrap();
+    let mut untouched = opener
+        .open(&any_track(), Duration::ZERO, OpenOptions::default())
+        .unwrap();
     let measured = loudness(&read_all(untouched.as_mut()));
     assert!((measured + 30.0).abs() <= 0.2, "{measured} LUFS");
+}
+
+/// Loudness of a quiet file on disk, opened through the local library and the normaliser
+/// with `options`, while the bot-wide switch is `master`.
+fn loudness_of_quiet_file(master: bool, options: OpenOptions) -> f64 {
+    let library = tempfile::tempdir().unwrap();
+    // 44.1 kHz mono, so the level is measured after the real decode, resample and upmix.
+    crate::test_support::write_sine_wav(
+        &library.path().join("quiet.wav"),
+        44_100,
+        1,
+        1000.0,
+        6.0,
+        amplitude_for(-30.0),
+        crate::test_support::SampleFormat::Int16,
+    );
+    let local = crate::LocalAudioOpener::new(library.path()).unwrap();
+    let opener = NormalisingOpener::new(
+        Arc::new(local),
+        NormalisationConfig {
+            enabled: master,
+            ..NormalisationConfig::default()
+        },
+    );
+    let mut stream = opener.open(&any_track(), Duration::ZERO, options).unwrap();
+    loudness(&read_all(stream.as_mut()))
+}
+
+#[test]
+fn a_guild_with_normalisation_off_hears_a_quiet_file_at_its_own_level() {
+    let on = OpenOptions { normalise: true };
+    let off = OpenOptions { normalise: false };
+
+    let normalised = loudness_of_quiet_file(true, on);
+    let guild_off = loudness_of_quiet_file(true, off);
+    let master_off = loudness_of_quiet_file(false, on);
+
+    assert!((normalised + 14.0).abs() <= 1.0, "{normalised} LUFS");
+    assert!((guild_off + 30.0).abs() <= 0.5, "{guild_off} LUFS");
+    assert!(
+        (master_off + 30.0).abs() <= 0.5,
+        "the bot-wide switch stays the master: {master_off} LUFS"
+    );
 }

@@ -4,7 +4,9 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use minstrel_app::ports::{AudioError, AudioOpener, PcmStream, ResolveError, TrackResolver};
+use minstrel_app::ports::{
+    AudioError, AudioOpener, OpenOptions, PcmStream, ResolveError, TrackResolver,
+};
 use minstrel_domain::SourceKind;
 use minstrel_sources::{HttpAudioOpener, HttpLimits, HttpResolver, SafeHttpClient};
 use tokio::runtime::Handle;
@@ -33,9 +35,15 @@ async fn open(
     start_at: Duration,
 ) -> Result<Box<dyn PcmStream>, AudioError> {
     let opener = HttpAudioOpener::new(client, Handle::current());
-    tokio::task::spawn_blocking(move || opener.open(&track(SourceKind::Http, &url), start_at))
-        .await
-        .unwrap()
+    tokio::task::spawn_blocking(move || {
+        opener.open(
+            &track(SourceKind::Http, &url),
+            start_at,
+            OpenOptions::default(),
+        )
+    })
+    .await
+    .unwrap()
 }
 
 async fn read_all(stream: Box<dyn PcmStream>) -> Result<Vec<f32>, AudioError> {

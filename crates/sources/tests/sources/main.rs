@@ -1,5 +1,6 @@
 //! Black-box tests of minstrel-sources: a local HTTP server on 127.0.0.1, a fake yt-dlp,
-//! the SSRF suite, the malformed-file corpus and the committed format fixtures.
+//! the SSRF suite, a fake Spotify Web API, the malformed-file corpus and the committed format
+//! fixtures.
 #![allow(
     clippy::cast_possible_truncation,
     clippy::cast_precision_loss,
@@ -12,6 +13,7 @@ mod corpus;
 mod formats;
 mod http;
 mod server;
+mod spotify;
 mod ssrf;
 mod support;
 mod ytdlp;

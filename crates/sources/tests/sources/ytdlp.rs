@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use minstrel_app::ports::{AudioOpener, ResolveError, TrackResolver};
+use minstrel_app::ports::{AudioOpener, OpenOptions, ResolveError, TrackResolver};
 use minstrel_domain::SourceKind;
 use minstrel_sources::{
     HttpLimits, PlaylistProgress, Resolvers, RoutingResolver, SafeHttpClient, SearchProvider,
@@ -385,7 +385,11 @@ async fn the_opener_streams_the_url_yt_dlp_gives() {
     let page = "https://www.youtube.com/watch?v=dQw4w9WgXcQ";
     let stream = tokio::task::spawn_blocking(move || {
         let stream = opener
-            .open(&track(SourceKind::YouTube, page), Duration::ZERO)
+            .open(
+                &track(SourceKind::YouTube, page),
+                Duration::ZERO,
+                OpenOptions::default(),
+            )
             .unwrap();
         read_all_within(stream, Duration::from_secs(30))
     })
@@ -411,6 +415,7 @@ async fn the_opener_refuses_a_stream_url_pointing_inside() {
             .open(
                 &track(SourceKind::YouTube, "https://youtu.be/abc"),
                 Duration::ZERO,
+                OpenOptions::default(),
             )
             .err()
             .unwrap()

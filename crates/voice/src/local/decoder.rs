@@ -12,7 +12,7 @@ use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::thread;
 use std::time::Duration;
 
-use minstrel_app::ports::{AudioError, AudioOpener, PcmStream};
+use minstrel_app::ports::{AudioError, AudioOpener, OpenOptions, PcmStream};
 use minstrel_domain::{GuildId, Track};
 
 use super::BLOCK_SAMPLES;
@@ -45,12 +45,22 @@ impl Feed {
         guild: GuildId,
         track: Track,
         start_at: Duration,
+        options: OpenOptions,
     ) -> io::Result<Self> {
         let (sender, blocks) = mpsc::sync_channel(FEED_DEPTH);
         let (recycle, returned) = mpsc::channel();
         thread::Builder::new()
             .name(format!("minstrel-decode-{guild}"))
-            .spawn(move || decode(opener.as_ref(), &track, start_at, &sender, &returned))?;
+            .spawn(move || {
+                decode(
+                    opener.as_ref(),
+                    &track,
+                    start_at,
+                    options,
+                    &sender,
+                    &returned,
+                );
+            })?;
         Ok(Self { blocks, recycle })
     }
 
@@ -65,10 +75,11 @@ fn decode(
     opener: &dyn AudioOpener,
     track: &Track,
     start_at: Duration,
+    options: OpenOptions,
     sender: &SyncSender<Decoded>,
     returned: &Receiver<Vec<f32>>,
 ) {
-    let mut stream = match opener.open(track, start_at) {
+    let mut stream = match opener.open(track, start_at, options) {
         Ok(stream) => stream,
         Err(error) => {
             let _ = sender.send(Decoded::OpenFailed(error));

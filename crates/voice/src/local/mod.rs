@@ -18,7 +18,7 @@ use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use minstrel_app::ports::{AudioOpener, Player, PlayerError, PlayerEvent};
+use minstrel_app::ports::{AudioOpener, OpenOptions, Player, PlayerError, PlayerEvent};
 use minstrel_domain::{ChannelId, FilterSpec, GuildId, Track, TrackId, Volume};
 use minstrel_dsp::{CHANNELS, FRAMES_PER_BLOCK, FilterControl};
 use tokio::sync::{broadcast, oneshot, watch};
@@ -291,6 +291,7 @@ impl Player for LocalPlayer {
         start_at: Duration,
         volume: Volume,
         filters: FilterSpec,
+        options: OpenOptions,
     ) -> Result<(), PlayerError> {
         let (commands, control, status) = self.handle(guild)?;
         control.set_filters(filters);
@@ -310,6 +311,7 @@ impl Player for LocalPlayer {
                 generation,
                 track: Box::new(track.clone()),
                 start_at,
+                options,
             },
         )
     }

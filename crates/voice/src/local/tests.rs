@@ -9,7 +9,9 @@ use std::sync::mpsc::Receiver;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use minstrel_app::ports::{AudioError, AudioOpener, PcmStream, Player, PlayerEventKind};
+use minstrel_app::ports::{
+    AudioError, AudioOpener, OpenOptions, PcmStream, Player, PlayerEventKind,
+};
 use minstrel_domain::{Preset, Requester, SourceKind, Track, TrackId};
 use minstrel_dsp::analysis::{channel, estimate_pitch_hz, rms};
 use tokio::sync::broadcast;
@@ -59,7 +61,12 @@ struct FakeOpener {
 }
 
 impl AudioOpener for FakeOpener {
-    fn open(&self, track: &Track, start_at: Duration) -> Result<Box<dyn PcmStream>, AudioError> {
+    fn open(
+        &self,
+        track: &Track,
+        start_at: Duration,
+        _options: OpenOptions,
+    ) -> Result<Box<dyn PcmStream>, AudioError> {
         let start = (start_at.as_secs_f64() * 48_000.0).round() as u64;
         let sine = |seconds: f64| Sine {
             frame: start,
@@ -206,7 +213,14 @@ async fn render_to_wav(filters: FilterSpec) -> (Vec<f32>, Vec<PlayerEvent>) {
     let mut events = player.events();
     let track = track(1, "sine:1");
     player
-        .play(guild(1), &track, Duration::ZERO, Volume::DEFAULT, filters)
+        .play(
+            guild(1),
+            &track,
+            Duration::ZERO,
+            Volume::DEFAULT,
+            filters,
+            OpenOptions::default(),
+        )
         .await
         .unwrap();
     let seen = events_until_end(&mut events, track.id).await;
@@ -272,6 +286,7 @@ async fn volume_at_play_time_scales_the_level() {
             Duration::ZERO,
             Volume::new(50).unwrap(),
             FilterSpec::default(),
+            OpenOptions::default(),
         )
         .await
         .unwrap();
@@ -298,6 +313,7 @@ async fn a_replaced_track_does_not_report_finished() {
             Duration::ZERO,
             Volume::DEFAULT,
             FilterSpec::default(),
+            OpenOptions::default(),
         )
         .await
         .unwrap();
@@ -310,6 +326,7 @@ async fn a_replaced_track_does_not_report_finished() {
             Duration::ZERO,
             Volume::DEFAULT,
             FilterSpec::default(),
+            OpenOptions::default(),
         )
         .await
         .unwrap();
@@ -338,6 +355,7 @@ async fn stop_and_leave_report_nothing() {
                 Duration::ZERO,
                 Volume::DEFAULT,
                 FilterSpec::default(),
+                OpenOptions::default(),
             )
             .await
             .unwrap();
@@ -367,6 +385,7 @@ async fn stop_and_leave_report_nothing() {
             Duration::ZERO,
             Volume::DEFAULT,
             FilterSpec::default(),
+            OpenOptions::default(),
         )
         .await
         .unwrap();
@@ -391,6 +410,7 @@ async fn an_opener_error_reports_failed() {
             Duration::ZERO,
             Volume::DEFAULT,
             FilterSpec::default(),
+            OpenOptions::default(),
         )
         .await
         .unwrap();
@@ -451,6 +471,7 @@ async fn pause_freezes_output_and_position_in_real_time() {
             Duration::ZERO,
             Volume::DEFAULT,
             FilterSpec::default(),
+            OpenOptions::default(),
         )
         .await
         .unwrap();
@@ -506,6 +527,7 @@ async fn seek_reopens_at_the_new_position() {
             Duration::ZERO,
             Volume::DEFAULT,
             FilterSpec::default(),
+            OpenOptions::default(),
         )
         .await
         .unwrap();
@@ -543,6 +565,7 @@ async fn a_track_that_cannot_seek_keeps_playing() {
             Duration::ZERO,
             Volume::DEFAULT,
             FilterSpec::default(),
+            OpenOptions::default(),
         )
         .await
         .unwrap();
@@ -572,6 +595,7 @@ async fn a_stalled_stream_is_reported_stuck() {
             Duration::ZERO,
             Volume::DEFAULT,
             FilterSpec::default(),
+            OpenOptions::default(),
         )
         .await
         .unwrap();
@@ -597,6 +621,7 @@ async fn live_volume_changes_reach_the_output() {
             Duration::ZERO,
             Volume::DEFAULT,
             FilterSpec::default(),
+            OpenOptions::default(),
         )
         .await
         .unwrap();
@@ -629,6 +654,7 @@ async fn several_guilds_play_at_once() {
                 Duration::ZERO,
                 Volume::DEFAULT,
                 FilterSpec::default(),
+                OpenOptions::default(),
             )
             .await
             .unwrap();
@@ -666,7 +692,12 @@ impl PcmStream for Exploding {
 struct ExplodingOpener;
 
 impl AudioOpener for ExplodingOpener {
-    fn open(&self, _track: &Track, _start_at: Duration) -> Result<Box<dyn PcmStream>, AudioError> {
+    fn open(
+        &self,
+        _track: &Track,
+        _start_at: Duration,
+        _options: OpenOptions,
+    ) -> Result<Box<dyn PcmStream>, AudioError> {
         Ok(Box::new(Exploding))
     }
 }
@@ -683,6 +714,7 @@ async fn a_crashing_decoder_reports_failed() {
             Duration::ZERO,
             Volume::DEFAULT,
             FilterSpec::default(),
+            OpenOptions::default(),
         )
         .await
         .unwrap();
@@ -730,6 +762,7 @@ async fn the_guild_survives_a_crash_in_its_playback_thread() {
             Duration::ZERO,
             Volume::DEFAULT,
             FilterSpec::default(),
+            OpenOptions::default(),
         )
         .await
         .unwrap();
@@ -749,6 +782,7 @@ async fn the_guild_survives_a_crash_in_its_playback_thread() {
             Duration::ZERO,
             Volume::DEFAULT,
             FilterSpec::default(),
+            OpenOptions::default(),
         )
         .await
         .unwrap();
@@ -776,6 +810,7 @@ async fn every_block_records_the_chain_time() {
             Duration::ZERO,
             Volume::DEFAULT,
             Preset::Nightcore.spec(),
+            OpenOptions::default(),
         )
         .await
         .unwrap();

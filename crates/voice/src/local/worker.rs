@@ -5,7 +5,9 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
 use std::time::{Duration, Instant};
 
-use minstrel_app::ports::{AudioError, AudioOpener, PlayerError, PlayerEvent, PlayerEventKind};
+use minstrel_app::ports::{
+    AudioError, AudioOpener, OpenOptions, PlayerError, PlayerEvent, PlayerEventKind,
+};
 use minstrel_domain::{GuildId, Track};
 use minstrel_dsp::{FilterChain, FilterControl, SAMPLE_RATE};
 use tokio::sync::{broadcast, oneshot, watch};
@@ -33,6 +35,7 @@ pub(super) enum Command {
         generation: u64,
         track: Box<Track>,
         start_at: Duration,
+        options: OpenOptions,
     },
     Pause,
     Resume,
@@ -64,6 +67,8 @@ struct Current {
     generation: u64,
     track: Track,
     start_at: Duration,
+    /// How the track was opened, so a seek reopens it the same way.
+    options: OpenOptions,
     frames_consumed: u64,
     chain: FilterChain,
     feed: Feed,
@@ -179,7 +184,8 @@ impl Worker {
                 generation,
                 track,
                 start_at,
-            } => self.start(playback, generation, *track, start_at),
+                options,
+            } => self.start(playback, generation, *track, start_at, options),
             Command::Pause => {
                 if let Some(current) = playback.current.as_mut() {
                     current.paused = true;
@@ -197,13 +203,21 @@ impl Worker {
         }
     }
 
-    fn start(&self, playback: &mut Playback, generation: u64, track: Track, start_at: Duration) {
+    fn start(
+        &self,
+        playback: &mut Playback,
+        generation: u64,
+        track: Track,
+        start_at: Duration,
+        options: OpenOptions,
+    ) {
         self.end(playback, Ending::Quietly);
         let feed = match Feed::spawn(
             Arc::clone(&self.opener),
             self.guild,
             track.clone(),
             start_at,
+            options,
         ) {
             Ok(feed) => feed,
             Err(error) => {
@@ -221,6 +235,7 @@ impl Worker {
             generation,
             track,
             start_at,
+            options,
             frames_consumed: 0,
             // A fresh chain per track: no tail of the previous track's reverb or stretch.
             chain: FilterChain::new(self.control.clone()),
@@ -244,6 +259,7 @@ impl Worker {
             self.guild,
             current.track.clone(),
             position,
+            current.options,
         ) {
             Ok(feed) => {
                 // A newer seek supersedes one still opening.

@@ -1,0 +1,746 @@
+//! [`RedisEventBus`]: the `EventBus` port over a Redis stream, so that several processes see
+//! each other's domain events.
+//!
+//! # Design
+//! - `publish` delivers to this process's subscribers at once (a tokio broadcast channel, as
+//!   the in-process bus does) and hands the event to a writer task, which `XADD`s it to the
+//!   stream `{key_prefix}events` (trimmed with `MAXLEN ~ max_len`) with two fields: `origin`,
+//!   this process's id, and `event`, the event as JSON (a DTO here; the domain derives no
+//!   serde). `publish` never waits for Redis: the hand-over is a bounded queue, and an event
+//!   that does not fit is counted and left to local delivery.
+//! - One consumer group per process (named after its process id) reads the stream: every
+//!   process gets every entry, which is what an event bus is for. A reader task
+//!   `XREADGROUP`s new entries, re-broadcasts those of OTHER processes to local subscribers
+//!   (its own were delivered by `publish`), and `XACK`s every entry it has handled. Entries
+//!   older than `max_age` are acknowledged without being delivered: a process that was away
+//!   does not replay minutes-old "now playing" news.
+//! - Entries read but never acknowledged (the reader lost its connection, or the process
+//!   crashed between read and acknowledgement) stay pending in the group. The reader takes
+//!   them over with `XAUTOCLAIM` once they have been idle for `claim_idle` (at start and every
+//!   `claim_every`) and delivers them then. A process restarted with the same id (set one
+//!   with `process_id`) thereby delivers what its previous run read but did not handle.
+//! - Redis down: local delivery is unaffected; the first failure logs a warning and sets the
+//!   gauge [`EVENT_BUS_DEGRADED_GAUGE`] to 1, events published meanwhile reach only this
+//!   process, and both tasks retry in the background with a growing pause (up to
+//!   `max_backoff`); the first success logs that the bus recovered and sets the gauge to 0.
+//!
+//! Delivery to other processes is at least once: a crash after delivering and before the
+//! acknowledgement redelivers that entry.
+
+mod values;
+mod wire;
+
+use std::convert::Infallible;
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use deadpool_redis::redis::{self, Value};
+use deadpool_redis::{Pool, PoolConfig, Runtime, Timeouts};
+use minstrel_app::ports::{CacheError, EventBus};
+use minstrel_domain::DomainEvent;
+use tokio::sync::{broadcast, mpsc, watch};
+use tokio::task::JoinHandle;
+use tracing::{debug, info, warn};
+
+use crate::redact::{Redacted, redact_url};
+
+/// Reads 1 while the Redis event bus cannot reach Redis (events then reach only this process).
+pub const EVENT_BUS_DEGRADED_GAUGE: &str = "minstrel_event_bus_degraded";
+/// Counts events that reached only this process: Redis was unreachable or the queue was full.
+pub const EVENT_BUS_LOCAL_ONLY_COUNTER: &str = "minstrel_event_bus_local_only_total";
+
+/// How a [`RedisEventBus`] reaches its stream.
+#[derive(Clone)]
+pub struct RedisEventBusConfig {
+    /// `redis://[user:password@]host[:port][/db]`; never logged as given.
+    pub url: String,
+    /// The stream is `{key_prefix}events`.
+    pub key_prefix: String,
+    /// This process's name on the stream: its entries' `origin` and its consumer group. Two
+    /// running processes must never share one, or each skips the other's events as its own.
+    pub process_id: String,
+    /// The stream keeps about this many entries (`MAXLEN ~`).
+    pub max_len: usize,
+    /// Entries older than this are acknowledged without being delivered.
+    pub max_age: Duration,
+    /// Pending entries idle this long are taken over (`XAUTOCLAIM`).
+    pub claim_idle: Duration,
+    /// How often pending entries are looked for.
+    pub claim_every: Duration,
+    /// The most one Redis call may take (a read waits `read_block` more).
+    pub timeout: Duration,
+    /// How long one `XREADGROUP` waits for new entries.
+    pub read_block: Duration,
+    /// The longest pause between two attempts while Redis is down.
+    pub max_backoff: Duration,
+    /// Events waiting for the writer at most; more are delivered locally only.
+    pub queue: usize,
+    /// Capacity of the local broadcast channel.
+    pub local_capacity: usize,
+}
+
+impl RedisEventBusConfig {
+    /// Production defaults for the server at `url`, with a process id unique to this run.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            key_prefix: crate::RedisCacheConfig::DEFAULT_KEY_PREFIX.to_owned(),
+            process_id: unique_process_id(),
+            max_len: 10_000,
+            max_age: Duration::from_mins(1),
+            claim_idle: Duration::from_secs(10),
+            claim_every: Duration::from_secs(5),
+            timeout: Duration::from_millis(500),
+            read_block: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(30),
+            queue: 1024,
+            local_capacity: 1024,
+        }
+    }
+
+    #[must_use]
+    pub fn with_key_prefix(mut self, key_prefix: impl Into<String>) -> Self {
+        self.key_prefix = key_prefix.into();
+        self
+    }
+
+    #[must_use]
+    pub fn with_process_id(mut self, process_id: impl Into<String>) -> Self {
+        self.process_id = process_id.into();
+        self
+    }
+
+    /// The stream's key.
+    pub fn stream_key(&self) -> String {
+        format!("{}events", self.key_prefix)
+    }
+}
+
+impl fmt::Debug for RedisEventBusConfig {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .debug_struct("RedisEventBusConfig")
+            .field("url", &redact_url(&self.url).shown)
+            .field("key_prefix", &self.key_prefix)
+            .field("process_id", &self.process_id)
+            .field("max_len", &self.max_len)
+            .field("max_age", &self.max_age)
+            .field("claim_idle", &self.claim_idle)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `{host}-{pid}-{start time}`: unique among running processes.
+fn unique_process_id() -> String {
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .filter(|host| !host.trim().is_empty())
+        .or_else(|| {
+            std::fs::read_to_string("/etc/hostname")
+                .ok()
+                .map(|host| host.trim().to_owned())
+        })
+        .filter(|host| !host.is_empty())
+        .unwrap_or_else(|| "minstrel".to_owned());
+    let started = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| since.as_millis());
+    format!("{host}-{}-{started}", std::process::id())
+}
+
+/// Whether Redis answers, shared by the writer and the reader, with the log line and gauge of
+/// each change.
+struct Health {
+    degraded: AtomicBool,
+    url: Redacted,
+}
+
+impl Health {
+    fn failed(&self, what: &str, error: &str) {
+        if self.degraded.swap(true, Ordering::SeqCst) {
+            debug!(redis = %self.url.shown, error, "the Redis event bus could still not {what}");
+        } else {
+            metrics::gauge!(EVENT_BUS_DEGRADED_GAUGE).set(1.0);
+            warn!(
+                redis = %self.url.shown,
+                error,
+                "the Redis event bus could not {what}; events reach only this process until \
+                 Redis answers again"
+            );
+        }
+    }
+
+    fn succeeded(&self) {
+        if self.degraded.swap(false, Ordering::SeqCst) {
+            metrics::gauge!(EVENT_BUS_DEGRADED_GAUGE).set(0.0);
+            info!(redis = %self.url.shown, "the Redis event bus reaches Redis again");
+        }
+    }
+}
+
+/// The growing pause between attempts while Redis is down.
+struct Backoff {
+    next: Duration,
+    max: Duration,
+}
+
+impl Backoff {
+    const FIRST: Duration = Duration::from_millis(100);
+
+    fn new(max: Duration) -> Self {
+        Self {
+            next: Self::FIRST,
+            max,
+        }
+    }
+
+    fn take(&mut self) -> Duration {
+        let pause = self.next;
+        self.next = (self.next * 2).min(self.max.max(Self::FIRST));
+        pause
+    }
+
+    fn reset(&mut self) {
+        self.next = Self::FIRST;
+    }
+}
+
+struct Shared {
+    config: RedisEventBusConfig,
+    stream: String,
+    pool: Pool,
+    health: Health,
+    local: broadcast::Sender<DomainEvent>,
+    /// Events delivered to local subscribers from other processes.
+    received: AtomicU64,
+    /// True once this process's group exists: from then on no entry is missed.
+    reading: watch::Sender<bool>,
+}
+
+impl Shared {
+    async fn connection(&self) -> Result<deadpool_redis::Connection, String> {
+        self.pool
+            .get()
+            .await
+            .map_err(|error| message(self.health.url.unavailable("could not be reached", &error)))
+    }
+
+    async fn query(&self, command: &redis::Cmd, extra: Duration) -> Result<Value, String> {
+        let work = async {
+            let mut connection = self.connection().await?;
+            command
+                .query_async::<Value>(&mut connection)
+                .await
+                .map_err(|error| describe(&self.health.url, &error))
+        };
+        tokio::time::timeout(self.config.timeout + extra, work)
+            .await
+            .unwrap_or_else(|_| {
+                Err(format!(
+                    "{} did not answer within {:?}",
+                    self.health.url.shown,
+                    self.config.timeout + extra
+                ))
+            })
+    }
+}
+
+fn describe(url: &Redacted, error: &redis::RedisError) -> String {
+    message(url.unavailable("failed", error))
+}
+
+/// The sentence inside, which names the server (password blanked out) and the cause.
+fn message(error: CacheError) -> String {
+    let CacheError::Unavailable(message) = error;
+    message
+}
+
+/// The [`EventBus`] port over a Redis stream (see the module documentation for the design).
+///
+/// Build it with [`RedisEventBus::new`], subscribe what must not miss an event, then
+/// [`RedisEventBus::start`] the background tasks (on the current tokio runtime). Dropping the
+/// bus stops them.
+pub struct RedisEventBus {
+    shared: Arc<Shared>,
+    outgoing: mpsc::Sender<DomainEvent>,
+    /// Taken by [`RedisEventBus::start`].
+    waiting: Mutex<Option<mpsc::Receiver<DomainEvent>>>,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
+    stop: watch::Sender<bool>,
+}
+
+impl RedisEventBus {
+    /// Builds the bus; nothing connects until [`RedisEventBus::start`].
+    ///
+    /// # Errors
+    /// `Unavailable` when the URL is not a usable Redis URL (its password never shown).
+    pub fn new(config: RedisEventBusConfig) -> Result<Self, CacheError> {
+        let url = redact_url(&config.url);
+        // Enough connections for the blocked reader, the writer and a claim at once.
+        let mut pool_config = PoolConfig::new(4);
+        pool_config.timeouts = Timeouts {
+            wait: Some(config.timeout),
+            create: Some(config.timeout),
+            recycle: Some(config.timeout),
+        };
+        let mut redis_config = deadpool_redis::Config::from_url(config.url.clone());
+        redis_config.pool = Some(pool_config);
+        let pool = redis_config
+            .create_pool(Some(Runtime::Tokio1))
+            .map_err(|error| url.unavailable("is not usable", &error))?;
+        let (local, _) = broadcast::channel(config.local_capacity.max(16));
+        let (outgoing, waiting) = mpsc::channel(config.queue.max(1));
+        let (stop, _) = watch::channel(false);
+        Ok(Self {
+            shared: Arc::new(Shared {
+                stream: config.stream_key(),
+                config,
+                pool,
+                health: Health {
+                    degraded: AtomicBool::new(false),
+                    url,
+                },
+                local,
+                received: AtomicU64::new(0),
+                reading: watch::channel(false).0,
+            }),
+            outgoing,
+            waiting: Mutex::new(Some(waiting)),
+            tasks: Mutex::new(Vec::new()),
+            stop,
+        })
+    }
+
+    /// Starts the writer and the reader on the current runtime; later calls do nothing.
+    ///
+    /// # Panics
+    /// Outside a tokio runtime.
+    pub fn start(&self) {
+        let Some(waiting) = self
+            .waiting
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+        else {
+            return;
+        };
+        let writer = tokio::spawn(write_events(
+            Arc::clone(&self.shared),
+            waiting,
+            self.stop.subscribe(),
+        ));
+        let reader = tokio::spawn(read_events(Arc::clone(&self.shared), self.stop.subscribe()));
+        self.tasks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend([writer, reader]);
+    }
+
+    /// This process's id on the stream.
+    pub fn process_id(&self) -> &str {
+        &self.shared.config.process_id
+    }
+
+    /// The stream's key.
+    pub fn stream_key(&self) -> &str {
+        &self.shared.stream
+    }
+
+    /// The server's URL with any password blanked out.
+    pub fn display_url(&self) -> &str {
+        &self.shared.health.url.shown
+    }
+
+    /// Whether Redis was unreachable at the last attempt.
+    pub fn is_degraded(&self) -> bool {
+        self.shared.health.degraded.load(Ordering::SeqCst)
+    }
+
+    /// Waits until the reader has its consumer group, so that every entry added from then on
+    /// reaches this process; `false` when that did not happen within `limit`.
+    pub async fn wait_until_reading(&self, limit: Duration) -> bool {
+        let mut reading = self.shared.reading.subscribe();
+        tokio::time::timeout(limit, reading.wait_for(|reading| *reading))
+            .await
+            .is_ok_and(|result| result.is_ok())
+    }
+
+    /// How many events from other processes were delivered here so far.
+    pub fn received_from_others(&self) -> u64 {
+        self.shared.received.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for RedisEventBus {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+        for task in self
+            .tasks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .drain(..)
+        {
+            task.abort();
+        }
+    }
+}
+
+impl fmt::Debug for RedisEventBus {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .debug_struct("RedisEventBus")
+            .field("url", &self.shared.health.url.shown)
+            .field("stream", &self.shared.stream)
+            .field("process_id", &self.shared.config.process_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EventBus for RedisEventBus {
+    fn publish(&self, event: DomainEvent) {
+        // No local subscriber is not an error: events are informational.
+        let _ = self.shared.local.send(event.clone());
+        if self.outgoing.try_send(event).is_err() {
+            metrics::counter!(EVENT_BUS_LOCAL_ONLY_COUNTER).increment(1);
+            debug!("the Redis event bus queue is full; an event reached only this process");
+        }
+    }
+
+    fn subscribe(&self) -> broadcast::Receiver<DomainEvent> {
+        self.shared.local.subscribe()
+    }
+}
+
+/// `XADD`s every published event; while Redis is down, drops events (they were delivered
+/// locally) until the next attempt is due.
+async fn write_events(
+    shared: Arc<Shared>,
+    mut waiting: mpsc::Receiver<DomainEvent>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut backoff = Backoff::new(shared.config.max_backoff);
+    let mut next_attempt = tokio::time::Instant::now();
+    loop {
+        let event = tokio::select! {
+            event = waiting.recv() => match event {
+                Some(event) => event,
+                None => return,
+            },
+            _ = stop.wait_for(|stopped| *stopped) => return,
+        };
+        if tokio::time::Instant::now() < next_attempt {
+            metrics::counter!(EVENT_BUS_LOCAL_ONLY_COUNTER).increment(1);
+            continue;
+        }
+        let json = match wire::encode(&event) {
+            Ok(json) => json,
+            Err(error) => {
+                warn!(event = event.name(), %error, "an event could not be put on the Redis stream");
+                continue;
+            }
+        };
+        let mut command = redis::cmd("XADD");
+        command
+            .arg(&shared.stream)
+            .arg("MAXLEN")
+            .arg("~")
+            .arg(shared.config.max_len.max(1))
+            .arg("*")
+            .arg("origin")
+            .arg(&shared.config.process_id)
+            .arg("event")
+            .arg(json);
+        match shared.query(&command, Duration::ZERO).await {
+            Ok(_) => {
+                shared.health.succeeded();
+                backoff.reset();
+            }
+            Err(error) => {
+                metrics::counter!(EVENT_BUS_LOCAL_ONLY_COUNTER).increment(1);
+                shared.health.failed("publish an event", &error);
+                next_attempt = tokio::time::Instant::now() + backoff.take();
+            }
+        }
+    }
+}
+
+/// One stream entry: its id and its `origin` and `event` fields.
+#[derive(Debug, PartialEq, Eq)]
+struct Entry {
+    id: String,
+    origin: Option<String>,
+    event: Option<String>,
+}
+
+/// Reads the group, delivers other processes' events, acknowledges, and takes over pending
+/// entries; on any failure pauses (growing) and starts over.
+async fn read_events(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+    let consumer = format!("{}:reader", shared.config.process_id);
+    let mut backoff = Backoff::new(shared.config.max_backoff);
+    loop {
+        let outcome = tokio::select! {
+            outcome = read_until_failure(&shared, &consumer, &mut backoff) => outcome,
+            _ = stop.wait_for(|stopped| *stopped) => return,
+        };
+        let Err(error) = outcome;
+        shared.health.failed("read the event stream", &error);
+        tokio::select! {
+            () = tokio::time::sleep(backoff.take()) => {}
+            _ = stop.wait_for(|stopped| *stopped) => return,
+        }
+    }
+}
+
+/// Reads until a Redis call fails; returns that failure.
+async fn read_until_failure(
+    shared: &Shared,
+    consumer: &str,
+    backoff: &mut Backoff,
+) -> Result<Infallible, String> {
+    ensure_group(shared).await?;
+    shared.reading.send_replace(true);
+    let mut next_claim = tokio::time::Instant::now();
+    loop {
+        if tokio::time::Instant::now() >= next_claim {
+            claim_pending(shared, consumer).await?;
+            next_claim = tokio::time::Instant::now() + shared.config.claim_every;
+        }
+        let entries = read_new(shared, consumer).await?;
+        shared.health.succeeded();
+        backoff.reset();
+        handle(shared, entries).await?;
+    }
+}
+
+/// Creates this process's group at the stream's end (and the stream), unless it exists.
+async fn ensure_group(shared: &Shared) -> Result<(), String> {
+    let mut command = redis::cmd("XGROUP");
+    command
+        .arg("CREATE")
+        .arg(&shared.stream)
+        .arg(&shared.config.process_id)
+        .arg("$")
+        .arg("MKSTREAM");
+    match shared.query(&command, Duration::ZERO).await {
+        Ok(_) => Ok(()),
+        Err(error) if error.contains("BUSYGROUP") => Ok(()),
+        Err(error) => Err(error),
+    }
+}
+
+async fn read_new(shared: &Shared, consumer: &str) -> Result<Vec<Entry>, String> {
+    let block = shared.config.read_block;
+    let mut command = redis::cmd("XREADGROUP");
+    command
+        .arg("GROUP")
+        .arg(&shared.config.process_id)
+        .arg(consumer)
+        .arg("COUNT")
+        .arg(100)
+        .arg("BLOCK")
+        .arg(u64::try_from(block.as_millis()).unwrap_or(u64::MAX).max(1))
+        .arg("STREAMS")
+        .arg(&shared.stream)
+        .arg(">");
+    let reply = shared.query(&command, block).await?;
+    Ok(stream_entries(&reply))
+}
+
+async fn claim_pending(shared: &Shared, consumer: &str) -> Result<(), String> {
+    let mut start = "0-0".to_owned();
+    loop {
+        let mut command = redis::cmd("XAUTOCLAIM");
+        command
+            .arg(&shared.stream)
+            .arg(&shared.config.process_id)
+            .arg(consumer)
+            .arg(u64::try_from(shared.config.claim_idle.as_millis()).unwrap_or(u64::MAX))
+            .arg(&start)
+            .arg("COUNT")
+            .arg(100);
+        let reply = shared.query(&command, Duration::ZERO).await?;
+        let Value::Array(parts) = reply else {
+            return Err(format!("XAUTOCLAIM answered oddly: {reply:?}"));
+        };
+        let next = parts
+            .first()
+            .and_then(text)
+            .unwrap_or_else(|| "0-0".to_owned());
+        let entries = parts.get(1).map(entry_list).unwrap_or_default();
+        if !entries.is_empty() {
+            debug!(
+                entries = entries.len(),
+                "took over pending event stream entries"
+            );
+        }
+        handle(shared, entries).await?;
+        if next == "0-0" {
+            return Ok(());
+        }
+        start = next;
+    }
+}
+
+/// Delivers what is due to local subscribers, then acknowledges every entry.
+async fn handle(shared: &Shared, entries: Vec<Entry>) -> Result<(), String> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let oldest_wanted = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| since.as_millis())
+        .saturating_sub(shared.config.max_age.as_millis());
+    let mut ids = Vec::with_capacity(entries.len());
+    for entry in entries {
+        ids.push(entry.id.clone());
+        if entry.origin.as_deref() == Some(shared.config.process_id.as_str()) {
+            continue;
+        }
+        if entry_millis(&entry.id).is_some_and(|at| at < oldest_wanted) {
+            debug!(id = %entry.id, "skipped an event stream entry older than max_age");
+            continue;
+        }
+        let Some(event) = entry.event.as_deref() else {
+            warn!(id = %entry.id, "an event stream entry has no event; skipped");
+            continue;
+        };
+        match wire::decode(event) {
+            Ok(event) => {
+                shared.received.fetch_add(1, Ordering::SeqCst);
+                let _ = shared.local.send(event);
+            }
+            Err(error) => {
+                warn!(id = %entry.id, %error, "an event stream entry is damaged; skipped");
+            }
+        }
+    }
+    let mut command = redis::cmd("XACK");
+    command
+        .arg(&shared.stream)
+        .arg(&shared.config.process_id)
+        .arg(&ids);
+    shared.query(&command, Duration::ZERO).await.map(drop)
+}
+
+/// The milliseconds part of an entry id (`{ms}-{seq}`).
+fn entry_millis(id: &str) -> Option<u128> {
+    id.split_once('-')?.0.parse().ok()
+}
+
+fn text(value: &Value) -> Option<String> {
+    match value {
+        Value::BulkString(bytes) => Some(String::from_utf8_lossy(bytes).into_owned()),
+        Value::SimpleString(text) => Some(text.clone()),
+        _ => None,
+    }
+}
+
+/// The entries of an `XREADGROUP` reply for one stream: RESP2 `[[key, entries]]`, RESP3
+/// `{key: entries}`, or nil when nothing came.
+fn stream_entries(reply: &Value) -> Vec<Entry> {
+    match reply {
+        Value::Array(streams) => streams
+            .iter()
+            .filter_map(|stream| match stream {
+                Value::Array(pair) => pair.get(1).map(entry_list),
+                _ => None,
+            })
+            .flatten()
+            .collect(),
+        Value::Map(streams) => streams
+            .iter()
+            .flat_map(|(_, entries)| entry_list(entries))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// `[[id, [field, value, …]], …]`; nil entries (deleted meanwhile) are left out.
+fn entry_list(value: &Value) -> Vec<Entry> {
+    let Value::Array(entries) = value else {
+        return Vec::new();
+    };
+    entries
+        .iter()
+        .filter_map(|entry| {
+            let Value::Array(parts) = entry else {
+                return None;
+            };
+            let id = text(parts.first()?)?;
+            let mut found = Entry {
+                id,
+                origin: None,
+                event: None,
+            };
+            let fields: Vec<String> = match parts.get(1) {
+                Some(Value::Array(fields)) => fields.iter().filter_map(text).collect(),
+                Some(Value::Map(pairs)) => pairs
+                    .iter()
+                    .flat_map(|(field, value)| [text(field), text(value)])
+                    .flatten()
+                    .collect(),
+                _ => Vec::new(),
+            };
+            for pair in fields.chunks(2) {
+                match pair {
+                    [field, value] if field == "origin" => found.origin = Some(value.clone()),
+                    [field, value] if field == "event" => found.event = Some(value.clone()),
+                    _ => {}
+                }
+            }
+            Some(found)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bulk(text: &str) -> Value {
+        Value::BulkString(text.as_bytes().to_vec())
+    }
+
+    #[test]
+    fn replies_of_both_protocols_and_nil_parse() {
+        let entry = Value::Array(vec![
+            bulk("1700000000000-0"),
+            Value::Array(vec![bulk("origin"), bulk("p1"), bulk("event"), bulk("{}")]),
+        ]);
+        let expected = vec![Entry {
+            id: "1700000000000-0".to_owned(),
+            origin: Some("p1".to_owned()),
+            event: Some("{}".to_owned()),
+        }];
+        let resp2 = Value::Array(vec![Value::Array(vec![
+            bulk("k"),
+            Value::Array(vec![entry.clone(), Value::Nil]),
+        ])]);
+        assert_eq!(stream_entries(&resp2), expected);
+        let resp3 = Value::Map(vec![(bulk("k"), Value::Array(vec![entry]))]);
+        assert_eq!(stream_entries(&resp3), expected);
+        assert!(stream_entries(&Value::Nil).is_empty());
+        assert_eq!(entry_millis("1700000000000-3"), Some(1_700_000_000_000));
+        assert_eq!(entry_millis("junk"), None);
+    }
+
+    #[test]
+    fn backoff_grows_to_its_cap_and_resets() {
+        let mut backoff = Backoff::new(Duration::from_millis(500));
+        let pauses: Vec<u128> = (0..5).map(|_| backoff.take().as_millis()).collect();
+        assert_eq!(pauses, [100, 200, 400, 500, 500]);
+        backoff.reset();
+        assert_eq!(backoff.take(), Duration::from_millis(100));
+    }
+
+    #[test]
+    fn process_ids_differ_and_debug_hides_the_password() {
+        let first = RedisEventBusConfig::new("redis://bot:hunter2@127.0.0.1:6379");
+        let shown = format!("{first:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(first.process_id.contains(&std::process::id().to_string()));
+        assert_eq!(first.stream_key(), "minstrel:events");
+    }
+}

@@ -1,0 +1,456 @@
+//! The handler against the fake REST API: autocomplete suggestions, the `/filter` select menu,
+//! `/preview` attachments (multipart) and the live `/nowplaying` message.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
+
+use minstrel_app::ports::{
+    InProcessEventBus, MockHistoryRepo, MockPlayer, MockPlaylistRepo, MockPreviewRenderer,
+    MockQueueStore, MockSettingsRepo, MockTrackResolver, PlayerEvent, PlayerEventKind, PreviewClip,
+    PreviewRenderer, SystemClock, TrackInfo,
+};
+use minstrel_app::{
+    Actor, FilterService, HistoryService, MusicPorts, MusicService, PlaylistService,
+    PreviewService, RateLimit, SearchService, SettingsService,
+};
+use minstrel_domain::{
+    AddPosition, GuildId, HistoryEntry, Preset, RequesterId, SourceKind, TrackId, UserId,
+};
+use minstrel_testkit::discord::{
+    FakeMember, FakeRest, RecordedRequest, WAIT, autocomplete, select_menu_choice, slash_command,
+};
+use serde_json::{Value, json};
+use tokio::sync::broadcast;
+use twilight_http::Client;
+use twilight_model::application::interaction::Interaction;
+
+use crate::handler::{DiscordServices, InteractionHandler};
+use crate::voice_state::VoiceStates;
+
+const GUILD: u64 = 300_000_000_000_000_001;
+const MEMBER: u64 = 400_000_000_000_000_001;
+
+fn guild() -> GuildId {
+    GuildId::new(GUILD).unwrap()
+}
+
+fn info(title: &str, locator: &str) -> TrackInfo {
+    TrackInfo {
+        title: title.to_owned(),
+        artist: Some("Artist".to_owned()),
+        duration: Some(Duration::from_mins(3)),
+        source_kind: SourceKind::YouTube,
+        locator: locator.to_owned(),
+        thumbnail: None,
+    }
+}
+
+/// The mocks a test sets up; everything else answers permissively.
+struct Mocks {
+    resolver: MockTrackResolver,
+    history: MockHistoryRepo,
+    player: MockPlayer,
+    preview: Option<Arc<dyn PreviewRenderer>>,
+}
+
+impl Mocks {
+    fn new() -> Self {
+        Self {
+            resolver: MockTrackResolver::new(),
+            history: MockHistoryRepo::new(),
+            player: MockPlayer::new(),
+            preview: None,
+        }
+    }
+
+    /// A player that plays anything; its position moves 5 s on at every question.
+    fn playing(mut self) -> Self {
+        self.resolver
+            .expect_resolve()
+            .returning(|query| Ok(vec![info(query, &format!("{query}.wav"))]));
+        self.player.expect_join().returning(|_, _| Ok(()));
+        self.player
+            .expect_play()
+            .returning(|_, _, _, _, _, _| Ok(()));
+        self.player.expect_stop().returning(|_| Ok(()));
+        self.player.expect_set_filters().returning(|_, _| Ok(()));
+        let position = AtomicU64::new(0);
+        self.player
+            .expect_position()
+            .returning(move |_| Some(Duration::from_secs(position.fetch_add(5, Ordering::SeqCst))));
+        let (sender, _) = broadcast::channel::<PlayerEvent>(4);
+        self.player
+            .expect_events()
+            .returning(move || sender.subscribe());
+        self.history.expect_record().returning(|_| Ok(()));
+        self
+    }
+
+    fn services(mut self) -> DiscordServices {
+        let mut settings = MockSettingsRepo::new();
+        settings.expect_guild().returning(|_| Ok(None));
+        settings.expect_user().returning(|_| Ok(None));
+        let mut queue_store = MockQueueStore::new();
+        queue_store.expect_save().returning(|_| Ok(()));
+        queue_store.expect_delete().returning(|_| Ok(()));
+        let mut playlists = MockPlaylistRepo::new();
+        playlists.expect_active().returning(|_| Ok(None));
+        self.history
+            .expect_for_user()
+            .returning(|_, _, _| Ok(Vec::new()));
+        let settings: Arc<dyn minstrel_app::ports::SettingsRepo> = Arc::new(settings);
+        let playlists: Arc<dyn minstrel_app::ports::PlaylistRepo> = Arc::new(playlists);
+        let resolver: Arc<dyn minstrel_app::ports::TrackResolver> = Arc::new(self.resolver);
+        let history: Arc<dyn minstrel_app::ports::HistoryRepo> = Arc::new(self.history);
+        let music = Arc::new(MusicService::new(
+            MusicPorts {
+                resolver: Arc::clone(&resolver),
+                player: Arc::new(self.player),
+                settings: Arc::clone(&settings),
+                playlists: Arc::clone(&playlists),
+                history: Arc::clone(&history),
+                queue_store: Arc::new(queue_store),
+                events: Arc::new(InProcessEventBus::default()),
+                clock: Arc::new(SystemClock),
+            },
+            RateLimit::new(10_000, Duration::from_millis(1)),
+        ));
+        DiscordServices {
+            filters: FilterService::new(Arc::clone(&music)),
+            playlists: Arc::new(PlaylistService::new(
+                playlists,
+                Arc::clone(&resolver),
+                Arc::clone(&music),
+            )),
+            settings: Arc::new(SettingsService::new(settings, Arc::clone(&music))),
+            history: Arc::new(HistoryService::new(history)),
+            bridge: None,
+            search: Arc::new(SearchService::new(resolver)),
+            preview: self
+                .preview
+                .map(|renderer| Arc::new(PreviewService::new(Arc::clone(&music), renderer))),
+            music,
+        }
+    }
+}
+
+fn handler(services: DiscordServices, rest: &FakeRest) -> InteractionHandler {
+    let http = Client::builder()
+        .token("Bot test-token".to_owned())
+        .proxy(rest.proxy_address(), true)
+        .ratelimiter(None)
+        .build();
+    InteractionHandler::new(services, Arc::new(http), Arc::new(VoiceStates::default()))
+}
+
+fn parse(value: &Value) -> Interaction {
+    serde_json::from_value(value.clone()).unwrap()
+}
+
+fn member() -> FakeMember {
+    FakeMember::new(MEMBER, "ada")
+}
+
+async fn command(handler: &InteractionHandler, id: u64, name: &str, options: &Value) {
+    let value = slash_command(id, &format!("token-{id}"), GUILD, &member(), name, options);
+    Box::pin(handler.handle(parse(&value))).await;
+}
+
+async fn start_playing(services: &DiscordServices) -> TrackId {
+    let outcome = services
+        .music
+        .play(guild(), &Actor::console(), "tone", AddPosition::End)
+        .await
+        .unwrap();
+    outcome.started.unwrap().id
+}
+
+fn choices(callback: &RecordedRequest) -> Vec<(String, String)> {
+    assert_eq!(callback.body["type"], json!(8), "{}", callback.body);
+    callback.body["data"]["choices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|choice| {
+            (
+                choice["name"].as_str().unwrap().to_owned(),
+                choice["value"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn autocomplete_offers_history_then_search_results_within_discords_limits() {
+    let rest = FakeRest::start().await;
+    let mut mocks = Mocks::new();
+    let long_title = "a very long title ".repeat(10);
+    mocks
+        .resolver
+        .expect_search()
+        .withf(|words, limit| words == "lofi" && *limit == 25)
+        .times(1)
+        .returning(move |_, _| {
+            Ok((0..30)
+                .map(|index| {
+                    info(
+                        &format!("{long_title}{index}"),
+                        &format!("https://www.youtube.com/watch?v=id{index}"),
+                    )
+                })
+                .collect())
+        });
+    mocks.history.expect_for_user().returning(|_, _, _| {
+        Ok(vec![HistoryEntry {
+            guild_id: guild(),
+            requester: RequesterId::Discord(UserId::new(MEMBER).unwrap()),
+            title: "Lofi Girl radio".to_owned(),
+            locator: "https://www.youtube.com/watch?v=history".to_owned(),
+            duration: None,
+            played_at: SystemTime::UNIX_EPOCH,
+        }])
+    });
+    let handler = handler(mocks.services(), &rest);
+
+    let typed = |id: u64, text: &str| {
+        parse(&autocomplete(
+            id,
+            "token-ac",
+            GUILD,
+            &member(),
+            "play",
+            "query",
+            text,
+        ))
+    };
+    Box::pin(handler.handle(typed(11, "lofi"))).await;
+    let found = choices(&rest.wait_for_callback(11).await);
+    assert_eq!(found.len(), 25);
+    assert_eq!(found[0].0, "Lofi Girl radio", "history first: {found:?}");
+    for (name, value) in &found {
+        assert!(name.chars().count() <= 100 && value.chars().count() <= 100);
+    }
+    assert!(found[1].0.ends_with('…'), "{found:?}");
+    assert_eq!(found[1].1, "https://www.youtube.com/watch?v=id0");
+
+    // The same words again: from the cache (the search mock allows one call).
+    Box::pin(handler.handle(typed(12, "lofi"))).await;
+    assert_eq!(choices(&rest.wait_for_callback(12).await).len(), 25);
+
+    // A link is offered back as it is; nothing is searched.
+    Box::pin(handler.handle(typed(13, "https://youtu.be/abc"))).await;
+    assert_eq!(
+        choices(&rest.wait_for_callback(13).await),
+        [(
+            "https://youtu.be/abc".to_owned(),
+            "https://youtu.be/abc".to_owned()
+        )]
+    );
+    let too_long = format!("https://example.com/{}", "x".repeat(120));
+    Box::pin(handler.handle(typed(14, &too_long))).await;
+    assert!(choices(&rest.wait_for_callback(14).await).is_empty());
+
+    // Nothing typed: the member's recent tracks, no search.
+    Box::pin(handler.handle(typed(15, ""))).await;
+    assert_eq!(
+        choices(&rest.wait_for_callback(15).await),
+        [(
+            "Lofi Girl radio".to_owned(),
+            "https://www.youtube.com/watch?v=history".to_owned()
+        )]
+    );
+}
+
+#[tokio::test]
+async fn the_filter_menu_applies_a_preset_and_redraws_its_message() {
+    let rest = FakeRest::start().await;
+    let handler = handler(Mocks::new().playing().services(), &rest);
+
+    command(&handler, 21, "filter", &json!([])).await;
+    let edit = rest.wait_for_original_edit("token-21").await;
+    let menu = &edit.body["components"][0]["components"][0];
+    assert_eq!(menu["type"], json!(3), "{}", edit.body);
+    assert_eq!(menu["custom_id"], json!("filter:preset"));
+    assert_eq!(menu["options"].as_array().unwrap().len(), Preset::ALL.len());
+
+    let choose = |id: u64, value: &str| {
+        parse(&select_menu_choice(
+            id,
+            &format!("token-{id}"),
+            GUILD,
+            &member(),
+            "filter:preset",
+            &[value],
+        ))
+    };
+    Box::pin(handler.handle(choose(22, "nightcore"))).await;
+    let callback = rest.wait_for_callback(22).await;
+    // Type 7: the menu's message itself is updated.
+    assert_eq!(callback.body["type"], json!(7), "{}", callback.body);
+    let said = callback.embed_description().unwrap();
+    assert!(
+        said.contains("Nightcore added by ada") && said.contains("Active filters: timescale"),
+        "{said}"
+    );
+    assert_eq!(
+        callback.body["data"]["components"][0]["components"][0]["type"],
+        json!(3)
+    );
+    assert_eq!(
+        handler_filters(&handler).await,
+        Preset::Nightcore.spec(),
+        "applied through the use case"
+    );
+
+    // An unknown value: only the chooser hears why (ephemeral), the menu stays.
+    Box::pin(handler.handle(choose(23, "warp speed"))).await;
+    let callback = rest.wait_for_callback(23).await;
+    assert_eq!(callback.body["type"], json!(4), "{}", callback.body);
+    assert_eq!(callback.body["data"]["flags"], json!(64));
+    assert!(callback.embed_description().unwrap().contains("warp speed"));
+
+    // The options of /filter still work without the menu.
+    command(
+        &handler,
+        24,
+        "filter",
+        &json!([{"name": "speed", "type": 10, "value": 1.5}]),
+    )
+    .await;
+    let edit = rest.wait_for_original_edit("token-24").await;
+    assert!(
+        edit.embed_description().unwrap().contains("timescale"),
+        "{:?}",
+        edit.body
+    );
+}
+
+async fn handler_filters(handler: &InteractionHandler) -> minstrel_domain::FilterSpec {
+    handler.services().filters.active(guild()).await.unwrap()
+}
+
+#[tokio::test]
+async fn a_preview_is_sent_as_a_wav_attachment_in_a_multipart_edit() {
+    let rest = FakeRest::start().await;
+    let wav: Vec<u8> = b"RIFF\x00\x01WAVEfmt binary \x00\xff\r\n--not-a-boundary".to_vec();
+    let clip = PreviewClip {
+        wav: wav.clone(),
+        duration: Duration::from_secs(10),
+    };
+    let mut renderer = MockPreviewRenderer::new();
+    renderer
+        .expect_render()
+        .withf(|_, _, length, filters, _| {
+            *length == Duration::from_secs(10) && *filters == Preset::Nightcore.spec()
+        })
+        .times(1)
+        .returning(move |_, _, _, _, _| Ok(clip.clone()));
+    let mut mocks = Mocks::new().playing();
+    mocks.preview = Some(Arc::new(renderer));
+    let services = mocks.services();
+    let handler = handler(services.clone(), &rest);
+
+    // Nothing playing: a clear sentence, no file.
+    command(&handler, 31, "preview", &json!([])).await;
+    let edit = rest.wait_for_original_edit("token-31").await;
+    assert_eq!(
+        edit.embed_description().as_deref(),
+        Some("Nothing is playing.")
+    );
+    assert!(edit.files.is_empty());
+
+    start_playing(&services).await;
+    command(
+        &handler,
+        32,
+        "preview",
+        &json!([{"name": "preset", "type": 3, "value": "nightcore"}]),
+    )
+    .await;
+    let edit = rest.wait_for_original_edit("token-32").await;
+    assert_eq!(edit.files.len(), 1, "{:?}", edit.body);
+    assert_eq!(edit.files[0].filename, "nightcore.wav");
+    assert_eq!(edit.files[0].field, "files[0]");
+    assert_eq!(edit.files[0].bytes, wav, "the file arrives byte for byte");
+    assert_eq!(
+        edit.body["attachments"][0]["filename"],
+        json!("nightcore.wav")
+    );
+    assert!(
+        edit.embed_description().unwrap().contains("nightcore"),
+        "{:?}",
+        edit.body
+    );
+}
+
+fn edits_of<'a>(requests: &'a [RecordedRequest], token: &str) -> Vec<&'a RecordedRequest> {
+    requests
+        .iter()
+        .filter(|request| request.is_original_edit() && request.path_segment(5) == Some(token))
+        .collect()
+}
+
+/// The `m:ss/` position in a now-playing description.
+fn shown_position(edit: &RecordedRequest) -> String {
+    let text = edit.embed_description().unwrap();
+    let start = text.find('`').unwrap() + 1;
+    let end = text[start..].find('/').unwrap() + start;
+    text[start..end].to_owned()
+}
+
+async fn wait_for_edits(rest: &FakeRest, token: &str, count: usize) -> Vec<RecordedRequest> {
+    rest.wait_for_count(&format!("{count} edits of {token}"), count, |request| {
+        request.is_original_edit() && request.path_segment(5) == Some(token)
+    })
+    .await
+}
+
+#[tokio::test]
+async fn the_now_playing_message_moves_on_while_the_track_plays_and_stops_after_it() {
+    let rest = FakeRest::start().await;
+    let services = Mocks::new().playing().services();
+    let handler =
+        handler(services.clone(), &rest).with_now_playing_interval(Duration::from_millis(50));
+    let track = start_playing(&services).await;
+
+    command(&handler, 41, "nowplaying", &json!([])).await;
+    let edits = wait_for_edits(&rest, "token-41", 3).await;
+    let positions: Vec<String> = edits.iter().map(shown_position).collect();
+    assert!(
+        positions.windows(2).all(|pair| pair[0] != pair[1]),
+        "every edit shows a later position: {positions:?}"
+    );
+
+    // A newer /nowplaying takes over: the first message stops changing.
+    command(&handler, 42, "nowplaying", &json!([])).await;
+    wait_for_edits(&rest, "token-42", 2).await;
+    let first = edits_of(&rest.requests(), "token-41").len();
+    wait_for_edits(&rest, "token-42", 4).await;
+    assert_eq!(edits_of(&rest.requests(), "token-41").len(), first);
+
+    // The track ends: the updates stop (or this waits forever and the timeout fails).
+    services
+        .music
+        .handle_player_event(PlayerEvent {
+            guild: guild(),
+            track,
+            kind: PlayerEventKind::Finished,
+        })
+        .await;
+    tokio::time::timeout(WAIT, handler.live_stopped(guild()))
+        .await
+        .expect("the live updates stop when the track ends");
+    let after = edits_of(&rest.requests(), "token-42").len();
+    // Another /nowplaying now says nothing plays, and starts nothing live.
+    command(&handler, 43, "nowplaying", &json!([])).await;
+    let edit = rest.wait_for_original_edit("token-43").await;
+    assert_eq!(
+        edit.embed_description().as_deref(),
+        Some("Nothing is playing.")
+    );
+    tokio::time::timeout(WAIT, handler.live_stopped(guild()))
+        .await
+        .unwrap();
+    assert_eq!(edits_of(&rest.requests(), "token-42").len(), after);
+}

@@ -1,0 +1,134 @@
+//! The binary with both tokens, against the fake Discord gateway and REST API and the fake
+//! Telegram Bot API on 127.0.0.1: a chat linked through `/id` and `/connect_telegram` asks
+//! `/list`, and learns who sits in the guild's voice channels from the Discord gateway events.
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use minstrel_testkit::discord::{
+    FakeGateway, FakeMember, FakeRest, guild_create_json, slash_command, voice_state_json,
+};
+use minstrel_testkit::process::BotProcess;
+use minstrel_testkit::telegram::{FakeTelegram, text_update};
+use serde_json::json;
+
+const DISCORD_TOKEN: &str = "MTIzNDU2.SECRET-discord-token.never-printed";
+const TELEGRAM_TOKEN: &str = "424242:SECRET-telegram-token-never-printed";
+const GUILD: u64 = 300_000_000_000_000_001;
+const MUSIC: u64 = 600_000_000_000_000_055;
+const LOUNGE: u64 = 600_000_000_000_000_056;
+const GROUP: i64 = -4001;
+const CHAT_ADMIN: i64 = 77;
+/// Discord's Manage Server permission bit.
+const MANAGE_GUILD: u64 = 32;
+
+fn spawn_bot(gateway: &FakeGateway, rest: &FakeRest, telegram: &FakeTelegram) -> BotProcess {
+    let dir = tempfile::tempdir().unwrap();
+    let library = dir.path().join("music");
+    std::fs::create_dir(&library).unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_minstrel"));
+    command
+        .env_remove("ENABLE_TELEGRAM")
+        .env("DISCORD_TOKEN", DISCORD_TOKEN)
+        .env("MINSTREL_DISCORD_GATEWAY_URL", gateway.url())
+        .env("MINSTREL_DISCORD_REST_PROXY", rest.proxy_address())
+        .env("TELEGRAM_TOKEN", TELEGRAM_TOKEN)
+        .env("MINSTREL_TELEGRAM_API_URL", telegram.api_url())
+        .env("MINSTREL_LIBRARY_DIR", &library)
+        .env("MINSTREL_SEARCH_PROVIDER", "local")
+        .env("MINSTREL_OUTPUT", "null")
+        .env("MINSTREL_LOG", "info")
+        .stdin(Stdio::null());
+    BotProcess::spawn(command, dir)
+}
+
+/// Sends `text` in the group and returns the bot's answer.
+async fn say(telegram: &FakeTelegram, text: &str) -> String {
+    let before = telegram.sent_texts(GROUP).len();
+    telegram.push_update(text_update(GROUP, CHAT_ADMIN, "Ann", text));
+    telegram
+        .wait_until(Duration::from_secs(20), |_| {
+            telegram.sent_texts(GROUP).len() > before
+        })
+        .await;
+    telegram.sent_texts(GROUP)[before..].join("\n")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telegram_list_shows_who_is_in_discord_voice() {
+    let gateway = FakeGateway::start().await;
+    let rest = FakeRest::start().await;
+    rest.set_gateway_url(&gateway.url());
+    let telegram = FakeTelegram::start().await;
+    telegram.set_admin(GROUP, CHAT_ADMIN);
+    let mut bot = spawn_bot(&gateway, &rest, &telegram);
+    gateway.wait_for_op(2, 1).await;
+    telegram.wait_for("setMyCommands", 1).await;
+
+    // The gateway tells the bot about the guild: ann in Music, and later bo joins the Lounge
+    // while a bot and cy (who then leaves) come and go.
+    let ann = FakeMember::new(100_000_000_000_000_001, "ann");
+    let bo = FakeMember::new(100_000_000_000_000_002, "bo");
+    let cy = FakeMember::new(100_000_000_000_000_003, "cy");
+    assert!(gateway.dispatch(
+        "GUILD_CREATE",
+        &guild_create_json(
+            GUILD,
+            &[(MUSIC, "Music"), (LOUNGE, "Lounge")],
+            &[(&ann, MUSIC), (&cy, MUSIC)],
+        ),
+    ));
+    assert!(gateway.dispatch(
+        "VOICE_STATE_UPDATE",
+        &voice_state_json(GUILD, &bo, Some(LOUNGE))
+    ));
+    assert!(gateway.dispatch("VOICE_STATE_UPDATE", &voice_state_json(GUILD, &cy, None)));
+    let mut jukebox = voice_state_json(
+        GUILD,
+        &FakeMember::new(100_000_000_000_000_009, "jukebox"),
+        Some(MUSIC),
+    );
+    jukebox["member"]["user"]["bot"] = json!(true);
+    assert!(gateway.dispatch("VOICE_STATE_UPDATE", &jukebox));
+
+    // Link the chat: /id in Telegram, /connect_telegram <code> by a Discord manager. The
+    // interaction comes after the voice events on the same shard, so once it is answered the
+    // bot has seen them all.
+    let issued = say(&telegram, "/id").await;
+    let code = issued
+        .lines()
+        .find_map(|line| line.strip_prefix("Link code: "))
+        .unwrap_or_else(|| panic!("no code in {issued:?}"))
+        .to_owned();
+    let mut manager = FakeMember::new(100_000_000_000_000_010, "manager");
+    manager.permissions = MANAGE_GUILD;
+    let connect = slash_command(
+        2_001,
+        "token-connect",
+        GUILD,
+        &manager,
+        "connect_telegram",
+        &json!([{"name": "code", "type": 3, "value": code}]),
+    );
+    assert!(gateway.inject_interaction(&connect));
+    let linked = rest.wait_for_original_edit("token-connect").await;
+    let said = linked.embed_description().unwrap_or_default();
+    assert!(said.contains("now linked"), "{said}");
+
+    let listed = say(&telegram, "/list").await;
+    assert!(
+        listed.starts_with(
+            "In a voice channel on Discord (2):\n• ann (🔊 Music)\n• bo (🔊 Lounge)\n"
+        ),
+        "{listed}\n{}",
+        bot.stderr()
+    );
+    assert!(listed.contains("only see who is in voice"), "{listed}");
+
+    assert!(bot.is_running(), "it keeps running");
+    bot.interrupt();
+    let status = bot.wait(Duration::from_secs(40));
+    assert!(status.success(), "{status:?}\n{}", bot.stderr());
+    bot.assert_never_printed("SECRET-discord");
+    bot.assert_never_printed("SECRET-telegram");
+}
