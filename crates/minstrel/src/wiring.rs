@@ -310,12 +310,17 @@ pub(crate) async fn build(config: &Config) -> anyhow::Result<App> {
 /// How long shutdown waits for the outbox to reach the database.
 const OUTBOX_SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// Writes on their way to the database: history in batches, queue snapshots debounced (≤ 1 s),
-/// and the outbox under both while the database is away.
+/// Writes on their way to the database: history in batches, and the outbox under both history
+/// and queue snapshots while the database is away.
+///
+/// Queue snapshots are written at once on every change, not through
+/// `minstrel_app::DebouncedQueueStore`: a trailing debounce loses the last acknowledged change
+/// when the process is killed inside the window, and "nothing acknowledged is lost" wins over
+/// saving writes.
 pub(crate) struct Unsaved {
     pub(crate) outbox: minstrel_cache::Outbox,
     history: Arc<minstrel_app::BatchedHistoryRepo>,
-    queues: Arc<minstrel_app::DebouncedQueueStore>,
+    queues: Arc<minstrel_cache::OutboxQueueStore>,
 }
 
 impl Unsaved {
@@ -327,15 +332,11 @@ impl Unsaved {
             )),
             minstrel_app::HistoryBatching::default(),
         ));
-        let queues = Arc::new(minstrel_app::DebouncedQueueStore::new(
-            Arc::new(minstrel_cache::OutboxQueueStore::new(
-                Arc::new(database.queue_store()),
-                outbox.clone(),
-            )),
-            minstrel_app::DebouncedQueueStore::DEFAULT_DELAY,
+        let queues = Arc::new(minstrel_cache::OutboxQueueStore::new(
+            Arc::new(database.queue_store()),
+            outbox.clone(),
         ));
         tokio::spawn(history.clone().run());
-        tokio::spawn(queues.clone().run());
         Self {
             outbox,
             history,
@@ -345,7 +346,6 @@ impl Unsaved {
 
     /// Hands everything buffered to the database, and waits a little for the outbox.
     async fn flush(&self) {
-        self.queues.flush().await;
         if let Err(error) = self.history.flush().await {
             warn!(?error, "could not record history");
         }
