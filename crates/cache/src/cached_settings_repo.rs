@@ -1,3 +1,4 @@
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -34,6 +35,46 @@ impl CachedSettingsRepo {
             cache,
             outbox: None,
         }
+    }
+
+    /// A save of either kind: to the inner repository first, then the key is deleted. With an
+    /// outbox, a save the database cannot take now waits there and the cache holds
+    /// `stored(value)` meanwhile, so the user reads back what they saved.
+    async fn save_through<V, S, Fut>(
+        &self,
+        what: &'static str,
+        key: String,
+        value: &V,
+        stored: impl FnOnce(&V) -> S,
+        ttl: Duration,
+        save: impl Fn(Arc<dyn SettingsRepo>, Arc<V>) -> Fut + Send + Sync + 'static,
+    ) -> Result<(), StoreError>
+    where
+        V: Clone + Send + Sync + 'static,
+        S: Serialize,
+        Fut: Future<Output = Result<(), StoreError>> + Send + 'static,
+    {
+        let Some(outbox) = &self.outbox else {
+            save(Arc::clone(&self.inner), Arc::new(value.clone())).await?;
+            read_through::invalidate(self.cache.as_ref(), &key).await;
+            return Ok(());
+        };
+        let (inner, cache) = (Arc::clone(&self.inner), Arc::clone(&self.cache));
+        let (saved, write_key) = (Arc::new(value.clone()), key.clone());
+        let write = outbox_write(move || {
+            let (inner, cache) = (Arc::clone(&inner), Arc::clone(&cache));
+            let (saved, key) = (Arc::clone(&saved), write_key.clone());
+            let saving = save(inner, saved);
+            async move {
+                saving.await?;
+                read_through::invalidate(cache.as_ref(), &key).await;
+                Ok(())
+            }
+        });
+        if outbox.submit(what, Some(key.clone()), write).await? == Written::Held {
+            read_through::fill(self.cache.as_ref(), &key, &stored(value), ttl).await;
+        }
+        Ok(())
     }
 
     /// Sends the saves through `outbox`.
@@ -79,32 +120,15 @@ impl SettingsRepo for CachedSettingsRepo {
     }
 
     async fn save_user(&self, settings: &UserSettings) -> Result<(), StoreError> {
-        let key = keys::user_settings(settings.user_id);
-        let Some(outbox) = &self.outbox else {
-            self.inner.save_user(settings).await?;
-            read_through::invalidate(self.cache.as_ref(), &key).await;
-            return Ok(());
-        };
-        let (inner, cache) = (Arc::clone(&self.inner), Arc::clone(&self.cache));
-        let (saved, write_key) = (Arc::new(settings.clone()), key.clone());
-        let write = outbox_write(move || {
-            let (inner, cache) = (Arc::clone(&inner), Arc::clone(&cache));
-            let (saved, key) = (Arc::clone(&saved), write_key.clone());
-            async move {
-                inner.save_user(&saved).await?;
-                read_through::invalidate(cache.as_ref(), &key).await;
-                Ok(())
-            }
-        });
-        if outbox
-            .submit("user settings", Some(key.clone()), write)
-            .await?
-            == Written::Held
-        {
-            let stored = Some(StoredUserSettings::from_settings(settings));
-            read_through::fill(self.cache.as_ref(), &key, &stored, keys::USER_SETTINGS_TTL).await;
-        }
-        Ok(())
+        self.save_through(
+            "user settings",
+            keys::user_settings(settings.user_id),
+            settings,
+            |settings| Some(StoredUserSettings::from_settings(settings)),
+            keys::USER_SETTINGS_TTL,
+            |inner, saved| async move { inner.save_user(&saved).await },
+        )
+        .await
     }
 
     async fn guild(&self, guild: GuildId) -> Result<Option<GuildSettings>, StoreError> {
@@ -132,32 +156,15 @@ impl SettingsRepo for CachedSettingsRepo {
     }
 
     async fn save_guild(&self, settings: &GuildSettings) -> Result<(), StoreError> {
-        let key = keys::guild_settings(settings.guild_id);
-        let Some(outbox) = &self.outbox else {
-            self.inner.save_guild(settings).await?;
-            read_through::invalidate(self.cache.as_ref(), &key).await;
-            return Ok(());
-        };
-        let (inner, cache) = (Arc::clone(&self.inner), Arc::clone(&self.cache));
-        let (saved, write_key) = (Arc::new(settings.clone()), key.clone());
-        let write = outbox_write(move || {
-            let (inner, cache) = (Arc::clone(&inner), Arc::clone(&cache));
-            let (saved, key) = (Arc::clone(&saved), write_key.clone());
-            async move {
-                inner.save_guild(&saved).await?;
-                read_through::invalidate(cache.as_ref(), &key).await;
-                Ok(())
-            }
-        });
-        if outbox
-            .submit("guild settings", Some(key.clone()), write)
-            .await?
-            == Written::Held
-        {
-            let stored = Some(StoredGuildSettings::from_settings(settings));
-            read_through::fill(self.cache.as_ref(), &key, &stored, keys::GUILD_SETTINGS_TTL).await;
-        }
-        Ok(())
+        self.save_through(
+            "guild settings",
+            keys::guild_settings(settings.guild_id),
+            settings,
+            |settings| Some(StoredGuildSettings::from_settings(settings)),
+            keys::GUILD_SETTINGS_TTL,
+            |inner, saved| async move { inner.save_guild(&saved).await },
+        )
+        .await
     }
 }
 
