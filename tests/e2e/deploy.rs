@@ -300,7 +300,7 @@ fn the_deployment_guide_exists_and_is_linked() {
         "systemd",
         "yt-dlp",
         "/ready",
-        "not implemented",
+        "--shard-total",
     ] {
         assert!(guide.contains(topic), "docs/DEPLOY.md covers {topic}");
     }

@@ -114,6 +114,20 @@ const RULES: &[Rule] = &[
         }),
     },
     Rule {
+        package: "minstrel-wire",
+        internal: Patterns {
+            patterns: &["minstrel-domain"],
+            reason: "STYLE.md: wire holds serde forms of domain values for the adapters and \
+                     depends on minstrel-domain only",
+        },
+        exceptions: NO_EXCEPTIONS,
+        forbidden: &[],
+        allowed_only: Some(Patterns {
+            patterns: &["serde", "thiserror"],
+            reason: "STYLE.md: wire knows serde and nothing else: no I/O, no runtime",
+        }),
+    },
+    Rule {
         package: "minstrel-app",
         internal: Patterns {
             patterns: &["minstrel-domain"],
@@ -259,9 +273,15 @@ const RULES: &[Rule] = &[
     Rule {
         package: "minstrel-db",
         internal: Patterns {
-            patterns: &["minstrel-domain", "minstrel-app", "minstrel-migration"],
-            reason: "STYLE.md: db implements app's ports (and runs the migrations) and knows no \
-                     other adapter or presentation crate",
+            patterns: &[
+                "minstrel-domain",
+                "minstrel-app",
+                "minstrel-migration",
+                "minstrel-wire",
+            ],
+            reason: "STYLE.md: db implements app's ports (and runs the migrations, stores the \
+                     serde forms of minstrel-wire) and knows no other adapter or presentation \
+                     crate",
         },
         exceptions: NO_EXCEPTIONS,
         forbidden: &[
@@ -287,9 +307,9 @@ const RULES: &[Rule] = &[
     Rule {
         package: "minstrel-cache",
         internal: Patterns {
-            patterns: &["minstrel-domain", "minstrel-app"],
-            reason: "STYLE.md: cache implements app's ports and knows no other adapter or \
-                     presentation crate",
+            patterns: &["minstrel-domain", "minstrel-app", "minstrel-wire"],
+            reason: "STYLE.md: cache implements app's ports (its event bus sends the serde forms \
+                     of minstrel-wire) and knows no other adapter or presentation crate",
         },
         exceptions: NO_EXCEPTIONS,
         forbidden: &[

@@ -8,6 +8,7 @@
 pub mod bridge;
 pub mod error;
 pub mod filters;
+pub mod guild_commands;
 pub mod music;
 pub mod playlists;
 pub mod policy;
@@ -15,6 +16,7 @@ pub mod ports;
 pub mod preview;
 pub mod search;
 pub mod settings;
+pub mod shards;
 pub mod write_behind;
 
 #[cfg(test)]
@@ -23,6 +25,9 @@ mod tests;
 pub use bridge::{BridgeError, BridgePorts, BridgeService, LinkOutcome};
 pub use error::MusicError;
 pub use filters::FilterService;
+pub use guild_commands::{
+    CommandError, CommandReply, GuildCommand, GuildCommands, LocalCommandBus, ShardedCommandBus,
+};
 pub use music::{
     MusicPorts, MusicService, NowPlaying, PlayOutcome, QueuePage, SkipOutcome, VoteOutcome,
 };
@@ -31,4 +36,5 @@ pub use policy::{Action, Actor, PermissionError, RateLimit};
 pub use preview::{PREVIEW_LENGTH, Preview, PreviewError, PreviewService};
 pub use search::SearchService;
 pub use settings::{GuildSettingChange, HistoryService, SettingsService};
+pub use shards::{ShardOwnership, ShardPlanError, shard_of};
 pub use write_behind::{BatchedHistoryRepo, DebouncedQueueStore, HistoryBatching};

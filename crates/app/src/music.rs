@@ -18,7 +18,7 @@ use crate::error::MusicError;
 use crate::policy::{Action, Actor, RateLimit, authorize};
 use crate::ports::{
     Clock, EventBus, HistoryRepo, OpenOptions, Player, PlayerEvent, PlayerEventKind, PlaylistRepo,
-    QueueSnapshot, QueueStore, SettingsRepo, TrackInfo, TrackResolver,
+    ProgressSink, QueueSnapshot, QueueStore, SettingsRepo, TrackInfo, TrackResolver,
 };
 
 /// The adapters the music use cases work through.
@@ -123,6 +123,12 @@ impl MusicService {
 
     pub(crate) fn ports(&self) -> &MusicPorts {
         &self.ports
+    }
+
+    /// What happens to every guild's player from now on (the event bus these use cases
+    /// publish to), for front-ends that tell their users unasked.
+    pub fn events(&self) -> tokio::sync::broadcast::Receiver<DomainEvent> {
+        self.ports.events.subscribe()
     }
 
     pub(crate) async fn session(&self, guild: GuildId) -> Result<Arc<Mutex<Session>>, MusicError> {
@@ -241,10 +247,24 @@ impl MusicService {
         query: &str,
         placement: AddPosition,
     ) -> Result<PlayOutcome, MusicError> {
+        self.play_reporting(guild, actor, query, placement, None)
+            .await
+    }
+
+    /// [`MusicService::play`], telling `progress` how far loading a playlist got (page by
+    /// page) so a front-end can show it while a long playlist loads.
+    pub async fn play_reporting(
+        &self,
+        guild: GuildId,
+        actor: &Actor,
+        query: &str,
+        placement: AddPosition,
+        progress: Option<ProgressSink>,
+    ) -> Result<PlayOutcome, MusicError> {
         self.check_rate(actor)?;
         let session = self.session(guild).await?;
         authorize(actor, Action::Play, &session.lock().await.settings, None)?;
-        let infos = self.resolve(guild, query).await?;
+        let infos = self.resolve(guild, query, progress).await?;
         let tracks: Vec<Track> = infos
             .into_iter()
             .map(|info| self.new_track(info, actor))
@@ -294,10 +314,19 @@ impl MusicService {
         })
     }
 
-    async fn resolve(&self, guild: GuildId, query: &str) -> Result<Vec<TrackInfo>, MusicError> {
+    async fn resolve(
+        &self,
+        guild: GuildId,
+        query: &str,
+        progress: Option<ProgressSink>,
+    ) -> Result<Vec<TrackInfo>, MusicError> {
         let query = query.trim();
         if !query.is_empty() {
-            let infos = self.ports.resolver.resolve(query).await?;
+            let resolver = &self.ports.resolver;
+            let infos = match progress {
+                Some(progress) => resolver.resolve_with_progress(query, progress).await?,
+                None => resolver.resolve(query).await?,
+            };
             if infos.is_empty() {
                 return Err(crate::ports::ResolveError::NotFound(query.to_owned()).into());
             }
@@ -479,6 +508,10 @@ impl MusicService {
             });
         }
         session.queue.requeue_current();
+        self.ports.events.publish(DomainEvent::VoiceLost {
+            guild,
+            queued: session.queue.len(),
+        });
         session.state = PlaybackState::Stopped;
         session.voice_channel = None;
         session.skip_votes.clear();
@@ -941,10 +974,22 @@ impl MusicService {
     /// Brings back every saved queue: rejoins the voice channel and resumes the current track
     /// at its saved position. Returns how many guilds were restored.
     pub async fn restore_all(&self) -> Result<usize, MusicError> {
+        self.restore_owned(|_| true).await
+    }
+
+    /// As [`Self::restore_all`], for the guilds `owned` accepts only: a process of a sharded
+    /// deployment brings back the queues of its own shards, and leaves the others' to them.
+    pub async fn restore_owned(
+        &self,
+        owned: impl Fn(GuildId) -> bool + Send + Sync,
+    ) -> Result<usize, MusicError> {
         let snapshots = self.ports.queue_store.load_all().await?;
         let mut restored = 0;
         for snapshot in snapshots {
             let guild = snapshot.guild;
+            if !owned(guild) {
+                continue;
+            }
             let highest = snapshot
                 .current
                 .iter()

@@ -4,6 +4,7 @@
 //! run time as `Arc<dyn Port>`. Errors crossing a port are the small enums below; no adapter
 //! technology's error type (`sea_orm::DbErr`, `redis::RedisError`, …) ever crosses.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
@@ -65,6 +66,21 @@ pub enum ResolveError {
     Internal(String),
 }
 
+/// How far loading a long result (a playlist, page by page) got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoadProgress {
+    /// Tracks found so far.
+    pub loaded: usize,
+    /// The most that will be loaded (the playlist cap).
+    pub cap: usize,
+    /// Whether loading has finished.
+    pub done: bool,
+}
+
+/// Receives [`LoadProgress`] while a resolver loads; called from the resolving task, so it
+/// must return at once (send on a channel, set a value).
+pub type ProgressSink = Arc<dyn Fn(LoadProgress) + Send + Sync>;
+
 /// Turns what a user typed (a path, a URL, search words) into tracks.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
@@ -75,6 +91,20 @@ pub trait TrackResolver: Send + Sync {
     /// `NotFound` when nothing matches, `Unsupported`/`Forbidden` for input this resolver
     /// refuses (with a sentence saying why), `Unavailable` when a backing service is down.
     async fn resolve(&self, query: &str) -> Result<Vec<TrackInfo>, ResolveError>;
+
+    /// [`TrackResolver::resolve`], reporting to `progress` how far a long load (a playlist
+    /// expanded page by page) got. Resolvers that answer in one step never call it.
+    ///
+    /// # Errors
+    /// As [`TrackResolver::resolve`].
+    async fn resolve_with_progress(
+        &self,
+        query: &str,
+        progress: ProgressSink,
+    ) -> Result<Vec<TrackInfo>, ResolveError> {
+        drop(progress);
+        self.resolve(query).await
+    }
 
     /// Up to `limit` search results for plain `words` (autocomplete suggestions), best first.
     /// Resolvers that cannot list several results answer with what `resolve` finds.
@@ -500,6 +530,16 @@ pub struct GuildMemberInfo {
     pub display_name: String,
     /// The name of the voice channel they are in, when known.
     pub voice_channel: Option<String>,
+    /// Their presence, when the directory sees presences ([`MemberListScope::Online`]).
+    pub status: Option<PresenceStatus>,
+}
+
+/// A presence that counts as "around": Discord's offline and invisible are not listed at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PresenceStatus {
+    Online,
+    Idle,
+    DoNotDisturb,
 }
 
 /// What a [`GuildDirectory`] can see, so a reply says plainly what its list means.
@@ -553,6 +593,27 @@ pub trait Cache: Send + Sync {
 pub trait EventBus: Send + Sync {
     fn publish(&self, event: DomainEvent);
     fn subscribe(&self) -> broadcast::Receiver<DomainEvent>;
+}
+
+/// Carries a guild command to the process that owns the guild (see `crate::shards`) and
+/// brings back its answer. The in-process implementation is a direct call
+/// (`crate::LocalCommandBus`); a deployment of several processes sends it over Redis Streams.
+///
+/// Contract: the command runs at most once per `dispatch` that returns `Ok` or a use-case
+/// error; after `OwnerUnreachable` it may still run later (the owner was slow) or never.
+///
+/// # Errors
+/// `Music`/`Remote` when the use case refused or failed; `OwnerUnreachable` when the owning
+/// process did not answer in time; `Transport` when the command could not be sent.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait CommandBus: Send + Sync {
+    async fn dispatch(
+        &self,
+        guild: GuildId,
+        actor: &crate::policy::Actor,
+        command: crate::guild_commands::GuildCommand,
+    ) -> Result<crate::guild_commands::CommandReply, crate::guild_commands::CommandError>;
 }
 
 /// Wall-clock time, injectable for tests.
@@ -619,6 +680,7 @@ mod tests {
     static_assertions::assert_impl_all!(dyn GuildDirectory: Send, Sync);
     static_assertions::assert_impl_all!(dyn Cache: Send, Sync);
     static_assertions::assert_impl_all!(dyn EventBus: Send, Sync);
+    static_assertions::assert_impl_all!(dyn CommandBus: Send, Sync);
     static_assertions::assert_impl_all!(dyn Clock: Send, Sync);
     static_assertions::assert_impl_all!(dyn AudioOpener: Send, Sync);
     static_assertions::assert_impl_all!(dyn PreviewRenderer: Send, Sync);

@@ -27,7 +27,6 @@
 //! Delivery to other processes is at least once: a crash after delivering and before the
 //! acknowledgement redelivers that entry.
 
-mod values;
 mod wire;
 
 use std::convert::Infallible;
@@ -37,14 +36,15 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use deadpool_redis::redis::{self, Value};
-use deadpool_redis::{Pool, PoolConfig, Runtime, Timeouts};
 use minstrel_app::ports::{CacheError, EventBus};
 use minstrel_domain::DomainEvent;
 use tokio::sync::{broadcast, mpsc, watch};
-use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
 
-use crate::redact::{Redacted, redact_url};
+use crate::redact::redact_url;
+use crate::streams::{
+    Backoff, Entry, StreamConnection, Tasks, block_millis, now_millis, stream_entries,
+};
 
 /// Reads 1 while the Redis event bus cannot reach Redis (events then reach only this process).
 pub const EVENT_BUS_DEGRADED_GAUGE: &str = "minstrel_event_bus_degraded";
@@ -154,17 +154,18 @@ fn unique_process_id() -> String {
 /// each change.
 struct Health {
     degraded: AtomicBool,
-    url: Redacted,
+    /// The server as it may be logged.
+    shown: String,
 }
 
 impl Health {
     fn failed(&self, what: &str, error: &str) {
         if self.degraded.swap(true, Ordering::SeqCst) {
-            debug!(redis = %self.url.shown, error, "the Redis event bus could still not {what}");
+            debug!(redis = %self.shown, error, "the Redis event bus could still not {what}");
         } else {
             metrics::gauge!(EVENT_BUS_DEGRADED_GAUGE).set(1.0);
             warn!(
-                redis = %self.url.shown,
+                redis = %self.shown,
                 error,
                 "the Redis event bus could not {what}; events reach only this process until \
                  Redis answers again"
@@ -175,42 +176,15 @@ impl Health {
     fn succeeded(&self) {
         if self.degraded.swap(false, Ordering::SeqCst) {
             metrics::gauge!(EVENT_BUS_DEGRADED_GAUGE).set(0.0);
-            info!(redis = %self.url.shown, "the Redis event bus reaches Redis again");
+            info!(redis = %self.shown, "the Redis event bus reaches Redis again");
         }
-    }
-}
-
-/// The growing pause between attempts while Redis is down.
-struct Backoff {
-    next: Duration,
-    max: Duration,
-}
-
-impl Backoff {
-    const FIRST: Duration = Duration::from_millis(100);
-
-    fn new(max: Duration) -> Self {
-        Self {
-            next: Self::FIRST,
-            max,
-        }
-    }
-
-    fn take(&mut self) -> Duration {
-        let pause = self.next;
-        self.next = (self.next * 2).min(self.max.max(Self::FIRST));
-        pause
-    }
-
-    fn reset(&mut self) {
-        self.next = Self::FIRST;
     }
 }
 
 struct Shared {
     config: RedisEventBusConfig,
     stream: String,
-    pool: Pool,
+    redis: StreamConnection,
     health: Health,
     local: broadcast::Sender<DomainEvent>,
     /// Events delivered to local subscribers from other processes.
@@ -220,41 +194,9 @@ struct Shared {
 }
 
 impl Shared {
-    async fn connection(&self) -> Result<deadpool_redis::Connection, String> {
-        self.pool
-            .get()
-            .await
-            .map_err(|error| message(self.health.url.unavailable("could not be reached", &error)))
-    }
-
     async fn query(&self, command: &redis::Cmd, extra: Duration) -> Result<Value, String> {
-        let work = async {
-            let mut connection = self.connection().await?;
-            command
-                .query_async::<Value>(&mut connection)
-                .await
-                .map_err(|error| describe(&self.health.url, &error))
-        };
-        tokio::time::timeout(self.config.timeout + extra, work)
-            .await
-            .unwrap_or_else(|_| {
-                Err(format!(
-                    "{} did not answer within {:?}",
-                    self.health.url.shown,
-                    self.config.timeout + extra
-                ))
-            })
+        self.redis.query(command, extra).await
     }
-}
-
-fn describe(url: &Redacted, error: &redis::RedisError) -> String {
-    message(url.unavailable("failed", error))
-}
-
-/// The sentence inside, which names the server (password blanked out) and the cause.
-fn message(error: CacheError) -> String {
-    let CacheError::Unavailable(message) = error;
-    message
 }
 
 /// The [`EventBus`] port over a Redis stream (see the module documentation for the design).
@@ -267,8 +209,7 @@ pub struct RedisEventBus {
     outgoing: mpsc::Sender<DomainEvent>,
     /// Taken by [`RedisEventBus::start`].
     waiting: Mutex<Option<mpsc::Receiver<DomainEvent>>>,
-    tasks: Mutex<Vec<JoinHandle<()>>>,
-    stop: watch::Sender<bool>,
+    tasks: Tasks,
 }
 
 impl RedisEventBus {
@@ -277,39 +218,26 @@ impl RedisEventBus {
     /// # Errors
     /// `Unavailable` when the URL is not a usable Redis URL (its password never shown).
     pub fn new(config: RedisEventBusConfig) -> Result<Self, CacheError> {
-        let url = redact_url(&config.url);
         // Enough connections for the blocked reader, the writer and a claim at once.
-        let mut pool_config = PoolConfig::new(4);
-        pool_config.timeouts = Timeouts {
-            wait: Some(config.timeout),
-            create: Some(config.timeout),
-            recycle: Some(config.timeout),
-        };
-        let mut redis_config = deadpool_redis::Config::from_url(config.url.clone());
-        redis_config.pool = Some(pool_config);
-        let pool = redis_config
-            .create_pool(Some(Runtime::Tokio1))
-            .map_err(|error| url.unavailable("is not usable", &error))?;
+        let redis = StreamConnection::new(&config.url, 4, config.timeout)?;
         let (local, _) = broadcast::channel(config.local_capacity.max(16));
         let (outgoing, waiting) = mpsc::channel(config.queue.max(1));
-        let (stop, _) = watch::channel(false);
         Ok(Self {
             shared: Arc::new(Shared {
                 stream: config.stream_key(),
                 config,
-                pool,
                 health: Health {
                     degraded: AtomicBool::new(false),
-                    url,
+                    shown: redis.shown().to_owned(),
                 },
+                redis,
                 local,
                 received: AtomicU64::new(0),
                 reading: watch::channel(false).0,
             }),
             outgoing,
             waiting: Mutex::new(Some(waiting)),
-            tasks: Mutex::new(Vec::new()),
-            stop,
+            tasks: Tasks::new(),
         })
     }
 
@@ -329,13 +257,14 @@ impl RedisEventBus {
         let writer = tokio::spawn(write_events(
             Arc::clone(&self.shared),
             waiting,
-            self.stop.subscribe(),
+            self.tasks.stop_signal(),
         ));
-        let reader = tokio::spawn(read_events(Arc::clone(&self.shared), self.stop.subscribe()));
-        self.tasks
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .extend([writer, reader]);
+        let reader = tokio::spawn(read_events(
+            Arc::clone(&self.shared),
+            self.tasks.stop_signal(),
+        ));
+        self.tasks.push(writer);
+        self.tasks.push(reader);
     }
 
     /// This process's id on the stream.
@@ -350,7 +279,7 @@ impl RedisEventBus {
 
     /// The server's URL with any password blanked out.
     pub fn display_url(&self) -> &str {
-        &self.shared.health.url.shown
+        &self.shared.health.shown
     }
 
     /// Whether Redis was unreachable at the last attempt.
@@ -373,25 +302,11 @@ impl RedisEventBus {
     }
 }
 
-impl Drop for RedisEventBus {
-    fn drop(&mut self) {
-        let _ = self.stop.send(true);
-        for task in self
-            .tasks
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .drain(..)
-        {
-            task.abort();
-        }
-    }
-}
-
 impl fmt::Debug for RedisEventBus {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         formatter
             .debug_struct("RedisEventBus")
-            .field("url", &self.shared.health.url.shown)
+            .field("url", &self.shared.health.shown)
             .field("stream", &self.shared.stream)
             .field("process_id", &self.shared.config.process_id)
             .finish_non_exhaustive()
@@ -466,14 +381,6 @@ async fn write_events(
     }
 }
 
-/// One stream entry: its id and its `origin` and `event` fields.
-#[derive(Debug, PartialEq, Eq)]
-struct Entry {
-    id: String,
-    origin: Option<String>,
-    event: Option<String>,
-}
-
 /// Reads the group, delivers other processes' events, acknowledges, and takes over pending
 /// entries; on any failure pauses (growing) and starts over.
 async fn read_events(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
@@ -516,18 +423,8 @@ async fn read_until_failure(
 
 /// Creates this process's group at the stream's end (and the stream), unless it exists.
 async fn ensure_group(shared: &Shared) -> Result<(), String> {
-    let mut command = redis::cmd("XGROUP");
-    command
-        .arg("CREATE")
-        .arg(&shared.stream)
-        .arg(&shared.config.process_id)
-        .arg("$")
-        .arg("MKSTREAM");
-    match shared.query(&command, Duration::ZERO).await {
-        Ok(_) => Ok(()),
-        Err(error) if error.contains("BUSYGROUP") => Ok(()),
-        Err(error) => Err(error),
-    }
+    let group = &shared.config.process_id;
+    shared.redis.ensure_group(&shared.stream, group, "$").await
 }
 
 async fn read_new(shared: &Shared, consumer: &str) -> Result<Vec<Entry>, String> {
@@ -540,35 +437,30 @@ async fn read_new(shared: &Shared, consumer: &str) -> Result<Vec<Entry>, String>
         .arg("COUNT")
         .arg(100)
         .arg("BLOCK")
-        .arg(u64::try_from(block.as_millis()).unwrap_or(u64::MAX).max(1))
+        .arg(block_millis(block))
         .arg("STREAMS")
         .arg(&shared.stream)
         .arg(">");
     let reply = shared.query(&command, block).await?;
-    Ok(stream_entries(&reply))
+    Ok(stream_entries(&reply)
+        .into_iter()
+        .map(|(_, entry)| entry)
+        .collect())
 }
 
 async fn claim_pending(shared: &Shared, consumer: &str) -> Result<(), String> {
     let mut start = "0-0".to_owned();
     loop {
-        let mut command = redis::cmd("XAUTOCLAIM");
-        command
-            .arg(&shared.stream)
-            .arg(&shared.config.process_id)
-            .arg(consumer)
-            .arg(u64::try_from(shared.config.claim_idle.as_millis()).unwrap_or(u64::MAX))
-            .arg(&start)
-            .arg("COUNT")
-            .arg(100);
-        let reply = shared.query(&command, Duration::ZERO).await?;
-        let Value::Array(parts) = reply else {
-            return Err(format!("XAUTOCLAIM answered oddly: {reply:?}"));
-        };
-        let next = parts
-            .first()
-            .and_then(text)
-            .unwrap_or_else(|| "0-0".to_owned());
-        let entries = parts.get(1).map(entry_list).unwrap_or_default();
+        let (next, entries) = shared
+            .redis
+            .autoclaim(
+                &shared.stream,
+                &shared.config.process_id,
+                consumer,
+                shared.config.claim_idle,
+                &start,
+            )
+            .await?;
         if !entries.is_empty() {
             debug!(
                 entries = entries.len(),
@@ -588,21 +480,18 @@ async fn handle(shared: &Shared, entries: Vec<Entry>) -> Result<(), String> {
     if entries.is_empty() {
         return Ok(());
     }
-    let oldest_wanted = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |since| since.as_millis())
-        .saturating_sub(shared.config.max_age.as_millis());
+    let oldest_wanted = u128::from(now_millis()).saturating_sub(shared.config.max_age.as_millis());
     let mut ids = Vec::with_capacity(entries.len());
     for entry in entries {
         ids.push(entry.id.clone());
-        if entry.origin.as_deref() == Some(shared.config.process_id.as_str()) {
+        if entry.field("origin") == Some(shared.config.process_id.as_str()) {
             continue;
         }
-        if entry_millis(&entry.id).is_some_and(|at| at < oldest_wanted) {
+        if entry.millis().is_some_and(|at| at < oldest_wanted) {
             debug!(id = %entry.id, "skipped an event stream entry older than max_age");
             continue;
         }
-        let Some(event) = entry.event.as_deref() else {
+        let Some(event) = entry.field("event") else {
             warn!(id = %entry.id, "an event stream entry has no event; skipped");
             continue;
         };
@@ -624,116 +513,9 @@ async fn handle(shared: &Shared, entries: Vec<Entry>) -> Result<(), String> {
     shared.query(&command, Duration::ZERO).await.map(drop)
 }
 
-/// The milliseconds part of an entry id (`{ms}-{seq}`).
-fn entry_millis(id: &str) -> Option<u128> {
-    id.split_once('-')?.0.parse().ok()
-}
-
-fn text(value: &Value) -> Option<String> {
-    match value {
-        Value::BulkString(bytes) => Some(String::from_utf8_lossy(bytes).into_owned()),
-        Value::SimpleString(text) => Some(text.clone()),
-        _ => None,
-    }
-}
-
-/// The entries of an `XREADGROUP` reply for one stream: RESP2 `[[key, entries]]`, RESP3
-/// `{key: entries}`, or nil when nothing came.
-fn stream_entries(reply: &Value) -> Vec<Entry> {
-    match reply {
-        Value::Array(streams) => streams
-            .iter()
-            .filter_map(|stream| match stream {
-                Value::Array(pair) => pair.get(1).map(entry_list),
-                _ => None,
-            })
-            .flatten()
-            .collect(),
-        Value::Map(streams) => streams
-            .iter()
-            .flat_map(|(_, entries)| entry_list(entries))
-            .collect(),
-        _ => Vec::new(),
-    }
-}
-
-/// `[[id, [field, value, …]], …]`; nil entries (deleted meanwhile) are left out.
-fn entry_list(value: &Value) -> Vec<Entry> {
-    let Value::Array(entries) = value else {
-        return Vec::new();
-    };
-    entries
-        .iter()
-        .filter_map(|entry| {
-            let Value::Array(parts) = entry else {
-                return None;
-            };
-            let id = text(parts.first()?)?;
-            let mut found = Entry {
-                id,
-                origin: None,
-                event: None,
-            };
-            let fields: Vec<String> = match parts.get(1) {
-                Some(Value::Array(fields)) => fields.iter().filter_map(text).collect(),
-                Some(Value::Map(pairs)) => pairs
-                    .iter()
-                    .flat_map(|(field, value)| [text(field), text(value)])
-                    .flatten()
-                    .collect(),
-                _ => Vec::new(),
-            };
-            for pair in fields.chunks(2) {
-                match pair {
-                    [field, value] if field == "origin" => found.origin = Some(value.clone()),
-                    [field, value] if field == "event" => found.event = Some(value.clone()),
-                    _ => {}
-                }
-            }
-            Some(found)
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn bulk(text: &str) -> Value {
-        Value::BulkString(text.as_bytes().to_vec())
-    }
-
-    #[test]
-    fn replies_of_both_protocols_and_nil_parse() {
-        let entry = Value::Array(vec![
-            bulk("1700000000000-0"),
-            Value::Array(vec![bulk("origin"), bulk("p1"), bulk("event"), bulk("{}")]),
-        ]);
-        let expected = vec![Entry {
-            id: "1700000000000-0".to_owned(),
-            origin: Some("p1".to_owned()),
-            event: Some("{}".to_owned()),
-        }];
-        let resp2 = Value::Array(vec![Value::Array(vec![
-            bulk("k"),
-            Value::Array(vec![entry.clone(), Value::Nil]),
-        ])]);
-        assert_eq!(stream_entries(&resp2), expected);
-        let resp3 = Value::Map(vec![(bulk("k"), Value::Array(vec![entry]))]);
-        assert_eq!(stream_entries(&resp3), expected);
-        assert!(stream_entries(&Value::Nil).is_empty());
-        assert_eq!(entry_millis("1700000000000-3"), Some(1_700_000_000_000));
-        assert_eq!(entry_millis("junk"), None);
-    }
-
-    #[test]
-    fn backoff_grows_to_its_cap_and_resets() {
-        let mut backoff = Backoff::new(Duration::from_millis(500));
-        let pauses: Vec<u128> = (0..5).map(|_| backoff.take().as_millis()).collect();
-        assert_eq!(pauses, [100, 200, 400, 500, 500]);
-        backoff.reset();
-        assert_eq!(backoff.take(), Duration::from_millis(100));
-    }
 
     #[test]
     fn process_ids_differ_and_debug_hides_the_password() {

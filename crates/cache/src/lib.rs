@@ -14,6 +14,8 @@
 //! `with_outbox` (a held value is put in the cache, so it reads back while the database is away).
 //! [`RedisEventBus`] carries domain events between processes over a Redis stream (the
 //! `EventBus` port; design in its module), delivering locally whether or not Redis answers.
+//! [`RedisCommandBus`] carries guild commands to the process that owns the guild's shard and
+//! their replies back (the `CommandBus` port; design in its module).
 //! [`keys`] builds the keys and holds the lifetimes every user of the cache agrees on.
 //! `conformance` (feature `conformance`) is the one suite every cache adapter here must pass.
 //!
@@ -24,6 +26,7 @@
 
 mod cached_playlist_repo;
 mod cached_settings_repo;
+mod command_bus;
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
 mod event_bus;
@@ -35,9 +38,11 @@ mod outbox_repos;
 mod read_through;
 mod redact;
 mod redis_cache;
+mod streams;
 
 pub use cached_playlist_repo::CachedPlaylistRepo;
 pub use cached_settings_repo::CachedSettingsRepo;
+pub use command_bus::{RedisCommandBus, RedisCommandBusConfig};
 pub use event_bus::{
     EVENT_BUS_DEGRADED_GAUGE, EVENT_BUS_LOCAL_ONLY_COUNTER, RedisEventBus, RedisEventBusConfig,
 };

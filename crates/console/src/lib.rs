@@ -182,7 +182,7 @@ fn describe_event(event: &DomainEvent, guild: GuildId) -> Option<String> {
             reason: EndReason::Stuck,
             ..
         } => Some(format!(
-            "✖ {} stalled and was skipped",
+            "✖ {} produced no audio for 10 s and was skipped",
             track.display_title()
         )),
         DomainEvent::QueueFinished { .. } => Some("■ the queue has finished".to_owned()),

@@ -6,16 +6,17 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use minstrel_app::ports::{
-    InProcessEventBus, MockHistoryRepo, MockPlayer, MockPlaylistRepo, MockPreviewRenderer,
-    MockQueueStore, MockSettingsRepo, MockTrackResolver, PlayerEvent, PlayerEventKind, PreviewClip,
-    PreviewRenderer, SystemClock, TrackInfo,
+    InProcessEventBus, LoadProgress, MockHistoryRepo, MockPlayer, MockPlaylistRepo,
+    MockPreviewRenderer, MockQueueStore, MockSettingsRepo, MockTrackResolver, PlayerEvent,
+    PlayerEventKind, PreviewClip, PreviewRenderer, ProgressSink, ResolveError, SystemClock,
+    TrackInfo, TrackResolver,
 };
 use minstrel_app::{
     Actor, FilterService, HistoryService, MusicPorts, MusicService, PlaylistService,
     PreviewService, RateLimit, SearchService, SettingsService,
 };
 use minstrel_domain::{
-    AddPosition, GuildId, HistoryEntry, Preset, RequesterId, SourceKind, TrackId, UserId,
+    AddPosition, ChannelId, GuildId, HistoryEntry, Preset, RequesterId, SourceKind, TrackId, UserId,
 };
 use minstrel_testkit::discord::{
     FakeMember, FakeRest, RecordedRequest, WAIT, autocomplete, select_menu_choice, slash_command,
@@ -52,6 +53,8 @@ struct Mocks {
     history: MockHistoryRepo,
     player: MockPlayer,
     preview: Option<Arc<dyn PreviewRenderer>>,
+    /// Replaces the resolver mock when set.
+    custom_resolver: Option<Arc<dyn TrackResolver>>,
 }
 
 impl Mocks {
@@ -61,6 +64,7 @@ impl Mocks {
             history: MockHistoryRepo::new(),
             player: MockPlayer::new(),
             preview: None,
+            custom_resolver: None,
         }
     }
 
@@ -69,6 +73,9 @@ impl Mocks {
         self.resolver
             .expect_resolve()
             .returning(|query| Ok(vec![info(query, &format!("{query}.wav"))]));
+        self.resolver
+            .expect_resolve_with_progress()
+            .returning(|query, _| Ok(vec![info(query, &format!("{query}.wav"))]));
         self.player.expect_join().returning(|_, _| Ok(()));
         self.player
             .expect_play()
@@ -101,7 +108,10 @@ impl Mocks {
             .returning(|_, _, _| Ok(Vec::new()));
         let settings: Arc<dyn minstrel_app::ports::SettingsRepo> = Arc::new(settings);
         let playlists: Arc<dyn minstrel_app::ports::PlaylistRepo> = Arc::new(playlists);
-        let resolver: Arc<dyn minstrel_app::ports::TrackResolver> = Arc::new(self.resolver);
+        let resolver: Arc<dyn TrackResolver> = match self.custom_resolver {
+            Some(resolver) => resolver,
+            None => Arc::new(self.resolver),
+        };
         let history: Arc<dyn minstrel_app::ports::HistoryRepo> = Arc::new(self.history);
         let music = Arc::new(MusicService::new(
             MusicPorts {
@@ -453,4 +463,99 @@ async fn the_now_playing_message_moves_on_while_the_track_plays_and_stops_after_
         .await
         .unwrap();
     assert_eq!(edits_of(&rest.requests(), "token-42").len(), after);
+}
+
+/// A playlist loaded in three pages; each page waits for the test's go-ahead.
+struct PagedPlaylist {
+    pages: tokio::sync::Mutex<tokio::sync::mpsc::UnboundedReceiver<()>>,
+}
+
+#[async_trait::async_trait]
+impl TrackResolver for PagedPlaylist {
+    async fn resolve(&self, _: &str) -> Result<Vec<TrackInfo>, ResolveError> {
+        Err(ResolveError::Internal(
+            "the handler must ask for progress".to_owned(),
+        ))
+    }
+
+    async fn resolve_with_progress(
+        &self,
+        _: &str,
+        progress: ProgressSink,
+    ) -> Result<Vec<TrackInfo>, ResolveError> {
+        let mut pages = self.pages.lock().await;
+        for loaded in [100, 200, 250] {
+            progress(LoadProgress {
+                loaded,
+                cap: 500,
+                done: loaded == 250,
+            });
+            if loaded < 250 {
+                pages.recv().await;
+            }
+        }
+        Ok((0..250)
+            .map(|index| info(&format!("Track {index}"), &format!("t{index}.wav")))
+            .collect())
+    }
+}
+
+#[tokio::test]
+async fn a_long_playlist_shows_how_far_it_has_loaded_before_the_answer() {
+    let rest = FakeRest::start().await;
+    let (next_page, pages) = tokio::sync::mpsc::unbounded_channel();
+    let mut mocks = Mocks::new().playing();
+    mocks.custom_resolver = Some(Arc::new(PagedPlaylist {
+        pages: tokio::sync::Mutex::new(pages),
+    }));
+    let handler = Arc::new(handler(mocks.services(), &rest));
+    handler.voice_states().update(
+        guild(),
+        UserId::new(MEMBER).unwrap(),
+        Some(ChannelId::new(600_000_000_000_000_001).unwrap()),
+        false,
+    );
+
+    let playlist = "https://www.youtube.com/playlist?list=PL1";
+    let running = tokio::spawn({
+        let handler = Arc::clone(&handler);
+        async move {
+            command(
+                &handler,
+                31,
+                "play",
+                &json!([{"name": "query", "type": 3, "value": playlist}]),
+            )
+            .await;
+        }
+    });
+    let edit_saying = |text: &'static str| {
+        rest.wait_for("a progress edit", move |request| {
+            request.is_original_edit()
+                && request.path_segment(5) == Some("token-31")
+                && request
+                    .embed_description()
+                    .is_some_and(|said| said.contains(text))
+        })
+    };
+    let first = edit_saying("100 track(s) found so far").await;
+    assert!(first.embed_description().unwrap().contains("at most 500"));
+    next_page.send(()).unwrap();
+    edit_saying("200 track(s) found so far").await;
+    next_page.send(()).unwrap();
+    edit_saying("Queued 249 tracks").await;
+    running.await.unwrap();
+    // The finished load is not shown as progress: the answer is the last edit.
+    let last = rest
+        .requests()
+        .into_iter()
+        .rfind(RecordedRequest::is_original_edit)
+        .unwrap();
+    assert!(
+        last.embed_description()
+            .unwrap()
+            .contains("Queued 249 tracks"),
+        "{:?}",
+        last.body
+    );
 }

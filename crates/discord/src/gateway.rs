@@ -84,6 +84,10 @@ pub struct DiscordConfig {
     pub leave_when_alone_after: Option<Duration>,
     /// Fed with every gateway event, for other front-ends' member lists; `None`: nobody asks.
     pub directory: Option<Arc<VoiceChannelDirectory>>,
+    /// Ask for the privileged [`PRESENCE_INTENTS`] as well (the directory then sees who is
+    /// online, [`VoiceChannelDirectory::with_presences`]). They must be enabled for the
+    /// application in Discord's developer portal, or Discord closes the gateway with 4014.
+    pub presences: bool,
 }
 
 impl DiscordConfig {
@@ -99,6 +103,16 @@ impl DiscordConfig {
             voice: None,
             leave_when_alone_after: Some(Duration::from_mins(1)),
             directory: None,
+            presences: false,
+        }
+    }
+
+    /// The intents Identify sends: [`INTENTS`], plus [`PRESENCE_INTENTS`] with `presences`.
+    pub fn intents(&self) -> Intents {
+        if self.presences {
+            INTENTS | PRESENCE_INTENTS
+        } else {
+            INTENTS
         }
     }
 }
@@ -116,6 +130,7 @@ impl std::fmt::Debug for DiscordConfig {
             .field("voice", &self.voice.is_some())
             .field("leave_when_alone_after", &self.leave_when_alone_after)
             .field("directory", &self.directory.is_some())
+            .field("presences", &self.presences)
             .finish()
     }
 }
@@ -144,19 +159,39 @@ pub enum DiscordError {
 /// The intents minstrel needs: guilds and voice states, nothing privileged.
 pub const INTENTS: Intents = Intents::GUILDS.union(Intents::GUILD_VOICE_STATES);
 
-fn wanted_events() -> EventTypeFlags {
-    EventTypeFlags::READY
+/// The privileged intents behind a list of who is online (`MINSTREL_DISCORD_PRESENCE`):
+/// presences, and the members they belong to.
+pub const PRESENCE_INTENTS: Intents = Intents::GUILD_PRESENCES.union(Intents::GUILD_MEMBERS);
+
+fn wanted_events(presences: bool) -> EventTypeFlags {
+    let always = EventTypeFlags::READY
         | EventTypeFlags::RESUMED
         | EventTypeFlags::INTERACTION_CREATE
         | EventTypeFlags::VOICE_STATE_UPDATE
         | EventTypeFlags::VOICE_SERVER_UPDATE
         | EventTypeFlags::GUILD_CREATE
-        | EventTypeFlags::GUILD_DELETE
+        | EventTypeFlags::GUILD_DELETE;
+    if presences {
+        always
+            | EventTypeFlags::PRESENCE_UPDATE
+            | EventTypeFlags::MEMBER_ADD
+            | EventTypeFlags::MEMBER_UPDATE
+            | EventTypeFlags::MEMBER_REMOVE
+    } else {
+        always
+    }
 }
 
 /// The close codes after which reconnecting cannot help, with what to do about them.
-fn fatal_close(code: u16) -> Option<(String, &'static str)> {
+/// `presences`: whether the privileged presence intents were asked for (the likely cause of
+/// a 4014).
+fn fatal_close(code: u16, presences: bool) -> Option<(String, &'static str)> {
     let advice = match code {
+        4014 if presences => {
+            "the privileged intents are not enabled for this application; enable the Presence \
+             and Server Members intents (Bot → Privileged Gateway Intents) in the developer \
+             portal, or set MINSTREL_DISCORD_PRESENCE=false"
+        }
         4004 => "the bot token is wrong or was reset; put the current one in the configuration",
         4010 => "the configured shard id is invalid; check the shard range",
         4011 => "the bot is in too many guilds for this shard count; run more shards",
@@ -217,6 +252,7 @@ impl DiscordFrontEnd {
             Arc::clone(&http),
             Arc::clone(&voice),
         ));
+        let _notices = handler.spawn_notices();
         let shards = Self::shards(&config, &http).await?;
         info!(shards = shards.len(), "starting the Discord gateway");
         let registered = Arc::new(AtomicBool::new(false));
@@ -243,6 +279,7 @@ impl DiscordFrontEnd {
                 leave_when_alone_after: config.leave_when_alone_after,
                 alone_checks: Arc::clone(&alone_checks),
                 directory: config.directory.clone(),
+                presences: config.presences,
             };
             tasks.spawn(runner.run(shard));
         }
@@ -291,7 +328,7 @@ impl DiscordFrontEnd {
             return Err(DiscordError::InvalidShardRange { start, end, total });
         }
         let gateway = gateway_info(http).await;
-        let mut base = ConfigBuilder::new(config.token.clone(), INTENTS);
+        let mut base = ConfigBuilder::new(config.token.clone(), config.intents());
         if let Some(url) = &config.gateway_url {
             base = base.proxy_url(url.clone());
         }
@@ -358,12 +395,13 @@ struct ShardRunner {
     /// Guilds with a pending "still alone?" check, so one check runs at a time per guild.
     alone_checks: Arc<std::sync::Mutex<std::collections::HashSet<GuildId>>>,
     directory: Option<Arc<VoiceChannelDirectory>>,
+    presences: bool,
 }
 
 impl ShardRunner {
     async fn run(self, mut shard: Shard) -> Result<(), DiscordError> {
         let shard_id = shard.id().number();
-        while let Some(item) = shard.next_event(wanted_events()).await {
+        while let Some(item) = shard.next_event(wanted_events(self.presences)).await {
             let event = match item {
                 Ok(event) => event,
                 Err(source) => {
@@ -388,7 +426,7 @@ impl ShardRunner {
                         info!(shard = shard_id, "gateway connection lost; resuming");
                         continue;
                     };
-                    if let Some((meaning, advice)) = fatal_close(frame.code) {
+                    if let Some((meaning, advice)) = fatal_close(frame.code, self.presences) {
                         return Err(DiscordError::FatalClose {
                             shard: shard_id,
                             code: frame.code,
@@ -537,12 +575,55 @@ mod tests {
     #[test]
     fn fatal_codes_are_final_and_others_resume() {
         for code in [4004, 4010, 4011, 4012, 4013, 4014] {
-            assert!(fatal_close(code).is_some(), "{code}");
+            assert!(fatal_close(code, false).is_some(), "{code}");
+            assert!(fatal_close(code, true).is_some(), "{code}");
         }
         for code in [1000, 1001, 1006, 4000, 4001, 4007, 4008, 4009, 4999] {
-            assert!(fatal_close(code).is_none(), "{code}");
+            assert!(fatal_close(code, false).is_none(), "{code}");
+            assert!(fatal_close(code, true).is_none(), "{code}");
         }
         let config = DiscordConfig::new("secret-token".into());
         assert!(!format!("{config:?}").contains("secret-token"));
+    }
+
+    #[test]
+    fn presences_add_the_two_privileged_intents_and_their_events() {
+        let mut config = DiscordConfig::new("token".into());
+        assert_eq!(
+            config.intents(),
+            Intents::GUILDS | Intents::GUILD_VOICE_STATES
+        );
+        assert!(!wanted_events(false).contains(EventTypeFlags::PRESENCE_UPDATE));
+        config.presences = true;
+        assert_eq!(
+            config.intents(),
+            Intents::GUILDS
+                | Intents::GUILD_VOICE_STATES
+                | Intents::GUILD_PRESENCES
+                | Intents::GUILD_MEMBERS
+        );
+        assert!(wanted_events(true).contains(
+            EventTypeFlags::PRESENCE_UPDATE
+                | EventTypeFlags::MEMBER_ADD
+                | EventTypeFlags::MEMBER_UPDATE
+                | EventTypeFlags::MEMBER_REMOVE
+        ));
+    }
+
+    #[test]
+    fn a_disallowed_intents_close_names_the_portal_switches_or_the_setting() {
+        let (_, with_presences) = fatal_close(4014, true).unwrap();
+        assert!(with_presences.contains("Presence"), "{with_presences}");
+        assert!(
+            with_presences.contains("Server Members"),
+            "{with_presences}"
+        );
+        assert!(
+            with_presences.contains("MINSTREL_DISCORD_PRESENCE=false"),
+            "{with_presences}"
+        );
+        let (_, without) = fatal_close(4014, false).unwrap();
+        assert!(without.contains("developer portal"), "{without}");
+        assert!(!without.contains("MINSTREL_DISCORD_PRESENCE"), "{without}");
     }
 }

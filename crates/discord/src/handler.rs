@@ -9,16 +9,17 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::Instant;
 
+use minstrel_app::ports::{LoadProgress, ProgressSink};
 use minstrel_app::{
     Actor, BridgeError, BridgeService, FilterService, GuildSettingChange, HistoryService,
-    MusicError, MusicService, PlaylistService, PreviewError, PreviewService, SearchService,
-    SettingsService,
+    MusicError, MusicService, PlayOutcome, PlaylistService, PreviewError, PreviewService,
+    SearchService, SettingsService,
 };
 use minstrel_domain::filters::{Equalizer, LowPass, Oscillation, Rotation, Timescale};
 use minstrel_domain::track::format_duration;
 use minstrel_domain::{
-    ChannelId, FilterSpec, GuildId, PlaybackState, PlaylistOwner, Preset, RepeatMode, Requester,
-    RequesterId, RoleId, UserId,
+    AddPosition, ChannelId, FilterSpec, GuildId, PlaybackState, PlaylistOwner, Preset, RepeatMode,
+    Requester, RequesterId, RoleId, UserId,
 };
 use tracing::Instrument as _;
 use tracing::{debug, error, info, warn};
@@ -36,6 +37,7 @@ use twilight_model::http::interaction::{
 
 use crate::live::{self, LiveMessage, LiveNowPlaying};
 use crate::metrics::{Outcome, record_ack, record_command};
+use crate::notices::{self, GuildNotices};
 use crate::reply::{self, Reply, button};
 use crate::request::{
     self, GuildSettingsRequest, ManualFilters, PlaylistRequest, Request, SettingsRequest,
@@ -136,6 +138,8 @@ pub struct InteractionHandler {
     http: Arc<Client>,
     voice: Arc<VoiceStates>,
     live: LiveNowPlaying,
+    /// Where each guild's unasked notices go: the channel of its last `/play`.
+    notices: Arc<GuildNotices>,
 }
 
 impl std::fmt::Debug for InteractionHandler {
@@ -185,7 +189,18 @@ impl InteractionHandler {
             http,
             voice,
             live: LiveNowPlaying::new(live::DEFAULT_INTERVAL),
+            notices: Arc::default(),
         }
+    }
+
+    /// Starts posting the guilds' notices (a stuck track, a lost voice connection) in the
+    /// channel of their last `/play`; they stop when the returned guard is dropped.
+    pub(crate) fn spawn_notices(&self) -> notices::Running {
+        notices::Running(tokio::spawn(notices::run(
+            self.services.music.events(),
+            Arc::clone(&self.http),
+            Arc::clone(&self.notices),
+        )))
     }
 
     /// Redraws live `/nowplaying` messages this often instead of every 12 s.
@@ -380,7 +395,7 @@ impl InteractionHandler {
         let parsed = request::parse(data);
         let live = matches!(parsed, Ok(Request::NowPlaying));
         let result = match parsed {
-            Ok(request) => self.execute(&context, request).await,
+            Ok(request) => self.execute(interaction, &context, request).await,
             Err(usage) => Err(Failure::Usage(usage)),
         };
         let (reply, outcome) = match result {
@@ -392,6 +407,45 @@ impl InteractionHandler {
             self.keep_live(interaction, context.guild, reply).await;
         }
         outcome
+    }
+
+    /// Plays `query`; while a long playlist loads page by page, the deferred answer shows how
+    /// many tracks are in so far (only the latest count: edits never queue up behind a load).
+    async fn play_showing_progress(
+        &self,
+        interaction: &Interaction,
+        context: &Context,
+        query: &str,
+        placement: AddPosition,
+    ) -> Result<PlayOutcome, MusicError> {
+        let (sender, mut updates) = tokio::sync::watch::channel(None::<LoadProgress>);
+        let sink: ProgressSink = Arc::new(move |progress| {
+            sender.send_replace(Some(progress));
+        });
+        let play = self.services.music.play_reporting(
+            context.guild,
+            &context.actor,
+            query,
+            placement,
+            Some(sink),
+        );
+        tokio::pin!(play);
+        loop {
+            tokio::select! {
+                biased;
+                outcome = &mut play => return outcome,
+                changed = updates.changed() => {
+                    if changed.is_err() {
+                        // The resolver is done with the sink; the tracks are being queued.
+                        return play.await;
+                    }
+                    let latest = *updates.borrow_and_update();
+                    if let Some(progress) = latest.filter(|progress| !progress.done) {
+                        self.edit_original(interaction, &reply::loading(progress)).await;
+                    }
+                }
+            }
+        }
     }
 
     /// Keeps a `/nowplaying` answer up to date while its track plays.
@@ -676,7 +730,12 @@ impl InteractionHandler {
     }
 
     #[allow(clippy::too_many_lines)] // one arm per command reads as a table
-    async fn execute(&self, context: &Context, request: Request) -> Result<Reply, Failure> {
+    async fn execute(
+        &self,
+        interaction: &Interaction,
+        context: &Context,
+        request: Request,
+    ) -> Result<Reply, Failure> {
         let services = &self.services;
         let music = &services.music;
         let (guild, actor) = (context.guild, &context.actor);
@@ -699,8 +758,13 @@ impl InteractionHandler {
                 Reply::info("Left", "Disconnected and cleared the queue.")
             }
             Request::Play { query, placement } => {
+                if let Some(channel) = context.text_channel {
+                    self.notices.remember(guild, channel);
+                }
                 self.join_member_channel(context).await?;
-                let outcome = music.play(guild, actor, &query, placement).await?;
+                let outcome = self
+                    .play_showing_progress(interaction, context, &query, placement)
+                    .await?;
                 play_reply(&outcome)
             }
             Request::Pause => {

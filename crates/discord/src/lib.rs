@@ -13,6 +13,7 @@ mod gateway;
 mod handler;
 mod live;
 pub mod metrics;
+mod notices;
 mod reply;
 mod request;
 mod voice_state;
@@ -20,8 +21,8 @@ mod voice_state;
 pub use commands::{COMMAND_NAMES, definitions, definitions_json};
 pub use directory::VoiceChannelDirectory;
 pub use gateway::{
-    CommandRegistration, DiscordConfig, DiscordError, DiscordFrontEnd, INTENTS, RestProxy,
-    ShardSelection, VoiceGateway,
+    CommandRegistration, DiscordConfig, DiscordError, DiscordFrontEnd, INTENTS, PRESENCE_INTENTS,
+    RestProxy, ShardSelection, VoiceGateway,
 };
 pub use handler::{DiscordServices, InteractionHandler};
 pub use reply::{ACCENT, ERROR, Reply, ReplyFile};

@@ -2,6 +2,7 @@
 
 use std::fmt::Write as _;
 
+use minstrel_app::ports::LoadProgress;
 use minstrel_app::{MusicError, NowPlaying, Preview, QueuePage};
 use minstrel_domain::track::format_duration;
 use minstrel_domain::{FilterSpec, PlaybackState, Track};
@@ -320,6 +321,17 @@ pub(crate) fn preview(preview: &Preview) -> Reply {
         text,
     )
     .with_file(format!("{file_name}.wav"), preview.clip.wav.clone())
+}
+
+/// The answer shown while a playlist is still loading page by page.
+pub(crate) fn loading(progress: LoadProgress) -> Reply {
+    Reply::info(
+        "Loading the playlist",
+        format!(
+            "{} track(s) found so far (at most {} are loaded)…",
+            progress.loaded, progress.cap
+        ),
+    )
 }
 
 pub(crate) fn queue(page: &QueuePage) -> Reply {

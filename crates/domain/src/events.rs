@@ -66,6 +66,13 @@ pub enum DomainEvent {
         guild: GuildId,
         track: Track,
     },
+    /// Discord ended the guild's voice connection for good (the bot was kicked or moved out,
+    /// or the channel was deleted). The bot does not rejoin on its own; the queue is kept,
+    /// `queued` tracks long, for the next join or play.
+    VoiceLost {
+        guild: GuildId,
+        queued: usize,
+    },
 }
 
 impl DomainEvent {
@@ -81,7 +88,8 @@ impl DomainEvent {
             | Self::FiltersChanged { guild, .. }
             | Self::Seeked { guild, .. }
             | Self::QueueFinished { guild }
-            | Self::Skipped { guild, .. } => *guild,
+            | Self::Skipped { guild, .. }
+            | Self::VoiceLost { guild, .. } => *guild,
         }
     }
 
@@ -99,6 +107,7 @@ impl DomainEvent {
             Self::Seeked { .. } => "seeked",
             Self::QueueFinished { .. } => "queue_finished",
             Self::Skipped { .. } => "skipped",
+            Self::VoiceLost { .. } => "voice_lost",
         }
     }
 }

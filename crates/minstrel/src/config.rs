@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
+use minstrel_app::ShardOwnership;
 use minstrel_sources::{SearchProvider, SpotifyCredentials};
 use serde::{Deserialize, Serialize};
 
@@ -53,6 +54,34 @@ pub(crate) enum EventBusKind {
     Redis,
 }
 
+/// How guild commands travel (`MINSTREL_COMMAND_BUS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CommandBusKind {
+    /// Run here: this process owns every guild.
+    Memory,
+    /// Over Redis Streams to the process that owns the guild's shard.
+    Redis,
+}
+
+/// `--shards 3` arrives from the environment as a number; both spell the same setting.
+fn text_or_number<'de, D>(deserializer: D) -> Result<Option<String>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum TextOrNumber {
+        Text(String),
+        Number(u64),
+    }
+    Ok(
+        Option::<TextOrNumber>::deserialize(deserializer)?.map(|value| match value {
+            TextOrNumber::Text(text) => text,
+            TextOrNumber::Number(number) => number.to_string(),
+        }),
+    )
+}
+
 /// Where the console front-end's audio goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Output {
@@ -85,6 +114,16 @@ pub(crate) struct Config {
     /// a restarted process deliver what its previous run read but did not handle; two running
     /// processes must never share one.
     pub(crate) event_bus_process_id: Option<String>,
+    /// The shards this process runs (`--shards`): `A-B` (inclusive), `A`, or `none` for a
+    /// process that plays nothing (Telegram only). Unset: every shard of `shard_total`.
+    #[serde(deserialize_with = "text_or_number", default)]
+    pub(crate) shards: Option<String>,
+    /// The deployment's shard count (`--shard-total`), the same in every process; unset: one
+    /// process runs everything.
+    pub(crate) shard_total: Option<u32>,
+    /// How guild commands reach the process that owns the guild: `memory` (one process) or
+    /// `redis` (Redis Streams); unset: `redis` when this process does not own every shard.
+    pub(crate) command_bus: Option<String>,
     pub(crate) log: String,
     pub(crate) log_format: LogFormat,
     /// Where the ops endpoint (`/health`, `/ready`, `/metrics`) listens; off when unset.
@@ -117,6 +156,13 @@ pub(crate) struct Config {
     pub(crate) discord_command_guilds: String,
     /// Seconds the bot stays in a voice channel nobody listens in; 0 stays for good.
     pub(crate) leave_when_alone_after: u64,
+    /// Seconds a playing track may produce no audio (a stalled stream) before it is skipped
+    /// as stuck; pausing does not count. Meant for tests: the notices say "10 s".
+    pub(crate) track_stuck_after: f64,
+    /// Ask Discord for the privileged presence and server-members intents, so Telegram's
+    /// `/list` shows everyone online rather than only who is in voice. They must be enabled
+    /// for the application in Discord's developer portal.
+    pub(crate) discord_presence: bool,
 }
 
 impl Default for Config {
@@ -131,6 +177,9 @@ impl Default for Config {
             redis_url: None,
             event_bus: "memory".to_owned(),
             event_bus_process_id: None,
+            shards: None,
+            shard_total: None,
+            command_bus: None,
             log: "info".to_owned(),
             log_format: LogFormat::Pretty,
             http_addr: None,
@@ -147,6 +196,8 @@ impl Default for Config {
             discord_rest_proxy: None,
             discord_command_guilds: String::new(),
             leave_when_alone_after: 60,
+            track_stuck_after: 10.0,
+            discord_presence: false,
         }
     }
 }
@@ -209,6 +260,19 @@ impl Config {
             );
         }
         self.search_provider()?;
+        let shards = self.shard_plan()?;
+        if self.command_bus()? == CommandBusKind::Redis && self.redis_url.is_none() {
+            bail!(
+                "the shards of {shards} need MINSTREL_REDIS_URL: commands for the other \
+                 processes' servers travel over Redis (MINSTREL_COMMAND_BUS=redis)"
+            );
+        }
+        if !(self.track_stuck_after.is_finite() && self.track_stuck_after > 0.0) {
+            bail!(
+                "MINSTREL_TRACK_STUCK_AFTER must be a number of seconds above 0 (got {})",
+                self.track_stuck_after
+            );
+        }
         if self.playlist_cap == 0 {
             bail!("MINSTREL_PLAYLIST_CAP must be at least 1");
         }
@@ -236,6 +300,111 @@ impl Config {
         }
     }
 
+    /// The configuration with `--shards` / `--shard-total` applied over it, checked again.
+    pub(crate) fn with_shards(
+        mut self,
+        shards: Option<String>,
+        shard_total: Option<u32>,
+    ) -> anyhow::Result<Self> {
+        if shards.is_none() && shard_total.is_none() {
+            return Ok(self);
+        }
+        if shards.is_some() {
+            self.shards = shards;
+        }
+        if shard_total.is_some() {
+            self.shard_total = shard_total;
+        }
+        self.validate()?;
+        Ok(self)
+    }
+
+    /// The shards this process owns, from `--shards`/`MINSTREL_SHARDS` and
+    /// `--shard-total`/`MINSTREL_SHARD_TOTAL`.
+    pub(crate) fn shard_plan(&self) -> anyhow::Result<ShardOwnership> {
+        let shards = self
+            .shards
+            .as_deref()
+            .map(str::trim)
+            .filter(|shards| !shards.is_empty());
+        let Some(total) = self.shard_total else {
+            if let Some(shards) = shards {
+                bail!(
+                    "--shards {shards} needs --shard-total (MINSTREL_SHARD_TOTAL): the number of \
+                     shards of the whole deployment"
+                );
+            }
+            return Ok(ShardOwnership::everything());
+        };
+        let refuse = |error: minstrel_app::ShardPlanError| {
+            anyhow::anyhow!(
+                "--shards / --shard-total (MINSTREL_SHARDS, MINSTREL_SHARD_TOTAL): {error}"
+            )
+        };
+        if total == 0 {
+            return Err(refuse(minstrel_app::ShardPlanError::NoShards));
+        }
+        let Some(shards) = shards else {
+            return ShardOwnership::range(0, total - 1, total).map_err(refuse);
+        };
+        if shards.eq_ignore_ascii_case("none") {
+            return ShardOwnership::none(total).map_err(refuse);
+        }
+        let number = |text: &str| {
+            text.trim().parse::<u32>().with_context(|| {
+                format!(
+                    "--shards (MINSTREL_SHARDS) must be a range such as 0-3, one shard such as 2, \
+                     or none (got \"{shards}\")"
+                )
+            })
+        };
+        let (first, last) = if let Some((first, last)) = shards.split_once('-') {
+            (number(first)?, number(last)?)
+        } else {
+            let shard = number(shards)?;
+            (shard, shard)
+        };
+        ShardOwnership::range(first, last, total).map_err(refuse)
+    }
+
+    /// How guild commands travel: explicit, or Redis when another process owns some shards.
+    pub(crate) fn command_bus(&self) -> anyhow::Result<CommandBusKind> {
+        let owns_everything = self.shard_plan()?.owns_everything();
+        let kind = match self
+            .command_bus
+            .as_deref()
+            .map(|kind| kind.trim().to_ascii_lowercase())
+        {
+            None => {
+                if owns_everything {
+                    CommandBusKind::Memory
+                } else {
+                    CommandBusKind::Redis
+                }
+            }
+            Some(kind) if kind.is_empty() || kind == "memory" => CommandBusKind::Memory,
+            Some(kind) if kind == "redis" => CommandBusKind::Redis,
+            Some(other) => {
+                bail!("MINSTREL_COMMAND_BUS must be memory or redis (got \"{other}\")")
+            }
+        };
+        if kind == CommandBusKind::Memory && !owns_everything {
+            bail!(
+                "MINSTREL_COMMAND_BUS=memory cannot reach the servers of the other processes' \
+                 shards; use redis (with MINSTREL_REDIS_URL) or leave it unset"
+            );
+        }
+        Ok(kind)
+    }
+
+    /// Whether this process runs Discord: a token is set and it owns at least one shard.
+    pub(crate) fn runs_discord(&self) -> bool {
+        self.discord_token.is_set()
+            && self
+                .shard_plan()
+                .is_ok_and(|plan| plan.owned_range().is_some())
+    }
+
     pub(crate) fn search_provider(&self) -> anyhow::Result<SearchProvider> {
         if self.search_provider.trim().eq_ignore_ascii_case("auto") {
             return Ok(if self.ytdlp_installed() {
@@ -250,6 +419,11 @@ impl Config {
                 self.search_provider
             )
         })
+    }
+
+    /// How long a playing track may produce no audio before it is skipped.
+    pub(crate) fn track_stuck_after(&self) -> std::time::Duration {
+        std::time::Duration::from_secs_f64(self.track_stuck_after)
     }
 
     /// The guilds `MINSTREL_DISCORD_COMMAND_GUILDS` names; empty for global commands.
@@ -440,6 +614,174 @@ mod tests {
             assert_eq!(config.library_dir, PathBuf::from("/srv/music"));
             assert_eq!(config.playlist_cap, 42);
             assert_eq!(config.log, "warn");
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[allow(
+        clippy::result_large_err,
+        reason = "figment::Jail's closure returns figment's own error type"
+    )]
+    fn discord_presence_is_off_by_default_and_read_from_the_environment() {
+        assert!(!Config::default().discord_presence);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("absent.toml");
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("MINSTREL_DISCORD_PRESENCE", "true");
+            let config = Config::load(&path).map_err(|error| error.to_string())?;
+            assert!(config.discord_presence);
+            jail.set_env("MINSTREL_DISCORD_PRESENCE", "false");
+            let config = Config::load(&path).map_err(|error| error.to_string())?;
+            assert!(!config.discord_presence);
+            jail.set_env("MINSTREL_DISCORD_PRESENCE", "maybe");
+            assert!(Config::load(&path).is_err(), "not a boolean");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_stuck_window_defaults_to_10_s_and_must_be_positive() {
+        let config = Config::default();
+        assert_eq!(
+            config.track_stuck_after(),
+            std::time::Duration::from_secs(10)
+        );
+        assert!(config.validate().is_ok());
+        for bad in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+            let config = Config {
+                track_stuck_after: bad,
+                ..Config::default()
+            };
+            let error = config.validate().unwrap_err().to_string();
+            assert!(error.contains("MINSTREL_TRACK_STUCK_AFTER"), "{error}");
+        }
+    }
+
+    fn with_shards(shards: Option<&str>, total: Option<u32>) -> Config {
+        Config {
+            shards: shards.map(str::to_owned),
+            shard_total: total,
+            redis_url: Some("redis://127.0.0.1:6379".to_owned()),
+            ..Config::default()
+        }
+    }
+
+    #[test]
+    fn shard_ranges_parse_inclusively_and_bad_ones_are_explained() {
+        assert_eq!(
+            Config::default().shard_plan().unwrap(),
+            ShardOwnership::everything()
+        );
+        assert_eq!(
+            with_shards(Some("0-3"), Some(8)).shard_plan().unwrap(),
+            ShardOwnership::range(0, 3, 8).unwrap()
+        );
+        assert_eq!(
+            with_shards(Some(" 5 "), Some(8)).shard_plan().unwrap(),
+            ShardOwnership::range(5, 5, 8).unwrap()
+        );
+        assert_eq!(
+            with_shards(None, Some(4)).shard_plan().unwrap(),
+            ShardOwnership::range(0, 3, 4).unwrap()
+        );
+        assert_eq!(
+            with_shards(Some("None"), Some(2)).shard_plan().unwrap(),
+            ShardOwnership::none(2).unwrap()
+        );
+        for (shards, total, expected) in [
+            (Some("0-3"), None, "needs --shard-total"),
+            (Some("3-1"), Some(8), "backwards"),
+            (Some("0-8"), Some(8), "0 to 7"),
+            (Some("a-b"), Some(8), "a range such as 0-3"),
+            (Some("1-"), Some(8), "a range such as 0-3"),
+            (None, Some(0), "at least 1"),
+        ] {
+            let error = with_shards(shards, total)
+                .validate()
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains(expected), "{shards:?}/{total:?}: {error}");
+        }
+    }
+
+    #[test]
+    fn a_partial_process_talks_over_redis_and_needs_it() {
+        assert_eq!(
+            Config::default().command_bus().unwrap(),
+            CommandBusKind::Memory
+        );
+        let partial = with_shards(Some("1-1"), Some(2));
+        assert_eq!(partial.command_bus().unwrap(), CommandBusKind::Redis);
+        assert!(partial.validate().is_ok());
+        let no_redis = Config {
+            redis_url: None,
+            ..partial.clone()
+        };
+        let error = no_redis.validate().unwrap_err().to_string();
+        assert!(error.contains("MINSTREL_REDIS_URL"), "{error}");
+        let memory = Config {
+            command_bus: Some("memory".to_owned()),
+            ..partial.clone()
+        };
+        assert!(
+            memory
+                .validate()
+                .unwrap_err()
+                .to_string()
+                .contains("cannot reach")
+        );
+        let kafka = Config {
+            command_bus: Some("kafka".to_owned()),
+            ..partial
+        };
+        assert!(kafka.validate().unwrap_err().to_string().contains("kafka"));
+        // Owning all of one shard needs nothing shared.
+        assert_eq!(
+            with_shards(Some("0-0"), Some(1)).command_bus().unwrap(),
+            CommandBusKind::Memory
+        );
+    }
+
+    #[test]
+    fn a_process_without_shards_runs_no_discord_even_with_a_token() {
+        let token = Secret("a.b.c".to_owned());
+        let telegram_only = Config {
+            discord_token: token.clone(),
+            ..with_shards(Some("none"), Some(2))
+        };
+        assert!(!telegram_only.runs_discord());
+        let bot = Config {
+            discord_token: token,
+            ..with_shards(Some("0-0"), Some(2))
+        };
+        assert!(bot.runs_discord());
+        assert!(!Config::default().runs_discord(), "no token");
+    }
+
+    #[test]
+    #[allow(
+        clippy::result_large_err,
+        reason = "figment::Jail's closure returns figment's own error type"
+    )]
+    fn shards_come_from_the_environment_as_text_or_number() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("absent.toml");
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("MINSTREL_REDIS_URL", "redis://127.0.0.1:6379");
+            jail.set_env("MINSTREL_SHARD_TOTAL", "8");
+            jail.set_env("MINSTREL_SHARDS", "2");
+            let config = Config::load(&path).map_err(|error| error.to_string())?;
+            assert_eq!(
+                config.shard_plan().unwrap(),
+                ShardOwnership::range(2, 2, 8).unwrap()
+            );
+            jail.set_env("MINSTREL_SHARDS", "4-7");
+            let config = Config::load(&path).map_err(|error| error.to_string())?;
+            assert_eq!(
+                config.shard_plan().unwrap(),
+                ShardOwnership::range(4, 7, 8).unwrap()
+            );
             Ok(())
         });
     }

@@ -40,7 +40,7 @@ struct Cli {
 enum Command {
     /// Run the bot (default): Discord with `DISCORD_TOKEN`, Telegram with `TELEGRAM_TOKEN`, the
     /// console front-end when neither is set.
-    Run,
+    Run(RunArgs),
     /// Render a file through the filter chain to a 48 kHz WAV (filter preview).
     Render(render::RenderArgs),
     /// Apply the database migrations.
@@ -50,6 +50,19 @@ enum Command {
     /// Render N concurrent guild streams through the full pipeline (decode, DSP, Opus, RTP
     /// encryption; no network) and report streams per core, the Opus-only ceiling and memory.
     Bench(bench::BenchArgs),
+}
+
+/// Which part of a sharded deployment this process is.
+#[derive(Debug, Default, clap::Args)]
+struct RunArgs {
+    /// The shards this process runs: `A-B` (inclusive), `A`, or `none` (Telegram only); also
+    /// `MINSTREL_SHARDS`. Unset: every shard of `--shard-total`.
+    #[arg(long, value_name = "A-B|none")]
+    shards: Option<String>,
+    /// The shard count of the whole deployment, the same in every process; also
+    /// `MINSTREL_SHARD_TOTAL`. Unset: this process runs everything.
+    #[arg(long, value_name = "N")]
+    shard_total: Option<u32>,
 }
 
 #[tokio::main]
@@ -65,10 +78,15 @@ async fn main() -> std::process::ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let config = Config::load(&cli.config)?;
+    let mut config = Config::load(&cli.config)?;
+    let command = cli.command.unwrap_or(Command::Run(RunArgs::default()));
+    if let Command::Run(args) = &command {
+        // The flags win over the environment and the file, and are checked the same way.
+        config = config.with_shards(args.shards.clone(), args.shard_total)?;
+    }
     init_tracing(&config)?;
-    match cli.command.unwrap_or(Command::Run) {
-        Command::Run => wiring::run(config).await,
+    match command {
+        Command::Run(_) => wiring::run(config).await,
         Command::Render(args) => render::run(&args),
         Command::Migrate => {
             let database = wiring::connect_database(&config).await?;

@@ -8,22 +8,24 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use minstrel_app::ports::{
-    AudioOpener, Cache, Clock, EventBus, GuildDirectory, HistoryRepo, InProcessEventBus, Player,
-    PlaylistRepo, QueueStore, SettingsRepo, StoreError, SystemClock, TrackResolver,
+    AudioOpener, Cache, Clock, CommandBus, EventBus, GuildDirectory, HistoryRepo,
+    InProcessEventBus, Player, PlaylistRepo, QueueStore, SettingsRepo, StoreError, SystemClock,
+    TrackResolver,
 };
 use minstrel_app::{
-    BridgePorts, BridgeService, FilterService, HistoryService, MusicPorts, MusicService,
-    PlaylistService, PreviewService, RateLimit, SearchService, SettingsService,
+    BridgePorts, BridgeService, FilterService, GuildCommands, HistoryService, LocalCommandBus,
+    MusicPorts, MusicService, PlaylistService, PreviewService, RateLimit, SearchService,
+    SettingsService, ShardOwnership, ShardedCommandBus,
 };
 use minstrel_cache::{
     CacheCapacity, LayeredCache, LayeredCacheConfig, MokaCache, RedisCache, RedisCacheConfig,
-    RedisEventBus, RedisEventBusConfig,
+    RedisCommandBus, RedisCommandBusConfig, RedisEventBus, RedisEventBusConfig,
 };
 use minstrel_console::{Console, ConsoleServices, Mode};
 use minstrel_db::SqlDatabase;
 use minstrel_discord::{
     CommandRegistration, DiscordConfig, DiscordFrontEnd, DiscordServices, GatewayEvent,
-    MessageSender, RestProxy, VoiceChannelDirectory, VoiceGateway,
+    MessageSender, RestProxy, ShardSelection, VoiceChannelDirectory, VoiceGateway,
 };
 use minstrel_domain::GuildId;
 use minstrel_sources::{
@@ -38,7 +40,7 @@ use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 use tracing::{error, info, warn};
 
-use crate::config::{Config, EventBusKind, Output};
+use crate::config::{CommandBusKind, Config, EventBusKind, Output};
 use crate::ops::{self, ComponentStatus, OpsState, Readiness, StatusCell};
 use metrics_exporter_prometheus::PrometheusHandle;
 
@@ -65,6 +67,11 @@ pub(crate) struct App {
     /// Who is in the Discord guilds' voice channels (fed by the gateway), for Telegram's
     /// `/list`; `None` without Discord.
     pub(crate) guild_directory: Option<Arc<VoiceChannelDirectory>>,
+    /// Guild commands of the chat front-ends without a gateway of their own (Telegram): run
+    /// here for this process's shards, sent to the owning process otherwise.
+    pub(crate) commands: GuildCommands,
+    /// The shards whose guilds live in this process.
+    pub(crate) shards: ShardOwnership,
 }
 
 /// Opens the database of `config.database_url` (a `SQLite` file is created when missing).
@@ -137,6 +144,63 @@ fn build_event_bus(config: &Config) -> anyhow::Result<Arc<dyn EventBus>> {
         "event bus: a Redis stream shared with the other minstrel processes"
     );
     Ok(Arc::new(bus))
+}
+
+/// The command bus `MINSTREL_COMMAND_BUS` names: a direct call when this process owns every
+/// shard; otherwise Redis Streams, which also start serving this process's own shards.
+fn build_command_bus(
+    config: &Config,
+    music: &Arc<MusicService>,
+    shards: ShardOwnership,
+) -> anyhow::Result<GuildCommands> {
+    let local: Arc<dyn CommandBus> = Arc::new(LocalCommandBus::new(music.clone()));
+    let url = match (config.command_bus()?, &config.redis_url) {
+        (CommandBusKind::Memory, _) => return Ok(GuildCommands::new(local)),
+        (CommandBusKind::Redis, Some(url)) => url,
+        (CommandBusKind::Redis, None) => {
+            anyhow::bail!("MINSTREL_COMMAND_BUS=redis needs MINSTREL_REDIS_URL")
+        }
+    };
+    // A stable id (MINSTREL_EVENT_BUS_PROCESS_ID) lets a restarted process answer what its
+    // previous run took but did not answer; without one the next owner takes it over.
+    let process_id = config.event_bus_process_id.as_ref().map_or_else(
+        || {
+            let started = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |since| since.as_millis());
+            format!("minstrel-{}-{started}", std::process::id())
+        },
+        |id| id.trim().to_owned(),
+    );
+    let bus = RedisCommandBus::new(RedisCommandBusConfig::new(
+        url.clone(),
+        process_id,
+        shards.total(),
+    ))
+    .map_err(|minstrel_app::ports::CacheError::Unavailable(cause)| anyhow::anyhow!(cause))
+    .context("MINSTREL_REDIS_URL is not a usable Redis address for the command bus")?;
+    bus.start();
+    bus.serve(shards.owned_shards(), local.clone());
+    info!(
+        redis = %bus.display_url(),
+        process = bus.process_id(),
+        %shards,
+        "command bus: guild commands go to the process that owns the guild's shard over Redis"
+    );
+    if config
+        .event_bus()
+        .is_ok_and(|kind| kind == EventBusKind::Memory)
+    {
+        warn!(
+            "MINSTREL_EVENT_BUS=memory with shards in other processes: their player news does \
+             not reach this process's Telegram chats (set MINSTREL_EVENT_BUS=redis)"
+        );
+    }
+    Ok(GuildCommands::new(Arc::new(ShardedCommandBus::new(
+        local,
+        Arc::new(bus),
+        shards,
+    ))))
 }
 
 struct Sources {
@@ -221,11 +285,15 @@ pub(crate) async fn build(config: &Config) -> anyhow::Result<App> {
         Output::Wav(path) => (SinkKind::Wav(path), Pace::Realtime),
         Output::WavFast(path) => (SinkKind::Wav(path), Pace::Fast),
     };
-    let player = if config.discord_token.is_set() {
-        AudioOutput::Discord(Arc::new(SongbirdPlayer::new(opener)))
+    let player = if config.runs_discord() {
+        AudioOutput::Discord(Arc::new(
+            SongbirdPlayer::new(opener).with_stuck_after(config.track_stuck_after()),
+        ))
     } else {
         AudioOutput::Local(Arc::new(
-            LocalPlayer::new(opener, &sink, pace).context("could not open the audio output")?,
+            LocalPlayer::new(opener, &sink, pace)
+                .context("could not open the audio output")?
+                .with_stuck_after(config.track_stuck_after()),
         ))
     };
     let database = connect_database(config).await?;
@@ -289,11 +357,16 @@ pub(crate) async fn build(config: &Config) -> anyhow::Result<App> {
         )),
         clock: Arc::new(SystemClock),
     }));
-    let guild_directory = config
-        .discord_token
-        .is_set()
-        .then(|| Arc::new(VoiceChannelDirectory::new()));
+    let guild_directory = config.runs_discord().then(|| {
+        Arc::new(if config.discord_presence {
+            VoiceChannelDirectory::with_presences()
+        } else {
+            VoiceChannelDirectory::new()
+        })
+    });
     let preview = Arc::new(PreviewService::new(music.clone(), preview_renderer));
+    let shards = config.shard_plan()?;
+    let commands = build_command_bus(config, &music, shards)?;
     Ok(App {
         music,
         console,
@@ -304,6 +377,8 @@ pub(crate) async fn build(config: &Config) -> anyhow::Result<App> {
         unsaved,
         preview,
         guild_directory,
+        commands,
+        shards,
     })
 }
 
@@ -387,9 +462,11 @@ pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
         tokio::spawn(ops::EventMetrics::default().run(app.console.events.subscribe()));
     let events_task = tokio::spawn(app.music.clone().run_player_events());
     let checkpoints_task = tokio::spawn(app.music.clone().run_checkpoints(CHECKPOINT_EVERY));
-    match app.music.restore_all().await {
+    // Only this process's shards: the others' queues are their owners' to bring back.
+    let shards = app.shards;
+    match app.music.restore_owned(|guild| shards.owns(guild)).await {
         Ok(0) => {}
-        Ok(restored) => info!(restored, "restored the saved queues"),
+        Ok(restored) => info!(restored, %shards, "restored the saved queues"),
         Err(error) => warn!(%error, "could not restore the saved queues"),
     }
     let (stop, stopped) = watch::channel(false);
@@ -557,10 +634,20 @@ impl VoiceGateway for SongbirdVoice {
 
 /// The Discord front-end's settings, when a token is set.
 fn discord_config(config: &Config) -> anyhow::Result<Option<DiscordConfig>> {
-    if !config.discord_token.is_set() {
+    if !config.runs_discord() {
         return Ok(None);
     }
     let mut discord = DiscordConfig::new(config.discord_token.expose().to_owned());
+    if config.shard_total.is_some()
+        && let Some((first, last)) = config.shard_plan()?.owned_range()
+    {
+        discord.shards = ShardSelection::Range {
+            start: first,
+            end: last + 1,
+            total: config.shard_plan()?.total(),
+        };
+    }
+    discord.presences = config.discord_presence;
     discord.leave_when_alone_after = (config.leave_when_alone_after > 0)
         .then(|| std::time::Duration::from_secs(config.leave_when_alone_after));
     discord.gateway_url.clone_from(&config.discord_gateway_url);
@@ -633,8 +720,7 @@ async fn start_telegram(config: &Config, app: &App) -> Option<TelegramFrontend> 
     let mut telegram = TelegramConfig::new(config.telegram_token.expose());
     telegram.api_url.clone_from(&config.telegram_api_url);
     let services = TelegramServices {
-        music: app.music.clone(),
-        filters: FilterService::new(app.music.clone()),
+        commands: app.commands.clone(),
         bridge: app.bridge.clone(),
         events: app.console.events.clone(),
         directory: app

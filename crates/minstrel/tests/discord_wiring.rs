@@ -187,6 +187,37 @@ async fn a_disallowed_intent_close_stops_discord_with_the_fix_in_the_log() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_presence_on_a_disallowed_intent_close_names_the_intents_and_the_setting() {
+    let (gateway, rest) = fakes().await;
+    gateway.close_on_identify(4014);
+    let mut bot = spawn_bot(&gateway, &rest, &[("MINSTREL_DISCORD_PRESENCE", "true")]);
+    // GUILD_MEMBERS (2) and GUILD_PRESENCES (256) on top of the usual two.
+    assert_eq!(gateway.identify_intents(1).await, INTENTS | 2 | 256);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !bot.stderr().contains("Discord is off") {
+        assert!(
+            Instant::now() < deadline,
+            "Discord did not stop after 4014:\n{}",
+            bot.stderr()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let log = bot.stderr();
+    assert!(
+        log.contains("enable the Presence and Server Members intents"),
+        "no advice in:\n{log}"
+    );
+    assert!(log.contains("developer portal"), "{log}");
+    assert!(log.contains("MINSTREL_DISCORD_PRESENCE=false"), "{log}");
+    assert_eq!(gateway.connections(), 1, "no reconnect after a fatal close");
+    assert!(bot.is_running(), "the rest of the bot keeps running");
+    bot.interrupt();
+    let status = bot.wait(Duration::from_secs(40));
+    assert!(status.success(), "{status:?}\n{}", bot.stderr());
+    bot.assert_never_printed("SECRET-discord");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_the_daily_identify_budget_used_up_the_bot_waits_for_the_reset() {
     let (gateway, rest) = fakes().await;
     // Nothing left today; Discord resets the budget in 8 s.

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use minstrel_app::ports::{Cache, ResolveError, TrackInfo, TrackResolver};
+use minstrel_app::ports::{Cache, ProgressSink, ResolveError, TrackInfo, TrackResolver};
 use minstrel_domain::SourceKind;
 use serde::{Deserialize, Serialize};
 
@@ -110,14 +110,20 @@ impl CachingResolver {
     }
 }
 
-#[async_trait]
-impl TrackResolver for CachingResolver {
-    async fn resolve(&self, query: &str) -> Result<Vec<TrackInfo>, ResolveError> {
+impl CachingResolver {
+    async fn resolve_caching(
+        &self,
+        query: &str,
+        progress: Option<ProgressSink>,
+    ) -> Result<Vec<TrackInfo>, ResolveError> {
         let key = Self::key(query);
         if let Some(tracks) = self.cached(&key).await {
             return Ok(tracks);
         }
-        let tracks = self.inner.resolve(query).await?;
+        let tracks = match progress {
+            Some(progress) => self.inner.resolve_with_progress(query, progress).await?,
+            None => self.inner.resolve(query).await?,
+        };
         let stored = Stored {
             version: FORMAT_VERSION,
             tracks: tracks.iter().map(StoredTrack::from_info).collect(),
@@ -131,6 +137,22 @@ impl TrackResolver for CachingResolver {
             Err(error) => tracing::warn!(%error, "track metadata could not be serialised"),
         }
         Ok(tracks)
+    }
+}
+
+#[async_trait]
+impl TrackResolver for CachingResolver {
+    async fn resolve(&self, query: &str) -> Result<Vec<TrackInfo>, ResolveError> {
+        self.resolve_caching(query, None).await
+    }
+
+    /// A cached answer comes back at once, so `progress` only hears of a fresh load.
+    async fn resolve_with_progress(
+        &self,
+        query: &str,
+        progress: ProgressSink,
+    ) -> Result<Vec<TrackInfo>, ResolveError> {
+        self.resolve_caching(query, Some(progress)).await
     }
 
     /// Suggestions are cached by the search use case; here they pass straight through.

@@ -4,7 +4,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use minstrel_app::ports::{ResolveError, TrackInfo, TrackResolver};
+use minstrel_app::ports::{ProgressSink, ResolveError, TrackInfo, TrackResolver};
 use url::Url;
 
 use crate::local::AUDIO_EXTENSIONS;
@@ -150,12 +150,14 @@ fn missing(what: &str) -> ResolveError {
     ResolveError::Unavailable(format!("{what} is not set up on this bot"))
 }
 
-#[async_trait]
-impl TrackResolver for RoutingResolver {
-    async fn resolve(&self, query: &str) -> Result<Vec<TrackInfo>, ResolveError> {
-        let route = self.route(query)?;
+impl RoutingResolver {
+    /// The resolver a route goes to and the value it is given.
+    fn pick<'a>(
+        &'a self,
+        route: &'a Route,
+    ) -> Result<(&'a Arc<dyn TrackResolver>, &'a String), ResolveError> {
         tracing::debug!(?route, "routing a query");
-        let (resolver, value) = match &route {
+        Ok(match route {
             Route::Local(value) => (
                 self.resolvers
                     .local
@@ -184,8 +186,26 @@ impl TrackResolver for RoutingResolver {
                     .ok_or_else(|| missing("Spotify"))?,
                 value,
             ),
-        };
+        })
+    }
+}
+
+#[async_trait]
+impl TrackResolver for RoutingResolver {
+    async fn resolve(&self, query: &str) -> Result<Vec<TrackInfo>, ResolveError> {
+        let route = self.route(query)?;
+        let (resolver, value) = self.pick(&route)?;
         resolver.resolve(value).await
+    }
+
+    async fn resolve_with_progress(
+        &self,
+        query: &str,
+        progress: ProgressSink,
+    ) -> Result<Vec<TrackInfo>, ResolveError> {
+        let route = self.route(query)?;
+        let (resolver, value) = self.pick(&route)?;
+        resolver.resolve_with_progress(value, progress).await
     }
 
     /// Plain words searched on a site ask yt-dlp for several results (`ytsearchN:`, at most

@@ -7,12 +7,12 @@
 
 use std::path::PathBuf;
 use std::process::Stdio;
-use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use minstrel_app::ports::{
-    AudioError, AudioOpener, OpenOptions, PcmStream, ResolveError, TrackInfo, TrackResolver,
+    AudioError, AudioOpener, LoadProgress, OpenOptions, PcmStream, ProgressSink, ResolveError,
+    TrackInfo, TrackResolver,
 };
 use minstrel_domain::{SourceKind, Track};
 use serde::Deserialize;
@@ -21,20 +21,6 @@ use tokio::runtime::Handle;
 use url::Url;
 
 use crate::http::{SafeHttpClient, open_url};
-
-/// How far a playlist expansion got, reported after every page.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PlaylistProgress {
-    /// Tracks read so far.
-    pub loaded: usize,
-    /// The most that will be read.
-    pub cap: usize,
-    /// Whether this was the last page.
-    pub done: bool,
-}
-
-/// Receives [`PlaylistProgress`] while a playlist loads.
-pub type ProgressCallback = Arc<dyn Fn(PlaylistProgress) + Send + Sync>;
 
 /// Sites played through yt-dlp: host suffix, source kind, extractor name prefix.
 const SITES: &[(&str, SourceKind, &str)] = &[
@@ -322,7 +308,6 @@ fn error_line(stderr: &[u8]) -> String {
 pub struct YtDlpResolver {
     config: YtDlpConfig,
     default_search: SearchSite,
-    progress: Option<ProgressCallback>,
 }
 
 impl std::fmt::Debug for YtDlpResolver {
@@ -362,7 +347,6 @@ impl YtDlpResolver {
         Self {
             config,
             default_search: SearchSite::YouTube,
-            progress: None,
         }
     }
 
@@ -370,13 +354,6 @@ impl YtDlpResolver {
     #[must_use]
     pub fn with_default_search(mut self, site: SearchSite) -> Self {
         self.default_search = site;
-        self
-    }
-
-    /// Reports playlist loading progress to `callback`.
-    #[must_use]
-    pub fn with_progress(mut self, callback: ProgressCallback) -> Self {
-        self.progress = Some(callback);
         self
     }
 
@@ -590,7 +567,12 @@ impl YtDlpResolver {
         Ok(tracks)
     }
 
-    async fn playlist(&self, url: &Url) -> Result<Vec<TrackInfo>, ResolveError> {
+    /// Reads the playlist page by page up to the cap, telling `progress` after every page.
+    async fn playlist(
+        &self,
+        url: &Url,
+        progress: Option<&ProgressSink>,
+    ) -> Result<Vec<TrackInfo>, ResolveError> {
         let cap = self.config.playlist_cap.max(1);
         let page_size = self.config.page_size.max(1);
         let mut tracks = Vec::new();
@@ -624,8 +606,8 @@ impl YtDlpResolver {
             let received = entries.len();
             tracks.extend(entries.into_iter().filter_map(Entry::into_track));
             let done = received < requested || last >= cap;
-            if let Some(progress) = &self.progress {
-                progress(PlaylistProgress {
+            if let Some(progress) = progress {
+                progress(LoadProgress {
                     loaded: tracks.len(),
                     cap,
                     done,
@@ -678,9 +660,27 @@ impl TrackResolver for YtDlpResolver {
     /// Accepts a supported site's link, `ytsearch:`/`yt:`/`scsearch:`/`sc:` searches, or plain
     /// words (searched on the default site).
     async fn resolve(&self, query: &str) -> Result<Vec<TrackInfo>, ResolveError> {
+        self.resolve_reporting(query, None).await
+    }
+
+    async fn resolve_with_progress(
+        &self,
+        query: &str,
+        progress: ProgressSink,
+    ) -> Result<Vec<TrackInfo>, ResolveError> {
+        self.resolve_reporting(query, Some(&progress)).await
+    }
+}
+
+impl YtDlpResolver {
+    async fn resolve_reporting(
+        &self,
+        query: &str,
+        progress: Option<&ProgressSink>,
+    ) -> Result<Vec<TrackInfo>, ResolveError> {
         match self.classify(query)? {
             Request::Single(url) => self.single(&url).await,
-            Request::Playlist(url) => self.playlist(&url).await,
+            Request::Playlist(url) => self.playlist(&url, progress).await,
             Request::Search(pseudo_url) => self.search(&pseudo_url).await,
             Request::SearchMany(pseudo_url, count) => self.search_many(&pseudo_url, count).await,
         }

@@ -4,11 +4,13 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use futures::future::BoxFuture;
-use minstrel_app::ports::{GuildMemberList, MemberListScope, StoreError, TelegramMember};
-use minstrel_app::{Actor, BridgeError, BridgeService, MusicError};
+use minstrel_app::ports::{
+    GuildMemberInfo, GuildMemberList, MemberListScope, PresenceStatus, StoreError, TelegramMember,
+};
+use minstrel_app::{Actor, BridgeError, BridgeService, CommandError};
 use minstrel_domain::{
-    AddPosition, GuildId, PlaybackState, RepeatMode, Requester as Person, RequesterId,
-    TelegramChatId, TelegramUserId, TrackId,
+    GuildId, PlaybackState, RepeatMode, Requester as Person, RequesterId, TelegramChatId,
+    TelegramUserId, TrackId,
 };
 use teloxide::dispatching::{HandlerExt, UpdateFilterExt, UpdateHandler};
 use teloxide::error_handlers::ErrorHandler;
@@ -294,7 +296,7 @@ async fn on_command(
     .await
 }
 
-fn music_reply(error: &MusicError) -> Reply {
+fn music_reply(error: &CommandError) -> Reply {
     let text = format!("Sorry: {error}.");
     if error.is_internal() {
         error!(?error, "a Telegram command failed");
@@ -356,7 +358,7 @@ async fn music_command(
     actor: &Actor,
     context: &Context,
 ) -> Reply {
-    let music = &context.services.music;
+    let music = &context.services.commands;
     let result = match command {
         Command::Play(query) => {
             let query = query.trim();
@@ -364,25 +366,25 @@ async fn music_command(
                 return Reply::refusal("Tell me what to play: /play <search words or URL>");
             }
             music
-                .play(guild, actor, query, AddPosition::End)
+                .play(guild, actor, query)
                 .await
                 .map(|outcome| match &outcome.started {
                     Some(started) => Reply::now_playing(play_text(&outcome), false, started.id),
                     None => Reply::text(play_text(&outcome)),
                 })
         }
-        Command::Queue => match music.queue_page(guild, 1, 10).await {
+        Command::Queue => match music.queue_page(guild, actor, 1, 10).await {
             Ok(page) if page.current.is_some() => {
                 // The keyboard offers Resume while paused, as the now-playing message does.
                 let paused = music
-                    .now_playing(guild)
+                    .now_playing(guild, actor)
                     .await
                     .is_ok_and(|now| now.state == PlaybackState::Paused);
                 Ok(Reply::with_player_keyboard(queue_text(&page), paused))
             }
             other => other.map(|page| Reply::text(queue_text(&page))),
         },
-        Command::Np => music.now_playing(guild).await.map(|now| {
+        Command::Np => music.now_playing(guild, actor).await.map(|now| {
             Reply::now_playing(
                 now_playing_text(&now),
                 now.state == PlaybackState::Paused,
@@ -446,7 +448,7 @@ async fn music_command(
 }
 
 async fn filter(guild: GuildId, actor: &Actor, argument: &str, context: &Context) -> Reply {
-    let filters = &context.services.filters;
+    let filters = &context.services.commands;
     let result = match argument.to_lowercase().as_str() {
         "" | "list" => {
             let presets: Vec<String> = filters
@@ -459,7 +461,7 @@ async fn filter(guild: GuildId, actor: &Actor, argument: &str, context: &Context
                 presets.join("\n")
             ));
         }
-        "reset" | "off" | "clear" => filters.reset(guild, actor).await,
+        "reset" | "off" | "clear" => filters.reset_filters(guild, actor).await,
         name => filters.apply_preset(guild, actor, name).await,
     };
     match result {
@@ -574,6 +576,11 @@ async fn list_members(guild: GuildId, context: &Context) -> Reply {
     }
 }
 
+/// Most members `/list` names: a busy server's online list would otherwise be dozens of
+/// messages (the reply is split at Telegram's limit), more than a chat wants or Telegram's
+/// rate limits allow.
+const MEMBER_LIST_CAP: usize = 300;
+
 /// The `/list` answer, saying plainly what the list covers.
 fn member_list_text(list: &GuildMemberList) -> String {
     let (heading, nobody) = match list.scope {
@@ -586,23 +593,48 @@ fn member_list_text(list: &GuildMemberList) -> String {
     let mut text = if list.members.is_empty() {
         nobody.to_owned()
     } else {
-        let lines: Vec<String> = list
+        let mut lines: Vec<String> = list
             .members
             .iter()
-            .map(|member| match &member.voice_channel {
-                Some(channel) => format!("• {} (🔊 {channel})", member.display_name),
-                None => format!("• {}", member.display_name),
-            })
+            .take(MEMBER_LIST_CAP)
+            .map(member_line)
             .collect();
+        if list.members.len() > MEMBER_LIST_CAP {
+            lines.push(format!(
+                "… and {} more.",
+                list.members.len() - MEMBER_LIST_CAP
+            ));
+        }
         format!("{heading} ({}):\n{}", list.members.len(), lines.join("\n"))
     };
     if list.scope == MemberListScope::InVoice {
         text.push_str(
             "\n\nI can only see who is in voice: Discord shares who else is online only with \
-             bots granted the presence intent.",
+             bots granted the presence intent. The bot's operator can turn that on with \
+             MINSTREL_DISCORD_PRESENCE=true (and the Presence and Server Members intents in \
+             Discord's developer portal).",
         );
     }
     text
+}
+
+/// `• name (status, 🔊 channel)`, leaving out what is not known.
+fn member_line(member: &GuildMemberInfo) -> String {
+    let status = member.status.map(|status| match status {
+        PresenceStatus::Online => "online".to_owned(),
+        PresenceStatus::Idle => "idle".to_owned(),
+        PresenceStatus::DoNotDisturb => "do not disturb".to_owned(),
+    });
+    let channel = member
+        .voice_channel
+        .as_ref()
+        .map(|channel| format!("🔊 {channel}"));
+    let details: Vec<String> = status.into_iter().chain(channel).collect();
+    if details.is_empty() {
+        format!("• {}", member.display_name)
+    } else {
+        format!("• {} ({})", member.display_name, details.join(", "))
+    }
 }
 
 async fn on_callback(
@@ -644,7 +676,7 @@ async fn handle_button(bot: &TelegramBot, query: &CallbackQuery, context: &Conte
     };
     let admin = is_chat_admin(bot, context, chat, query.from.id).await;
     let actor = Actor::member(requester, Vec::new(), admin);
-    let music = &services.music;
+    let music = &services.commands;
     let result = match button {
         Button::Pause => music
             .pause(guild, &actor)
@@ -666,7 +698,7 @@ async fn handle_button(bot: &TelegramBot, query: &CallbackQuery, context: &Conte
             .shuffle(guild, &actor)
             .await
             .map(|count| format!("Shuffled {count} tracks")),
-        Button::Loop => match music.queue_page(guild, 1, 1).await {
+        Button::Loop => match music.queue_page(guild, &actor, 1, 1).await {
             Ok(page) => {
                 let next = match page.repeat {
                     RepeatMode::Off => RepeatMode::Track,
@@ -680,7 +712,7 @@ async fn handle_button(bot: &TelegramBot, query: &CallbackQuery, context: &Conte
             }
             Err(error) => Err(error),
         },
-        Button::VolumeDown | Button::VolumeUp => match music.now_playing(guild).await {
+        Button::VolumeDown | Button::VolumeUp => match music.now_playing(guild, &actor).await {
             Ok(now) => {
                 let step = if button == Button::VolumeUp {
                     VOLUME_STEP
@@ -708,7 +740,7 @@ async fn handle_button(bot: &TelegramBot, query: &CallbackQuery, context: &Conte
     // The bridge keeps its own now-playing message up to date; other messages are refreshed
     // here so their buttons match the player.
     if !context.is_bridge_message(chat.id, message.id()) {
-        refresh_player_message(bot, context, chat.id, message.id(), guild).await;
+        refresh_player_message(bot, context, chat.id, message.id(), guild, &actor).await;
     }
     answer
 }
@@ -719,8 +751,9 @@ async fn refresh_player_message(
     chat: ChatId,
     message: MessageId,
     guild: GuildId,
+    actor: &Actor,
 ) {
-    let request = match context.services.music.now_playing(guild).await {
+    let request = match context.services.commands.now_playing(guild, actor).await {
         Ok(now) => bot
             .edit_message_text(
                 chat,
@@ -749,3 +782,71 @@ async fn refresh_player_message(
 
 /// The longest `RetryAfter` a button press waits out before refreshing its message.
 const MAX_BUTTON_RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(5);
+
+#[cfg(test)]
+mod member_list_tests {
+    use minstrel_domain::UserId;
+
+    use super::*;
+
+    fn member(
+        id: u64,
+        name: &str,
+        status: PresenceStatus,
+        channel: Option<&str>,
+    ) -> GuildMemberInfo {
+        GuildMemberInfo {
+            user: UserId::new(id).unwrap(),
+            display_name: name.to_owned(),
+            voice_channel: channel.map(str::to_owned),
+            status: Some(status),
+        }
+    }
+
+    #[test]
+    fn the_online_list_shows_each_status_and_no_voice_only_note() {
+        let text = member_list_text(&GuildMemberList {
+            scope: MemberListScope::Online,
+            members: vec![
+                member(1, "ann", PresenceStatus::Online, None),
+                member(2, "bo", PresenceStatus::Idle, Some("Music")),
+                member(3, "cy", PresenceStatus::DoNotDisturb, None),
+            ],
+        });
+        assert_eq!(
+            text,
+            "Online on Discord (3):\n• ann (online)\n• bo (idle, 🔊 Music)\n• cy (do not disturb)"
+        );
+        let nobody = member_list_text(&GuildMemberList {
+            scope: MemberListScope::Online,
+            members: Vec::new(),
+        });
+        assert_eq!(nobody, "Nobody is online on Discord.");
+    }
+
+    #[test]
+    fn the_voice_list_names_the_setting_that_shows_more() {
+        let text = member_list_text(&GuildMemberList {
+            scope: MemberListScope::InVoice,
+            members: Vec::new(),
+        });
+        assert!(text.contains("MINSTREL_DISCORD_PRESENCE=true"), "{text}");
+    }
+
+    #[test]
+    fn a_huge_list_is_cut_with_a_count_of_the_rest() {
+        let members: Vec<GuildMemberInfo> = (1..=MEMBER_LIST_CAP as u64 + 5)
+            .map(|id| member(id, &format!("user{id}"), PresenceStatus::Online, None))
+            .collect();
+        let text = member_list_text(&GuildMemberList {
+            scope: MemberListScope::Online,
+            members,
+        });
+        assert!(text.starts_with(&format!("Online on Discord ({}):", MEMBER_LIST_CAP + 5)));
+        assert_eq!(
+            text.lines().filter(|line| line.starts_with("• ")).count(),
+            MEMBER_LIST_CAP
+        );
+        assert!(text.ends_with("… and 5 more."), "{text}");
+    }
+}

@@ -2,7 +2,7 @@
 //! player, safe chat ↔ guild linking with one-time codes, and the bridge that mirrors the
 //! player's events into the linked chat.
 //!
-//! Talks only to the application services (`MusicService`, `FilterService`, `BridgeService`)
+//! Talks only to the application services (`GuildCommands`, `BridgeService`)
 //! and the `EventBus` port; knows no infrastructure crate and no other chat framework.
 //!
 //! Robustness rules kept here: requests go through teloxide's `Throttle` adaptor (which also
@@ -26,7 +26,7 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 use minstrel_app::ports::{EventBus, GuildDirectory};
-use minstrel_app::{BridgeService, FilterService, MusicService};
+use minstrel_app::{BridgeService, GuildCommands};
 use teloxide::adaptors::Throttle;
 use teloxide::adaptors::throttle::{Limits, Settings};
 use teloxide::error_handlers::ErrorHandler;
@@ -50,8 +50,8 @@ pub type TelegramBot = Throttle<Bot>;
 /// The services the Telegram front-end drives.
 #[derive(Clone)]
 pub struct TelegramServices {
-    pub music: Arc<MusicService>,
-    pub filters: FilterService,
+    /// The linked guild's player: run here, or in the process that owns the guild's shard.
+    pub commands: GuildCommands,
     pub bridge: Arc<BridgeService>,
     pub events: Arc<dyn EventBus>,
     /// Who is online on Discord, for `/list`; `None` until the Discord side provides it.

@@ -107,7 +107,7 @@ impl GuildView {
                     self.notices.push("⏹ Playback stopped".to_owned());
                 }
                 EndReason::Stuck => self.notices.push(format!(
-                    "✖ {} stalled and was skipped",
+                    "✖ {} produced no audio for 10 s and was skipped",
                     track.display_title()
                 )),
                 EndReason::Finished
@@ -127,6 +127,13 @@ impl GuildView {
                 self.track = None;
                 self.notices.push("■ The queue has finished".to_owned());
             }
+            DomainEvent::VoiceLost { queued, .. } => {
+                self.track = None;
+                self.notices.push(format!(
+                    "⏏ Discord disconnected the bot from the voice channel; the queue was kept ({})",
+                    tracks(*queued)
+                ));
+            }
             DomainEvent::TrackQueued { .. } | DomainEvent::Seeked { .. } => return false,
         }
         true
@@ -141,6 +148,15 @@ impl GuildView {
             filters: self.filters,
             repeat: None,
         }))
+    }
+}
+
+/// "1 track", "3 tracks".
+fn tracks(count: usize) -> String {
+    if count == 1 {
+        "1 track".to_owned()
+    } else {
+        format!("{count} tracks")
     }
 }
 
@@ -551,7 +567,41 @@ async fn sleep_until(deadline: Option<Instant>) {
 
 #[cfg(test)]
 mod tests {
+    use minstrel_domain::{Requester, SourceKind, TrackId};
+
     use super::*;
+
+    #[test]
+    fn a_stuck_track_and_a_lost_voice_connection_are_told_in_plain_words() {
+        let guild = GuildId::new(1).unwrap();
+        let track = Track {
+            id: TrackId(1),
+            title: "Radio".to_owned(),
+            artist: None,
+            duration: None,
+            source_kind: SourceKind::Http,
+            locator: "https://example.com/radio".to_owned(),
+            thumbnail: None,
+            requested_by: Requester::console(),
+        };
+        let mut view = GuildView::default();
+        assert!(view.apply(
+            &DomainEvent::TrackEnded {
+                guild,
+                track,
+                reason: EndReason::Stuck,
+            },
+            false,
+        ));
+        assert!(view.apply(&DomainEvent::VoiceLost { guild, queued: 3 }, false));
+        assert_eq!(
+            view.notices,
+            [
+                "✖ Radio produced no audio for 10 s and was skipped",
+                "⏏ Discord disconnected the bot from the voice channel; the queue was kept (3 tracks)",
+            ]
+        );
+    }
 
     #[test]
     fn budget_spaces_requests_and_caps_groups_per_minute() {

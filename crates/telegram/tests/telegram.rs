@@ -11,7 +11,7 @@ use minstrel_app::ports::{
     StoreError, SystemClock, TrackInfo,
 };
 use minstrel_app::{
-    Actor, BridgeError, BridgePorts, BridgeService, FilterService, MusicPorts, MusicService,
+    Actor, BridgeError, BridgePorts, BridgeService, GuildCommands, MusicPorts, MusicService,
     RateLimit,
 };
 use minstrel_db::{
@@ -163,8 +163,7 @@ impl Harness {
         let frontend = TelegramFrontend::start(
             config,
             TelegramServices {
-                music: music.clone(),
-                filters: FilterService::new(music.clone()),
+                commands: GuildCommands::local(music.clone()),
                 bridge: bridge.clone(),
                 events: events.clone(),
                 directory,
@@ -560,11 +559,13 @@ async fn list_names_who_is_in_voice_on_discord_and_says_what_it_covers() {
                     user: UserId::new(11).unwrap(),
                     display_name: "Ann_*[x]".to_owned(),
                     voice_channel: Some("Music".to_owned()),
+                    status: None,
                 },
                 GuildMemberInfo {
                     user: UserId::new(12).unwrap(),
                     display_name: "Bo".to_owned(),
                     voice_channel: None,
+                    status: None,
                 },
             ],
         }),
@@ -1081,8 +1082,7 @@ fn services_for_errors() -> TelegramServices {
         RateLimit::default(),
     ));
     TelegramServices {
-        music: music.clone(),
-        filters: FilterService::new(music),
+        commands: GuildCommands::local(music),
         bridge: Arc::new(BridgeService::new(BridgePorts {
             links: Arc::new(MemoryChatLinkRepo::new()),
             codes: Arc::new(MemoryLinkCodeRepo::new()),

@@ -150,6 +150,17 @@ impl FakeGateway {
             .await
     }
 
+    /// The `intents` bits of the `count`th Identify (op 2), waiting for it.
+    ///
+    /// # Panics
+    /// After [`WAIT`] without it, or when it carries no intents.
+    pub async fn identify_intents(&self, count: usize) -> u64 {
+        let identify = self.wait_for_op(2, count).await;
+        identify["d"]["intents"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("an Identify without intents: {identify}"))
+    }
+
     /// Sends a dispatch (op 0) on the current connection; false when none is open.
     pub fn dispatch(&self, event: &str, data: &Value) -> bool {
         let text = self.state.dispatch_text(event, data);
@@ -414,6 +425,14 @@ impl RecordedRequest {
     /// A follow-up message (`POST /webhooks/{app}/{token}`).
     pub fn is_followup(&self) -> bool {
         self.method == "POST" && self.path.starts_with("/api/v10/webhooks/")
+    }
+
+    /// A message the bot posts in a channel on its own (`POST /channels/{channel}/messages`);
+    /// [`RecordedRequest::path_segment`] 4 is the channel id.
+    pub fn is_channel_message(&self) -> bool {
+        self.method == "POST"
+            && self.path.starts_with("/api/v10/channels/")
+            && self.path.ends_with("/messages")
     }
 
     /// Command registration (`PUT /applications/{app}[/guilds/{guild}]/commands`).
@@ -710,7 +729,7 @@ fn handle_rest(
     };
     let response = if request.is_callback() {
         StatusCode::NO_CONTENT.into_response()
-    } else if request.is_original_edit() || request.is_followup() {
+    } else if request.is_original_edit() || request.is_followup() || request.is_channel_message() {
         let id = state.next_id.fetch_add(1, Ordering::SeqCst);
         axum::Json(message_json(id, &body_json)).into_response()
     } else if request.is_command_registration() {
@@ -762,6 +781,8 @@ pub struct FakeMember {
     /// Permission bits (8 = Administrator, 32 = Manage Server).
     pub permissions: u64,
     pub roles: Vec<u64>,
+    /// A bot account (`user.bot`).
+    pub bot: bool,
 }
 
 impl FakeMember {
@@ -772,6 +793,7 @@ impl FakeMember {
             name: name.to_owned(),
             permissions: 0,
             roles: Vec::new(),
+            bot: false,
         }
     }
 
@@ -783,6 +805,7 @@ impl FakeMember {
                 "global_name": null,
                 "discriminator": "0",
                 "avatar": null,
+                "bot": self.bot,
             },
             "nick": null,
             "roles": self.roles.iter().map(ToString::to_string).collect::<Vec<_>>(),
@@ -854,6 +877,53 @@ pub fn guild_create_json(
         "members": in_voice.iter().map(|(member, _)| member.to_json()).collect::<Vec<_>>(),
         "voice_states": voice_states,
     })
+}
+
+/// A presence as Discord sends it: `status` is `online`, `idle`, `dnd`, `offline` (or
+/// `invisible`, which Discord itself never sends to others). The user is just the id, as in
+/// most `PRESENCE_UPDATE`s.
+fn presence_json(member: &FakeMember, status: &str) -> Value {
+    let client_status = if status == "offline" || status == "invisible" {
+        json!({})
+    } else {
+        json!({"desktop": status})
+    };
+    json!({
+        "user": {"id": member.user_id.to_string()},
+        "status": status,
+        "activities": [],
+        "client_status": client_status,
+    })
+}
+
+/// Adds to a [`guild_create_json`] body what Discord sends with the privileged
+/// `GUILD_PRESENCES` and `GUILD_MEMBERS` intents: each of `present` among the members (once)
+/// and a presence with its status (see [`presence_update_json`]).
+pub fn with_presences(mut guild_create: Value, present: &[(&FakeMember, &str)]) -> Value {
+    for (member, status) in present {
+        let id = Value::String(member.user_id.to_string());
+        let known = guild_create["members"]
+            .as_array()
+            .is_some_and(|members| members.iter().any(|known| known["user"]["id"] == id));
+        if !known && let Some(members) = guild_create["members"].as_array_mut() {
+            members.push(member.to_json());
+        }
+        if let Some(object) = guild_create.as_object_mut() {
+            let presences = object.entry("presences").or_insert_with(|| json!([]));
+            if let Some(presences) = presences.as_array_mut() {
+                presences.push(presence_json(member, status));
+            }
+        }
+    }
+    guild_create
+}
+
+/// A `PRESENCE_UPDATE` body: `member`'s status in `guild` is now `status` (`online`, `idle`,
+/// `dnd`, `offline`).
+pub fn presence_update_json(guild: u64, member: &FakeMember, status: &str) -> Value {
+    let mut presence = presence_json(member, status);
+    presence["guild_id"] = json!(guild.to_string());
+    presence
 }
 
 fn interaction(

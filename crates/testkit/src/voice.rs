@@ -68,7 +68,10 @@ struct Shared {
     udp_port: u16,
     received: Recorder<Value>,
     packets: Recorder<ReceivedPacket>,
-    rejected: AtomicUsize,
+    /// Why each RTP packet with this server's SSRC failed to decrypt or decode.
+    rejections: Recorder<String>,
+    /// The SSRCs of RTP packets that carried another SSRC (another session's packets).
+    foreign: Recorder<u32>,
     connections: AtomicUsize,
     current: Mutex<Option<mpsc::UnboundedSender<Outgoing>>>,
     stop: AtomicBool,
@@ -116,7 +119,8 @@ impl FakeVoiceServer {
             udp_port: udp.local_addr().expect("fake voice UDP address").port(),
             received: Recorder::new(),
             packets: Recorder::new(),
-            rejected: AtomicUsize::new(0),
+            rejections: Recorder::new(),
+            foreign: Recorder::new(),
             connections: AtomicUsize::new(0),
             current: Mutex::new(None),
             stop: AtomicBool::new(false),
@@ -161,9 +165,22 @@ impl FakeVoiceServer {
         self.shared.packets.lock().len()
     }
 
-    /// How many RTP-looking packets failed to decrypt or decode (should stay 0).
+    /// How many RTP packets with this server's SSRC failed to decrypt or decode (should stay 0).
     pub fn rejected_packets(&self) -> usize {
-        self.shared.rejected.load(Ordering::SeqCst)
+        self.shared.rejections.lock().len()
+    }
+
+    /// Why each rejected packet was rejected (SSRC, length, sequence number, reason).
+    pub fn rejections(&self) -> Vec<String> {
+        self.shared.rejections.snapshot()
+    }
+
+    /// The SSRCs of RTP packets that arrived here carrying another session's SSRC, in arrival
+    /// order. They are not counted as rejected: this server cannot decrypt them, and a test can
+    /// tell a stray packet (unknown SSRC) from one voice connection's audio reaching another
+    /// connection's server (the other server's SSRC).
+    pub fn foreign_ssrcs(&self) -> Vec<u32> {
+        self.shared.foreign.snapshot()
     }
 
     /// Everything received so far, decoded: interleaved stereo f32 at 48 kHz, in arrival order
@@ -464,22 +481,37 @@ fn serve_udp(socket: &UdpSocket, shared: &Shared) {
             let _ = socket.send_to(&discovery_response(datagram, peer), peer);
             continue;
         }
-        match open_rtp(datagram, &cipher) {
+        if let Some(ssrc) = rtp_ssrc(datagram).filter(|&ssrc| ssrc != shared.ssrc) {
+            shared.foreign.push(ssrc);
+            continue;
+        }
+        let reason = match open_rtp(datagram, &cipher) {
             Ok(opus) => match decoder.decode_float(&opus, &mut pcm, false) {
-                Ok(frames) => shared.packets.push(ReceivedPacket {
-                    pcm: pcm[..frames * 2].to_vec(),
-                }),
-                Err(_) => {
-                    shared.rejected.fetch_add(1, Ordering::SeqCst);
+                Ok(frames) => {
+                    shared.packets.push(ReceivedPacket {
+                        pcm: pcm[..frames * 2].to_vec(),
+                    });
+                    continue;
                 }
+                Err(error) => format!("Opus decode of {} bytes failed: {error}", opus.len()),
             },
             // Keepalives (8 bytes: the SSRC) and other non-RTP datagrams.
-            Err(Rejected::NotRtp) => {}
-            Err(Rejected::Decrypt) => {
-                shared.rejected.fetch_add(1, Ordering::SeqCst);
-            }
-        }
+            Err(Rejected::NotRtp) => continue,
+            Err(Rejected::Decrypt) => "did not decrypt".to_owned(),
+        };
+        let sequence = u16::from_be_bytes([datagram[2], datagram[3]]);
+        shared
+            .rejections
+            .push(format!("{len}-byte packet, sequence {sequence}: {reason}"));
     }
+}
+
+/// The SSRC of an RTP packet of Discord's payload type, `None` for anything else.
+fn rtp_ssrc(datagram: &[u8]) -> Option<u32> {
+    (datagram.len() >= RTP_HEADER_LEN
+        && datagram[0] >> 6 == 2
+        && datagram[1] & 0x7f == RTP_PAYLOAD_TYPE)
+        .then(|| u32::from_be_bytes([datagram[8], datagram[9], datagram[10], datagram[11]]))
 }
 
 #[cfg(test)]

@@ -2,29 +2,36 @@
 //!
 //! Each track is opened through the `AudioOpener` port, run through the guild's dsp chain and
 //! handed to songbird as raw interleaved `f32` PCM ([`RawAdapter`]); songbird encodes Opus,
-//! encrypts and sends it. Decoding and filtering happen on songbird's mixer thread as it pulls
-//! audio, never in an async task. Filter and volume changes go through the chain's
+//! encrypts and sends it. Decoding happens on a reading thread per track and filtering on
+//! songbird's mixer thread as it pulls audio, never in an async task. Filter and volume changes go through the chain's
 //! [`FilterControl`] and land within a block; a seek reopens the track at the new position,
 //! which also resets filter state.
 //!
 //! The gateway side feeds songbird through [`SongbirdPlayer::shards_started`] and
 //! [`SongbirdPlayer::process`]: songbird needs every shard's sender to ask Discord for a voice
 //! connection, and the voice state and server updates of every shard.
+//!
+//! A track is read on its own thread, never in songbird's mixer (one mixer thread plays up to
+//! 16 guilds): a stalled stream costs its own guild silence, and after the stuck window
+//! (10 s by default) it is ended and reported `Stuck`. A voice session songbird gives up on
+//! though Discord would take the guild back (close 4006, a failed resume) is renewed by
+//! asking the gateway again; 4014 and 4022 are left alone and reported `Disconnected`.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::io::{self, Read, Seek, SeekFrom};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Duration;
+use std::sync::mpsc::{RecvTimeoutError, TryRecvError};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use minstrel_app::ports::{
-    AudioOpener, OpenOptions, PcmStream, Player, PlayerError, PlayerEvent, PlayerEventKind,
+    AudioError, AudioOpener, OpenOptions, Player, PlayerError, PlayerEvent, PlayerEventKind,
 };
 use minstrel_domain::{ChannelId, FilterSpec, GuildId, Track, TrackId, Volume};
 use minstrel_dsp::{FilterChain, FilterControl};
-use songbird::events::context_data::DisconnectReason;
+use songbird::events::context_data::{DisconnectKind, DisconnectReason};
 use songbird::events::{CoreEvent, Event, EventContext, EventHandler, TrackEvent};
 use songbird::input::core::io::MediaSource;
 use songbird::input::{Input, RawAdapter};
@@ -32,10 +39,12 @@ use songbird::model::CloseCode as VoiceCloseCode;
 use songbird::shards::TwilightMap;
 use songbird::tracks::TrackHandle;
 use songbird::{Config, Songbird};
-use tokio::sync::broadcast;
+use tokio::sync::{Notify, broadcast};
 use tracing::{debug, info, warn};
 use twilight_gateway::{Event as GatewayEvent, MessageSender};
 
+use crate::local::DEFAULT_STUCK_AFTER;
+use crate::local::decoder::{Decoded, Feed};
 use crate::metrics::{DspTimer, VOICE_RECONNECTS};
 
 const RATE: u32 = 48_000;
@@ -68,6 +77,8 @@ pub struct SongbirdPlayer {
     /// Guilds whose `Call` has a [`ConnectionWatcher`]: songbird keeps one `Call` per guild
     /// across joins, and a second watcher would count every reconnect twice.
     watched: Mutex<HashSet<GuildId>>,
+    /// How long a playing track may yield no audio before it is ended as stuck.
+    stuck_after: Duration,
 }
 
 impl std::fmt::Debug for SongbirdPlayer {
@@ -96,7 +107,16 @@ impl SongbirdPlayer {
             generation: AtomicU64::new(1),
             events,
             watched: Mutex::new(HashSet::new()),
+            stuck_after: DEFAULT_STUCK_AFTER,
         }
+    }
+
+    /// Changes how long a playing track may yield no audio before it is reported `Stuck` and
+    /// ended (default 10 s). Pausing does not count.
+    #[must_use]
+    pub fn with_stuck_after(mut self, stuck_after: Duration) -> Self {
+        self.stuck_after = stuck_after;
+        self
     }
 
     /// The gateway's shards exist: songbird sends voice state updates through them.
@@ -184,10 +204,9 @@ impl SongbirdPlayer {
                 ));
             }
         };
-        let source = DspSource::new(stream, FilterChain::new(control.clone()));
-        let input: Input = RawAdapter::new(source, RATE, 2).into();
+        let feed = Feed::from_stream(guild, stream)
+            .map_err(|error| PlayerError::Internal(format!("cannot start a reader: {error}")))?;
         let generation = self.generation.fetch_add(1, Ordering::Relaxed);
-        let handle = call.lock().await.play_only_input(input);
         let reporter = Reporter {
             guild,
             track: track.id,
@@ -195,6 +214,15 @@ impl SongbirdPlayer {
             playing: Arc::clone(&self.playing),
             events: self.events.clone(),
         };
+        let stuck = reporter.clone();
+        let source = DspSource::new(
+            feed,
+            FilterChain::new(control.clone()),
+            self.stuck_after,
+            Box::new(move || stuck.stuck()),
+        );
+        let input: Input = RawAdapter::new(source, RATE, 2).into();
+        let handle = call.lock().await.play_only_input(input);
         for event in [TrackEvent::End, TrackEvent::Error] {
             handle
                 .add_event(Event::Track(event), reporter.clone())
@@ -235,10 +263,18 @@ impl Player for SongbirdPlayer {
         if newly_watched {
             // `join` reuses this `Call`, so the watcher sees the connection it makes.
             let call = songbird.get_or_insert(songbird_guild);
-            let watcher =
-                ConnectionWatcher::new(guild, Arc::clone(&self.playing), self.events.clone());
+            let watcher = ConnectionWatcher::new(
+                guild,
+                Arc::clone(&self.playing),
+                self.events.clone(),
+                Arc::downgrade(songbird),
+            );
             let mut call = call.lock().await;
-            for event in [CoreEvent::DriverReconnect, CoreEvent::DriverDisconnect] {
+            for event in [
+                CoreEvent::DriverConnect,
+                CoreEvent::DriverReconnect,
+                CoreEvent::DriverDisconnect,
+            ] {
                 call.add_global_event(Event::Core(event), watcher.clone());
             }
         }
@@ -353,24 +389,47 @@ struct Reporter {
     events: broadcast::Sender<PlayerEvent>,
 }
 
+impl Reporter {
+    /// Whether this reporter's track is still the guild's current one; if so it no longer is,
+    /// so the track's end is reported exactly once.
+    fn take_current(&self) -> bool {
+        let mut playing = self
+            .playing
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let current = playing
+            .get(&self.guild)
+            .is_some_and(|playing| playing.generation == self.generation);
+        if current {
+            playing.remove(&self.guild);
+        }
+        current
+    }
+
+    fn send(&self, kind: PlayerEventKind) {
+        debug!(guild = %self.guild, ?kind, "track ended in voice");
+        let _ = self.events.send(PlayerEvent {
+            guild: self.guild,
+            track: self.track,
+            kind,
+        });
+    }
+
+    /// The track played without audio for the stuck window (called on the mixer thread; it
+    /// only takes a short lock and sends).
+    fn stuck(&self) {
+        if self.take_current() {
+            warn!(guild = %self.guild, track = %self.track, "the track produced no audio; skipping it");
+            self.send(PlayerEventKind::Stuck);
+        }
+    }
+}
+
 #[async_trait]
 impl EventHandler for Reporter {
     async fn act(&self, context: &EventContext<'_>) -> Option<Event> {
-        let is_current = {
-            let mut playing = self
-                .playing
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            let current = playing
-                .get(&self.guild)
-                .is_some_and(|playing| playing.generation == self.generation);
-            if current {
-                playing.remove(&self.guild);
-            }
-            current
-        };
-        if !is_current {
-            // Stopped, replaced or reopened by a seek on purpose: nothing to report.
+        if !self.take_current() {
+            // Stopped, replaced, reopened by a seek or reported stuck: nothing to report.
             return None;
         }
         let kind = match context {
@@ -390,24 +449,26 @@ impl EventHandler for Reporter {
             }
             _ => PlayerEventKind::Finished,
         };
-        debug!(guild = %self.guild, ?kind, "track ended in voice");
-        let _ = self.events.send(PlayerEvent {
-            guild: self.guild,
-            track: self.track,
-            kind,
-        });
+        self.send(kind);
         None
     }
 }
 
-/// Counts and logs what songbird's driver says about a guild's voice connection, and reports
-/// a connection Discord ended for good as [`PlayerEventKind::Disconnected`].
+/// Counts and logs what songbird's driver says about a guild's voice connection, reports a
+/// connection Discord ended for good as [`PlayerEventKind::Disconnected`], and rejoins when
+/// songbird gave up on one Discord would take back (see [`ConnectionWatcher::rejoin`]).
 #[derive(Clone)]
 struct ConnectionWatcher {
     guild: GuildId,
     reconnects: metrics::Counter,
     playing: Arc<Mutex<HashMap<GuildId, Playing>>>,
     events: broadcast::Sender<PlayerEvent>,
+    /// Weak: songbird owns the `Call` whose driver owns this watcher.
+    songbird: Weak<Songbird>,
+    /// Woken by every (re)connection of the driver.
+    connected: Arc<Notify>,
+    /// When the recent rejoins started, to give up on a voice session that keeps failing.
+    rejoins: Arc<Mutex<VecDeque<Instant>>>,
 }
 
 /// The voice close codes after which Discord will not take the session back and songbird does
@@ -422,18 +483,39 @@ fn ended_for_good(reason: Option<&DisconnectReason>) -> Option<u16> {
     }
 }
 
+/// Whether a dropped connection is worth a rejoin: songbird gave up on it at run time (4006
+/// "session no longer valid", a failed resume, a lost server), it was not asked for and
+/// Discord did not end it for good. A first connection that fails is the join's own error.
+fn worth_rejoining(kind: DisconnectKind, reason: Option<&DisconnectReason>) -> bool {
+    reason.is_some_and(|reason| !matches!(reason, DisconnectReason::Requested))
+        && ended_for_good(reason).is_none()
+        && matches!(kind, DisconnectKind::Runtime | DisconnectKind::Reconnect)
+}
+
+/// Rejoins allowed within [`REJOIN_WINDOW`]; past that a session that keeps failing is left
+/// alone (it is logged), so a broken voice server is not hammered.
+const MAX_REJOINS: usize = 3;
+const REJOIN_WINDOW: Duration = Duration::from_mins(2);
+/// How long a rejoin waits for songbird to connect with the session Discord sends, before it
+/// connects with it itself.
+const REJOIN_WAIT: Duration = Duration::from_secs(2);
+
 impl ConnectionWatcher {
     /// Bound to the metrics recorder in force now (the global one in the binary).
     fn new(
         guild: GuildId,
         playing: Arc<Mutex<HashMap<GuildId, Playing>>>,
         events: broadcast::Sender<PlayerEvent>,
+        songbird: Weak<Songbird>,
     ) -> Self {
         Self {
             guild,
             reconnects: metrics::counter!(VOICE_RECONNECTS),
             playing,
             events,
+            songbird,
+            connected: Arc::new(Notify::new()),
+            rejoins: Arc::new(Mutex::new(VecDeque::new())),
         }
     }
 
@@ -458,27 +540,111 @@ impl ConnectionWatcher {
         self.reconnects.increment(1);
         info!(guild = %self.guild, %channel, "the voice connection was re-established");
     }
+
+    /// Takes a place for one more rejoin now; `false` when the recent ones used them up.
+    fn may_rejoin(&self, now: Instant) -> bool {
+        let mut rejoins = self
+            .rejoins
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        while rejoins
+            .front()
+            .is_some_and(|started| now.duration_since(*started) >= REJOIN_WINDOW)
+        {
+            rejoins.pop_front();
+        }
+        if rejoins.len() >= MAX_REJOINS {
+            return false;
+        }
+        rejoins.push_back(now);
+        true
+    }
+
+    /// Gets a new voice session for the channel the `Call` is still in, keeping its tracks:
+    /// the voice state update (op 4) is sent again, as Discord's clients do after 4006, and
+    /// Discord answers with a fresh voice session. songbird connects on its own when that
+    /// session differs from the old one; when it does not (same endpoint and token), songbird
+    /// sees nothing new, so after [`REJOIN_WAIT`] the driver is connected with it here.
+    async fn rejoin(&self) {
+        let (Some(songbird), Ok(guild)) = (self.songbird.upgrade(), songbird_guild(self.guild))
+        else {
+            return;
+        };
+        let Some(call) = songbird.get(guild) else {
+            return;
+        };
+        let connected = self.connected.notified();
+        tokio::pin!(connected);
+        connected.as_mut().enable();
+        {
+            let mut call = call.lock().await;
+            if call.current_channel().is_none() {
+                // Left in the meantime.
+                return;
+            }
+            // `deafen` with the current setting is the one public way to send the voice state
+            // update for the channel the call is in, without leaving it.
+            let deaf = call.is_deaf();
+            if let Err(error) = call.deafen(deaf).await {
+                warn!(guild = %self.guild, %error, "could not ask Discord for a new voice session");
+                return;
+            }
+        }
+        if tokio::time::timeout(REJOIN_WAIT, connected).await.is_ok() {
+            return;
+        }
+        let connect = {
+            let mut call = call.lock().await;
+            let Some(info) = call.current_connection().cloned() else {
+                return;
+            };
+            call.connect(info)
+        };
+        match connect.await {
+            Ok(()) => info!(guild = %self.guild, "rejoined the voice channel with a new session"),
+            Err(error) => warn!(guild = %self.guild, %error, "could not rejoin the voice channel"),
+        }
+    }
 }
 
 #[async_trait]
 impl EventHandler for ConnectionWatcher {
     async fn act(&self, context: &EventContext<'_>) -> Option<Event> {
         match context {
-            EventContext::DriverReconnect(connect) => self.reconnected(connect.channel_id),
+            EventContext::DriverConnect(_) => self.connected.notify_waiters(),
+            EventContext::DriverReconnect(connect) => {
+                self.connected.notify_waiters();
+                self.reconnected(connect.channel_id);
+            }
             // No reason: asked for (a leave or a move to another channel).
             EventContext::DriverDisconnect(disconnect) => {
                 if let Some(code) = ended_for_good(disconnect.reason.as_ref()) {
                     self.ended(code);
                     return None;
                 }
-                disconnect.reason?;
+                if !worth_rejoining(disconnect.kind, disconnect.reason.as_ref()) {
+                    return None;
+                }
+                if !self.may_rejoin(Instant::now()) {
+                    warn!(
+                        guild = %self.guild,
+                        reason = ?disconnect.reason,
+                        "the voice connection keeps failing; not rejoining again for now"
+                    );
+                    return None;
+                }
                 info!(
                     guild = %self.guild,
                     channel = %disconnect.channel_id,
                     kind = ?disconnect.kind,
                     reason = ?disconnect.reason,
-                    "the voice connection dropped and songbird gave up reconnecting"
+                    "the voice connection dropped and songbird gave up; rejoining"
                 );
+                self.reconnects.increment(1);
+                // Not awaited here: songbird delivers its events on this task, and the rejoin
+                // waits for one.
+                let watcher = self.clone();
+                tokio::spawn(async move { watcher.rejoin().await });
             }
             _ => {}
         }
@@ -488,42 +654,85 @@ impl EventHandler for ConnectionWatcher {
 
 /// Decoded audio through the filter chain, as the little-endian `f32` bytes songbird's
 /// [`RawAdapter`] reads.
+///
+/// songbird reads this on its mixer thread, which mixes up to 16 guilds: a read that blocks
+/// there (an HTTP stream that stalls) would silence all of them. So the stream is read on its
+/// own thread ([`Feed`]) and a read here never waits for it longer than [`FIRST_WAIT`]: when no
+/// audio is ready, a block of silence goes out instead. songbird reads a track only while it
+/// plays (never while paused), so the silence handed out measures how long the track has been
+/// playing without audio; past the stuck window the track ends and is reported as stuck.
 struct DspSource {
     inner: Mutex<DspState>,
 }
 
+/// How long a read waits for the reading thread before it hands out silence; only the first
+/// read of a stall waits, so a stalled track costs the mixer this once, not every 20 ms.
+const FIRST_WAIT: Duration = Duration::from_millis(5);
+
+/// Reports a track that stalled for the stuck window; called once, on the mixer thread.
+type StuckReport = Box<dyn FnOnce() + Send>;
+
 struct DspState {
-    stream: Box<dyn PcmStream>,
+    feed: Feed,
     chain: FilterChain,
     /// The chain's time per refill (one pull, about one 20 ms block).
     timer: DspTimer,
-    decoded: Vec<f32>,
     processed: Vec<f32>,
-    /// Bytes of `processed` not yet read.
+    /// Bytes of `processed` (or silence) not yet read.
     pending: Vec<u8>,
     pending_read: usize,
     ended: bool,
+    /// Silence handed out since the last audio, in samples.
+    silent_samples: usize,
+    /// After this much silence in a row the track is stuck.
+    stuck_samples: usize,
+    on_stuck: Option<StuckReport>,
 }
 
 impl DspSource {
-    fn new(stream: Box<dyn PcmStream>, chain: FilterChain) -> Self {
+    fn new(feed: Feed, chain: FilterChain, stuck_after: Duration, on_stuck: StuckReport) -> Self {
+        let stuck_frames = stuck_after.as_secs_f64() * f64::from(RATE);
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let stuck_samples = (stuck_frames as usize).max(1) * CHANNELS;
         Self {
             inner: Mutex::new(DspState {
-                stream,
+                feed,
                 chain,
                 timer: DspTimer::new(),
-                decoded: vec![0.0; BLOCK_SAMPLES],
                 processed: vec![0.0; BLOCK_SAMPLES * 4],
                 pending: Vec::with_capacity(BLOCK_SAMPLES * 4 * 4),
                 pending_read: 0,
                 ended: false,
+                silent_samples: 0,
+                stuck_samples,
+                on_stuck: Some(on_stuck),
             }),
         }
     }
 }
 
 impl DspState {
-    /// Fills `pending` with the next processed audio; false at the end of the track.
+    /// The next message of the reading thread, or `None` when it has nothing ready.
+    fn next_decoded(&mut self) -> Option<Decoded> {
+        let waited = if self.silent_samples == 0 {
+            self.feed.blocks.recv_timeout(FIRST_WAIT)
+        } else {
+            self.feed.blocks.try_recv().map_err(|error| match error {
+                TryRecvError::Empty => RecvTimeoutError::Timeout,
+                TryRecvError::Disconnected => RecvTimeoutError::Disconnected,
+            })
+        };
+        match waited {
+            Ok(decoded) => Some(decoded),
+            Err(RecvTimeoutError::Timeout) => None,
+            Err(RecvTimeoutError::Disconnected) => Some(Decoded::Failed(AudioError::Internal(
+                "the audio reader stopped unexpectedly".to_owned(),
+            ))),
+        }
+    }
+
+    /// Fills `pending` with the next processed audio (or a block of silence while the stream
+    /// has none ready); false at the end of the track.
     fn refill(&mut self) -> io::Result<bool> {
         self.pending.clear();
         self.pending_read = 0;
@@ -531,15 +740,21 @@ impl DspState {
             if self.ended {
                 return Ok(false);
             }
-            let count = self
-                .stream
-                .read(&mut self.decoded)
-                .map_err(|error| io::Error::other(error.to_string()))?;
-            if count == 0 {
-                self.ended = true;
-                self.timer.time(|| self.chain.finish());
-            } else {
-                self.timer.time(|| self.chain.push(&self.decoded[..count]));
+            match self.next_decoded() {
+                Some(Decoded::Audio(buffer)) => {
+                    self.silent_samples = 0;
+                    self.timer.time(|| self.chain.push(&buffer));
+                    self.feed.give_back(buffer);
+                }
+                Some(Decoded::End) => {
+                    self.ended = true;
+                    self.timer.time(|| self.chain.finish());
+                }
+                Some(Decoded::Failed(error) | Decoded::OpenFailed(error)) => {
+                    return Err(io::Error::other(error.to_string()));
+                }
+                Some(Decoded::Opened) => {}
+                None => return Ok(self.silence()),
             }
         }
         let count = self.timer.time(|| self.chain.pull(&mut self.processed));
@@ -548,6 +763,21 @@ impl DspState {
             self.pending.extend_from_slice(&sample.to_le_bytes());
         }
         Ok(true)
+    }
+
+    /// One block of silence while the stream has nothing; false (the end) once the track has
+    /// been silent for the stuck window, after reporting it.
+    fn silence(&mut self) -> bool {
+        if self.silent_samples >= self.stuck_samples {
+            self.ended = true;
+            if let Some(report) = self.on_stuck.take() {
+                report();
+            }
+            return false;
+        }
+        self.silent_samples += BLOCK_SAMPLES;
+        self.pending.resize(BLOCK_SAMPLES * 4, 0);
+        true
     }
 
     fn read_bytes(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
@@ -598,8 +828,10 @@ impl MediaSource for DspSource {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::mpsc;
+
     use metrics_util::debugging::DebuggingRecorder;
-    use minstrel_app::ports::AudioError;
+    use minstrel_app::ports::PcmStream;
 
     use super::*;
     use crate::metrics::DSP_BLOCK_SECONDS;
@@ -621,15 +853,142 @@ mod tests {
         }
     }
 
+    /// `blocks` blocks of audio, then nothing until it is dropped (an HTTP stream that
+    /// stalls); `stalling` hears of every read that hangs.
+    struct Stalls {
+        left: usize,
+        stalling: mpsc::Sender<()>,
+        release: mpsc::Receiver<()>,
+    }
+
+    impl PcmStream for Stalls {
+        fn read(&mut self, out: &mut [f32]) -> Result<usize, AudioError> {
+            if self.left > 0 {
+                self.left -= 1;
+                out.fill(0.25);
+                return Ok(out.len());
+            }
+            let _ = self.stalling.send(());
+            // Blocks until the test ends (the sender is dropped).
+            let _ = self.release.recv();
+            Ok(0)
+        }
+    }
+
+    /// How long a test may wait for a thread to get going on a busy machine; never reached
+    /// when the code works.
+    const PATIENCE: Duration = Duration::from_secs(20);
+
+    fn source(
+        stream: Box<dyn PcmStream>,
+        stuck_after: Duration,
+    ) -> (DspSource, mpsc::Receiver<()>) {
+        let (stuck, reported) = mpsc::channel();
+        let feed = Feed::from_stream(GuildId::new(7).unwrap(), stream).unwrap();
+        let source = DspSource::new(
+            feed,
+            FilterChain::new(FilterControl::new(FilterSpec::default(), 100)),
+            stuck_after,
+            Box::new(move || stuck.send(()).unwrap()),
+        );
+        (source, reported)
+    }
+
+    /// Reads 20 ms of bytes, as songbird's mixer does once per tick; 0 at the end.
+    fn read_tick(source: &mut DspSource) -> usize {
+        let mut tick = vec![0_u8; BLOCK_SAMPLES * 4];
+        let mut filled = 0;
+        while filled < tick.len() {
+            match source.read(&mut tick[filled..]).unwrap() {
+                0 => break,
+                count => filled += count,
+            }
+        }
+        filled
+    }
+
+    fn is_silent(bytes: &[u8]) -> bool {
+        bytes.iter().all(|byte| *byte == 0)
+    }
+
+    #[test]
+    fn a_stalled_stream_is_stuck_after_the_window_of_playing_time() {
+        let (stalling, stalled) = mpsc::channel();
+        let (_release, release) = mpsc::channel();
+        let stream = Stalls {
+            left: 3,
+            stalling,
+            release,
+        };
+        let window = Duration::from_millis(400);
+        let (mut source, reported) = source(Box::new(stream), window);
+        stalled.recv_timeout(PATIENCE).unwrap();
+        let mut audio = Vec::new();
+        let mut ticks = 0;
+        loop {
+            let mut tick = vec![0_u8; BLOCK_SAMPLES * 4];
+            let count = source.read(&mut tick).unwrap();
+            if count == 0 {
+                break;
+            }
+            audio.extend_from_slice(&tick[..count]);
+            ticks += 1;
+            assert!(ticks < 10_000, "never reported stuck");
+        }
+        reported.try_recv().expect("the stall was reported");
+        // The three blocks of audio came out, then silence for the window (20 ms per block).
+        let audible = audio.iter().rposition(|byte| *byte != 0).unwrap_or(0);
+        assert!(audible > 0, "the audio before the stall was lost");
+        let silence_samples = (audio.len() - audible) / 4;
+        // 400 ms at 48 kHz, stereo.
+        let window_samples = 19_200 * 2;
+        assert!(
+            silence_samples >= window_samples - BLOCK_SAMPLES
+                && silence_samples <= window_samples + 2 * BLOCK_SAMPLES,
+            "{silence_samples} silent samples for a window of {window_samples}"
+        );
+        // Ended for good: reported once.
+        assert_eq!(source.read(&mut [0_u8; 64]).unwrap(), 0);
+        assert!(reported.try_recv().is_err());
+    }
+
+    #[test]
+    fn a_stalled_read_never_blocks_the_mixer_and_time_not_read_does_not_count() {
+        let (stalling, stalled) = mpsc::channel();
+        let (_release, release) = mpsc::channel();
+        let stream = Stalls {
+            left: 0,
+            stalling,
+            release,
+        };
+        let window = Duration::from_millis(300);
+        let (mut source, reported) = source(Box::new(stream), window);
+        stalled.recv_timeout(PATIENCE).unwrap();
+        // songbird reads a paused track not at all: wall time without reads, far beyond the
+        // window, is not playing time.
+        let started = Instant::now();
+        let mut tick = vec![0_u8; BLOCK_SAMPLES * 4];
+        assert_eq!(read_tick(&mut source), tick.len());
+        std::thread::sleep(window * 2);
+        assert_eq!(read_tick(&mut source), tick.len());
+        assert!(reported.try_recv().is_err(), "stuck while not read");
+        // Each read returns at once (silence), though the stream's read hangs.
+        let count = source.read(&mut tick).unwrap();
+        assert!(count > 0 && is_silent(&tick[..count]));
+        assert!(started.elapsed() < PATIENCE);
+        // Playing on, the window fills with silence and the track ends as stuck.
+        while read_tick(&mut source) > 0 {}
+        reported.try_recv().expect("the stall was reported");
+    }
+
     #[test]
     fn every_refill_records_the_chain_time_of_its_block() {
         let recorder = DebuggingRecorder::new();
         let snapshotter = recorder.snapshotter();
-        let mut source = metrics::with_local_recorder(&recorder, || {
-            DspSource::new(
-                Box::new(Blocks { left: 5 }),
-                FilterChain::new(FilterControl::new(FilterSpec::default(), 100)),
-            )
+        let (mut source, _) = metrics::with_local_recorder(&recorder, || {
+            // A window no test reaches: a busy machine may hand out silence before the reader
+            // catches up.
+            source(Box::new(Blocks { left: 5 }), Duration::from_hours(1))
         });
         let mut bytes = Vec::new();
         source.read_to_end(&mut bytes).unwrap();
@@ -664,11 +1023,72 @@ mod tests {
         assert_eq!(ended_for_good(None), None);
     }
 
+    #[test]
+    fn a_session_songbird_gave_up_on_is_rejoined_unless_discord_ended_it() {
+        let closed = |code| Some(DisconnectReason::WsClosed(Some(code)));
+        for (kind, reason) in [
+            (
+                DisconnectKind::Runtime,
+                closed(VoiceCloseCode::SessionInvalid),
+            ),
+            (
+                DisconnectKind::Runtime,
+                Some(DisconnectReason::WsClosed(None)),
+            ),
+            (DisconnectKind::Reconnect, Some(DisconnectReason::TimedOut)),
+        ] {
+            assert!(
+                worth_rejoining(kind, reason.as_ref()),
+                "{kind:?} {reason:?}"
+            );
+        }
+        for (kind, reason) in [
+            (
+                DisconnectKind::Runtime,
+                closed(VoiceCloseCode::Disconnected),
+            ),
+            (
+                DisconnectKind::Runtime,
+                closed(VoiceCloseCode::CallTerminated),
+            ),
+            (DisconnectKind::Runtime, Some(DisconnectReason::Requested)),
+            (DisconnectKind::Runtime, None),
+            // The join itself fails and says so.
+            (DisconnectKind::Connect, Some(DisconnectReason::TimedOut)),
+        ] {
+            assert!(
+                !worth_rejoining(kind, reason.as_ref()),
+                "{kind:?} {reason:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn rejoins_stop_when_a_session_keeps_failing_and_come_back_later() {
+        let watcher = ConnectionWatcher::new(
+            GuildId::new(7).unwrap(),
+            Arc::new(Mutex::new(HashMap::new())),
+            broadcast::channel(4).0,
+            Weak::new(),
+        );
+        let start = Instant::now();
+        for _ in 0..MAX_REJOINS {
+            assert!(watcher.may_rejoin(start));
+        }
+        assert!(!watcher.clone().may_rejoin(start + Duration::from_secs(1)));
+        assert!(watcher.may_rejoin(start + REJOIN_WINDOW));
+    }
+
     #[tokio::test]
     async fn a_connection_ended_for_good_is_reported_with_the_guild() {
         let (events, mut received) = broadcast::channel(4);
         let guild = GuildId::new(7).unwrap();
-        let watcher = ConnectionWatcher::new(guild, Arc::new(Mutex::new(HashMap::new())), events);
+        let watcher = ConnectionWatcher::new(
+            guild,
+            Arc::new(Mutex::new(HashMap::new())),
+            events,
+            Weak::new(),
+        );
         watcher.ended(4014);
         let event = received.try_recv().unwrap();
         assert_eq!(event.guild, guild);
@@ -688,6 +1108,7 @@ mod tests {
                 GuildId::new(7).unwrap(),
                 Arc::new(Mutex::new(HashMap::new())),
                 broadcast::channel(4).0,
+                Weak::new(),
             )
         });
         watcher.clone().reconnected(42);

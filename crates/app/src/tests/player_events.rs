@@ -94,11 +94,19 @@ async fn a_lost_voice_connection_is_released_and_the_queue_saved_without_a_rejoi
     // Released, never rejoined, nothing started.
     assert_eq!(harness.take_player_calls(), [PlayerCall::Leave]);
     let events = harness.take_events();
-    assert_eq!(names(&events), ["track_ended"]);
+    assert_eq!(names(&events), ["track_ended", "voice_lost"]);
     assert!(matches!(
         &events[0],
         DomainEvent::TrackEnded { track, reason: EndReason::Stopped, .. } if track.id == a
     ));
+    // Front-ends tell the guild, with how much is kept.
+    assert_eq!(
+        events[1],
+        DomainEvent::VoiceLost {
+            guild: guild(),
+            queued: 2
+        }
+    );
     assert_eq!(harness.music.state(guild()).await, PlaybackState::Stopped);
     assert_eq!(harness.current_title().await, None);
     assert_eq!(harness.upcoming_titles().await, ["A", "B"]);
@@ -137,7 +145,13 @@ async fn a_lost_voice_connection_of_an_idle_player_only_releases_it() {
         .await;
 
     assert_eq!(harness.take_player_calls(), [PlayerCall::Leave]);
-    assert!(harness.take_events().is_empty());
+    assert_eq!(
+        harness.take_events(),
+        [DomainEvent::VoiceLost {
+            guild: guild(),
+            queued: 0
+        }]
+    );
     assert_eq!(harness.last_save().voice_channel, None);
 }
 
@@ -515,6 +529,24 @@ async fn restore_rejoins_and_resumes_a_paused_queue_where_it_was() {
     let saved = harness.last_save();
     assert_eq!(saved.voice_channel, Some(voice_channel()));
     assert!(saved.paused);
+}
+
+#[tokio::test]
+async fn restore_owned_leaves_the_queues_of_other_shards_alone() {
+    let mut fixture = Fixture::new();
+    fixture.defaults.player = false;
+    fixture
+        .queue_store
+        .expect_load_all()
+        .times(1)
+        .returning(|| Ok(vec![snapshot(false)]));
+    // Not this process's guild: no rejoin, no playback, no session.
+    fixture.player.expect_join().never();
+    fixture.player.expect_play().never();
+    let harness = fixture.build();
+
+    assert_eq!(harness.music.restore_owned(|_| false).await, Ok(0));
+    assert_eq!(harness.music.state(guild()).await, PlaybackState::Idle);
 }
 
 #[tokio::test]

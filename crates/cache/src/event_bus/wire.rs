@@ -5,7 +5,16 @@ use std::time::Duration;
 use minstrel_domain::{DomainEvent, EndReason, GuildId, Volume};
 use serde::{Deserialize, Serialize};
 
-use super::values::{FiltersJson, TrackJson};
+use minstrel_domain::Track;
+use minstrel_wire::{FiltersJson, TrackJson};
+
+fn track_json(track: &Track) -> Result<TrackJson, String> {
+    TrackJson::from_track(track).map_err(|error| error.to_string())
+}
+
+fn track_of(json: TrackJson) -> Result<Track, String> {
+    json.into_track().map_err(|error| error.to_string())
+}
 
 #[derive(Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -54,6 +63,10 @@ enum EventJson {
         guild: u64,
         track: TrackJson,
     },
+    VoiceLost {
+        guild: u64,
+        queued: usize,
+    },
 }
 
 #[derive(Serialize, Deserialize)]
@@ -78,16 +91,16 @@ pub(super) fn encode(event: &DomainEvent) -> Result<String, String> {
             track, position, ..
         } => EventJson::TrackQueued {
             guild,
-            track: TrackJson::from_track(track)?,
+            track: track_json(track)?,
             position: *position,
         },
         DomainEvent::TrackStarted { track, .. } => EventJson::TrackStarted {
             guild,
-            track: TrackJson::from_track(track)?,
+            track: track_json(track)?,
         },
         DomainEvent::TrackEnded { track, reason, .. } => EventJson::TrackEnded {
             guild,
-            track: TrackJson::from_track(track)?,
+            track: track_json(track)?,
             reason: match reason {
                 EndReason::Finished => EndReasonJson::Finished,
                 EndReason::Skipped => EndReasonJson::Skipped,
@@ -101,7 +114,7 @@ pub(super) fn encode(event: &DomainEvent) -> Result<String, String> {
         },
         DomainEvent::TrackFailed { track, reason, .. } => EventJson::TrackFailed {
             guild,
-            track: TrackJson::from_track(track)?,
+            track: track_json(track)?,
             reason: reason.clone(),
         },
         DomainEvent::Paused { .. } => EventJson::Paused { guild },
@@ -122,7 +135,11 @@ pub(super) fn encode(event: &DomainEvent) -> Result<String, String> {
         DomainEvent::QueueFinished { .. } => EventJson::QueueFinished { guild },
         DomainEvent::Skipped { track, .. } => EventJson::Skipped {
             guild,
-            track: TrackJson::from_track(track)?,
+            track: track_json(track)?,
+        },
+        DomainEvent::VoiceLost { queued, .. } => EventJson::VoiceLost {
+            guild,
+            queued: *queued,
         },
     };
     serde_json::to_string(&json).map_err(|error| format!("could not encode the event: {error}"))
@@ -143,12 +160,12 @@ pub(super) fn decode(text: &str) -> Result<DomainEvent, String> {
             position,
         } => DomainEvent::TrackQueued {
             guild: guild_of(guild)?,
-            track: track.into_track()?,
+            track: track_of(track)?,
             position,
         },
         EventJson::TrackStarted { guild, track } => DomainEvent::TrackStarted {
             guild: guild_of(guild)?,
-            track: track.into_track()?,
+            track: track_of(track)?,
         },
         EventJson::TrackEnded {
             guild,
@@ -156,7 +173,7 @@ pub(super) fn decode(text: &str) -> Result<DomainEvent, String> {
             reason,
         } => DomainEvent::TrackEnded {
             guild: guild_of(guild)?,
-            track: track.into_track()?,
+            track: track_of(track)?,
             reason: match reason {
                 EndReasonJson::Finished => EndReason::Finished,
                 EndReasonJson::Skipped => EndReason::Skipped,
@@ -172,7 +189,7 @@ pub(super) fn decode(text: &str) -> Result<DomainEvent, String> {
             reason,
         } => DomainEvent::TrackFailed {
             guild: guild_of(guild)?,
-            track: track.into_track()?,
+            track: track_of(track)?,
             reason,
         },
         EventJson::Paused { guild } => DomainEvent::Paused {
@@ -200,7 +217,11 @@ pub(super) fn decode(text: &str) -> Result<DomainEvent, String> {
         },
         EventJson::Skipped { guild, track } => DomainEvent::Skipped {
             guild: guild_of(guild)?,
-            track: track.into_track()?,
+            track: track_of(track)?,
+        },
+        EventJson::VoiceLost { guild, queued } => DomainEvent::VoiceLost {
+            guild: guild_of(guild)?,
+            queued,
         },
     })
 }
@@ -272,6 +293,7 @@ mod tests {
                 guild,
                 track: track(),
             },
+            DomainEvent::VoiceLost { guild, queued: 4 },
         ];
         for event in events {
             let text = encode(&event).unwrap();

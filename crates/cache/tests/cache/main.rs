@@ -6,6 +6,7 @@
 
 mod cached_playlists;
 mod cached_settings;
+mod command_bus;
 mod event_bus;
 mod faults;
 mod layered;

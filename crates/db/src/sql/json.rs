@@ -1,21 +1,14 @@
 //! JSON forms of the values stored whole in `TEXT` columns: a queue's tracks, a filter chain,
 //! and lists of presets.
 //!
-//! The domain types carry no serde derives, so these mirror them here. Reading validates
-//! everything again through the domain's constructors: a hand-edited or corrupted row becomes a
-//! clear `Internal` error, never an out-of-range filter reaching the audio engine.
-
-use std::time::Duration;
+//! The domain types carry no serde derives; their mirrors live in minstrel-wire (shared with
+//! the Redis event bus). Reading validates everything again through the domain's constructors:
+//! a hand-edited or corrupted row becomes a clear `Internal` error, never an out-of-range filter
+//! reaching the audio engine.
 
 use minstrel_app::ports::StoreError;
-use minstrel_domain::filters::{
-    BassBoostLevel, ChannelMix, Distortion, Equalizer, Karaoke, LowPass, Oscillation, Reverb,
-    Rotation, Timescale,
-};
-use minstrel_domain::{
-    FilterError, FilterSpec, Preset, Requester, RequesterId, SourceKind, TelegramUserId, Track,
-    TrackId, UserId,
-};
+use minstrel_domain::{FilterSpec, Preset, SourceKind, Track};
+use minstrel_wire::{FiltersJson, TrackJson, WireError};
 use serde::{Deserialize, Serialize};
 
 fn invalid(what: &str, cause: impl std::fmt::Display) -> StoreError {
@@ -50,91 +43,13 @@ pub(crate) fn presets_from_text(text: &str) -> Result<Vec<Preset>, StoreError> {
 // ---------------------------------------------------------------------------------------------
 // Tracks
 
-#[derive(Serialize, Deserialize)]
-struct TrackJson {
-    id: u64,
-    title: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    artist: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    duration_ms: Option<u64>,
-    source: String,
-    locator: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    thumbnail: Option<String>,
-    requester: RequesterJson,
-}
-
-#[derive(Serialize, Deserialize)]
-struct RequesterJson {
-    #[serde(flatten)]
-    id: RequesterIdJson,
-    display_name: String,
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-enum RequesterIdJson {
-    Discord { id: u64 },
-    Telegram { id: i64 },
-    Console,
-}
-
-fn millis(duration: Duration) -> Result<u64, StoreError> {
-    u64::try_from(duration.as_millis())
-        .map_err(|_| StoreError::Internal(format!("the duration {duration:?} is out of range")))
-}
-
-impl TrackJson {
-    fn from_track(track: &Track) -> Result<Self, StoreError> {
-        let id = match &track.requested_by.id {
-            RequesterId::Discord(user) => RequesterIdJson::Discord { id: user.get() },
-            RequesterId::Telegram(user) => RequesterIdJson::Telegram { id: user.get() },
-            RequesterId::Console => RequesterIdJson::Console,
-        };
-        Ok(Self {
-            id: track.id.0,
-            title: track.title.clone(),
-            artist: track.artist.clone(),
-            duration_ms: track.duration.map(millis).transpose()?,
-            source: track.source_kind.as_str().to_owned(),
-            locator: track.locator.clone(),
-            thumbnail: track.thumbnail.clone(),
-            requester: RequesterJson {
-                id,
-                display_name: track.requested_by.display_name.clone(),
-            },
-        })
-    }
-
-    fn into_track(self) -> Result<Track, StoreError> {
-        let id = match self.requester.id {
-            RequesterIdJson::Discord { id } => {
-                RequesterId::Discord(UserId::new(id).map_err(|error| invalid("track", error))?)
-            }
-            RequesterIdJson::Telegram { id } => RequesterId::Telegram(
-                TelegramUserId::new(id).map_err(|error| invalid("track", error))?,
-            ),
-            RequesterIdJson::Console => RequesterId::Console,
-        };
-        Ok(Track {
-            id: TrackId(self.id),
-            title: self.title,
-            artist: self.artist,
-            duration: self.duration_ms.map(Duration::from_millis),
-            source_kind: source_kind(&self.source)?,
-            locator: self.locator,
-            thumbnail: self.thumbnail,
-            requested_by: Requester {
-                id,
-                display_name: self.requester.display_name,
-            },
-        })
-    }
-}
-
 pub(crate) fn source_kind(text: &str) -> Result<SourceKind, StoreError> {
-    SourceKind::parse(text).ok_or_else(|| invalid("source kind", format!("\"{text}\"")))
+    minstrel_wire::source_kind(text).map_err(|error| stored(&error))
+}
+
+/// A stored value the domain refuses.
+fn stored(error: &WireError) -> StoreError {
+    StoreError::Internal(format!("stored data is damaged: {error}"))
 }
 
 pub(crate) fn tracks_to_text<'a>(
@@ -143,257 +58,20 @@ pub(crate) fn tracks_to_text<'a>(
     let tracks = tracks
         .into_iter()
         .map(TrackJson::from_track)
-        .collect::<Result<Vec<_>, _>>()?;
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|error| stored(&error))?;
     to_text(&tracks, "tracks")
 }
 
 pub(crate) fn tracks_from_text(text: &str) -> Result<Vec<Track>, StoreError> {
     from_text::<Vec<TrackJson>>(text, "tracks")?
         .into_iter()
-        .map(TrackJson::into_track)
+        .map(|track| track.into_track().map_err(|error| stored(&error)))
         .collect()
 }
 
 // ---------------------------------------------------------------------------------------------
 // Filters, in Lavalink's names
-
-#[derive(Serialize, Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-struct FiltersJson {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    volume: Option<f32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    equalizer: Option<[f32; 15]>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    karaoke: Option<KaraokeJson>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    timescale: Option<TimescaleJson>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    tremolo: Option<OscillationJson>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    vibrato: Option<OscillationJson>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    rotation: Option<RotationJson>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    distortion: Option<DistortionJson>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    channel_mix: Option<ChannelMixJson>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    low_pass: Option<LowPassJson>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    bass_boost: Option<BassBoostJson>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    reverb: Option<ReverbJson>,
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct KaraokeJson {
-    level: f32,
-    mono_level: f32,
-    filter_band: f32,
-    filter_width: f32,
-}
-
-#[derive(Serialize, Deserialize)]
-struct TimescaleJson {
-    speed: f32,
-    pitch: f32,
-    rate: f32,
-}
-
-#[derive(Serialize, Deserialize)]
-struct OscillationJson {
-    frequency: f32,
-    depth: f32,
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct RotationJson {
-    rotation_hz: f32,
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-#[allow(clippy::struct_field_names)] // Lavalink's names
-struct DistortionJson {
-    sin_offset: f32,
-    sin_scale: f32,
-    cos_offset: f32,
-    cos_scale: f32,
-    tan_offset: f32,
-    tan_scale: f32,
-    offset: f32,
-    scale: f32,
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-#[allow(clippy::struct_field_names)] // Lavalink's names
-struct ChannelMixJson {
-    left_to_left: f32,
-    left_to_right: f32,
-    right_to_left: f32,
-    right_to_right: f32,
-}
-
-#[derive(Serialize, Deserialize)]
-struct LowPassJson {
-    smoothing: f32,
-}
-
-#[derive(Serialize, Deserialize, Clone, Copy)]
-#[serde(rename_all = "snake_case")]
-enum BassBoostJson {
-    Low,
-    Medium,
-    High,
-    Extreme,
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ReverbJson {
-    room_size: f32,
-    damping: f32,
-    wet: f32,
-}
-
-impl FiltersJson {
-    fn from_spec(spec: &FilterSpec) -> Self {
-        Self {
-            volume: spec.volume,
-            equalizer: spec.equalizer.map(|equalizer| equalizer.gains()),
-            karaoke: spec.karaoke.map(|karaoke| KaraokeJson {
-                level: karaoke.level,
-                mono_level: karaoke.mono_level,
-                filter_band: karaoke.filter_band,
-                filter_width: karaoke.filter_width,
-            }),
-            timescale: spec.timescale.map(|timescale| TimescaleJson {
-                speed: timescale.speed,
-                pitch: timescale.pitch,
-                rate: timescale.rate,
-            }),
-            tremolo: spec.tremolo.map(OscillationJson::from_domain),
-            vibrato: spec.vibrato.map(OscillationJson::from_domain),
-            rotation: spec.rotation.map(|rotation| RotationJson {
-                rotation_hz: rotation.rotation_hz,
-            }),
-            distortion: spec.distortion.map(|distortion| DistortionJson {
-                sin_offset: distortion.sin_offset,
-                sin_scale: distortion.sin_scale,
-                cos_offset: distortion.cos_offset,
-                cos_scale: distortion.cos_scale,
-                tan_offset: distortion.tan_offset,
-                tan_scale: distortion.tan_scale,
-                offset: distortion.offset,
-                scale: distortion.scale,
-            }),
-            channel_mix: spec.channel_mix.map(|mix| ChannelMixJson {
-                left_to_left: mix.left_to_left,
-                left_to_right: mix.left_to_right,
-                right_to_left: mix.right_to_left,
-                right_to_right: mix.right_to_right,
-            }),
-            low_pass: spec.low_pass.map(|low_pass| LowPassJson {
-                smoothing: low_pass.smoothing,
-            }),
-            bass_boost: spec.bass_boost.map(|level| match level {
-                BassBoostLevel::Low => BassBoostJson::Low,
-                BassBoostLevel::Medium => BassBoostJson::Medium,
-                BassBoostLevel::High => BassBoostJson::High,
-                BassBoostLevel::Extreme => BassBoostJson::Extreme,
-            }),
-            reverb: spec.reverb.map(|reverb| ReverbJson {
-                room_size: reverb.room_size,
-                damping: reverb.damping,
-                wet: reverb.wet,
-            }),
-        }
-    }
-
-    /// Rebuilds the chain through the domain's validating constructors.
-    fn into_spec(self) -> Result<FilterSpec, FilterError> {
-        let mut spec = FilterSpec::default();
-        if let Some(volume) = self.volume {
-            spec = spec.with_volume(volume)?;
-        }
-        spec.equalizer = self.equalizer.map(Equalizer::new).transpose()?;
-        spec.karaoke = self
-            .karaoke
-            .map(|k| Karaoke::new(k.level, k.mono_level, k.filter_band, k.filter_width))
-            .transpose()?;
-        spec.timescale = self
-            .timescale
-            .map(|t| Timescale::new(t.speed, t.pitch, t.rate))
-            .transpose()?;
-        spec.tremolo = self
-            .tremolo
-            .map(|o| Oscillation::tremolo(o.frequency, o.depth))
-            .transpose()?;
-        spec.vibrato = self
-            .vibrato
-            .map(|o| Oscillation::vibrato(o.frequency, o.depth))
-            .transpose()?;
-        spec.rotation = self
-            .rotation
-            .map(|r| Rotation::new(r.rotation_hz))
-            .transpose()?;
-        spec.distortion = self
-            .distortion
-            .map(|d| {
-                Distortion {
-                    sin_offset: d.sin_offset,
-                    sin_scale: d.sin_scale,
-                    cos_offset: d.cos_offset,
-                    cos_scale: d.cos_scale,
-                    tan_offset: d.tan_offset,
-                    tan_scale: d.tan_scale,
-                    offset: d.offset,
-                    scale: d.scale,
-                }
-                .validated()
-            })
-            .transpose()?;
-        spec.channel_mix = self
-            .channel_mix
-            .map(|m| {
-                ChannelMix::new(
-                    m.left_to_left,
-                    m.left_to_right,
-                    m.right_to_left,
-                    m.right_to_right,
-                )
-            })
-            .transpose()?;
-        spec.low_pass = self
-            .low_pass
-            .map(|l| LowPass::new(l.smoothing))
-            .transpose()?;
-        spec.bass_boost = self.bass_boost.map(|level| match level {
-            BassBoostJson::Low => BassBoostLevel::Low,
-            BassBoostJson::Medium => BassBoostLevel::Medium,
-            BassBoostJson::High => BassBoostLevel::High,
-            BassBoostJson::Extreme => BassBoostLevel::Extreme,
-        });
-        spec.reverb = self
-            .reverb
-            .map(|r| Reverb::new(r.room_size, r.damping, r.wet))
-            .transpose()?;
-        Ok(spec)
-    }
-}
-
-impl OscillationJson {
-    fn from_domain(oscillation: Oscillation) -> Self {
-        Self {
-            frequency: oscillation.frequency,
-            depth: oscillation.depth,
-        }
-    }
-}
 
 pub(crate) fn filters_to_text(spec: &FilterSpec) -> Result<String, StoreError> {
     to_text(&FiltersJson::from_spec(spec), "filters")

@@ -5,10 +5,12 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use minstrel_app::ports::{AudioOpener, OpenOptions, ResolveError, TrackResolver};
+use minstrel_app::ports::{
+    AudioOpener, LoadProgress, OpenOptions, ProgressSink, ResolveError, TrackResolver,
+};
 use minstrel_domain::SourceKind;
 use minstrel_sources::{
-    HttpLimits, PlaylistProgress, Resolvers, RoutingResolver, SafeHttpClient, SearchProvider,
+    HttpLimits, Resolvers, RoutingResolver, SafeHttpClient, SearchProvider,
     YT_DLP_FAILURES_COUNTER, YtDlpAudioOpener, YtDlpConfig, YtDlpFailure, YtDlpResolver,
 };
 use tokio::runtime::Handle;
@@ -290,18 +292,18 @@ printf ']}}'"#
 #[tokio::test]
 async fn a_playlist_is_read_page_by_page_up_to_the_cap() {
     let fake = playlist_fake(1234);
-    let events: Arc<Mutex<Vec<PlaylistProgress>>> = Arc::default();
+    let events: Arc<Mutex<Vec<LoadProgress>>> = Arc::default();
     let sink = events.clone();
     let resolver = YtDlpResolver::new(YtDlpConfig {
         playlist_cap: 250,
         page_size: 100,
         ..fake.config()
-    })
-    .with_progress(Arc::new(move |progress| {
-        sink.lock().unwrap().push(progress);
-    }));
+    });
     let url = "https://www.youtube.com/playlist?list=PL1";
-    let tracks = resolver.resolve(url).await.unwrap();
+    let progress: ProgressSink = Arc::new(move |progress| {
+        sink.lock().unwrap().push(progress);
+    });
+    let tracks = resolver.resolve_with_progress(url, progress).await.unwrap();
     assert_eq!(tracks.len(), 250);
     assert_eq!(tracks[0].title, "Track 1");
     assert_eq!(tracks[249].title, "Track 250");

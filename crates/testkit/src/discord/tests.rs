@@ -7,7 +7,12 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use twilight_model::gateway::event::{DispatchEvent, GatewayEvent, GatewayEventDeserializer};
 use twilight_model::id::Id;
 
-use super::{BOT_USER_ID, FakeGateway, VOICE_SESSION_ID, VOICE_TOKEN, WAIT};
+use super::{
+    BOT_USER_ID, FakeGateway, FakeMember, VOICE_SESSION_ID, VOICE_TOKEN, WAIT, guild_create_json,
+    presence_update_json, with_presences,
+};
+use twilight_model::gateway::payload::incoming::GuildCreate;
+use twilight_model::gateway::presence::Status;
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -102,4 +107,71 @@ async fn voice_join_and_leave_are_answered_with_voice_state_and_server_updates()
         gateway.wait_for_op(4, 2).await["d"]["channel_id"],
         Value::Null
     );
+}
+
+#[tokio::test]
+async fn presences_in_guild_create_and_presence_updates_read_as_twilight_reads_them() {
+    let gateway = FakeGateway::start().await;
+    let (mut socket, _) = tokio_tungstenite::connect_async(gateway.url())
+        .await
+        .expect("connect to the fake gateway");
+    next_event(&mut socket).await;
+    let intents = 1 | 2 | 128 | 256;
+    send(
+        &mut socket,
+        &json!({"op": 2, "d": {"token": "t", "intents": intents, "properties": {}, "shard": [0, 1]}}),
+    )
+    .await;
+    assert_eq!(gateway.identify_intents(1).await, intents);
+    next_dispatch(&mut socket).await;
+
+    let ann = FakeMember::new(11, "ann");
+    let mut jukebox = FakeMember::new(12, "jukebox");
+    jukebox.bot = true;
+    let bo = FakeMember::new(13, "bo");
+    let created = with_presences(
+        guild_create_json(100, &[(200, "Music")], &[(&ann, 200)]),
+        &[(&ann, "online"), (&jukebox, "online"), (&bo, "offline")],
+    );
+    assert!(gateway.dispatch("GUILD_CREATE", &created));
+    let DispatchEvent::GuildCreate(created) = next_dispatch(&mut socket).await else {
+        panic!("GUILD_CREATE");
+    };
+    let GuildCreate::Available(guild) = *created else {
+        panic!("an available guild");
+    };
+    // ann is a member once, though she is both in voice and present.
+    let members: Vec<(u64, bool)> = guild
+        .members
+        .iter()
+        .map(|member| (member.user.id.get(), member.user.bot))
+        .collect();
+    assert_eq!(members, [(11, false), (12, true), (13, false)]);
+    let presences: Vec<(u64, u64, Status)> = guild
+        .presences
+        .iter()
+        .map(|presence| {
+            (
+                presence.guild_id.get(),
+                presence.user.id().get(),
+                presence.status,
+            )
+        })
+        .collect();
+    assert_eq!(
+        presences,
+        [
+            (100, 11, Status::Online),
+            (100, 12, Status::Online),
+            (100, 13, Status::Offline),
+        ]
+    );
+
+    assert!(gateway.dispatch("PRESENCE_UPDATE", &presence_update_json(100, &bo, "dnd")));
+    let DispatchEvent::PresenceUpdate(update) = next_dispatch(&mut socket).await else {
+        panic!("PRESENCE_UPDATE");
+    };
+    assert_eq!(update.guild_id.get(), 100);
+    assert_eq!(update.user.id().get(), 13);
+    assert_eq!(update.status, Status::DoNotDisturb);
 }

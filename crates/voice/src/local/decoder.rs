@@ -23,7 +23,7 @@ const FEED_DEPTH: usize = 8;
 /// What the decoding thread reports, in this order: `Opened` or `OpenFailed` first, then
 /// `Audio` blocks, then `End` or `Failed`.
 #[derive(Debug)]
-pub(super) enum Decoded {
+pub(crate) enum Decoded {
     Opened,
     OpenFailed(AudioError),
     Audio(Vec<f32>),
@@ -33,8 +33,8 @@ pub(super) enum Decoded {
 
 /// The playback side of a decoding thread. Dropping it stops the thread at its next block.
 #[derive(Debug)]
-pub(super) struct Feed {
-    pub(super) blocks: Receiver<Decoded>,
+pub(crate) struct Feed {
+    pub(crate) blocks: Receiver<Decoded>,
     recycle: Sender<Vec<f32>>,
 }
 
@@ -64,8 +64,20 @@ impl Feed {
         Ok(Self { blocks, recycle })
     }
 
+    /// Starts reading an opened `stream` on a new thread: the songbird player opens tracks
+    /// itself (with a timeout) and must never read in songbird's mixer, which plays up to 16
+    /// guilds on one thread. No `Opened` comes first.
+    pub(crate) fn from_stream(guild: GuildId, mut stream: Box<dyn PcmStream>) -> io::Result<Self> {
+        let (sender, blocks) = mpsc::sync_channel(FEED_DEPTH);
+        let (recycle, returned) = mpsc::channel();
+        thread::Builder::new()
+            .name(format!("minstrel-read-{guild}"))
+            .spawn(move || pump(stream.as_mut(), &sender, &returned))?;
+        Ok(Self { blocks, recycle })
+    }
+
     /// Hands a played block's buffer back to the decoding thread.
-    pub(super) fn give_back(&self, buffer: Vec<f32>) {
+    pub(crate) fn give_back(&self, buffer: Vec<f32>) {
         // The thread may have ended already; then the buffer is simply freed.
         let _ = self.recycle.send(buffer);
     }
@@ -89,12 +101,17 @@ fn decode(
     if sender.send(Decoded::Opened).is_err() {
         return;
     }
+    pump(stream.as_mut(), sender, returned);
+}
+
+/// Sends `stream`'s audio in blocks until it ends, fails or nobody takes the blocks any more.
+fn pump(stream: &mut dyn PcmStream, sender: &SyncSender<Decoded>, returned: &Receiver<Vec<f32>>) {
     loop {
         let mut buffer = returned
             .try_recv()
             .unwrap_or_else(|_| Vec::with_capacity(BLOCK_SAMPLES));
         buffer.resize(BLOCK_SAMPLES, 0.0);
-        let (filled, ending) = fill(stream.as_mut(), &mut buffer);
+        let (filled, ending) = fill(stream, &mut buffer);
         buffer.truncate(filled);
         if filled > 0 && sender.send(Decoded::Audio(buffer)).is_err() {
             return;

@@ -5,7 +5,7 @@
 //! and writing happen on the guild's playback thread (and a decoding thread per track), never
 //! in an async task.
 
-mod decoder;
+pub(crate) mod decoder;
 mod worker;
 
 #[cfg(test)]

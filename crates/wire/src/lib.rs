@@ -1,7 +1,11 @@
-//! JSON forms of the domain values an event carries. The domain types derive no serde, so
-//! these mirror them (as minstrel-db's JSON columns do, which this crate cannot depend on), and
-//! reading validates everything again through the domain's constructors: a damaged or foreign
-//! stream entry is refused, never an out-of-range filter reaching the audio engine.
+//! serde forms (DTOs) of the domain values that leave the process whole: a queue snapshot's
+//! tracks and a filter chain in minstrel-db's `TEXT` columns, and the tracks and filters an
+//! event carries over Redis Streams in minstrel-cache.
+//!
+//! The domain types derive no serde, so these mirror them, once, for both adapters. Reading
+//! validates everything again through the domain's constructors: a hand-edited row or a foreign
+//! stream entry becomes a clear error, never an out-of-range filter reaching the audio engine.
+//! Knows serde and the domain; no I/O, no format (callers pick JSON).
 
 use std::time::Duration;
 
@@ -15,12 +19,29 @@ use minstrel_domain::{
 };
 use serde::{Deserialize, Serialize};
 
-fn invalid(what: &str, cause: impl std::fmt::Display) -> String {
-    format!("the {what} is invalid: {cause}")
+/// A value that does not convert: says what and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the {what} is invalid: {cause}")]
+pub struct WireError {
+    what: &'static str,
+    cause: String,
 }
 
+impl WireError {
+    fn new(what: &'static str, cause: impl std::fmt::Display) -> Self {
+        Self {
+            what,
+            cause: cause.to_string(),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tracks
+
+/// A track as JSON.
 #[derive(Serialize, Deserialize)]
-pub(super) struct TrackJson {
+pub struct TrackJson {
     id: u64,
     title: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -49,13 +70,21 @@ enum RequesterIdJson {
     Console,
 }
 
-fn millis(duration: Duration) -> Result<u64, String> {
-    u64::try_from(duration.as_millis())
-        .map_err(|_| format!("the duration {duration:?} is out of range"))
+fn millis(duration: Duration) -> Result<u64, WireError> {
+    u64::try_from(duration.as_millis()).map_err(|_| {
+        WireError::new(
+            "track",
+            format!("the duration {duration:?} is out of range"),
+        )
+    })
 }
 
 impl TrackJson {
-    pub(super) fn from_track(track: &Track) -> Result<Self, String> {
+    /// The JSON form of `track`.
+    ///
+    /// # Errors
+    /// When its duration does not fit in `u64` milliseconds.
+    pub fn from_track(track: &Track) -> Result<Self, WireError> {
         let id = match &track.requested_by.id {
             RequesterId::Discord(user) => RequesterIdJson::Discord { id: user.get() },
             RequesterId::Telegram(user) => RequesterIdJson::Telegram { id: user.get() },
@@ -76,13 +105,17 @@ impl TrackJson {
         })
     }
 
-    pub(super) fn into_track(self) -> Result<Track, String> {
+    /// The track again, checked by the domain's constructors.
+    ///
+    /// # Errors
+    /// When an id or the source kind is invalid.
+    pub fn into_track(self) -> Result<Track, WireError> {
         let id = match self.requester.id {
-            RequesterIdJson::Discord { id } => {
-                RequesterId::Discord(UserId::new(id).map_err(|error| invalid("track", error))?)
-            }
+            RequesterIdJson::Discord { id } => RequesterId::Discord(
+                UserId::new(id).map_err(|error| WireError::new("track", error))?,
+            ),
             RequesterIdJson::Telegram { id } => RequesterId::Telegram(
-                TelegramUserId::new(id).map_err(|error| invalid("track", error))?,
+                TelegramUserId::new(id).map_err(|error| WireError::new("track", error))?,
             ),
             RequesterIdJson::Console => RequesterId::Console,
         };
@@ -102,13 +135,21 @@ impl TrackJson {
     }
 }
 
-fn source_kind(text: &str) -> Result<SourceKind, String> {
-    SourceKind::parse(text).ok_or_else(|| invalid("source kind", format!("\"{text}\"")))
+/// The source kind named `text` (`SourceKind::as_str`).
+///
+/// # Errors
+/// When no source kind has that name.
+pub fn source_kind(text: &str) -> Result<SourceKind, WireError> {
+    SourceKind::parse(text).ok_or_else(|| WireError::new("source kind", format!("\"{text}\"")))
 }
 
+// ---------------------------------------------------------------------------------------------
+// Filters, in Lavalink's names
+
+/// A filter chain as JSON, in Lavalink's field names.
 #[derive(Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
-pub(super) struct FiltersJson {
+pub struct FiltersJson {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     volume: Option<f32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -210,7 +251,8 @@ struct ReverbJson {
 }
 
 impl FiltersJson {
-    pub(super) fn from_spec(spec: &FilterSpec) -> Self {
+    /// The JSON form of `spec` (neutral filters left out).
+    pub fn from_spec(spec: &FilterSpec) -> Self {
         Self {
             volume: spec.volume,
             equalizer: spec.equalizer.map(|equalizer| equalizer.gains()),
@@ -264,7 +306,11 @@ impl FiltersJson {
     }
 
     /// Rebuilds the chain through the domain's validating constructors.
-    pub(super) fn into_spec(self) -> Result<FilterSpec, FilterError> {
+    /// The chain again, every value checked by the domain's constructors.
+    ///
+    /// # Errors
+    /// When a value is out of the range the domain allows.
+    pub fn into_spec(self) -> Result<FilterSpec, FilterError> {
         let mut spec = FilterSpec::default();
         if let Some(volume) = self.volume {
             spec = spec.with_volume(volume)?;
@@ -341,5 +387,39 @@ impl OscillationJson {
             frequency: oscillation.frequency,
             depth: oscillation.depth,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use minstrel_domain::filters::Timescale;
+
+    use super::*;
+
+    #[test]
+    fn neutral_filters_are_an_empty_object_and_a_set_filter_roundtrips() {
+        let neutral = serde_json::to_string(&FiltersJson::from_spec(&FilterSpec::default()));
+        assert_eq!(neutral.unwrap(), "{}");
+        let spec = FilterSpec {
+            timescale: Some(Timescale::new(1.25, 1.25, 1.0).unwrap()),
+            ..FilterSpec::default()
+        };
+        let text = serde_json::to_string(&FiltersJson::from_spec(&spec)).unwrap();
+        assert!(text.contains("\"timescale\""), "{text}");
+        let back: FiltersJson = serde_json::from_str(&text).unwrap();
+        assert_eq!(back.into_spec(), Ok(spec));
+    }
+
+    #[test]
+    fn out_of_range_values_are_refused_by_the_domain() {
+        let json: FiltersJson = serde_json::from_str(r#"{"volume": 99.0}"#).unwrap();
+        assert!(json.into_spec().is_err());
+        let track: TrackJson = serde_json::from_str(
+            r#"{"id":1,"title":"t","source":"no-such-source","locator":"x",
+                "requester":{"kind":"console","display_name":"console"}}"#,
+        )
+        .unwrap();
+        let error = track.into_track().unwrap_err();
+        assert!(error.to_string().contains("source kind"), "{error}");
     }
 }

@@ -1,0 +1,515 @@
+//! A guild command and its reply as the JSON of one stream entry's `request` / `reply` field.
+//! Reading validates every value again through the domain's constructors.
+
+use std::time::Duration;
+
+use minstrel_app::{
+    Actor, CommandError, CommandReply, GuildCommand, NowPlaying, PlayOutcome, QueuePage,
+    SkipOutcome,
+};
+use minstrel_domain::{
+    GuildId, PlaybackState, RepeatMode, Requester, RequesterId, RoleId, TelegramUserId, Track,
+    UserId, Volume,
+};
+use minstrel_wire::{FiltersJson, TrackJson};
+use serde::{Deserialize, Serialize};
+
+/// The command a caller sends.
+#[derive(Debug)]
+pub(super) struct Request {
+    pub(super) guild: GuildId,
+    pub(super) actor: Actor,
+    pub(super) command: GuildCommand,
+}
+
+#[derive(Serialize, Deserialize)]
+struct RequestJson {
+    guild: u64,
+    actor: ActorJson,
+    command: CommandJson,
+}
+
+#[derive(Serialize, Deserialize)]
+struct ActorJson {
+    #[serde(flatten)]
+    requester: RequesterIdJson,
+    display_name: String,
+    is_admin: bool,
+    #[serde(default)]
+    roles: Vec<u64>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum RequesterIdJson {
+    Discord { id: u64 },
+    Telegram { id: i64 },
+    Console,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum CommandJson {
+    Play { query: String },
+    Skip,
+    Pause,
+    Resume,
+    Stop,
+    Queue { page: usize, per_page: usize },
+    NowPlaying,
+    SetVolume { percent: i64 },
+    ApplyPreset { name: String },
+    ResetFilters,
+    SetRepeat { mode: String },
+    Shuffle,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum ReplyJson {
+    // Boxed: a reply is built once and written at once; the size gap is not worth a lint.
+    Ok(Box<ReplyBodyJson>),
+    Error { message: String, internal: bool },
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum ReplyBodyJson {
+    Played {
+        queued: Vec<TrackJson>,
+        position: Option<usize>,
+        started: Option<TrackJson>,
+        rejected: usize,
+    },
+    Skipped {
+        skipped: TrackJson,
+        next: Option<TrackJson>,
+    },
+    Done,
+    Stopped {
+        removed: usize,
+    },
+    Queue {
+        current: Option<TrackJson>,
+        items: Vec<(usize, TrackJson)>,
+        page: usize,
+        pages: usize,
+        total: usize,
+        total_duration_ms: u64,
+        repeat: String,
+    },
+    NowPlaying {
+        track: TrackJson,
+        position_ms: u64,
+        state: String,
+        volume: u16,
+        filters: FiltersJson,
+        repeat: String,
+        upcoming: usize,
+    },
+    Volume {
+        percent: u16,
+    },
+    Filters {
+        filters: FiltersJson,
+    },
+    Shuffled {
+        count: usize,
+    },
+}
+
+fn invalid(what: &str, cause: impl std::fmt::Display) -> String {
+    format!("the {what} is invalid: {cause}")
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+fn track(track: &Track) -> Result<TrackJson, String> {
+    TrackJson::from_track(track).map_err(|error| error.to_string())
+}
+
+fn from_track(json: TrackJson) -> Result<Track, String> {
+    json.into_track().map_err(|error| error.to_string())
+}
+
+fn repeat(text: &str) -> Result<RepeatMode, String> {
+    RepeatMode::parse(text).ok_or_else(|| invalid("repeat mode", format!("\"{text}\"")))
+}
+
+fn playback_state(text: &str) -> Result<PlaybackState, String> {
+    [
+        PlaybackState::Idle,
+        PlaybackState::Playing,
+        PlaybackState::Paused,
+        PlaybackState::Stopped,
+    ]
+    .into_iter()
+    .find(|state| state.as_str() == text)
+    .ok_or_else(|| invalid("playback state", format!("\"{text}\"")))
+}
+
+/// The request as JSON.
+///
+/// # Errors
+/// Never for the values the use cases make; a sentence otherwise.
+pub(super) fn encode_request(request: &Request) -> Result<String, String> {
+    let requester = match request.actor.requester.id {
+        RequesterId::Discord(user) => RequesterIdJson::Discord { id: user.get() },
+        RequesterId::Telegram(user) => RequesterIdJson::Telegram { id: user.get() },
+        RequesterId::Console => RequesterIdJson::Console,
+    };
+    let command = match &request.command {
+        GuildCommand::Play { query } => CommandJson::Play {
+            query: query.clone(),
+        },
+        GuildCommand::Skip => CommandJson::Skip,
+        GuildCommand::Pause => CommandJson::Pause,
+        GuildCommand::Resume => CommandJson::Resume,
+        GuildCommand::Stop => CommandJson::Stop,
+        &GuildCommand::Queue { page, per_page } => CommandJson::Queue { page, per_page },
+        GuildCommand::NowPlaying => CommandJson::NowPlaying,
+        &GuildCommand::SetVolume { percent } => CommandJson::SetVolume { percent },
+        GuildCommand::ApplyPreset { name } => CommandJson::ApplyPreset { name: name.clone() },
+        GuildCommand::ResetFilters => CommandJson::ResetFilters,
+        GuildCommand::SetRepeat { mode } => CommandJson::SetRepeat {
+            mode: mode.as_str().to_owned(),
+        },
+        GuildCommand::Shuffle => CommandJson::Shuffle,
+    };
+    let json = RequestJson {
+        guild: request.guild.get(),
+        actor: ActorJson {
+            requester,
+            display_name: request.actor.requester.display_name.clone(),
+            is_admin: request.actor.is_admin,
+            roles: request.actor.roles.iter().map(|role| role.get()).collect(),
+        },
+        command,
+    };
+    serde_json::to_string(&json).map_err(|error| error.to_string())
+}
+
+/// The request again.
+///
+/// # Errors
+/// A sentence when the JSON or a value in it is invalid.
+pub(super) fn decode_request(text: &str) -> Result<Request, String> {
+    let json: RequestJson =
+        serde_json::from_str(text).map_err(|error| invalid("command", error))?;
+    let guild = GuildId::new(json.guild).map_err(|error| invalid("guild", error))?;
+    let id = match json.actor.requester {
+        RequesterIdJson::Discord { id } => {
+            RequesterId::Discord(UserId::new(id).map_err(|error| invalid("requester", error))?)
+        }
+        RequesterIdJson::Telegram { id } => RequesterId::Telegram(
+            TelegramUserId::new(id).map_err(|error| invalid("requester", error))?,
+        ),
+        RequesterIdJson::Console => RequesterId::Console,
+    };
+    let roles = json
+        .actor
+        .roles
+        .into_iter()
+        .map(|role| RoleId::new(role).map_err(|error| invalid("role", error)))
+        .collect::<Result<_, _>>()?;
+    let actor = Actor::member(
+        Requester {
+            id,
+            display_name: json.actor.display_name,
+        },
+        roles,
+        json.actor.is_admin,
+    );
+    let command = match json.command {
+        CommandJson::Play { query } => GuildCommand::Play { query },
+        CommandJson::Skip => GuildCommand::Skip,
+        CommandJson::Pause => GuildCommand::Pause,
+        CommandJson::Resume => GuildCommand::Resume,
+        CommandJson::Stop => GuildCommand::Stop,
+        CommandJson::Queue { page, per_page } => GuildCommand::Queue { page, per_page },
+        CommandJson::NowPlaying => GuildCommand::NowPlaying,
+        CommandJson::SetVolume { percent } => GuildCommand::SetVolume { percent },
+        CommandJson::ApplyPreset { name } => GuildCommand::ApplyPreset { name },
+        CommandJson::ResetFilters => GuildCommand::ResetFilters,
+        CommandJson::SetRepeat { mode } => GuildCommand::SetRepeat {
+            mode: repeat(&mode)?,
+        },
+        CommandJson::Shuffle => GuildCommand::Shuffle,
+    };
+    Ok(Request {
+        guild,
+        actor,
+        command,
+    })
+}
+
+/// A reply as JSON; an error travels as its sentence for the user.
+///
+/// # Errors
+/// When a track's duration does not fit.
+pub(super) fn encode_reply(reply: &Result<CommandReply, CommandError>) -> Result<String, String> {
+    let json = match reply {
+        Ok(reply) => ReplyJson::Ok(Box::new(body(reply)?)),
+        Err(error) => ReplyJson::Error {
+            message: error.to_string(),
+            internal: error.is_internal(),
+        },
+    };
+    serde_json::to_string(&json).map_err(|error| error.to_string())
+}
+
+fn body(reply: &CommandReply) -> Result<ReplyBodyJson, String> {
+    Ok(match reply {
+        CommandReply::Played(outcome) => ReplyBodyJson::Played {
+            queued: outcome.queued.iter().map(track).collect::<Result<_, _>>()?,
+            position: outcome.position,
+            started: outcome.started.as_ref().map(track).transpose()?,
+            rejected: outcome.rejected,
+        },
+        CommandReply::Skipped(outcome) => ReplyBodyJson::Skipped {
+            skipped: track(&outcome.skipped)?,
+            next: outcome.next.as_ref().map(track).transpose()?,
+        },
+        CommandReply::Done => ReplyBodyJson::Done,
+        &CommandReply::Stopped(removed) => ReplyBodyJson::Stopped { removed },
+        CommandReply::Queue(page) => ReplyBodyJson::Queue {
+            current: page.current.as_ref().map(track).transpose()?,
+            items: page
+                .items
+                .iter()
+                .map(|(position, item)| Ok((*position, track(item)?)))
+                .collect::<Result<_, String>>()?,
+            page: page.page,
+            pages: page.pages,
+            total: page.total,
+            total_duration_ms: millis(page.total_duration),
+            repeat: page.repeat.as_str().to_owned(),
+        },
+        CommandReply::NowPlaying(now) => ReplyBodyJson::NowPlaying {
+            track: track(&now.track)?,
+            position_ms: millis(now.position),
+            state: now.state.as_str().to_owned(),
+            volume: now.volume.percent(),
+            filters: FiltersJson::from_spec(&now.filters),
+            repeat: now.repeat.as_str().to_owned(),
+            upcoming: now.upcoming,
+        },
+        CommandReply::Volume(volume) => ReplyBodyJson::Volume {
+            percent: volume.percent(),
+        },
+        CommandReply::Filters(spec) => ReplyBodyJson::Filters {
+            filters: FiltersJson::from_spec(spec),
+        },
+        &CommandReply::Shuffled(count) => ReplyBodyJson::Shuffled { count },
+    })
+}
+
+/// The reply again.
+///
+/// # Errors
+/// A sentence when the JSON or a value in it is invalid (the caller reports a transport
+/// failure; a refusal of the use case is an `Ok(Err(..))`).
+pub(super) fn decode_reply(text: &str) -> Result<Result<CommandReply, CommandError>, String> {
+    let json: ReplyJson = serde_json::from_str(text).map_err(|error| invalid("reply", error))?;
+    let body = match json {
+        ReplyJson::Ok(body) => *body,
+        ReplyJson::Error { message, internal } => {
+            return Ok(Err(CommandError::Remote { message, internal }));
+        }
+    };
+    let volume =
+        |percent: u16| Volume::new(i64::from(percent)).map_err(|error| invalid("volume", error));
+    let filters = |json: FiltersJson| json.into_spec().map_err(|error| invalid("filters", error));
+    Ok(Ok(match body {
+        ReplyBodyJson::Played {
+            queued,
+            position,
+            started,
+            rejected,
+        } => CommandReply::Played(PlayOutcome {
+            queued: queued
+                .into_iter()
+                .map(from_track)
+                .collect::<Result<_, _>>()?,
+            position,
+            started: started.map(from_track).transpose()?,
+            rejected,
+        }),
+        ReplyBodyJson::Skipped { skipped, next } => CommandReply::Skipped(SkipOutcome {
+            skipped: from_track(skipped)?,
+            next: next.map(from_track).transpose()?,
+        }),
+        ReplyBodyJson::Done => CommandReply::Done,
+        ReplyBodyJson::Stopped { removed } => CommandReply::Stopped(removed),
+        ReplyBodyJson::Queue {
+            current,
+            items,
+            page,
+            pages,
+            total,
+            total_duration_ms,
+            repeat: mode,
+        } => CommandReply::Queue(QueuePage {
+            current: current.map(from_track).transpose()?,
+            items: items
+                .into_iter()
+                .map(|(position, item)| Ok((position, from_track(item)?)))
+                .collect::<Result<_, String>>()?,
+            page,
+            pages,
+            total,
+            total_duration: Duration::from_millis(total_duration_ms),
+            repeat: repeat(&mode)?,
+        }),
+        ReplyBodyJson::NowPlaying {
+            track,
+            position_ms,
+            state,
+            volume: percent,
+            filters: spec,
+            repeat: mode,
+            upcoming,
+        } => CommandReply::NowPlaying(Box::new(NowPlaying {
+            track: from_track(track)?,
+            position: Duration::from_millis(position_ms),
+            state: playback_state(&state)?,
+            volume: volume(percent)?,
+            filters: filters(spec)?,
+            repeat: repeat(&mode)?,
+            upcoming,
+        })),
+        ReplyBodyJson::Volume { percent } => CommandReply::Volume(volume(percent)?),
+        ReplyBodyJson::Filters { filters: spec } => CommandReply::Filters(filters(spec)?),
+        ReplyBodyJson::Shuffled { count } => CommandReply::Shuffled(count),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use minstrel_app::MusicError;
+    use minstrel_domain::{Preset, SourceKind, TrackId};
+
+    use super::*;
+
+    fn a_track(id: u64) -> Track {
+        Track {
+            id: TrackId(id),
+            title: format!("track {id}"),
+            artist: Some("artist".to_owned()),
+            duration: Some(Duration::from_secs(200)),
+            source_kind: SourceKind::Local,
+            locator: format!("{id}.flac"),
+            thumbnail: None,
+            requested_by: Requester {
+                id: RequesterId::Telegram(TelegramUserId::new(42).unwrap()),
+                display_name: "Ann".to_owned(),
+            },
+        }
+    }
+
+    fn round_trip(reply: CommandReply) {
+        let text = encode_reply(&Ok(reply.clone())).unwrap();
+        assert_eq!(decode_reply(&text).unwrap(), Ok(reply));
+    }
+
+    #[test]
+    fn every_command_survives_the_trip() {
+        let commands = [
+            GuildCommand::Play {
+                query: "never gonna".to_owned(),
+            },
+            GuildCommand::Skip,
+            GuildCommand::Pause,
+            GuildCommand::Resume,
+            GuildCommand::Stop,
+            GuildCommand::Queue {
+                page: 2,
+                per_page: 10,
+            },
+            GuildCommand::NowPlaying,
+            GuildCommand::SetVolume { percent: -5 },
+            GuildCommand::ApplyPreset {
+                name: "nightcore".to_owned(),
+            },
+            GuildCommand::ResetFilters,
+            GuildCommand::SetRepeat {
+                mode: RepeatMode::Queue,
+            },
+            GuildCommand::Shuffle,
+        ];
+        let actor = Actor::member(
+            Requester {
+                id: RequesterId::Discord(UserId::new(7).unwrap()),
+                display_name: "Bo".to_owned(),
+            },
+            vec![RoleId::new(9).unwrap()],
+            true,
+        );
+        for command in commands {
+            let request = Request {
+                guild: GuildId::new(1 << 22).unwrap(),
+                actor: actor.clone(),
+                command: command.clone(),
+            };
+            let decoded = decode_request(&encode_request(&request).unwrap()).unwrap();
+            assert_eq!(decoded.guild, request.guild);
+            assert_eq!(decoded.actor, actor);
+            assert_eq!(decoded.command, command);
+        }
+    }
+
+    #[test]
+    fn every_reply_survives_the_trip() {
+        round_trip(CommandReply::Played(PlayOutcome {
+            queued: vec![a_track(1), a_track(2)],
+            position: Some(3),
+            started: None,
+            rejected: 1,
+        }));
+        round_trip(CommandReply::Skipped(SkipOutcome {
+            skipped: a_track(1),
+            next: Some(a_track(2)),
+        }));
+        round_trip(CommandReply::Done);
+        round_trip(CommandReply::Stopped(4));
+        round_trip(CommandReply::Queue(QueuePage {
+            current: Some(a_track(1)),
+            items: vec![(0, a_track(2))],
+            page: 1,
+            pages: 1,
+            total: 1,
+            total_duration: Duration::from_secs(200),
+            repeat: RepeatMode::Track,
+        }));
+        round_trip(CommandReply::NowPlaying(Box::new(NowPlaying {
+            track: a_track(5),
+            position: Duration::from_millis(1500),
+            state: PlaybackState::Paused,
+            volume: Volume::new(80).unwrap(),
+            filters: Preset::Nightcore.spec(),
+            repeat: RepeatMode::Off,
+            upcoming: 2,
+        })));
+        round_trip(CommandReply::Volume(Volume::new(150).unwrap()));
+        round_trip(CommandReply::Filters(Preset::Nightcore.spec()));
+        round_trip(CommandReply::Shuffled(3));
+    }
+
+    #[test]
+    fn an_error_travels_as_its_sentence_and_damage_is_refused() {
+        let error = CommandError::Music(MusicError::NothingPlaying);
+        let text = encode_reply(&Err(error)).unwrap();
+        assert_eq!(
+            decode_reply(&text).unwrap(),
+            Err(CommandError::Remote {
+                message: "nothing is playing".to_owned(),
+                internal: false,
+            })
+        );
+        assert!(decode_reply("{\"ok\":{\"type\":\"volume\",\"percent\":999}}").is_err());
+        assert!(decode_request("{\"guild\":0}").is_err());
+        assert!(decode_reply("not json").is_err());
+    }
+}

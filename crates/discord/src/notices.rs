@@ -1,0 +1,189 @@
+//! Messages the bot posts on its own, unasked, in the text channel where `/play` was last used
+//! in a guild: a track that produced no audio and was skipped, and a voice connection Discord
+//! ended for good (kicked, channel deleted), after which the bot does not rejoin by itself.
+//!
+//! Interaction replies cannot carry these: the interaction may be long over. A guild nobody
+//! used `/play` in since the start gets no notice.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use minstrel_domain::{ChannelId, DomainEvent, EndReason, GuildId};
+use tokio::sync::broadcast;
+use tracing::{debug, warn};
+use twilight_http::Client;
+use twilight_model::id::Id;
+
+/// Where each guild's notices go.
+#[derive(Debug, Default)]
+pub(crate) struct GuildNotices {
+    channels: Mutex<HashMap<GuildId, ChannelId>>,
+}
+
+impl GuildNotices {
+    /// `/play` was used in `channel`: the guild's notices go there from now on.
+    pub(crate) fn remember(&self, guild: GuildId, channel: ChannelId) {
+        self.channels
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(guild, channel);
+    }
+
+    fn channel(&self, guild: GuildId) -> Option<ChannelId> {
+        self.channels
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&guild)
+            .copied()
+    }
+}
+
+/// "1 track", "3 tracks".
+fn tracks(count: usize) -> String {
+    if count == 1 {
+        "1 track".to_owned()
+    } else {
+        format!("{count} tracks")
+    }
+}
+
+/// The notice for `event`, if it deserves one.
+pub(crate) fn notice(event: &DomainEvent) -> Option<String> {
+    match event {
+        DomainEvent::TrackEnded {
+            track,
+            reason: EndReason::Stuck,
+            ..
+        } => Some(format!(
+            "⚠️ **{}** produced no audio for 10 s and was skipped.",
+            track.display_title()
+        )),
+        DomainEvent::VoiceLost { queued: 0, .. } => Some(
+            "⏏️ I was disconnected from the voice channel, so I stopped. Use `/join` or `/play` \
+             to bring me back."
+                .to_owned(),
+        ),
+        DomainEvent::VoiceLost { queued, .. } => Some(format!(
+            "⏏️ I was disconnected from the voice channel, so I stopped. The queue was kept \
+             ({}): use `/join` or `/play` to carry on where it left off.",
+            tracks(*queued)
+        )),
+        _ => None,
+    }
+}
+
+/// The running notice task; dropping it stops the task.
+#[derive(Debug)]
+pub(crate) struct Running(pub(crate) tokio::task::JoinHandle<()>);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Posts the notices of `events` until the event bus closes.
+pub(crate) async fn run(
+    mut events: broadcast::Receiver<DomainEvent>,
+    http: Arc<Client>,
+    notices: Arc<GuildNotices>,
+) {
+    loop {
+        let event = match events.recv().await {
+            Ok(event) => event,
+            Err(broadcast::error::RecvError::Lagged(missed)) => {
+                warn!(
+                    missed,
+                    "the notice task fell behind; some notices were not sent"
+                );
+                continue;
+            }
+            Err(broadcast::error::RecvError::Closed) => return,
+        };
+        let Some(text) = notice(&event) else {
+            continue;
+        };
+        let guild = event.guild();
+        let Some(channel) = notices.channel(guild) else {
+            debug!(%guild, "no text channel known for a notice");
+            continue;
+        };
+        let Some(channel_id) = Id::new_checked(channel.get()) else {
+            continue;
+        };
+        if let Err(error) = http.create_message(channel_id).content(&text).await {
+            warn!(%guild, %channel, %error, "could not post a notice");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use minstrel_domain::{Requester, SourceKind, Track, TrackId};
+
+    use super::*;
+
+    fn guild() -> GuildId {
+        GuildId::new(1).unwrap()
+    }
+
+    #[test]
+    fn a_lost_voice_connection_says_the_queue_was_kept_and_how_to_resume() {
+        let text = notice(&DomainEvent::VoiceLost {
+            guild: guild(),
+            queued: 3,
+        })
+        .unwrap();
+        assert!(text.contains("disconnected"), "{text}");
+        assert!(text.contains("queue was kept (3 tracks)"), "{text}");
+        assert!(text.contains("/join") && text.contains("/play"), "{text}");
+        let empty = notice(&DomainEvent::VoiceLost {
+            guild: guild(),
+            queued: 0,
+        })
+        .unwrap();
+        assert!(!empty.contains("queue"), "{empty}");
+    }
+
+    #[test]
+    fn a_stuck_track_is_named_and_other_events_say_nothing() {
+        let track = Track {
+            id: TrackId(1),
+            title: "Radio".to_owned(),
+            artist: None,
+            duration: None,
+            source_kind: SourceKind::Http,
+            locator: "https://example.com/radio".to_owned(),
+            thumbnail: None,
+            requested_by: Requester::console(),
+        };
+        let stuck = DomainEvent::TrackEnded {
+            guild: guild(),
+            track: track.clone(),
+            reason: EndReason::Stuck,
+        };
+        assert_eq!(
+            notice(&stuck).as_deref(),
+            Some("⚠️ **Radio** produced no audio for 10 s and was skipped.")
+        );
+        let finished = DomainEvent::TrackEnded {
+            guild: guild(),
+            track,
+            reason: EndReason::Finished,
+        };
+        assert_eq!(notice(&finished), None);
+        assert_eq!(notice(&DomainEvent::Paused { guild: guild() }), None);
+    }
+
+    #[test]
+    fn the_last_play_channel_of_each_guild_is_kept() {
+        let notices = GuildNotices::default();
+        let other = GuildId::new(2).unwrap();
+        assert_eq!(notices.channel(guild()), None);
+        notices.remember(guild(), ChannelId::new(10).unwrap());
+        notices.remember(guild(), ChannelId::new(11).unwrap());
+        notices.remember(other, ChannelId::new(20).unwrap());
+        assert_eq!(notices.channel(guild()), ChannelId::new(11).ok());
+        assert_eq!(notices.channel(other), ChannelId::new(20).ok());
+    }
+}
