@@ -163,6 +163,24 @@ pub const INTENTS: Intents = Intents::GUILDS.union(Intents::GUILD_VOICE_STATES);
 /// presences, and the members they belong to.
 pub const PRESENCE_INTENTS: Intents = Intents::GUILD_PRESENCES.union(Intents::GUILD_MEMBERS);
 
+/// The shards' senders for songbird, which picks a guild's sender as
+/// `(guild >> 22) % senders.len()`: with only some of the deployment's shards in this process
+/// (`--shards`), every shard of the total needs an entry, or voice finds no sender. The other
+/// shards' entries are placeholders (this process's first sender): their guilds' commands run
+/// in the process that owns them, so this one never joins voice there.
+fn voice_senders(shards: &[Shard]) -> HashMap<u32, MessageSender> {
+    let mut senders: HashMap<u32, MessageSender> = shards
+        .iter()
+        .map(|shard| (shard.id().number(), shard.sender()))
+        .collect();
+    if let Some(first) = shards.first() {
+        for number in 0..first.id().total() {
+            senders.entry(number).or_insert_with(|| first.sender());
+        }
+    }
+    senders
+}
+
 fn wanted_events(presences: bool) -> EventTypeFlags {
     let always = EventTypeFlags::READY
         | EventTypeFlags::RESUMED
@@ -259,12 +277,7 @@ impl DiscordFrontEnd {
         let alone_checks = Arc::new(std::sync::Mutex::new(std::collections::HashSet::new()));
         let mut senders = Vec::with_capacity(shards.len());
         if let Some(voice) = &config.voice {
-            voice.shards_started(
-                shards
-                    .iter()
-                    .map(|shard| (shard.id().number(), shard.sender()))
-                    .collect(),
-            );
+            voice.shards_started(voice_senders(&shards));
         }
         let mut tasks = JoinSet::new();
         for shard in shards {
@@ -571,6 +584,18 @@ async fn register(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn voice_has_a_sender_for_every_shard_of_the_total() {
+        // Songbird picks `(guild >> 22) % senders.len()`: shard 1 of 2 alone must still give
+        // two entries, or every guild maps to shard 0, which this process does not have.
+        let shard = Shard::new(ShardId::new(1, 2), "token".to_owned(), Intents::empty());
+        let senders = voice_senders(&[shard]);
+        let mut numbers: Vec<u32> = senders.keys().copied().collect();
+        numbers.sort_unstable();
+        assert_eq!(numbers, [0, 1]);
+        assert!(voice_senders(&[]).is_empty());
+    }
 
     #[test]
     fn fatal_codes_are_final_and_others_resume() {

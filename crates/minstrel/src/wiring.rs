@@ -462,12 +462,19 @@ pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
         tokio::spawn(ops::EventMetrics::default().run(app.console.events.subscribe()));
     let events_task = tokio::spawn(app.music.clone().run_player_events());
     let checkpoints_task = tokio::spawn(app.music.clone().run_checkpoints(CHECKPOINT_EVERY));
-    // Only this process's shards: the others' queues are their owners' to bring back.
-    let shards = app.shards;
-    match app.music.restore_owned(|guild| shards.owns(guild)).await {
-        Ok(0) => {}
-        Ok(restored) => info!(restored, %shards, "restored the saved queues"),
-        Err(error) => warn!(%error, "could not restore the saved queues"),
+    // Only this process's shards: the others' queues are their owners' to bring back. With
+    // Discord, rejoining a voice channel needs the gateway's READY (songbird is made then),
+    // so the queues come back once it arrives.
+    let (voice_ready, mut voice_ready_seen) = watch::channel(false);
+    let restore = restore_owned_queues(app.music.clone(), app.shards);
+    if matches!(app.player, AudioOutput::Discord(_)) && config.runs_discord() {
+        tokio::spawn(async move {
+            if voice_ready_seen.wait_for(|ready| *ready).await.is_ok() {
+                restore.await;
+            }
+        });
+    } else {
+        restore.await;
     }
     let (stop, stopped) = watch::channel(false);
     let stop_signal = StopSignal(stopped);
@@ -477,7 +484,14 @@ pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
     };
     let ops_task = start_ops(&config, &app, metrics, &status, &stop_signal).await?;
     let mut front_ends = JoinSet::new();
-    spawn_discord(&config, &app, &mut front_ends, &status, &stop_signal)?;
+    spawn_discord(
+        &config,
+        &app,
+        &mut front_ends,
+        &status,
+        &stop_signal,
+        voice_ready,
+    )?;
     spawn_telegram(&config, &app, &mut front_ends, &status, &stop_signal).await;
     let result = if front_ends.is_empty() {
         run_console(&config, &app).await
@@ -550,12 +564,16 @@ fn spawn_discord(
     front_ends: &mut JoinSet<()>,
     status: &FrontEndStatus,
     stop: &StopSignal,
+    voice_ready: watch::Sender<bool>,
 ) -> anyhow::Result<()> {
     let Some(mut discord) = discord_config(config)? else {
         return Ok(());
     };
     if let AudioOutput::Discord(songbird) = &app.player {
-        discord.voice = Some(Arc::new(SongbirdVoice(songbird.clone())));
+        discord.voice = Some(Arc::new(SongbirdVoice {
+            player: songbird.clone(),
+            ready: voice_ready,
+        }));
     }
     discord.directory.clone_from(&app.guild_directory);
     let services = discord_services(app);
@@ -618,17 +636,32 @@ pub(crate) enum AudioOutput {
     Local(Arc<LocalPlayer>),
 }
 
-/// Hands the gateway's voice events to songbird.
-struct SongbirdVoice(Arc<SongbirdPlayer>);
+/// Hands the gateway's voice events to songbird, and says when READY made it usable.
+struct SongbirdVoice {
+    player: Arc<SongbirdPlayer>,
+    ready: watch::Sender<bool>,
+}
 
 #[async_trait::async_trait]
 impl VoiceGateway for SongbirdVoice {
     fn shards_started(&self, senders: HashMap<u32, MessageSender>) {
-        self.0.shards_started(senders);
+        self.player.shards_started(senders);
     }
 
     async fn event(&self, event: &GatewayEvent) {
-        self.0.process(event).await;
+        self.player.process(event).await;
+        if matches!(event, GatewayEvent::Ready(_)) {
+            self.ready.send_replace(true);
+        }
+    }
+}
+
+/// Brings back the saved queues of the guilds of `shards`.
+async fn restore_owned_queues(music: Arc<MusicService>, shards: ShardOwnership) {
+    match music.restore_owned(|guild| shards.owns(guild)).await {
+        Ok(0) => {}
+        Ok(restored) => info!(restored, %shards, "restored the saved queues"),
+        Err(error) => warn!(%error, "could not restore the saved queues"),
     }
 }
 
