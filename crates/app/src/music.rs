@@ -1000,6 +1000,12 @@ impl MusicService {
             self.next_track_id.fetch_max(highest + 1, Ordering::Relaxed);
             let session = self.session(guild).await?;
             let mut session = session.lock().await;
+            if session.queue.current().is_some() || !session.queue.is_empty() {
+                // Somebody played here between start-up and the restore (with Discord the
+                // restore waits for READY): what they asked for wins over the snapshot.
+                info!(%guild, "kept the queue started since start-up instead of the saved one");
+                continue;
+            }
             let rejoined = match snapshot.voice_channel {
                 Some(channel) => match self.ports.player.join(guild, channel).await {
                     Ok(()) => true,

@@ -550,6 +550,31 @@ async fn restore_owned_leaves_the_queues_of_other_shards_alone() {
 }
 
 #[tokio::test]
+async fn a_queue_started_before_the_restore_is_kept_and_the_snapshot_left_alone() {
+    let mut fixture = Fixture::new();
+    fixture
+        .queue_store
+        .expect_load_all()
+        .times(1)
+        .returning(|| Ok(vec![snapshot(false)]));
+    let harness = fixture.build();
+    harness
+        .music
+        .play(guild(), &Actor::console(), "fresh", AddPosition::End)
+        .await
+        .unwrap();
+    harness.take_player_calls();
+
+    assert_eq!(harness.music.restore_all().await, Ok(0));
+
+    assert!(
+        harness.take_player_calls().is_empty(),
+        "nothing rejoined or replayed"
+    );
+    assert_eq!(harness.current_title().await.as_deref(), Some("fresh"));
+}
+
+#[tokio::test]
 async fn restore_of_a_playing_queue_does_not_pause() {
     let mut fixture = Fixture::new();
     fixture
