@@ -18,6 +18,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use minstrel_testkit::audio::write_tone;
 use minstrel_testkit::discord::{FakeGateway, FakeMember, FakeRest, slash_command};
 use minstrel_testkit::process::BotProcess;
 use minstrel_testkit::voice::FakeVoiceServer;
@@ -40,29 +41,11 @@ fn setting(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-fn write_tone(path: &Path, seconds: u32) {
-    let spec = hound::WavSpec {
-        channels: 2,
-        sample_rate: 48_000,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut writer = hound::WavWriter::create(path, spec).expect("create the tone");
-    for index in 0..48_000 * seconds {
-        #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation)]
-        let sample =
-            ((std::f32::consts::TAU * 440.0 * index as f32 / 48_000.0).sin() * 12_000.0) as i16;
-        writer.write_sample(sample).expect("write the tone");
-        writer.write_sample(sample).expect("write the tone");
-    }
-    writer.finalize().expect("finish the tone");
-}
-
 fn spawn(gateway: &FakeGateway, rest: &FakeRest, ca_file: &Path) -> BotProcess {
     let dir = tempfile::tempdir().expect("scratch folder");
     let library = dir.path().join("music");
     std::fs::create_dir(&library).expect("library folder");
-    write_tone(&library.join("tone.wav"), 120);
+    write_tone(&library.join("tone.wav"), 120, 440.0, 12_000.0);
     let mut command = Command::new(env!("CARGO_BIN_EXE_minstrel"));
     command
         .env_remove("TELEGRAM_TOKEN")

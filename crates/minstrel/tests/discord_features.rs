@@ -3,10 +3,10 @@
 //! (multipart), and `/play` autocomplete suggests from the real search.
 
 use std::io::Cursor;
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use minstrel_testkit::audio::{RATE, power_at, write_tone};
 use minstrel_testkit::discord::{
     FakeGateway, FakeMember, FakeRest, RecordedRequest, autocomplete, slash_command,
 };
@@ -18,31 +18,12 @@ const TOKEN: &str = "MTIzNDU2.SECRET-feature-token.never-printed";
 const GUILD: u64 = 300_000_000_000_000_031;
 const VOICE_CHANNEL: u64 = 600_000_000_000_000_031;
 const MEMBER: u64 = 100_000_000_000_000_031;
-const RATE: f32 = 48_000.0;
-
-fn write_tone(path: &Path, seconds: u32, frequency: f32) {
-    let spec = hound::WavSpec {
-        channels: 2,
-        sample_rate: 48_000,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut writer = hound::WavWriter::create(path, spec).unwrap();
-    for index in 0..48_000 * seconds {
-        #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation)]
-        let sample =
-            ((std::f32::consts::TAU * frequency * index as f32 / RATE).sin() * 12_000.0) as i16;
-        writer.write_sample(sample).unwrap();
-        writer.write_sample(sample).unwrap();
-    }
-    writer.finalize().unwrap();
-}
 
 fn spawn(gateway: &FakeGateway, rest: &FakeRest, voice: &FakeVoiceServer) -> BotProcess {
     let dir = tempfile::tempdir().unwrap();
     let library = dir.path().join("music");
     std::fs::create_dir(&library).unwrap();
-    write_tone(&library.join("tone.wav"), 60, 440.0);
+    write_tone(&library.join("tone.wav"), 60, 440.0, 12_000.0);
     let mut command = Command::new(env!("CARGO_BIN_EXE_minstrel"));
     command
         .env_remove("TELEGRAM_TOKEN")
@@ -56,21 +37,6 @@ fn spawn(gateway: &FakeGateway, rest: &FakeRest, voice: &FakeVoiceServer) -> Bot
         .env("SSL_CERT_FILE", voice.ca_file())
         .stdin(Stdio::null());
     BotProcess::spawn(command, dir)
-}
-
-/// Power of `frequency` in the left channel of interleaved stereo `audio` (Goertzel).
-fn power_at(audio: &[f32], frequency: f32) -> f32 {
-    let omega = std::f32::consts::TAU * frequency / RATE;
-    let coefficient = 2.0 * omega.cos();
-    let (mut previous, mut before) = (0.0f32, 0.0f32);
-    for frame in audio.chunks_exact(2) {
-        let current = frame[0] + coefficient * previous - before;
-        before = previous;
-        previous = current;
-    }
-    #[allow(clippy::cast_precision_loss)]
-    let length = (audio.len() / 2) as f32;
-    (previous * previous + before * before - coefficient * previous * before) / (length * length)
 }
 
 /// The attached WAV: its length in seconds and its samples as `f32`.

@@ -3,10 +3,10 @@
 //! interactions (deferred, then edited) from the real storage and sources, stops on Ctrl-C,
 //! and gives up with a clear error on a fatal close code instead of looping.
 
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use minstrel_testkit::audio::write_tone;
 use minstrel_testkit::discord::{
     self as discord_fake, FakeGateway, FakeMember, FakeRest, slash_command,
 };
@@ -24,7 +24,7 @@ fn spawn_bot(gateway: &FakeGateway, rest: &FakeRest, extra_env: &[(&str, &str)])
     let dir = tempfile::tempdir().unwrap();
     let library = dir.path().join("music");
     std::fs::create_dir(&library).unwrap();
-    write_tone(&library.join("tone.wav"));
+    write_tone(&library.join("tone.wav"), 30, 440.0, 8_000.0);
     let mut command = Command::new(env!("CARGO_BIN_EXE_minstrel"));
     command
         .env_remove("TELEGRAM_TOKEN")
@@ -38,24 +38,6 @@ fn spawn_bot(gateway: &FakeGateway, rest: &FakeRest, extra_env: &[(&str, &str)])
         .envs(extra_env.iter().copied())
         .stdin(Stdio::null());
     BotProcess::spawn(command, dir)
-}
-
-fn write_tone(path: &Path) {
-    let spec = hound::WavSpec {
-        channels: 2,
-        sample_rate: 48_000,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut writer = hound::WavWriter::create(path, spec).unwrap();
-    for index in 0..48_000 * 30 {
-        #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation)]
-        let sample =
-            ((std::f32::consts::TAU * 440.0 * index as f32 / 48_000.0).sin() * 8000.0) as i16;
-        writer.write_sample(sample).unwrap();
-        writer.write_sample(sample).unwrap();
-    }
-    writer.finalize().unwrap();
 }
 
 async fn fakes() -> (FakeGateway, FakeRest) {

@@ -18,6 +18,7 @@ use std::time::{Duration, SystemTime};
 
 use minstrel_app::ports::{ChatLink, ChatLinkRepo, QueueStore};
 use minstrel_domain::{GuildId, TelegramChatId, UserId};
+use minstrel_testkit::audio::{power_at, rms, write_tone};
 use minstrel_testkit::discord::{FakeGateway, FakeMember, FakeRest, slash_command};
 use minstrel_testkit::process::BotProcess;
 use minstrel_testkit::telegram::{FakeTelegram, text_update};
@@ -50,24 +51,6 @@ fn redis_url() -> Option<String> {
     assert!(!ci, "Redis at {address} is unreachable, and CI is set");
     eprintln!("note: Redis at {address} is unreachable; this test skips");
     None
-}
-
-fn write_tone(path: &Path, seconds: u32) {
-    let spec = hound::WavSpec {
-        channels: 2,
-        sample_rate: 48_000,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut writer = hound::WavWriter::create(path, spec).unwrap();
-    for index in 0..48_000 * seconds {
-        #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation)]
-        let sample =
-            ((std::f32::consts::TAU * 440.0 * index as f32 / 48_000.0).sin() * 9_000.0) as i16;
-        writer.write_sample(sample).unwrap();
-        writer.write_sample(sample).unwrap();
-    }
-    writer.finalize().unwrap();
 }
 
 fn minstrel(library: &Path, database: &str, redis: &str, args: &[&str]) -> Command {
@@ -178,7 +161,7 @@ async fn a_telegram_play_for_another_process_shard_plays_there_and_survives_its_
     let shared = tempfile::tempdir().unwrap();
     let library = shared.path().join("music");
     std::fs::create_dir(&library).unwrap();
-    write_tone(&library.join("tone.wav"), 120);
+    write_tone(&library.join("tone.wav"), 120, 440.0, 9_000.0);
     let database = format!("sqlite://{}", shared.path().join("minstrel.db").display());
     // The chat is linked to the guild already (linking itself is bridge_wiring's subject).
     let db = minstrel_db::SqlDatabase::connect(&database).await.unwrap();
@@ -242,7 +225,6 @@ async fn a_telegram_play_for_another_process_shard_plays_there_and_survives_its_
 const DISCORD_TOKEN: &str = "MTIzNDU2.SECRET-shards-discord-token.never-printed";
 const VOICE_CHANNEL: u64 = 600_000_000_000_000_091;
 const DISCORD_MEMBER: u64 = 100_000_000_000_000_091;
-const RATE: f32 = 48_000.0;
 
 /// Process B with Discord: shard 1 of 2 against the fake gateway and REST, its voice going to
 /// the fake voice server `voice`.
@@ -293,27 +275,6 @@ fn member_in_voice() -> serde_json::Value {
     })
 }
 
-/// Power of `frequency` in the left channel of interleaved stereo `audio` (Goertzel).
-fn power_at(audio: &[f32], frequency: f32) -> f32 {
-    let omega = std::f32::consts::TAU * frequency / RATE;
-    let coefficient = 2.0 * omega.cos();
-    let (mut previous, mut before) = (0.0f32, 0.0f32);
-    for frame in audio.chunks_exact(2) {
-        let current = frame[0] + coefficient * previous - before;
-        before = previous;
-        previous = current;
-    }
-    #[allow(clippy::cast_precision_loss)]
-    let length = (audio.len() / 2) as f32;
-    (previous * previous + before * before - coefficient * previous * before) / (length * length)
-}
-
-fn rms(audio: &[f32]) -> f32 {
-    #[allow(clippy::cast_precision_loss)]
-    let length = audio.len().max(1) as f32;
-    (audio.iter().map(|sample| sample * sample).sum::<f32>() / length).sqrt()
-}
-
 /// Waits for 50 more packets (1 s of audio) and asserts its last half second is the tone.
 async fn hears_440_hz(voice: &FakeVoiceServer, when: &str, bot: &BotProcess) {
     let target = voice.packets() + 50;
@@ -354,7 +315,7 @@ async fn linked_library_and_database() -> (tempfile::TempDir, std::path::PathBuf
     let shared = tempfile::tempdir().unwrap();
     let library = shared.path().join("music");
     std::fs::create_dir(&library).unwrap();
-    write_tone(&library.join("tone.wav"), 120);
+    write_tone(&library.join("tone.wav"), 120, 440.0, 9_000.0);
     let database = format!("sqlite://{}", shared.path().join("minstrel.db").display());
     let db = minstrel_db::SqlDatabase::connect(&database).await.unwrap();
     db.migrate_up().await.unwrap();

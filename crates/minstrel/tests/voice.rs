@@ -13,6 +13,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use minstrel_testkit::audio::{RATE, power_at, rms, write_tone};
 use minstrel_testkit::discord::{
     FakeGateway, FakeMember, FakeRest, RecordedRequest, SESSION_ID, slash_command,
 };
@@ -24,27 +25,8 @@ const TOKEN: &str = "MTIzNDU2.SECRET-voice-token.never-printed";
 const GUILD: u64 = 300_000_000_000_000_002;
 const VOICE_CHANNEL: u64 = 600_000_000_000_000_077;
 const MEMBER: u64 = 100_000_000_000_000_009;
-const RATE: f32 = 48_000.0;
 /// The text channel every interaction of the fake comes from.
 const PLAY_TEXT_CHANNEL: &str = "600000000000000001";
-
-fn write_tone(path: &Path, seconds: u32, frequency: f32) {
-    let spec = hound::WavSpec {
-        channels: 2,
-        sample_rate: 48_000,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut writer = hound::WavWriter::create(path, spec).unwrap();
-    for index in 0..48_000 * seconds {
-        #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation)]
-        let sample =
-            ((std::f32::consts::TAU * frequency * index as f32 / RATE).sin() * 12_000.0) as i16;
-        writer.write_sample(sample).unwrap();
-        writer.write_sample(sample).unwrap();
-    }
-    writer.finalize().unwrap();
-}
 
 fn spawn(gateway: &FakeGateway, rest: &FakeRest, voice: &FakeVoiceServer) -> BotProcess {
     spawn_with(gateway, rest, voice.ca_file(), &[("tone.wav", 440.0)], &[])
@@ -63,7 +45,7 @@ fn spawn_with(
     let library = dir.path().join("music");
     std::fs::create_dir(&library).unwrap();
     for (name, frequency) in tones {
-        write_tone(&library.join(name), 60, *frequency);
+        write_tone(&library.join(name), 60, *frequency, 12_000.0);
     }
     let mut command = Command::new(env!("CARGO_BIN_EXE_minstrel"));
     command
@@ -80,27 +62,6 @@ fn spawn_with(
         .envs(env.iter().map(|(name, value)| (*name, value)))
         .stdin(Stdio::null());
     BotProcess::spawn(command, dir)
-}
-
-/// Power of `frequency` in the left channel of interleaved stereo `audio` (Goertzel).
-fn power_at(audio: &[f32], frequency: f32) -> f32 {
-    let omega = std::f32::consts::TAU * frequency / RATE;
-    let coefficient = 2.0 * omega.cos();
-    let (mut previous, mut before) = (0.0f32, 0.0f32);
-    for frame in audio.chunks_exact(2) {
-        let current = frame[0] + coefficient * previous - before;
-        before = previous;
-        previous = current;
-    }
-    #[allow(clippy::cast_precision_loss)]
-    let length = (audio.len() / 2) as f32;
-    (previous * previous + before * before - coefficient * previous * before) / (length * length)
-}
-
-fn rms(audio: &[f32]) -> f32 {
-    #[allow(clippy::cast_precision_loss)]
-    let length = audio.len().max(1) as f32;
-    (audio.iter().map(|sample| sample * sample).sum::<f32>() / length).sqrt()
 }
 
 /// The last `seconds` of what the voice server decoded.

@@ -5,6 +5,7 @@
 //! - [`telegram`]: a Bot API fake (teloxide);
 //! - [`process`]: the minstrel binary as a child process with its logs in files.
 
+pub mod audio;
 pub mod discord;
 pub mod process;
 mod recorder;
