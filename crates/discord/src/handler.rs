@@ -320,6 +320,27 @@ impl InteractionHandler {
         acknowledged
     }
 
+    /// The first response, as a message only the member sees.
+    async fn acknowledge_privately(
+        &self,
+        interaction: &Interaction,
+        received: Instant,
+        reply: Reply,
+    ) -> bool {
+        let data = InteractionResponseData {
+            embeds: Some(vec![reply.embed]),
+            flags: Some(MessageFlags::EPHEMERAL),
+            ..InteractionResponseData::default()
+        };
+        self.acknowledge(
+            interaction,
+            received,
+            InteractionResponseType::ChannelMessageWithSource,
+            Some(data),
+        )
+        .await
+    }
+
     async fn edit_original(&self, interaction: &Interaction, reply: &Reply) {
         let embeds = [reply.embed.clone()];
         let attachments: Vec<Attachment> = reply
@@ -359,18 +380,8 @@ impl InteractionHandler {
         let name = data.name.as_str();
         let Some(context) = Self::context(interaction) else {
             let reply = Reply::error("music commands work inside a server");
-            let data = InteractionResponseData {
-                embeds: Some(vec![reply.embed]),
-                flags: Some(MessageFlags::EPHEMERAL),
-                ..InteractionResponseData::default()
-            };
-            self.acknowledge(
-                interaction,
-                received,
-                InteractionResponseType::ChannelMessageWithSource,
-                Some(data),
-            )
-            .await;
+            self.acknowledge_privately(interaction, received, reply)
+                .await;
             return Outcome::UserError;
         };
         // Personal answers (codes, settings, history) are shown only to the member.
@@ -555,18 +566,8 @@ impl InteractionHandler {
             Ok(reply) => self.edit_original(interaction, &reply).await,
             Err(failure) => {
                 // The message stays as it was; the presser alone learns why nothing happened.
-                let reply = failure.reply(custom_id);
-                let embeds = [reply.embed];
-                if let Err(source) = self
-                    .http
-                    .interaction(interaction.application_id)
-                    .create_followup(&interaction.token)
-                    .embeds(&embeds)
-                    .flags(MessageFlags::EPHEMERAL)
-                    .await
-                {
-                    warn!(interaction = %interaction.id, error = %source, "could not send a follow-up");
-                }
+                self.ephemeral_followup(interaction, &failure.reply(custom_id))
+                    .await;
             }
         }
     }
@@ -618,18 +619,8 @@ impl InteractionHandler {
             }
             Some(Err(failure)) => {
                 // The menu stays as it was; the chooser alone learns why nothing happened.
-                let data = InteractionResponseData {
-                    embeds: Some(vec![failure.reply("filter menu").embed]),
-                    flags: Some(MessageFlags::EPHEMERAL),
-                    ..InteractionResponseData::default()
-                };
-                self.acknowledge(
-                    interaction,
-                    received,
-                    InteractionResponseType::ChannelMessageWithSource,
-                    Some(data),
-                )
-                .await;
+                self.acknowledge_privately(interaction, received, failure.reply("filter menu"))
+                    .await;
                 failure.outcome()
             }
             None => {
