@@ -37,4 +37,4 @@ pub use preview::{PREVIEW_LENGTH, Preview, PreviewError, PreviewService};
 pub use search::SearchService;
 pub use settings::{GuildSettingChange, HistoryService, SettingsService};
 pub use shards::{ShardOwnership, ShardPlanError, shard_of};
-pub use write_behind::{BatchedHistoryRepo, DebouncedQueueStore, HistoryBatching};
+pub use write_behind::{BatchedHistoryRepo, HistoryBatching};
