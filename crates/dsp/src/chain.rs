@@ -319,8 +319,18 @@ impl FilterChain {
             self.fade_position = 0;
         }
         let whole = self.current.output.len() - self.current.output.len() % CHANNELS;
-        self.output.extend_from_slice(&self.current.output[..whole]);
-        self.current.output.drain(..whole);
+        if self.output.is_empty()
+            && whole == self.current.output.len()
+            && self.output.capacity() == self.current.output.capacity()
+        {
+            // Everything was pulled and the engine's output is whole frames: swap the buffers
+            // rather than copy. Only buffers of the same size, so neither side ever finds a
+            // smaller one than it was prepared with (and has to grow on the audio thread).
+            std::mem::swap(&mut self.output, &mut self.current.output);
+        } else {
+            self.output.extend_from_slice(&self.current.output[..whole]);
+            self.current.output.drain(..whole);
+        }
         self.finish_samples(start);
     }
 

@@ -145,16 +145,28 @@ impl Engine {
     /// appending the result to [`Engine::output`].
     pub(crate) fn process(&mut self, input: &[f32]) {
         for block in input.chunks(FRAMES_PER_BLOCK * CHANNELS) {
-            self.work.clear();
-            self.work.extend_from_slice(block);
-            self.before_timescale();
+            if self.timescale.is_none() {
+                // The block keeps its length: filter it in place at the end of the output,
+                // which saves a copy. (The buffers are taken out and put back so `self`'s
+                // filters can run on them; an empty `Vec` costs nothing.)
+                let mut output = std::mem::take(&mut self.output);
+                let start = output.len();
+                output.extend_from_slice(block);
+                self.before_timescale(&mut output[start..]);
+                self.after_timescale(&mut output[start..]);
+                self.output = output;
+                continue;
+            }
+            let mut work = std::mem::take(&mut self.work);
+            work.clear();
+            work.extend_from_slice(block);
+            self.before_timescale(&mut work);
             self.stretched.clear();
             if let Some(timescale) = &mut self.timescale {
-                timescale.process(&self.work, &mut self.stretched);
-                self.after_timescale_on_stretched();
-            } else {
-                self.after_timescale_on_work();
+                timescale.process(&work, &mut self.stretched);
             }
+            self.work = work;
+            self.after_timescale_on_stretched();
         }
     }
 
@@ -177,8 +189,7 @@ impl Engine {
         self.output.clear();
     }
 
-    fn before_timescale(&mut self) {
-        let block = &mut self.work[..];
+    fn before_timescale(&mut self, block: &mut [f32]) {
         if let Some(filter) = &mut self.low_pass {
             filter.process(block);
         }
@@ -200,45 +211,24 @@ impl Engine {
     }
 
     fn after_timescale_on_stretched(&mut self) {
-        after_timescale(
-            &mut self.stretched,
-            &mut self.karaoke,
-            &mut self.equalizer,
-            &mut self.bass_boost,
-            &mut self.reverb,
-        );
-        self.output.extend_from_slice(&self.stretched);
+        let mut stretched = std::mem::take(&mut self.stretched);
+        self.after_timescale(&mut stretched);
+        self.output.extend_from_slice(&stretched);
+        self.stretched = stretched;
     }
 
-    fn after_timescale_on_work(&mut self) {
-        after_timescale(
-            &mut self.work,
-            &mut self.karaoke,
-            &mut self.equalizer,
-            &mut self.bass_boost,
-            &mut self.reverb,
-        );
-        self.output.extend_from_slice(&self.work);
-    }
-}
-
-fn after_timescale(
-    block: &mut [f32],
-    karaoke: &mut Option<KaraokeFilter>,
-    equalizer: &mut Option<EqualizerFilter>,
-    bass_boost: &mut Option<BassBoostFilter>,
-    reverb: &mut Option<ReverbFilter>,
-) {
-    if let Some(filter) = karaoke {
-        filter.process(block);
-    }
-    if let Some(filter) = equalizer {
-        filter.process(block);
-    }
-    if let Some(filter) = bass_boost {
-        filter.process(block);
-    }
-    if let Some(filter) = reverb {
-        filter.process(block);
+    fn after_timescale(&mut self, block: &mut [f32]) {
+        if let Some(filter) = &mut self.karaoke {
+            filter.process(block);
+        }
+        if let Some(filter) = &mut self.equalizer {
+            filter.process(block);
+        }
+        if let Some(filter) = &mut self.bass_boost {
+            filter.process(block);
+        }
+        if let Some(filter) = &mut self.reverb {
+            filter.process(block);
+        }
     }
 }

@@ -34,11 +34,17 @@
 //! assert_eq!(output.len(), 2 * 38_400); // rate 1.25: 80 % of the duration
 //! ```
 
+#![allow(
+    clippy::inline_always,
+    reason = "the kernels must inline into the AVX2 + FMA builds multiversion makes of them (crate::kernel); a call out of one runs baseline code"
+)]
+
 pub mod analysis;
 mod chain;
 mod control;
 mod engine;
 mod filters;
+mod kernel;
 mod limiter;
 mod timescale;
 mod volume;

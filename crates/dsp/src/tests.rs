@@ -837,3 +837,16 @@ fn soft_damps_the_highs_by_the_one_pole_gain() {
     let [low, .., air] = changes;
     assert!(low > -0.5 && air < -15.0, "40 Hz {low} dB, 12 kHz {air} dB");
 }
+
+/// Deterministic white noise in −0.5 ..= 0.5 (xorshift32), for the kernels' own tests.
+pub(crate) fn white_noise(seed: u32) -> impl FnMut() -> f32 {
+    let mut state = seed;
+    move || {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        #[allow(clippy::cast_precision_loss)]
+        let value = state as f32 / u32::MAX as f32 - 0.5;
+        value
+    }
+}

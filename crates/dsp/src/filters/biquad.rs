@@ -97,7 +97,7 @@ impl Biquad {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn process(&mut self, input: f32) -> f32 {
         let c = &self.coefficients;
         let x = f64::from(input);

@@ -14,6 +14,7 @@
 use minstrel_domain::filters::Karaoke;
 
 use super::biquad::{Biquad, Coefficients};
+use crate::kernel::dispatched;
 
 /// Two identical band-passes in series have a −3 dB bandwidth ≈ 0.64 × that of one.
 const CASCADE_BANDWIDTH_SHRINK: f64 = 0.643_594_252_905_582_6;
@@ -41,6 +42,11 @@ impl KaraokeFilter {
     }
 
     pub(crate) fn process(&mut self, block: &mut [f32]) {
+        remove_centre(self, block);
+    }
+
+    #[inline(always)]
+    fn process_inline<const FMA: bool>(&mut self, block: &mut [f32]) {
         let (level, mono_level) = (self.level, self.mono_level);
         match &mut self.low_band {
             Some([first, second]) => {
@@ -70,4 +76,9 @@ impl KaraokeFilter {
             }
         }
     }
+}
+
+dispatched! {
+    /// The karaoke's block loop, for the CPU at hand.
+    fn remove_centre(filter: &mut KaraokeFilter, block: &mut [f32]) => process_inline
 }

@@ -13,6 +13,7 @@ use std::f32::consts::{FRAC_PI_4, SQRT_2, TAU};
 
 use minstrel_domain::filters::{Oscillation, Rotation};
 
+use crate::kernel::{dispatched, mul_add};
 use crate::{FRAMES_PER_BLOCK, SAMPLE_RATE};
 
 /// Control-point spacing in frames is this divided by the frequency in Hz (see the module doc).
@@ -60,7 +61,7 @@ impl Oscillator {
     /// Calls `apply(frame, value)` for every stereo frame of `block`, where `value` follows
     /// `shape(angle)`: exact at every control point, linear in between. Advances the
     /// phase by the block's length.
-    #[inline]
+    #[inline(always)]
     #[allow(clippy::cast_precision_loss)]
     fn modulate<const N: usize>(
         &mut self,
@@ -156,6 +157,11 @@ impl TremoloFilter {
     }
 }
 
+dispatched! {
+    /// The vibrato's block loop, for the CPU at hand.
+    fn vibrato(filter: &mut VibratoFilter, block: &mut [f32]) => process_inline
+}
+
 /// Longest vibrato sweep, as in lavadsp: 2 ms of delay at depth 1.
 const VIBRATO_MAX_SWEEP_SECONDS: f32 = 0.002;
 /// Minimum delay so the 4-point interpolator always has a newer neighbour.
@@ -194,7 +200,8 @@ impl VibratoFilter {
         clippy::cast_sign_loss,
         clippy::many_single_char_names
     )]
-    pub(crate) fn process(&mut self, block: &mut [f32]) {
+    #[inline(always)]
+    fn process_inline<const FMA: bool>(&mut self, block: &mut [f32]) {
         let sweep = self.sweep;
         for chunk in block.chunks_mut(FRAMES_PER_BLOCK * 2) {
             let history = VIBRATO_HISTORY * 2;
@@ -206,10 +213,11 @@ impl VibratoFilter {
                 |angle| [VIBRATO_BASE_DELAY + sweep * 0.5 * (1.0 + angle.sin())],
                 |frame, [delay]| {
                     // The delay is positive, so truncation is `floor` (which on baseline
-                    // x86-64 is a library call).
-                    let whole = delay as usize;
+                    // x86-64 is a library call). Through `i32`: one instruction each way,
+                    // where `usize` needs several.
+                    let whole = delay as i32;
                     let t = delay - whole as f32;
-                    let newest = (write - whole) * 2;
+                    let newest = (write - whole as usize) * 2;
                     let taps = &line[newest - 4..newest + 4];
                     for (channel, sample) in frame.iter_mut().enumerate() {
                         let y2 = taps[channel];
@@ -219,7 +227,9 @@ impl VibratoFilter {
                         let c1 = 0.5 * (y1 - newer);
                         let c2 = newer - 2.5 * y0 + 2.0 * y1 - 0.5 * y2;
                         let c3 = 0.5 * (y2 - newer) + 1.5 * (y0 - y1);
-                        *sample = ((c3 * t + c2) * t + c1) * t + y0;
+                        let cubic = mul_add::<FMA>(c3, t, c2);
+                        let quadratic = mul_add::<FMA>(cubic, t, c1);
+                        *sample = mul_add::<FMA>(quadratic, t, y0);
                     }
                     write += 1;
                 },
@@ -227,6 +237,10 @@ impl VibratoFilter {
             let frames = chunk.len() / 2;
             self.line.copy_within(frames * 2..frames * 2 + history, 0);
         }
+    }
+
+    pub(crate) fn process(&mut self, block: &mut [f32]) {
+        vibrato(self, block);
     }
 
     pub(crate) fn reset(&mut self) {

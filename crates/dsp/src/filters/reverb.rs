@@ -7,6 +7,7 @@
 
 use minstrel_domain::filters::Reverb;
 
+use crate::kernel::{dispatched, mul_add};
 use crate::{FRAMES_PER_BLOCK, SAMPLE_RATE};
 
 /// Freeverb tunings at 44.1 kHz; rescaled to our sample rate at construction.
@@ -28,7 +29,7 @@ fn scaled(length: usize) -> usize {
 }
 
 /// Flushes `value` to zero once it is below [`DENORMAL_FLOOR`], without a branch.
-#[inline]
+#[inline(always)]
 fn flushed(value: f32) -> f32 {
     if value.abs() < DENORMAL_FLOOR {
         0.0
@@ -37,42 +38,132 @@ fn flushed(value: f32) -> f32 {
     }
 }
 
+/// Blocks of headroom in a comb's history beyond the one being written: the history is moved
+/// back to its start once every this many blocks.
+const HISTORY_BLOCKS: usize = 6;
+
 /// A damped feedback comb: `out = line[n − length]`, `store = out·(1 − damp) + store·damp`,
 /// `line[n] = in + store·feedback`.
+///
+/// The line is a linear history rather than a ring, so a block's reads and writes are each one
+/// contiguous run and need no copies: `history[head .. head + length]` are the last `length`
+/// samples written (the oldest first), a block reads the first `frames` of them and appends
+/// `frames` new ones after them. When the appended ones would not fit, the live part moves back
+/// to the start (once every [`HISTORY_BLOCKS`] blocks). `head` never drops below `SCAN`: the
+/// scan reads up to `SCAN − 1` samples before the run (with zero weights).
 #[derive(Debug, Clone)]
 struct Comb {
-    buffer: Vec<f32>,
-    index: usize,
+    history: Vec<f32>,
+    head: usize,
+    length: usize,
     store: f32,
 }
 
 impl Comb {
     fn new(length: usize) -> Self {
         Self {
-            buffer: vec![0.0; length],
-            index: 0,
+            history: vec![0.0; SCAN + length + (HISTORY_BLOCKS + 1) * FRAMES_PER_BLOCK],
+            head: SCAN,
+            length,
             store: 0.0,
         }
     }
 
-    /// Frames until the read/write position wraps.
-    fn until_wrap(&self) -> usize {
-        self.buffer.len() - self.index
-    }
-
-    fn advance(&mut self, frames: usize) {
-        self.index += frames;
-        if self.index == self.buffer.len() {
-            self.index = 0;
+    /// Makes room for `frames` new samples; returns the delayed line (`line[SCAN + i]` is
+    /// frame `i`'s, after `SCAN` older samples) and the run the new samples go to.
+    fn runs(&mut self, frames: usize) -> (&[f32], &mut [f32]) {
+        debug_assert!(frames <= self.length.min(FRAMES_PER_BLOCK));
+        if self.head + self.length + frames > self.history.len() {
+            self.history
+                .copy_within(self.head..self.head + self.length, SCAN);
+            self.head = SCAN;
         }
+        let (past, future) = self.history.split_at_mut(self.head + self.length);
+        (
+            &past[self.head - SCAN..self.head + frames],
+            &mut future[..frames],
+        )
     }
-
     fn reset(&mut self) {
-        self.buffer.fill(0.0);
+        self.history.fill(0.0);
         self.store = 0.0;
-        self.index = 0;
+        self.head = SCAN;
     }
 }
+
+/// Runs `G` combs side by side over `input` (at most one block, and no longer than any comb,
+/// so no sample of it reads what it writes) and adds their delayed lines to `total`.
+///
+/// The damping recurrence `store[i] = keep·line[i] + damp·store[i−1]` is computed eight
+/// samples at a time rather than sample by sample: within a chunk of eight,
+/// `store[i+l] = Σⱼ≤ₗ keep·dampʲ·line[i+l−j] + dampˡ⁺¹·store[i−1]`, which is eight
+/// independent multiply-adds on shifted copies of the line and one carried value per chunk
+/// (see [`DampingScan`]). That carried value is a chain of dependent operations per comb, so
+/// several combs run in the same loop to overlap their chains. Everything else is
+/// element-wise.
+#[inline(always)]
+fn run_combs<const FMA: bool, const G: usize>(
+    combs: &mut [Comb; G],
+    input: &[f32],
+    total: &mut [f32],
+    scan: &DampingScan,
+) {
+    let frames = input.len();
+    let mut stores = combs.each_ref().map(|comb| comb.store);
+    let mut runs = combs.each_mut().map(|comb| comb.runs(frames));
+    for (line, _) in &runs {
+        for (sum, delayed) in total.iter_mut().zip(&line[SCAN..]) {
+            *sum += delayed;
+        }
+    }
+    let whole = frames - frames % SCAN;
+    for (chunk, input) in input[..whole].as_chunks::<SCAN>().0.iter().enumerate() {
+        let start = SCAN + chunk * SCAN;
+        for ((line, written), store) in runs.iter_mut().zip(&mut stores) {
+            // Two partial sums of the shifted lines, then the carried store last: only that
+            // one multiply-add waits for the previous chunk.
+            let mut partial = [[0.0f32; SCAN]; 2];
+            // The chunk and the `SCAN − 1` samples before it, taken once (one bounds check).
+            let Some(window) = line[start + 1 - SCAN..start + SCAN].as_array::<WINDOW>() else {
+                unreachable!("a slice of WINDOW samples")
+            };
+            for (shift, weights) in scan.weights.iter().enumerate() {
+                let shifted: [f32; SCAN] =
+                    std::array::from_fn(|lane| window[SCAN - 1 - shift + lane]);
+                partial[shift % 2] = fused::<FMA>(weights, &shifted, partial[shift % 2]);
+            }
+            let lines: [f32; SCAN] =
+                std::array::from_fn(|lane| partial[0][lane] + partial[1][lane]);
+            let chunk_stores = fused::<FMA>(&scan.carry, &[*store; SCAN], lines);
+            let Some(written) = written[start - SCAN..start].as_mut_array::<SCAN>() else {
+                unreachable!("a slice of SCAN samples")
+            };
+            *written = fused::<FMA>(&[scan.feedback; SCAN], &chunk_stores, *input).map(flushed);
+            // The chunk's last store, `carry[last] · store + lines[last]`, recomputed in
+            // scalars: the carried chain is then a multiply and an add per chunk, where
+            // taking it from the vector (broadcast, multiply-add, extract) was longer. Not
+            // fused on purpose, or the compiler merges it with the vector's last lane.
+            *store = scan.carry[SCAN - 1] * *store + lines[SCAN - 1];
+        }
+    }
+    for ((line, written), store) in runs.iter_mut().zip(&mut stores) {
+        for ((written, input), delayed) in written[whole..]
+            .iter_mut()
+            .zip(&input[whole..])
+            .zip(&line[SCAN + whole..])
+        {
+            *store = mul_add::<FMA>(scan.keep, *delayed, scan.damp * *store);
+            *written = flushed(mul_add::<FMA>(scan.feedback, *store, *input));
+        }
+    }
+    for (comb, store) in combs.iter_mut().zip(stores) {
+        comb.store = flushed(store);
+        comb.head += frames;
+    }
+}
+
+/// Combs run side by side by [`run_combs`].
+const COMB_GROUP: usize = 1;
 
 /// A Schroeder all-pass: `out = line[n − length] − in`, `line[n] = in + line[n − length]/2`.
 #[derive(Debug, Clone)]
@@ -91,6 +182,7 @@ impl AllPass {
 
     /// In place. No sample of a run of at most `length` frames reads what the same run wrote,
     /// so each run is a plain element-wise loop (which vectorises).
+    #[inline(always)]
     fn process(&mut self, block: &mut [f32]) {
         let mut done = 0;
         while done < block.len() {
@@ -135,43 +227,12 @@ impl Tank {
         }
     }
 
-    /// Writes the reverb of mono `input` into `output` (same length).
-    ///
-    /// The combs run side by side over runs in which none of them wraps, so the inner loop has
-    /// no branches and the eight feedback paths (each a chain of dependent operations) overlap.
-    fn process(&mut self, input: &[f32], output: &mut [f32], feedback: f32, damp: f32) {
-        let keep = 1.0 - damp;
-        let mut done = 0;
-        while done < input.len() {
-            let run = self
-                .combs
-                .iter()
-                .map(Comb::until_wrap)
-                .fold(input.len() - done, usize::min);
-            let mut stores = self.combs.each_ref().map(|comb| comb.store);
-            let mut lines = self
-                .combs
-                .each_mut()
-                .map(|comb| &mut comb.buffer[comb.index..comb.index + run]);
-            for (offset, (sample, sum)) in input[done..done + run]
-                .iter()
-                .zip(&mut output[done..done + run])
-                .enumerate()
-            {
-                let mut total = 0.0;
-                for (line, store) in lines.iter_mut().zip(&mut stores) {
-                    let delayed = line[offset];
-                    *store = flushed(delayed * keep + *store * damp);
-                    line[offset] = sample + *store * feedback;
-                    total += delayed;
-                }
-                *sum = total;
-            }
-            for (comb, store) in self.combs.iter_mut().zip(stores) {
-                comb.store = store;
-                comb.advance(run);
-            }
-            done += run;
+    /// Writes the reverb of mono `input` into `output` (same length, at most one block).
+    #[inline(always)]
+    fn process<const FMA: bool>(&mut self, input: &[f32], output: &mut [f32], scan: &DampingScan) {
+        output.fill(0.0);
+        for group in self.combs.as_chunks_mut::<COMB_GROUP>().0 {
+            run_combs::<FMA, COMB_GROUP>(group, input, output, scan);
         }
         for allpass in &mut self.allpasses {
             allpass.process(output);
@@ -184,11 +245,59 @@ impl Tank {
     }
 }
 
+/// `a · b + c` lane by lane (fused with `FMA`), as one vector operation.
+#[inline(always)]
+fn fused<const FMA: bool>(a: &[f32; SCAN], b: &[f32; SCAN], c: [f32; SCAN]) -> [f32; SCAN] {
+    std::array::from_fn(|lane| mul_add::<FMA>(a[lane], b[lane], c[lane]))
+}
+
+/// Samples per chunk of the damping recurrence (see [`run_combs`]): one AVX register.
+const SCAN: usize = 8;
+/// A chunk and the `SCAN − 1` samples before it.
+const WINDOW: usize = 2 * SCAN - 1;
+
+/// The combs' shared constants, with the weights that compute the damping recurrence a chunk
+/// at a time: `weights[j][l] = keep · dampʲ` where `l ≥ j` (else 0), `carry[l] = dampˡ⁺¹`.
+#[derive(Debug, Clone)]
+struct DampingScan {
+    keep: f32,
+    damp: f32,
+    feedback: f32,
+    weights: [[f32; SCAN]; SCAN],
+    carry: [f32; SCAN],
+}
+
+impl DampingScan {
+    #[allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]
+    fn new(damp: f32, feedback: f32) -> Self {
+        let keep = 1.0 - damp;
+        let power = |exponent: usize| f64::from(damp).powi(exponent as i32);
+        #[allow(clippy::cast_possible_truncation)]
+        let weights = std::array::from_fn(|shift| {
+            std::array::from_fn(|lane| {
+                if lane >= shift {
+                    (f64::from(keep) * power(shift)) as f32
+                } else {
+                    0.0
+                }
+            })
+        });
+        #[allow(clippy::cast_possible_truncation)]
+        let carry = std::array::from_fn(|lane| power(lane + 1) as f32);
+        Self {
+            keep,
+            damp,
+            feedback,
+            weights,
+            carry,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct ReverbFilter {
     tanks: [Tank; 2],
-    feedback: f32,
-    damp: f32,
+    scan: DampingScan,
     dry: f32,
     wet: f32,
     /// Per-block scratch: the tank input, then each tank's output.
@@ -201,8 +310,10 @@ impl ReverbFilter {
         let wet = spec.wet.clamp(0.0, 1.0);
         Self {
             tanks: [Tank::new(0), Tank::new(STEREO_SPREAD)],
-            feedback: OFFSET_ROOM + SCALE_ROOM * spec.room_size.clamp(0.0, 1.0),
-            damp: SCALE_DAMP * spec.damping.clamp(0.0, 1.0),
+            scan: DampingScan::new(
+                SCALE_DAMP * spec.damping.clamp(0.0, 1.0),
+                OFFSET_ROOM + SCALE_ROOM * spec.room_size.clamp(0.0, 1.0),
+            ),
             dry: 1.0 - wet,
             wet: SCALE_WET * wet,
             input: vec![0.0; FRAMES_PER_BLOCK],
@@ -211,6 +322,11 @@ impl ReverbFilter {
     }
 
     pub(crate) fn process(&mut self, block: &mut [f32]) {
+        reverberate(self, block);
+    }
+
+    #[inline(always)]
+    fn process_inline<const FMA: bool>(&mut self, block: &mut [f32]) {
         for chunk in block.chunks_mut(FRAMES_PER_BLOCK * 2) {
             let frames = chunk.len() / 2;
             let input = &mut self.input[..frames];
@@ -218,7 +334,7 @@ impl ReverbFilter {
                 *mono = (frame[0] + frame[1]) * FIXED_GAIN;
             }
             for (tank, wet_signal) in self.tanks.iter_mut().zip(&mut self.wet_signal) {
-                tank.process(input, &mut wet_signal[..frames], self.feedback, self.damp);
+                tank.process::<FMA>(input, &mut wet_signal[..frames], &self.scan);
             }
             let [left, right] = &self.wet_signal;
             for ((frame, left), right) in chunk.chunks_exact_mut(2).zip(left).zip(right) {
@@ -230,5 +346,64 @@ impl ReverbFilter {
 
     pub(crate) fn reset(&mut self) {
         self.tanks.iter_mut().for_each(Tank::reset);
+    }
+}
+
+dispatched! {
+    /// The reverb's block loop, for the CPU at hand.
+    fn reverberate(filter: &mut ReverbFilter, block: &mut [f32]) => process_inline
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Freeverb's comb as written, one sample at a time.
+    struct ReferenceComb {
+        buffer: Vec<f32>,
+        index: usize,
+        store: f32,
+    }
+
+    impl ReferenceComb {
+        fn process(&mut self, input: f32, damp: f32, feedback: f32) -> f32 {
+            let delayed = self.buffer[self.index];
+            self.store = delayed * (1.0 - damp) + self.store * damp;
+            self.buffer[self.index] = input + self.store * feedback;
+            self.index = (self.index + 1) % self.buffer.len();
+            delayed
+        }
+    }
+
+    fn chunked_comb_matches_the_sample_by_sample_comb<const FMA: bool>() {
+        let (damp, feedback) = (0.2, 0.84);
+        let length = scaled(COMB_TUNINGS[0]);
+        let scan = DampingScan::new(damp, feedback);
+        let mut comb = Comb::new(length);
+        let mut reference = ReferenceComb {
+            buffer: vec![0.0; length],
+            index: 0,
+            store: 0.0,
+        };
+        let mut noise = crate::tests::white_noise(0x1234_5678);
+        // Odd lengths and lengths that make the line wrap inside a block.
+        for frames in [960, 333, 960, 7, 960, 1, 960, 959, 960, 960, 960] {
+            let input: Vec<f32> = (0..frames).map(|_| noise()).collect();
+            let mut total = vec![0.0; frames];
+            run_combs::<FMA, 1>(std::array::from_mut(&mut comb), &input, &mut total, &scan);
+            for (sample, (input, total)) in input.iter().zip(&total).enumerate() {
+                let expected = reference.process(*input, damp, feedback);
+                assert!(
+                    (total - expected).abs() <= 1e-5 * expected.abs().max(1.0),
+                    "block of {frames}, sample {sample}: {total} against {expected}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn chunked_comb_matches_freeverb_with_and_without_fma() {
+        chunked_comb_matches_the_sample_by_sample_comb::<false>();
+        chunked_comb_matches_the_sample_by_sample_comb::<true>();
     }
 }

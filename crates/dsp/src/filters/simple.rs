@@ -3,6 +3,7 @@
 use minstrel_domain::filters::{ChannelMix, Distortion, LowPass};
 
 use super::trig;
+use crate::kernel::dispatched;
 
 /// Lavalink's one-pole smoothing low-pass: `y += (x − y) / smoothing`, per channel.
 #[derive(Debug, Clone)]
@@ -93,6 +94,11 @@ impl DistortionFilter {
     /// zero scale, `sin(0) = 0`, `cos(0) = 1` and `tan(0) = 0` exactly (in [`trig`] too), so that
     /// term is a constant and the result is bit for bit the same.
     pub(crate) fn process(&self, block: &mut [f32]) {
+        distort(self, block);
+    }
+
+    #[inline(always)]
+    fn process_inline<const FMA: bool>(&self, block: &mut [f32]) {
         let d = &self.spec;
         match (d.sin_scale != 0.0, d.cos_scale != 0.0, d.tan_scale != 0.0) {
             (true, true, true) => self.shape::<true, true, true>(block),
@@ -106,7 +112,7 @@ impl DistortionFilter {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn shape<const SIN: bool, const COS: bool, const TAN: bool>(&self, block: &mut [f32]) {
         let d = &self.spec;
         for sample in block.iter_mut() {
@@ -124,4 +130,9 @@ impl DistortionFilter {
             };
         }
     }
+}
+
+dispatched! {
+    /// The distortion's block loop, for the CPU at hand.
+    fn distort(filter: &DistortionFilter, block: &mut [f32]) => process_inline
 }

@@ -19,7 +19,7 @@ const PART_3: f32 = 7.549_79e-8;
 const ROUNDING: f32 = 12_582_912.0;
 
 /// `x = q · π/2 + r` with `r ∈ [−π/4, π/4]`; returns `r` and bits whose lowest two are `q mod 4`.
-#[inline]
+#[inline(always)]
 fn reduce(x: f32) -> (f32, u32) {
     let shifted = x * FRAC_2_PI + ROUNDING;
     let q = shifted - ROUNDING;
@@ -28,7 +28,7 @@ fn reduce(x: f32) -> (f32, u32) {
 }
 
 /// `(sin r, cos r)` for `r ∈ [−π/4, π/4]`.
-#[inline]
+#[inline(always)]
 fn polynomials(r: f32) -> (f32, f32) {
     let z = r * r;
     let sin = ((-1.951_529_6e-4 * z + 8.332_161e-3) * z - 1.666_665_5e-1) * z * r + r;
@@ -36,7 +36,7 @@ fn polynomials(r: f32) -> (f32, f32) {
     (sin, cos)
 }
 
-#[inline]
+#[inline(always)]
 pub(crate) fn sin(x: f32) -> f32 {
     let (r, quadrant) = reduce(x);
     let (sin, cos) = polynomials(r);
@@ -44,7 +44,7 @@ pub(crate) fn sin(x: f32) -> f32 {
     if quadrant & 2 == 0 { value } else { -value }
 }
 
-#[inline]
+#[inline(always)]
 pub(crate) fn cos(x: f32) -> f32 {
     let (r, quadrant) = reduce(x);
     let (sin, cos) = polynomials(r);
@@ -57,7 +57,7 @@ pub(crate) fn cos(x: f32) -> f32 {
 }
 
 /// Infinite or NaN exactly at a pole.
-#[inline]
+#[inline(always)]
 pub(crate) fn tan(x: f32) -> f32 {
     let (r, quadrant) = reduce(x);
     let (sin, cos) = polynomials(r);

@@ -7,6 +7,7 @@
 use std::f64::consts::PI;
 
 use crate::CHANNELS;
+use crate::kernel::mul_add;
 
 /// Half the kernel length in input frames (the latency, 0.5 ms).
 const HALF_TAPS: usize = 24;
@@ -37,28 +38,48 @@ fn bessel_i0(x: f64) -> f64 {
 }
 
 /// Partial sums per dot product: one running sum per channel would be a chain of `TAPS`
-/// dependent additions; eight independent ones vectorise and keep the adders busy.
-const LANES: usize = 8;
+/// dependent additions; sixteen independent ones (two AVX registers, even lanes left and odd
+/// lanes right) keep the adders busy and the chain six operations long.
+const LANES: usize = 16;
 
-/// `Σ samples · weights` as `LANES` partial sums: lane `i` sums the products at positions
-/// `i, i + LANES, …`, so even lanes hold left and odd lanes right (`samples` and `weights` are
-/// interleaved stereo of the same length, a multiple of `LANES`).
+/// `(Σ samples · weights, per channel)` with `weights = row + (next − row) · blend`: the
+/// kernel interpolated between two neighbouring phases. `samples`, `row` and `next` are
+/// interleaved stereo of the same length, a multiple of `LANES`.
 ///
-/// Not inlined, and returning the partial sums rather than the two totals, on purpose: both
-/// keep the compiler's vectoriser on whole `LANES`-wide loads (inlined twice into the output
-/// loop, or ending in a per-channel reduction, it chose narrower shuffled vectors and ran
-/// several times slower).
+/// Not inlined on purpose: inlined into the output loop, where the lengths are constants, the
+/// compiler unrolled it completely into narrow two-lane vectors and ran several times slower.
+/// Compiled for baseline x86-64 and for AVX2 + FMA, picked at run time ([`crate::kernel`]).
 #[inline(never)]
-fn partial_dot(samples: &[f32], weights: &[f32]) -> [f32; LANES] {
+#[multiversion::multiversion(targets("x86_64+avx2+fma"))]
+fn blended_dot(samples: &[f32], row: &[f32], next: &[f32], blend: f32) -> [f32; 2] {
+    if multiversion::target::target_cfg_f!(target_feature = "fma") {
+        blended_dot_inline::<true>(samples, row, next, blend)
+    } else {
+        blended_dot_inline::<false>(samples, row, next, blend)
+    }
+}
+
+#[inline(always)]
+fn blended_dot_inline<const FMA: bool>(
+    samples: &[f32],
+    row: &[f32],
+    next: &[f32],
+    blend: f32,
+) -> [f32; 2] {
     let mut partial = [0.0f32; LANES];
     let (samples, _) = samples.as_chunks::<LANES>();
-    let (weights, _) = weights.as_chunks::<LANES>();
-    for (samples, weights) in samples.iter().zip(weights) {
+    let (row, _) = row.as_chunks::<LANES>();
+    let (next, _) = next.as_chunks::<LANES>();
+    for ((samples, row), next) in samples.iter().zip(row).zip(next) {
         for lane in 0..LANES {
-            partial[lane] += samples[lane] * weights[lane];
+            let weight = mul_add::<FMA>(next[lane] - row[lane], blend, row[lane]);
+            partial[lane] = mul_add::<FMA>(samples[lane], weight, partial[lane]);
         }
     }
-    partial
+    // Halving tree, so the reduction stays in vectors: 16 lanes → 8 → 4 → 2 (left, right).
+    let half: [f32; 8] = std::array::from_fn(|lane| partial[lane] + partial[lane + 8]);
+    let quarter: [f32; 4] = std::array::from_fn(|lane| half[lane] + half[lane + 4]);
+    [quarter[0] + quarter[2], quarter[1] + quarter[3]]
 }
 
 #[derive(Debug, Clone)]
@@ -179,16 +200,7 @@ impl Resampler {
             let (row, next) = self.kernel[phase * ROW..(phase + 2) * ROW].split_at(ROW);
             let first = (base + 1 - HALF_TAPS as u64 - self.buffer_start) as usize * CHANNELS;
             let frames = &self.buffer[first..first + ROW];
-            // Both neighbouring kernel rows, blended after the sums (the same as blending the
-            // weights first, since the dot product is linear).
-            let low = partial_dot(frames, row);
-            let high = partial_dot(frames, next);
-            let mut blended = [0.0f32; LANES];
-            for ((blended, low), high) in blended.iter_mut().zip(low).zip(high) {
-                *blended = low + (high - low) * blend;
-            }
-            let [l0, r0, l1, r1, l2, r2, l3, r3] = blended;
-            output.extend_from_slice(&[(l0 + l1) + (l2 + l3), (r0 + r1) + (r2 + r3)]);
+            output.extend_from_slice(&blended_dot(frames, row, next, blend));
             self.produced += 1;
         }
         // Keep only what the next output frame can still reach.

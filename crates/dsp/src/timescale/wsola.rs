@@ -215,6 +215,7 @@ impl Wsola {
 
 /// Dot product with eight independent partial sums, so it vectorises (one running sum would be
 /// a chain of dependent additions). `window` must be at least as long as `reference`.
+#[inline(always)]
 fn dot(reference: &[f32], window: &[f32]) -> f32 {
     const LANES: usize = 8;
     let window = &window[..reference.len()];
@@ -260,8 +261,19 @@ impl Search {
     /// mono samples (every `step`-th frame) correlate best, normalised by the candidate's
     /// energy, with those at `reference`. Ties go to the earliest. `buffer` is interleaved
     /// stereo whose first frame is padded frame `buffer_start`.
-    #[allow(clippy::cast_possible_truncation)]
     fn best_match(
+        &mut self,
+        buffer: &[f32],
+        buffer_start: u64,
+        reference: u64,
+        range: std::ops::RangeInclusive<u64>,
+    ) -> u64 {
+        search(self, buffer, buffer_start, reference, range)
+    }
+
+    #[inline(always)]
+    #[allow(clippy::cast_possible_truncation)]
+    fn best_match_inline(
         &mut self,
         buffer: &[f32],
         buffer_start: u64,
@@ -304,4 +316,17 @@ impl Search {
         }
         lowest + (best * self.step) as u64
     }
+}
+
+/// The similarity search, compiled for baseline x86-64 and for AVX2 + FMA; the CPU's features
+/// pick one at run time.
+#[multiversion::multiversion(targets("x86_64+avx2+fma"))]
+fn search(
+    stage: &mut Search,
+    buffer: &[f32],
+    buffer_start: u64,
+    reference: u64,
+    range: std::ops::RangeInclusive<u64>,
+) -> u64 {
+    stage.best_match_inline(buffer, buffer_start, reference, range)
 }

@@ -1,0 +1,38 @@
+//! Run-time dispatch of the hot loops to AVX2 + FMA, without `unsafe` in this crate.
+//!
+//! A kernel is a filter's `#[inline(always)]` block loop, generic over `const FMA: bool`.
+//! [`dispatched!`] wraps it in a function that `multiversion` compiles twice, for baseline
+//! x86-64 and for AVX2 + FMA, and that picks one by the CPU's features at run time (the check
+//! is cached). Everything the kernel inlines is compiled for the chosen target, so the same
+//! Rust code gets twice as wide vectors where the CPU has them. Both builds compute the same
+//! IEEE operations, except where a kernel asks for fused multiply-adds through [`mul_add`].
+
+/// `a · b + c`, fused (one rounding) when `FMA`; otherwise a multiply and an add, because
+/// without the instruction `f32::mul_add` is a slow library call.
+#[inline(always)]
+pub(crate) fn mul_add<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
+    if FMA { a.mul_add(b, c) } else { a * b + c }
+}
+
+/// `c − a · b` in `f64`, fused when `FMA` (see [`mul_add`]).
+#[inline(always)]
+pub(crate) fn minus_product_f64<const FMA: bool>(a: f64, b: f64, c: f64) -> f64 {
+    if FMA { (-a).mul_add(b, c) } else { c - a * b }
+}
+
+/// `fn $name(target: &mut T, args…)` calling `target.$kernel::<FMA>(args…)`, compiled for
+/// baseline x86-64 and for AVX2 + FMA and dispatched at run time (see the module doc).
+macro_rules! dispatched {
+    ($(#[$attribute:meta])* fn $name:ident($target:ident: $target_type:ty $(, $argument:ident: $argument_type:ty)*) $(-> $output:ty)? => $kernel:ident) => {
+        $(#[$attribute])*
+        #[multiversion::multiversion(targets("x86_64+avx2+fma"))]
+        fn $name($target: $target_type $(, $argument: $argument_type)*) $(-> $output)? {
+            if multiversion::target::target_cfg_f!(target_feature = "fma") {
+                $target.$kernel::<true>($($argument),*)
+            } else {
+                $target.$kernel::<false>($($argument),*)
+            }
+        }
+    };
+}
+pub(crate) use dispatched;
