@@ -90,6 +90,22 @@ impl std::fmt::Debug for SongbirdPlayer {
     }
 }
 
+/// Songbird's configuration: its defaults, except that a busy mixer thread does not hand one
+/// of its calls to another thread.
+///
+/// songbird 0.6.1 decides that hand-over between building a tick's packets and sending them,
+/// and the `swap_remove` it does then leaves the call moved into the freed slot with its own
+/// RTP header over the ciphertext of the call that left: that packet, sealed with another
+/// session's key, cannot be decrypted (`scheduler/live.rs`, `offload_mixer` called from
+/// `run_once`; our three-guild voice e2e caught it on a loaded CI machine). Calls still start
+/// on a new thread once one holds 16, and each call costs a small part of the 20 ms tick, so
+/// the hand-over buys little and its cost is a lost packet in two guilds.
+fn songbird_config() -> Config {
+    let mut scheduler = songbird::driver::SchedulerConfig::default();
+    scheduler.move_expensive_tasks = false;
+    Config::default().scheduler(songbird::driver::Scheduler::new(scheduler))
+}
+
 fn songbird_guild(guild: GuildId) -> Result<songbird::id::GuildId, PlayerError> {
     std::num::NonZeroU64::new(guild.get())
         .map(songbird::id::GuildId::from)
@@ -140,7 +156,7 @@ impl SongbirdPlayer {
                 .clone();
             if let Some(shards) = shards {
                 let songbird =
-                    Songbird::twilight_from_config(shards, ready.user.id, Config::default());
+                    Songbird::twilight_from_config(shards, ready.user.id, songbird_config());
                 if self.songbird.set(Arc::new(songbird)).is_ok() {
                     info!("Discord voice ready");
                 }
