@@ -185,9 +185,10 @@ impl EqualizerFilter {
             }
             for (frame, lanes) in chunk.chunks_exact_mut(2).zip(&*sum) {
                 // Halving tree (8 → 4 → 2 lanes: left, right), once per frame for all passes.
-                let half: [f64; 4] = std::array::from_fn(|lane| lanes[lane] + lanes[lane + 4]);
-                frame[0] = (f64::from(frame[0]) + (half[0] + half[2])) as f32;
-                frame[1] = (f64::from(frame[1]) + (half[1] + half[3])) as f32;
+                let left = (lanes[0] + lanes[4]) + (lanes[2] + lanes[6]);
+                let right = (lanes[1] + lanes[5]) + (lanes[3] + lanes[7]);
+                frame[0] = (f64::from(frame[0]) + left) as f32;
+                frame[1] = (f64::from(frame[1]) + right) as f32;
             }
         }
     }

@@ -128,17 +128,23 @@ fn run_combs<const FMA: bool, const G: usize>(
                 unreachable!("a slice of WINDOW samples")
             };
             for (shift, weights) in scan.weights.iter().enumerate() {
-                let shifted: [f32; SCAN] =
-                    std::array::from_fn(|lane| window[SCAN - 1 - shift + lane]);
-                partial[shift % 2] = fused::<FMA>(weights, &shifted, partial[shift % 2]);
+                let Some(shifted) = window[SCAN - 1 - shift..][..SCAN].as_array::<SCAN>() else {
+                    unreachable!("a slice of SCAN samples")
+                };
+                partial[shift % 2] = fused::<FMA>(weights, shifted, partial[shift % 2]);
             }
-            let lines: [f32; SCAN] =
-                std::array::from_fn(|lane| partial[0][lane] + partial[1][lane]);
+            let mut lines = partial[0];
+            for (line, second) in lines.iter_mut().zip(&partial[1]) {
+                *line += second;
+            }
             let chunk_stores = fused::<FMA>(&scan.carry, &[*store; SCAN], lines);
             let Some(written) = written[start - SCAN..start].as_mut_array::<SCAN>() else {
                 unreachable!("a slice of SCAN samples")
             };
-            *written = fused::<FMA>(&[scan.feedback; SCAN], &chunk_stores, *input).map(flushed);
+            *written = fused::<FMA>(&[scan.feedback; SCAN], &chunk_stores, *input);
+            for sample in written.iter_mut() {
+                *sample = flushed(*sample);
+            }
             // The chunk's last store, `carry[last] · store + lines[last]`, recomputed in
             // scalars: the carried chain is then a multiply and an add per chunk, where
             // taking it from the vector (broadcast, multiply-add, extract) was longer. Not
@@ -248,7 +254,14 @@ impl Tank {
 /// `a · b + c` lane by lane (fused with `FMA`), as one vector operation.
 #[inline(always)]
 fn fused<const FMA: bool>(a: &[f32; SCAN], b: &[f32; SCAN], c: [f32; SCAN]) -> [f32; SCAN] {
-    std::array::from_fn(|lane| mul_add::<FMA>(a[lane], b[lane], c[lane]))
+    // A plain loop over the lanes, not `array::from_fn`: its closure is one more inlining
+    // decision, and when the compiler made it differently the kernel came out in half-width
+    // vectors at half the speed.
+    let mut out = c;
+    for ((out, a), b) in out.iter_mut().zip(a).zip(b) {
+        *out = mul_add::<FMA>(*a, *b, *out);
+    }
+    out
 }
 
 /// Samples per chunk of the damping recurrence (see [`run_combs`]): one AVX register.

@@ -77,8 +77,14 @@ fn blended_dot_inline<const FMA: bool>(
         }
     }
     // Halving tree, so the reduction stays in vectors: 16 lanes → 8 → 4 → 2 (left, right).
-    let half: [f32; 8] = std::array::from_fn(|lane| partial[lane] + partial[lane + 8]);
-    let quarter: [f32; 4] = std::array::from_fn(|lane| half[lane] + half[lane + 4]);
+    let mut half = [0.0f32; 8];
+    for (lane, half) in half.iter_mut().enumerate() {
+        *half = partial[lane] + partial[lane + 8];
+    }
+    let mut quarter = [0.0f32; 4];
+    for (lane, quarter) in quarter.iter_mut().enumerate() {
+        *quarter = half[lane] + half[lane + 4];
+    }
     [quarter[0] + quarter[2], quarter[1] + quarter[3]]
 }
 
