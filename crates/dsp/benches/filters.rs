@@ -181,6 +181,14 @@ fn cases() -> Vec<(&'static str, FilterSpec)> {
             },
         ),
         (
+            // A ratio that is no small fraction: the resampler blends kernel rows.
+            "timescale_rate_blended",
+            FilterSpec {
+                timescale: Some(timescale(1.0, 1.0, 1.234_5)),
+                ..only
+            },
+        ),
+        (
             "timescale_speed",
             FilterSpec {
                 timescale: Some(timescale(1.25, 1.0, 1.0)),

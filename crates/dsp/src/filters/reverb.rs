@@ -43,8 +43,10 @@ fn flushed(value: f32) -> f32 {
 }
 
 /// Blocks of headroom in a comb's history beyond the one being written: the history is moved
-/// back to its start once every this many blocks.
-const HISTORY_BLOCKS: usize = 6;
+/// back to its start once every this many blocks. 12 costs about 56 KB per comb (0.9 MB for a
+/// reverb's 16). With 6 the move took 9 % of the reverb's time (`perf`); 12 measured 5 %
+/// faster.
+const HISTORY_BLOCKS: usize = 12;
 
 /// A damped feedback comb: `out = line[n − length]`, `store = out·(1 − damp) + store·damp`,
 /// `line[n] = in + store·feedback`.
@@ -504,24 +506,35 @@ mod bank {
                 *store = comb.store;
             }
             let mut runs = combs.each_mut().map(|comb| comb.runs(frames));
-            let keep = simd.splat_f32x8(scan.keep);
+            // The store is carried divided by `keep` (at least 0.6), so each frame's update is
+            // one multiply-add, `store/keep ← damp · store/keep + delayed`, and the feedback
+            // takes `keep` instead: `line = feedback · keep · store/keep + input`.
             let damp = simd.splat_f32x8(scan.damp);
-            let feedback = simd.splat_f32x8(scan.feedback);
+            let feedback = simd.splat_f32x8(scan.feedback * scan.keep);
             let floor = simd.splat_f32x8(super::super::DENORMAL_FLOOR);
             let zero = simd.splat_f32x8(0.0);
-            let mut store: f32x8 = cast(stores);
-            let whole = frames - frames % 8;
-            for step in (0..whole).step_by(8) {
+            let mut scaled = [0.0f32; 8];
+            for (scaled, store) in scaled.iter_mut().zip(stores) {
+                *scaled = store / scan.keep;
+            }
+            let mut store: f32x8 = cast(scaled);
+            let steps = frames / 8;
+            let whole = steps * 8;
+            // Each comb's delayed run and new run as `steps` chunks of eight, all of the same
+            // length, so indexing them by step needs no bounds check of its own.
+            let lines = runs
+                .each_ref()
+                .map(|(line, _)| &line[SCAN..SCAN + whole].as_chunks::<8>().0[..steps]);
+            let (inputs, _) = input[..whole].as_chunks::<8>();
+            let (totals, _) = total[..whole].as_chunks_mut::<8>();
+            let mut written_runs = runs
+                .each_mut()
+                .map(|(_, run)| &mut run[..whole].as_chunks_mut::<8>().0[..steps]);
+            for (step, (inputs, sum)) in inputs.iter().zip(totals.iter_mut()).enumerate() {
                 let mut delayed = [zero; 8];
-                for (delayed, (line, _)) in delayed.iter_mut().zip(&runs) {
-                    let Some(run) = line[SCAN + step..SCAN + step + 8].as_array::<8>() else {
-                        unreachable!("a slice of 8 samples")
-                    };
-                    *delayed = cast(*run);
+                for (delayed, line) in delayed.iter_mut().zip(&lines) {
+                    *delayed = cast(line[step]);
                 }
-                let Some(sum) = total[step..step + 8].as_mut_array::<8>() else {
-                    unreachable!("a slice of 8 samples")
-                };
                 let pairs = [
                     simd.add_f32x8(delayed[0], delayed[1]),
                     simd.add_f32x8(delayed[2], delayed[3]),
@@ -533,24 +546,22 @@ mod bank {
                     simd.add_f32x8(pairs[2], pairs[3]),
                 );
                 *sum = cast(simd.add_f32x8(cast(*sum), all));
-                let frames_of_combs = transpose(simd, delayed);
                 let mut written = [zero; 8];
-                for (frame, (written, delayed)) in
-                    written.iter_mut().zip(frames_of_combs).enumerate()
+                for ((written, delayed), input) in
+                    written.iter_mut().zip(transpose(simd, delayed)).zip(inputs)
                 {
-                    store = simd.mul_add_f32x8(damp, store, simd.mul_f32x8(keep, delayed));
-                    let new =
-                        simd.mul_add_f32x8(feedback, store, simd.splat_f32x8(input[step + frame]));
+                    store = simd.mul_add_f32x8(damp, store, delayed);
+                    let new = simd.mul_add_f32x8(feedback, store, simd.splat_f32x8(*input));
                     *written = flush(simd, new, floor);
                 }
-                for ((_, run), samples) in runs.iter_mut().zip(transpose(simd, written)) {
-                    let Some(run) = run[step..step + 8].as_mut_array::<8>() else {
-                        unreachable!("a slice of 8 samples")
-                    };
-                    *run = cast(samples);
+                for (run, samples) in written_runs.iter_mut().zip(transpose(simd, written)) {
+                    run[step] = cast(samples);
                 }
             }
-            stores = cast(store);
+            let scaled: [f32; 8] = cast(store);
+            for (store, scaled) in stores.iter_mut().zip(scaled) {
+                *store = scaled * scan.keep;
+            }
             for frame in whole..frames {
                 for ((line, run), store) in runs.iter_mut().zip(&mut stores) {
                     let delayed = line[SCAN + frame];

@@ -91,61 +91,125 @@ fn blended_dot_inline<const FMA: bool>(
 #[derive(Debug, Clone)]
 pub(crate) struct Resampler {
     ratio: f64,
-    /// `(PHASES + 1) × TAPS` weights, each row normalised to unit DC gain and every weight
-    /// stored once per channel (`w0 w0 w1 w1 …`), so a row lines up with interleaved frames.
+    steps: Steps,
+    /// One row of `TAPS` weights per phase (`denominator` rows when exact, `PHASES + 1`
+    /// when blended), each normalised to unit DC gain and every weight stored once per
+    /// channel (`w0 w0 w1 w1 …`), so a row lines up with interleaved frames.
     kernel: Vec<f32>,
     /// Interleaved input frames; index 0 is padded frame `buffer_start`. Padded frame
     /// `HALF_TAPS + i` is real input frame `i` (the frames before it are silence).
     buffer: Vec<f32>,
     buffer_start: u64,
     produced: u64,
+    /// Where output frame `produced` reads (exact steps only).
+    next: Position,
     received: u64,
     finished: bool,
+    /// AVX2 + FMA, when the CPU has them: the output loop then runs in explicit SIMD.
+    simd: Option<vector::Simd>,
+}
+
+/// How output frame `n`'s read position `n · ratio` is found.
+#[derive(Debug, Clone, Copy)]
+enum Steps {
+    /// `ratio` is `numerator / denominator` (to 1e-7 of itself, with a denominator up to
+    /// [`MAX_DENOMINATOR`]): the position is kept as a whole frame and a phase in
+    /// `0..denominator`, each phase has its own exact kernel row, and nothing is blended.
+    /// Nightcore (1.25 = 5/4), slow and vaporwave (0.8 = 4/5) are such ratios.
+    Exact { numerator: u64, denominator: u64 },
+    /// Any other ratio: the kernel is interpolated between the two nearest of
+    /// `PHASES + 1` rows.
+    Blended,
+}
+
+/// The largest denominator [`Steps::Exact`] takes (its kernel is that many rows, 384 bytes each).
+const MAX_DENOMINATOR: u64 = 512;
+
+impl Steps {
+    #[allow(
+        clippy::cast_precision_loss,
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss
+    )]
+    fn for_ratio(ratio: f64) -> Self {
+        (1..=MAX_DENOMINATOR)
+            .find_map(|denominator| {
+                let numerator = (ratio * denominator as f64).round();
+                (numerator >= 1.0 && (numerator / denominator as f64 - ratio).abs() <= 1e-7 * ratio)
+                    .then_some(Self::Exact {
+                        numerator: numerator as u64,
+                        denominator,
+                    })
+            })
+            .unwrap_or(Self::Blended)
+    }
+}
+
+/// A read position as a whole input frame and a phase (`phase / denominator` of a frame).
+#[derive(Debug, Clone, Copy, Default)]
+struct Position {
+    whole: u64,
+    phase: u64,
+}
+
+/// The windowed-sinc rows for the given sub-sample `fractions`, interleaved per channel.
+#[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation)]
+fn kernel_rows(cutoff: f64, fractions: impl Iterator<Item = f64>) -> Vec<f32> {
+    let i0_beta = bessel_i0(KAISER_BETA);
+    let mut kernel = Vec::new();
+    for fraction in fractions {
+        let mut row = [0.0f64; TAPS];
+        for (tap, weight) in row.iter_mut().enumerate() {
+            // Tap `tap` weights input frame `base − HALF_TAPS + 1 + tap`.
+            let t = tap as f64 - (HALF_TAPS as f64 - 1.0) - fraction;
+            let sinc = if t.abs() < 1e-12 {
+                1.0
+            } else {
+                (PI * cutoff * t).sin() / (PI * cutoff * t)
+            };
+            let normalised = t / HALF_TAPS as f64;
+            let window = if normalised.abs() >= 1.0 {
+                0.0
+            } else {
+                bessel_i0(KAISER_BETA * (1.0 - normalised * normalised).sqrt()) / i0_beta
+            };
+            *weight = cutoff * sinc * window;
+        }
+        let sum: f64 = row.iter().sum();
+        kernel.extend(
+            row.iter()
+                .flat_map(|weight| [(weight / sum) as f32; CHANNELS]),
+        );
+    }
+    kernel
 }
 
 impl Resampler {
-    #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation)]
     pub(crate) fn new(ratio: f64) -> Self {
+        Self::with_steps(ratio, Steps::for_ratio(ratio))
+    }
+
+    #[allow(clippy::cast_precision_loss)]
+    fn with_steps(ratio: f64, steps: Steps) -> Self {
         let cutoff = (1.0 / ratio).min(1.0) * CUTOFF_MARGIN;
-        let mut kernel = Vec::with_capacity((PHASES + 1) * TAPS);
-        let i0_beta = bessel_i0(KAISER_BETA);
-        for phase in 0..=PHASES {
-            let fraction = phase as f64 / PHASES as f64;
-            let row_start = kernel.len();
-            for tap in 0..TAPS {
-                // Tap `tap` weights input frame `base − HALF_TAPS + 1 + tap`.
-                let t = tap as f64 - (HALF_TAPS as f64 - 1.0) - fraction;
-                let sinc = if t.abs() < 1e-12 {
-                    1.0
-                } else {
-                    (PI * cutoff * t).sin() / (PI * cutoff * t)
-                };
-                let normalised = t / HALF_TAPS as f64;
-                let window = if normalised.abs() >= 1.0 {
-                    0.0
-                } else {
-                    bessel_i0(KAISER_BETA * (1.0 - normalised * normalised).sqrt()) / i0_beta
-                };
-                kernel.push(cutoff * sinc * window);
-            }
-            let row = &mut kernel[row_start..];
-            let sum: f64 = row.iter().sum();
-            for weight in row {
-                *weight /= sum;
-            }
-        }
-        let kernel = kernel
-            .into_iter()
-            .flat_map(|weight| [weight as f32; CHANNELS])
-            .collect();
+        let kernel = match steps {
+            Steps::Exact { denominator, .. } => kernel_rows(
+                cutoff,
+                (0..denominator).map(|k| k as f64 / denominator as f64),
+            ),
+            Steps::Blended => kernel_rows(cutoff, (0..=PHASES).map(|k| k as f64 / PHASES as f64)),
+        };
         let mut resampler = Self {
             ratio,
+            steps,
             kernel,
             buffer: Vec::with_capacity(CHANNELS * 8192),
             buffer_start: 0,
             produced: 0,
+            next: Position::default(),
             received: 0,
             finished: false,
+            simd: vector::detect(),
         };
         resampler.reset();
         resampler
@@ -161,6 +225,7 @@ impl Resampler {
         self.buffer.resize(HALF_TAPS * CHANNELS, 0.0);
         self.buffer_start = 0;
         self.produced = 0;
+        self.next = Position::default();
         self.received = 0;
         self.finished = false;
     }
@@ -171,7 +236,8 @@ impl Resampler {
         self.produce(output);
     }
 
-    /// Flushes the last `HALF_TAPS` frames; output length is exactly `⌈input / ratio⌉` frames.
+    /// Flushes the last `HALF_TAPS` frames; output length is exactly `⌈input / ratio⌉` frames
+    /// (with the ratio as its fraction under [`Steps::Exact`], within 1e-7 of it).
     pub(crate) fn finish(&mut self, output: &mut Vec<f32>) {
         if !self.finished {
             self.finished = true;
@@ -181,41 +247,281 @@ impl Resampler {
         }
     }
 
+    fn produce(&mut self, output: &mut Vec<f32>) {
+        match self.simd {
+            Some(simd) => vector::produce(simd, self, output),
+            None => self.produce_with(
+                output,
+                |samples, row| blended_dot(samples, row, row, 0.0),
+                blended_dot,
+            ),
+        }
+        self.drop_consumed();
+    }
+
+    /// Every output frame the buffered input allows, appended to `output`; `exact` and
+    /// `blended` are the dot products of the two kinds of [`Steps`].
+    #[inline(always)]
     #[allow(
         clippy::cast_precision_loss,
         clippy::cast_possible_truncation,
         clippy::cast_sign_loss
     )]
-    fn produce(&mut self, output: &mut Vec<f32>) {
+    fn produce_with(
+        &mut self,
+        output: &mut Vec<f32>,
+        exact: impl Fn(&[f32], &[f32]) -> [f32; 2],
+        blended: impl Fn(&[f32], &[f32], &[f32], f32) -> [f32; 2],
+    ) {
         let buffered_end = self.buffer_start + (self.buffer.len() / CHANNELS) as u64;
-        loop {
-            let position = self.produced as f64 * self.ratio;
-            if self.finished && position >= self.received as f64 {
-                break;
-            }
-            // `position` is never negative, so the integer conversion is `floor` (which is a
-            // library call on baseline x86-64).
-            let whole = position as u64;
+        let buffer_start = self.buffer_start;
+        // Where the `ROW` interleaved samples of an output frame at `whole + …` start in the
+        // buffer, if they are all buffered.
+        let first = move |whole: u64| {
             let base = whole + HALF_TAPS as u64;
-            if base + HALF_TAPS as u64 > buffered_end - 1 {
-                break;
+            (base + (HALF_TAPS as u64) < buffered_end)
+                .then(|| (base + 1 - HALF_TAPS as u64 - buffer_start) as usize * CHANNELS)
+        };
+        match self.steps {
+            Steps::Exact {
+                numerator,
+                denominator,
+            } => {
+                let (step_whole, step_phase) = (numerator / denominator, numerator % denominator);
+                loop {
+                    let Position { whole, phase } = self.next;
+                    if self.finished && whole >= self.received {
+                        break;
+                    }
+                    let Some(first) = first(whole) else {
+                        break;
+                    };
+                    let frames = &self.buffer[first..first + ROW];
+                    let row = &self.kernel[phase as usize * ROW..][..ROW];
+                    output.extend_from_slice(&exact(frames, row));
+                    self.produced += 1;
+                    let mut next = Position {
+                        whole: whole + step_whole,
+                        phase: phase + step_phase,
+                    };
+                    if next.phase >= denominator {
+                        next.phase -= denominator;
+                        next.whole += 1;
+                    }
+                    self.next = next;
+                }
             }
-            let phase_position = (position - whole as f64) * PHASES as f64;
-            let phase = (phase_position as usize).min(PHASES - 1);
-            let blend = (phase_position - phase as f64) as f32;
-            let (row, next) = self.kernel[phase * ROW..(phase + 2) * ROW].split_at(ROW);
-            let first = (base + 1 - HALF_TAPS as u64 - self.buffer_start) as usize * CHANNELS;
-            let frames = &self.buffer[first..first + ROW];
-            output.extend_from_slice(&blended_dot(frames, row, next, blend));
-            self.produced += 1;
+            Steps::Blended => loop {
+                let position = self.produced as f64 * self.ratio;
+                if self.finished && position >= self.received as f64 {
+                    break;
+                }
+                // `position` is never negative, so the integer conversion is `floor` (which
+                // is a library call on baseline x86-64).
+                let whole = position as u64;
+                let Some(first) = first(whole) else {
+                    break;
+                };
+                let frames = &self.buffer[first..first + ROW];
+                let phase_position = (position - whole as f64) * PHASES as f64;
+                let phase = (phase_position as usize).min(PHASES - 1);
+                let blend = (phase_position - phase as f64) as f32;
+                let (row, next) = self.kernel[phase * ROW..(phase + 2) * ROW].split_at(ROW);
+                output.extend_from_slice(&blended(frames, row, next, blend));
+                self.produced += 1;
+            },
         }
-        // Keep only what the next output frame can still reach.
-        let next_base = (self.produced as f64 * self.ratio).floor() as u64 + HALF_TAPS as u64;
+    }
+
+    /// Drops the input the next output frame can no longer reach.
+    #[allow(
+        clippy::cast_precision_loss,
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss
+    )]
+    fn drop_consumed(&mut self) {
+        let next_whole = match self.steps {
+            Steps::Exact { .. } => self.next.whole,
+            Steps::Blended => (self.produced as f64 * self.ratio).floor() as u64,
+        };
+        let next_base = next_whole + HALF_TAPS as u64;
         let keep_from = (next_base + 1).saturating_sub(HALF_TAPS as u64);
         if keep_from > self.buffer_start {
             let drop = ((keep_from - self.buffer_start) as usize * CHANNELS).min(self.buffer.len());
             self.buffer.drain(..drop);
             self.buffer_start += (drop / CHANNELS) as u64;
         }
+    }
+}
+
+/// The output loop in explicit AVX2 + FMA (`pulp`'s safe wrappers; its `V3` token is the
+/// run-time check): one dot product per output frame in four 8-lane accumulators, so neither
+/// the lanes nor the reduction depend on what the compiler makes of array code.
+mod vector {
+    use super::Resampler;
+
+    #[cfg(target_arch = "x86_64")]
+    pub(super) use pulp::x86::V3 as Simd;
+
+    #[cfg(not(target_arch = "x86_64"))]
+    #[derive(Debug, Clone, Copy)]
+    pub(super) enum Simd {}
+
+    /// The vector unit the loop needs (AVX2 and FMA), if this CPU has it.
+    #[cfg(target_arch = "x86_64")]
+    pub(super) fn detect() -> Option<Simd> {
+        Simd::try_new()
+    }
+
+    /// The vector unit the loop needs, if this CPU has it.
+    #[cfg(not(target_arch = "x86_64"))]
+    pub(super) fn detect() -> Option<Simd> {
+        None
+    }
+
+    #[cfg(not(target_arch = "x86_64"))]
+    pub(super) fn produce(simd: Simd, _: &mut Resampler, _: &mut Vec<f32>) {
+        match simd {}
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    pub(super) fn produce(simd: Simd, resampler: &mut Resampler, output: &mut Vec<f32>) {
+        simd.vectorize(|| {
+            resampler.produce_with(
+                output,
+                |samples, row| x86::dot(simd, samples, row, None),
+                |samples, row, next, blend| x86::dot(simd, samples, row, Some((next, blend))),
+            );
+        });
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    mod x86 {
+        use std::arch::x86_64::{__m128, __m256};
+
+        use pulp::{cast, f32x8};
+
+        use super::Simd;
+
+        /// `(Σ samples · weights, per channel)`, the weights being `row`, or with
+        /// `Some((next, blend))` `row + (next − row) · blend`. All slices are one kernel row
+        /// of interleaved stereo.
+        #[inline(always)]
+        pub(super) fn dot(
+            simd: Simd,
+            samples: &[f32],
+            row: &[f32],
+            blended: Option<(&[f32], f32)>,
+        ) -> [f32; 2] {
+            let (samples, _) = samples.as_chunks::<8>();
+            let (row, _) = row.as_chunks::<8>();
+            let zero = simd.splat_f32x8(0.0);
+            let mut sums = [zero; 4];
+            match blended {
+                None => {
+                    for (index, (samples, weights)) in samples.iter().zip(row).enumerate() {
+                        let sum = &mut sums[index % 4];
+                        *sum = simd.mul_add_f32x8(cast(*samples), cast(*weights), *sum);
+                    }
+                }
+                Some((next, blend)) => {
+                    let (next, _) = next.as_chunks::<8>();
+                    let blend = simd.splat_f32x8(blend);
+                    for (index, ((samples, weights), next)) in
+                        samples.iter().zip(row).zip(next).enumerate()
+                    {
+                        let weights: f32x8 = cast(*weights);
+                        let step = simd.sub_f32x8(cast(*next), weights);
+                        let weights = simd.mul_add_f32x8(step, blend, weights);
+                        let sum = &mut sums[index % 4];
+                        *sum = simd.mul_add_f32x8(cast(*samples), weights, *sum);
+                    }
+                }
+            }
+            // Lanes alternate left and right: fold the halves until one pair is left.
+            let total: __m256 = cast(simd.add_f32x8(
+                simd.add_f32x8(sums[0], sums[1]),
+                simd.add_f32x8(sums[2], sums[3]),
+            ));
+            let half = simd.sse._mm_add_ps(
+                simd.avx._mm256_castps256_ps128(total),
+                simd.avx._mm256_extractf128_ps::<1>(total),
+            );
+            let quarter: __m128 = simd
+                .sse
+                ._mm_add_ps(half, simd.sse._mm_movehl_ps(half, half));
+            let lanes: [f32; 4] = cast(quarter);
+            [lanes[0], lanes[1]]
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resample(mut resampler: Resampler, input: &[f32]) -> Vec<f32> {
+        let mut output = Vec::new();
+        for block in input.chunks(crate::FRAMES_PER_BLOCK * CHANNELS) {
+            resampler.process(block, &mut output);
+        }
+        resampler.finish(&mut output);
+        output
+    }
+
+    /// Exact and blended phases, and the vector and fallback loops, give the same audio within
+    /// rounding. At 1.25 every read position is a quarter frame, which the blended table has
+    /// as rows too, so all four compute the same weights.
+    #[test]
+    fn every_way_to_resample_agrees() {
+        let ratio = 1.25;
+        assert!(matches!(
+            Steps::for_ratio(ratio),
+            Steps::Exact {
+                numerator: 5,
+                denominator: 4
+            }
+        ));
+        assert!(matches!(Steps::for_ratio(1.234_567_1), Steps::Blended));
+        let mut noise = crate::tests::white_noise(0x5EED_0125);
+        let input: Vec<f32> = (0..CHANNELS * (4 * crate::FRAMES_PER_BLOCK + 3))
+            .map(|_| noise())
+            .collect();
+        let variants = [
+            Steps::Exact {
+                numerator: 5,
+                denominator: 4,
+            },
+            Steps::Blended,
+        ]
+        .into_iter()
+        .flat_map(|steps| {
+            let vector = Resampler::with_steps(ratio, steps);
+            let mut fallback = Resampler::with_steps(ratio, steps);
+            fallback.simd = None;
+            [vector, fallback]
+        });
+        let outputs: Vec<Vec<f32>> = variants
+            .map(|resampler| resample(resampler, &input))
+            .collect();
+        let frames = input.len() / CHANNELS;
+        assert_eq!(
+            outputs[0].len() / CHANNELS,
+            frames * 4 / 5 + 1,
+            "⌈frames / 1.25⌉"
+        );
+        for (variant, output) in outputs.iter().enumerate().skip(1) {
+            assert_eq!(output.len(), outputs[0].len(), "variant {variant}: length");
+            for (index, (expected, actual)) in outputs[0].iter().zip(output).enumerate() {
+                assert!(
+                    (expected - actual).abs() < 1e-5,
+                    "variant {variant}, sample {index}: {expected} against {actual}"
+                );
+            }
+        }
+        assert!(
+            outputs[0].iter().any(|sample| sample.abs() > 0.1),
+            "silent output"
+        );
     }
 }
