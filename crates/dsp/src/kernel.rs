@@ -36,3 +36,26 @@ macro_rules! dispatched {
     };
 }
 pub(crate) use dispatched;
+
+/// The vector unit of the explicitly vectorised kernels (the reverb's comb bank, the
+/// resampler's output loop): `pulp`'s AVX2 + FMA token, whose existence proves the CPU has
+/// them, so its wrappers of the intrinsics are safe to call.
+#[cfg(target_arch = "x86_64")]
+pub(crate) use pulp::x86::V3 as Simd;
+
+/// No explicit-SIMD kernels off x86-64: this type has no values.
+#[cfg(not(target_arch = "x86_64"))]
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Simd {}
+
+/// The vector unit, if this CPU has it (checked at run time; `None` off x86-64).
+pub(crate) fn detect_simd() -> Option<Simd> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        Simd::try_new()
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        None
+    }
+}

@@ -394,30 +394,13 @@ dispatched! {
 /// through `pulp`'s safe wrappers (its `V3` token proves the CPU has them), so neither the
 /// transposes nor the lane layout depend on what the compiler makes of array code.
 mod bank {
-    use super::{Comb, DampingScan, SCAN, flushed};
+    pub(super) use crate::kernel::{Simd, detect_simd as detect};
 
-    #[cfg(target_arch = "x86_64")]
-    pub(super) use pulp::x86::V3 as Simd;
-
-    #[cfg(not(target_arch = "x86_64"))]
-    #[derive(Debug, Clone, Copy)]
-    pub(super) enum Simd {}
-
-    /// The vector unit the bank needs, if this CPU has it.
-    #[cfg(not(target_arch = "x86_64"))]
-    pub(super) fn detect() -> Option<Simd> {
-        None
-    }
+    use super::{Comb, DampingScan};
 
     #[cfg(not(target_arch = "x86_64"))]
     pub(super) fn run(simd: Simd, _: &mut [Comb; 8], _: &[f32], _: &mut [f32], _: &DampingScan) {
         match simd {}
-    }
-
-    /// The vector unit the bank needs (AVX2 and FMA), if this CPU has it.
-    #[cfg(target_arch = "x86_64")]
-    pub(super) fn detect() -> Option<Simd> {
-        Simd::try_new()
     }
 
     #[cfg(target_arch = "x86_64")]
@@ -429,7 +412,8 @@ mod bank {
 
         use pulp::{cast, f32x8};
 
-        use super::{Comb, DampingScan, SCAN, Simd, flushed};
+        use super::super::{SCAN, flushed};
+        use super::{Comb, DampingScan, Simd};
 
         /// Rows to columns: `out[j]` lane `i` is `rows[i]` lane `j`.
         #[inline(always)]

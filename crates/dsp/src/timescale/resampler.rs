@@ -358,26 +358,9 @@ impl Resampler {
 /// run-time check): one dot product per output frame in four 8-lane accumulators, so neither
 /// the lanes nor the reduction depend on what the compiler makes of array code.
 mod vector {
+    pub(super) use crate::kernel::{Simd, detect_simd as detect};
+
     use super::Resampler;
-
-    #[cfg(target_arch = "x86_64")]
-    pub(super) use pulp::x86::V3 as Simd;
-
-    #[cfg(not(target_arch = "x86_64"))]
-    #[derive(Debug, Clone, Copy)]
-    pub(super) enum Simd {}
-
-    /// The vector unit the loop needs (AVX2 and FMA), if this CPU has it.
-    #[cfg(target_arch = "x86_64")]
-    pub(super) fn detect() -> Option<Simd> {
-        Simd::try_new()
-    }
-
-    /// The vector unit the loop needs, if this CPU has it.
-    #[cfg(not(target_arch = "x86_64"))]
-    pub(super) fn detect() -> Option<Simd> {
-        None
-    }
 
     #[cfg(not(target_arch = "x86_64"))]
     pub(super) fn produce(simd: Simd, _: &mut Resampler, _: &mut Vec<f32>) {
