@@ -8,29 +8,9 @@ use std::time::{Duration, Instant};
 
 const RATE: u32 = 48_000;
 
-fn write_tone(path: &Path, frequency: f32, seconds: f32) {
-    let spec = hound::WavSpec {
-        channels: 2,
-        sample_rate: RATE,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut writer = hound::WavWriter::create(path, spec).unwrap();
-    #[allow(
-        clippy::cast_possible_truncation,
-        clippy::cast_sign_loss,
-        clippy::cast_precision_loss
-    )]
-    let frames = (seconds * RATE as f32) as u32;
-    for index in 0..frames {
-        #[allow(clippy::cast_precision_loss)]
-        let time = index as f32 / RATE as f32;
-        #[allow(clippy::cast_possible_truncation)]
-        let sample = ((std::f32::consts::TAU * frequency * time).sin() * 0.5 * 32767.0) as i16;
-        writer.write_sample(sample).unwrap();
-        writer.write_sample(sample).unwrap();
-    }
-    writer.finalize().unwrap();
+/// A stereo 16-bit WAV of `seconds` of a sine at `frequency` Hz, at half scale.
+fn write_tone(path: &Path, frequency: f32, seconds: u32) {
+    minstrel_testkit::audio::write_tone(path, seconds, frequency, 0.5 * 32_767.0);
 }
 
 /// Left channel of a 16-bit stereo WAV as f32.
@@ -92,7 +72,7 @@ fn run_script_with(
     let dir = tempfile::tempdir().unwrap();
     let library = dir.path().join("music");
     std::fs::create_dir(&library).unwrap();
-    write_tone(&library.join("tone.wav"), 440.0, 2.0);
+    write_tone(&library.join("tone.wav"), 440.0, 2);
     let output = dir.path().join("out.wav");
     let mut child = Command::new(env!("CARGO_BIN_EXE_minstrel"))
         .current_dir(dir.path())
@@ -264,8 +244,8 @@ fn a_killed_bot_brings_its_queue_back_at_the_next_start() {
     let dir = tempfile::tempdir().unwrap();
     let library = dir.path().join("music");
     std::fs::create_dir(&library).unwrap();
-    write_tone(&library.join("tone.wav"), 440.0, 30.0);
-    write_tone(&library.join("high.wav"), 880.0, 1.0);
+    write_tone(&library.join("tone.wav"), 440.0, 30);
+    write_tone(&library.join("high.wav"), 880.0, 1);
     let start = |output: &str| {
         Command::new(env!("CARGO_BIN_EXE_minstrel"))
             .current_dir(dir.path())

@@ -6,25 +6,9 @@ use std::process::{Command, Output};
 
 const RATE: u32 = 48_000;
 
-/// A stereo 16-bit WAV of a sine at half scale.
-fn write_tone(path: &Path, frequency: f64, seconds: f64) {
-    let spec = hound::WavSpec {
-        channels: 2,
-        sample_rate: RATE,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut writer = hound::WavWriter::create(path, spec).unwrap();
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    let frames = (seconds * f64::from(RATE)) as u32;
-    for index in 0..frames {
-        let time = f64::from(index) / f64::from(RATE);
-        #[allow(clippy::cast_possible_truncation)]
-        let sample = ((std::f64::consts::TAU * frequency * time).sin() * 0.5 * 32767.0) as i16;
-        writer.write_sample(sample).unwrap();
-        writer.write_sample(sample).unwrap();
-    }
-    writer.finalize().unwrap();
+/// A stereo 16-bit WAV of `seconds` of a sine at `frequency` Hz, at half scale.
+fn write_tone(path: &Path, frequency: f32, seconds: u32) {
+    minstrel_testkit::audio::write_tone(path, seconds, frequency, 0.5 * 32_767.0);
 }
 
 /// The rendered file as `(left, right)` in `f32`, after checking the format render promises.
@@ -100,7 +84,7 @@ struct Workspace {
 impl Workspace {
     fn new() -> Self {
         let folder = tempfile::tempdir().unwrap();
-        write_tone(&folder.path().join("in.wav"), 440.0, 2.0);
+        write_tone(&folder.path().join("in.wav"), 440.0, 2);
         Self { folder }
     }
 
@@ -314,7 +298,7 @@ fn progress_lines(stderr: &str) -> Vec<&str> {
 #[test]
 fn long_renders_report_progress_on_stderr() {
     let workspace = Workspace::new();
-    write_tone(&workspace.path("long.wav"), 440.0, 65.0);
+    write_tone(&workspace.path("long.wav"), 440.0, 65);
 
     // The file's own duration is the total.
     let stderr = workspace.render_file("long.wav", &[]);

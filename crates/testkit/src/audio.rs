@@ -20,9 +20,10 @@ pub fn write_tone(path: &Path, seconds: u32, frequency: f32, amplitude: f32) {
     };
     let mut writer = hound::WavWriter::create(path, spec).expect("create the tone");
     for index in 0..48_000 * seconds {
-        #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation)]
-        let sample =
-            ((std::f32::consts::TAU * frequency * index as f32 / RATE).sin() * amplitude) as i16;
+        // The phase in `f64`: in `f32` it loses a hundredth of a radian a minute in.
+        let phase = std::f64::consts::TAU * f64::from(frequency) * f64::from(index) / 48_000.0;
+        #[allow(clippy::cast_possible_truncation)]
+        let sample = (phase.sin() * f64::from(amplitude)) as i16;
         writer.write_sample(sample).expect("write the tone");
         writer.write_sample(sample).expect("write the tone");
     }
