@@ -164,8 +164,7 @@ fn run_combs<const FMA: bool, const G: usize>(
             .zip(&input[whole..])
             .zip(&line[SCAN + whole..])
         {
-            *store = mul_add::<FMA>(scan.keep, *delayed, scan.damp * *store);
-            *written = flushed(mul_add::<FMA>(scan.feedback, *store, *input));
+            *written = scan.step::<FMA>(store, *delayed, *input);
         }
     }
     for (comb, store) in combs.iter_mut().zip(stores) {
@@ -297,6 +296,15 @@ struct DampingScan {
 }
 
 impl DampingScan {
+    /// One frame of one comb, sample by sample: `store = keep·delayed + damp·store`, and the
+    /// returned new line sample `feedback·store + input` (flushed). Both kernels' frames after
+    /// their last whole chunk.
+    #[inline(always)]
+    fn step<const FMA: bool>(&self, store: &mut f32, delayed: f32, input: f32) -> f32 {
+        *store = mul_add::<FMA>(self.keep, delayed, self.damp * *store);
+        flushed(mul_add::<FMA>(self.feedback, *store, input))
+    }
+
     #[allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]
     fn new(damp: f32, feedback: f32) -> Self {
         let keep = 1.0 - damp;
@@ -550,8 +558,7 @@ mod bank {
                 for ((line, run), store) in runs.iter_mut().zip(&mut stores) {
                     let delayed = line[SCAN + frame];
                     total[frame] += delayed;
-                    *store = scan.keep.mul_add(delayed, scan.damp * *store);
-                    run[frame] = flushed(scan.feedback.mul_add(*store, input[frame]));
+                    run[frame] = scan.step::<true>(store, delayed, input[frame]);
                 }
             }
             for (comb, store) in combs.iter_mut().zip(stores) {
