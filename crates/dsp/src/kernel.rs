@@ -14,6 +14,12 @@ pub(crate) fn mul_add<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
     if FMA { a.mul_add(b, c) } else { a * b + c }
 }
 
+/// `a · b + c` in `f64`, fused when `FMA` (see [`mul_add`]).
+#[inline(always)]
+pub(crate) fn mul_add_f64<const FMA: bool>(a: f64, b: f64, c: f64) -> f64 {
+    if FMA { a.mul_add(b, c) } else { a * b + c }
+}
+
 /// `c − a · b` in `f64`, fused when `FMA` (see [`mul_add`]).
 #[inline(always)]
 pub(crate) fn minus_product_f64<const FMA: bool>(a: f64, b: f64, c: f64) -> f64 {

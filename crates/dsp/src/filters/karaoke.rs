@@ -52,7 +52,9 @@ impl KaraokeFilter {
             Some([first, second]) => {
                 for frame in block.chunks_exact_mut(2) {
                     let (left, right) = (frame[0], frame[1]);
-                    let low = mono_level * second.process(first.process(0.5 * (left + right)));
+                    let mono = 0.5 * f64::from(left + right);
+                    #[allow(clippy::cast_possible_truncation)]
+                    let low = mono_level * second.process::<FMA>(first.process::<FMA>(mono)) as f32;
                     frame[0] = left - level * right + low;
                     frame[1] = right - level * left + low;
                 }
