@@ -6,6 +6,7 @@ use minstrel_domain::filters::FilterSpec;
 
 use crate::control::FilterControl;
 use crate::engine::{DEFAULT_OUTPUT_CAPACITY, Engine, structure_of};
+use crate::kernel::{copy_samples, extend_samples};
 use crate::limiter::Limiter;
 use crate::volume::{filter_volume_gain, player_volume_gain};
 use crate::{CHANNELS, FRAMES_PER_BLOCK};
@@ -174,7 +175,10 @@ impl FilterChain {
     /// how many were written.
     pub fn pull(&mut self, out: &mut [f32]) -> usize {
         let count = (out.len() - out.len() % CHANNELS).min(self.available());
-        out[..count].copy_from_slice(&self.output[self.read..self.read + count]);
+        copy_samples(
+            &mut out[..count],
+            &self.output[self.read..self.read + count],
+        );
         self.read += count;
         if self.read == self.output.len() {
             self.output.clear();
@@ -280,7 +284,10 @@ impl FilterChain {
         }
         let overflow = (self.history.len() + block.len()).saturating_sub(keep);
         self.history.drain(..overflow);
-        self.history.extend(block);
+        // In pieces, for the reason given at `copy_samples`.
+        for piece in block.chunks(crate::kernel::COPY_PIECE) {
+            self.history.extend(piece);
+        }
     }
 
     /// Moves finished engine output through cross-fade, gain and limiter into `output`.
@@ -328,7 +335,7 @@ impl FilterChain {
             // smaller one than it was prepared with (and has to grow on the audio thread).
             std::mem::swap(&mut self.output, &mut self.current.output);
         } else {
-            self.output.extend_from_slice(&self.current.output[..whole]);
+            extend_samples(&mut self.output, &self.current.output[..whole]);
             self.current.output.drain(..whole);
         }
         self.finish_samples(start);

@@ -8,6 +8,7 @@ use crate::filters::karaoke::KaraokeFilter;
 use crate::filters::modulation::{RotationFilter, TremoloFilter, VibratoFilter};
 use crate::filters::reverb::ReverbFilter;
 use crate::filters::simple::{ChannelMixFilter, DistortionFilter, LowPassFilter};
+use crate::kernel::extend_samples;
 use crate::timescale::TimescaleFilter;
 use crate::{CHANNELS, FRAMES_PER_BLOCK};
 
@@ -151,7 +152,7 @@ impl Engine {
                 // filters can run on them; an empty `Vec` costs nothing.)
                 let mut output = std::mem::take(&mut self.output);
                 let start = output.len();
-                output.extend_from_slice(block);
+                extend_samples(&mut output, block);
                 self.before_timescale(&mut output[start..]);
                 self.after_timescale(&mut output[start..]);
                 self.output = output;
@@ -159,7 +160,7 @@ impl Engine {
             }
             let mut work = std::mem::take(&mut self.work);
             work.clear();
-            work.extend_from_slice(block);
+            extend_samples(&mut work, block);
             self.before_timescale(&mut work);
             self.stretched.clear();
             if let Some(timescale) = &mut self.timescale {
@@ -213,7 +214,7 @@ impl Engine {
     fn after_timescale_on_stretched(&mut self) {
         let mut stretched = std::mem::take(&mut self.stretched);
         self.after_timescale(&mut stretched);
-        self.output.extend_from_slice(&stretched);
+        extend_samples(&mut self.output, &stretched);
         self.stretched = stretched;
     }
 

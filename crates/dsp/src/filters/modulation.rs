@@ -13,7 +13,7 @@ use std::f32::consts::{FRAC_PI_4, SQRT_2, TAU};
 
 use minstrel_domain::filters::{Oscillation, Rotation};
 
-use crate::kernel::{dispatched, mul_add};
+use crate::kernel::{copy_samples, dispatched, mul_add};
 use crate::{FRAMES_PER_BLOCK, SAMPLE_RATE};
 
 /// Control-point spacing in frames is this divided by the frequency in Hz (see the module doc).
@@ -232,7 +232,7 @@ impl VibratoFilter {
         let sweep = self.sweep;
         for chunk in block.chunks_mut(FRAMES_PER_BLOCK * 2) {
             let history = VIBRATO_HISTORY * 2;
-            self.line[history..history + chunk.len()].copy_from_slice(chunk);
+            copy_samples(&mut self.line[history..history + chunk.len()], chunk);
             let line = &self.line;
             let mut write = VIBRATO_HISTORY;
             self.oscillator.segments(
@@ -285,7 +285,7 @@ impl VibratoFilter {
         let sweep = self.sweep;
         for chunk in block.chunks_mut(FRAMES_PER_BLOCK * 2) {
             let history = VIBRATO_HISTORY * 2;
-            self.line[history..history + chunk.len()].copy_from_slice(chunk);
+            copy_samples(&mut self.line[history..history + chunk.len()], chunk);
             let line = &self.line;
             let mut write = VIBRATO_HISTORY;
             self.oscillator.modulate(

@@ -7,7 +7,7 @@
 use std::f64::consts::PI;
 
 use crate::CHANNELS;
-use crate::kernel::mul_add;
+use crate::kernel::{extend_samples, mul_add};
 
 /// Half the kernel length in input frames (the latency, 0.5 ms).
 const HALF_TAPS: usize = 24;
@@ -231,7 +231,7 @@ impl Resampler {
     }
 
     pub(crate) fn process(&mut self, input: &[f32], output: &mut Vec<f32>) {
-        self.buffer.extend_from_slice(input);
+        extend_samples(&mut self.buffer, input);
         self.received += (input.len() / CHANNELS) as u64;
         self.produce(output);
     }
@@ -250,29 +250,19 @@ impl Resampler {
     fn produce(&mut self, output: &mut Vec<f32>) {
         match self.simd {
             Some(simd) => vector::produce(simd, self, output),
-            None => self.produce_with(
-                output,
-                |samples, row| blended_dot(samples, row, row, 0.0),
-                blended_dot,
-            ),
+            None => self.produce_with(output, &PortableDots),
         }
         self.drop_consumed();
     }
 
-    /// Every output frame the buffered input allows, appended to `output`; `exact` and
-    /// `blended` are the dot products of the two kinds of [`Steps`].
+    /// Every output frame the buffered input allows, appended to `output`, through `dots`.
     #[inline(always)]
     #[allow(
         clippy::cast_precision_loss,
         clippy::cast_possible_truncation,
         clippy::cast_sign_loss
     )]
-    fn produce_with(
-        &mut self,
-        output: &mut Vec<f32>,
-        exact: impl Fn(&[f32], &[f32]) -> [f32; 2],
-        blended: impl Fn(&[f32], &[f32], &[f32], f32) -> [f32; 2],
-    ) {
+    fn produce_with(&mut self, output: &mut Vec<f32>, dots: &impl DotProducts) {
         let buffered_end = self.buffer_start + (self.buffer.len() / CHANNELS) as u64;
         let buffer_start = self.buffer_start;
         // Where the `ROW` interleaved samples of an output frame at `whole + …` start in the
@@ -298,7 +288,7 @@ impl Resampler {
                     };
                     let frames = &self.buffer[first..first + ROW];
                     let row = &self.kernel[phase as usize * ROW..][..ROW];
-                    output.extend_from_slice(&exact(frames, row));
+                    output.extend_from_slice(&dots.exact(frames, row));
                     self.produced += 1;
                     let mut next = Position {
                         whole: whole + step_whole,
@@ -327,7 +317,7 @@ impl Resampler {
                 let phase = (phase_position as usize).min(PHASES - 1);
                 let blend = (phase_position - phase as f64) as f32;
                 let (row, next) = self.kernel[phase * ROW..(phase + 2) * ROW].split_at(ROW);
-                output.extend_from_slice(&blended(frames, row, next, blend));
+                output.extend_from_slice(&dots.blended(frames, row, next, blend));
                 self.produced += 1;
             },
         }
@@ -354,6 +344,29 @@ impl Resampler {
     }
 }
 
+/// The two dot products of the output loop, one per kind of [`Steps`]: an exact kernel row,
+/// or `row + (next − row) · blend`. Methods of a trait, `#[inline(always)]`, rather than
+/// closures, so they are compiled with the CPU features of the loop they are inlined into.
+trait DotProducts {
+    fn exact(&self, samples: &[f32], row: &[f32]) -> [f32; 2];
+    fn blended(&self, samples: &[f32], row: &[f32], next: &[f32], blend: f32) -> [f32; 2];
+}
+
+/// The dot products without explicit SIMD ([`blended_dot`], dispatched by `multiversion`).
+struct PortableDots;
+
+impl DotProducts for PortableDots {
+    #[inline(always)]
+    fn exact(&self, samples: &[f32], row: &[f32]) -> [f32; 2] {
+        blended_dot(samples, row, row, 0.0)
+    }
+
+    #[inline(always)]
+    fn blended(&self, samples: &[f32], row: &[f32], next: &[f32], blend: f32) -> [f32; 2] {
+        blended_dot(samples, row, next, blend)
+    }
+}
+
 /// The output loop in explicit AVX2 + FMA (`pulp`'s safe wrappers; its `V3` token is the
 /// run-time check): one dot product per output frame in four 8-lane accumulators, so neither
 /// the lanes nor the reduction depend on what the compiler makes of array code.
@@ -369,13 +382,50 @@ mod vector {
 
     #[cfg(target_arch = "x86_64")]
     pub(super) fn produce(simd: Simd, resampler: &mut Resampler, output: &mut Vec<f32>) {
-        simd.vectorize(|| {
-            resampler.produce_with(
-                output,
-                |samples, row| x86::dot(simd, samples, row, None),
-                |samples, row, next, blend| x86::dot(simd, samples, row, Some((next, blend))),
-            );
+        simd.vectorize(Produce {
+            simd,
+            resampler,
+            output,
         });
+    }
+
+    /// The output loop as `pulp` runs it with AVX2 + FMA enabled. A struct with an
+    /// `#[inline(always)]` method rather than a closure: only what is inlined into `pulp`'s
+    /// entry point gets its CPU features, and a closure is inlined at the compiler's
+    /// discretion (one build left the reverb's closure out of line and ran 30× slower).
+    #[cfg(target_arch = "x86_64")]
+    struct Produce<'a> {
+        simd: Simd,
+        resampler: &'a mut Resampler,
+        output: &'a mut Vec<f32>,
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    impl pulp::NullaryFnOnce for Produce<'_> {
+        type Output = ();
+
+        #[inline(always)]
+        fn call(self) {
+            self.resampler
+                .produce_with(self.output, &VectorDots(self.simd));
+        }
+    }
+
+    /// The dot products in explicit AVX2 + FMA.
+    #[cfg(target_arch = "x86_64")]
+    struct VectorDots(Simd);
+
+    #[cfg(target_arch = "x86_64")]
+    impl super::DotProducts for VectorDots {
+        #[inline(always)]
+        fn exact(&self, samples: &[f32], row: &[f32]) -> [f32; 2] {
+            x86::dot(self.0, samples, row, None)
+        }
+
+        #[inline(always)]
+        fn blended(&self, samples: &[f32], row: &[f32], next: &[f32], blend: f32) -> [f32; 2] {
+            x86::dot(self.0, samples, row, Some((next, blend)))
+        }
     }
 
     #[cfg(target_arch = "x86_64")]

@@ -8,6 +8,7 @@
 use std::f32::consts::TAU;
 
 use crate::CHANNELS;
+use crate::kernel::extend_samples;
 
 /// Segment length in frames (40 ms at 48 kHz).
 const SEGMENT: usize = 1920;
@@ -93,7 +94,7 @@ impl Wsola {
     }
 
     pub(crate) fn process(&mut self, input: &[f32], output: &mut Vec<f32>) {
-        self.buffer.extend_from_slice(input);
+        extend_samples(&mut self.buffer, input);
         self.received += (input.len() / CHANNELS) as u64;
         self.produce(output);
     }
@@ -205,7 +206,7 @@ impl Wsola {
             if let Some(target) = self.target {
                 frames = frames.min(target - self.emitted);
             }
-            output.extend_from_slice(&self.accumulator[..frames as usize * CHANNELS]);
+            extend_samples(output, &self.accumulator[..frames as usize * CHANNELS]);
             self.emitted += frames;
         }
         self.accumulator.copy_within(HOP * CHANNELS.., 0);
