@@ -98,17 +98,22 @@ impl Biquad {
         }
     }
 
-    /// One sample through the section, in `f64`, with fused multiply-adds when `FMA`: the
-    /// feed-forward part is summed first, so only the last step, `− a1 · y[n−1]`, is on
-    /// the sample-to-sample dependency, and with `FMA` that step is one instruction.
+    /// One sample through the section, in `f64`, with fused multiply-adds when `FMA`.
+    ///
+    /// The terms are summed oldest input first and newest output last, so the previous
+    /// output is one (fused) step from the new one and the output before it two steps over
+    /// two samples: the sample-to-sample dependency is one step per sample. A new input is
+    /// three steps from the output, so in a cascade (the karaoke's two band-passes) the
+    /// second section waits three steps for the first, not five. (Summing the input terms
+    /// and `a2 · y[n−2]` first and the new input last measured faster for the karaoke and
+    /// slower for the bass boost: it makes `y[n−2]` three steps from `y[n]`.)
     #[inline(always)]
     pub(crate) fn process<const FMA: bool>(&mut self, x: f64) -> f64 {
         let c = &self.coefficients;
         let [x1, x2] = self.inputs;
         let [y1, y2] = self.outputs;
-        let feed_forward = mul_add_f64::<FMA>(c.b2, x2, mul_add_f64::<FMA>(c.b1, x1, c.b0 * x));
-        let y =
-            minus_product_f64::<FMA>(c.a1, y1, minus_product_f64::<FMA>(c.a2, y2, feed_forward));
+        let inputs = mul_add_f64::<FMA>(c.b0, x, mul_add_f64::<FMA>(c.b2, x2, c.b1 * x1));
+        let y = minus_product_f64::<FMA>(c.a1, y1, minus_product_f64::<FMA>(c.a2, y2, inputs));
         self.inputs = [x, x1];
         self.outputs = [y, y1];
         y
