@@ -53,11 +53,11 @@ struct BandVector {
 /// 2,686× → 3,050× realtime).
 ///
 /// How many vectors one pass over the block runs side by side is a trade: more overlap more
-/// recurrences, but past the register file their state goes through the stack. Measured:
-/// two vectors per pass with AVX-512's 32 registers; with AVX2, one vector (two registers)
-/// on an AVX-512 machine (run 4), but two on an AVX2-only AMD EPYC (run 6: 1,970× → 2,260–
-/// 2,290× best of ten samples, three alternating runs), which is the kind the bot is
-/// measured and deployed on now, so two.
+/// recurrences, but past the register file their state goes through the stack. Two vectors
+/// per pass with AVX-512's 32 registers. With AVX2, one vector (two registers) measured best
+/// on the AVX-512 machine of an earlier run, but two on an AVX2-only AMD EPYC (run 6:
+/// 1,970× → 2,260–2,290×, best of ten samples in three alternating runs), the kind the bot
+/// is measured on now, so two.
 #[inline(always)]
 fn accumulate<const N: usize, const FMA: bool>(
     vectors: &mut [BandVector; N],
