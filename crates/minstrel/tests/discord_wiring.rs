@@ -231,8 +231,6 @@ async fn with_the_daily_identify_budget_used_up_the_bot_waits_for_the_reset() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_source_is_acknowledged_at_once_and_answered_when_it_resolves() {
-    use std::os::unix::fs::PermissionsExt as _;
-
     let (gateway, rest) = fakes().await;
     let voice = FakeVoiceServer::start().await;
     gateway.set_voice_endpoint(&voice.endpoint());
@@ -241,16 +239,14 @@ async fn a_slow_source_is_acknowledged_at_once_and_answered_when_it_resolves() {
     let scratch = tempfile::tempdir().unwrap();
     let gate = scratch.path().join("gate");
     let script = scratch.path().join("yt-dlp");
-    std::fs::write(
+    minstrel_testkit::process::write_script(
         &script,
-        format!(
-            "#!/bin/sh\nwhile [ ! -e '{}' ]; do sleep 0.05; done\nprintf '%s' '{}'\n",
+        &format!(
+            "while [ ! -e '{}' ]; do sleep 0.05; done\nprintf '%s' '{}'",
             gate.display(),
             r#"{"_type": "playlist", "extractor": "youtube:search", "entries": [{"_type": "url", "ie_key": "Youtube", "id": "slow1", "url": "https://www.youtube.com/watch?v=slow1", "title": "Slow Song", "duration": 200.0}]}"#
         ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    );
     let script_path = script.display().to_string();
     let ca_file = voice.ca_file().display().to_string();
     let mut bot = spawn_bot(

@@ -113,3 +113,44 @@ impl Drop for BotProcess {
         let _ = self.child.wait();
     }
 }
+
+/// Environment variable on which a script from [`write_script`] exits at once.
+const PROBE: &str = "MINSTREL_FAKE_PROBE";
+
+/// Writes `body` as an executable `/bin/sh` script at `path` (a fake of some program) and
+/// returns once it can be run.
+///
+/// A program written a moment ago can fail to start with "Text file busy" (`ETXTBSY`): a
+/// process that another test thread forked while the write was open still holds the file
+/// until it execs. So the script starts with a line that exits when [`PROBE`] is set, and is
+/// run that way until it starts (for at most ten seconds). After one start nothing holds it
+/// for writing any more: the writer is closed, and later forks cannot inherit it.
+///
+/// # Panics
+/// When the script cannot be written, or does not start within ten seconds.
+pub fn write_script(path: &Path, body: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    let script = format!("#!/bin/sh\n[ -n \"${PROBE}\" ] && exit 0\n{body}\n");
+    std::fs::write(path, script).expect("write the fake script");
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
+        .expect("make the fake script executable");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match Command::new(path)
+            .env(PROBE, "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+        {
+            Ok(status) if status.success() => return,
+            Err(error)
+                if error.kind() == std::io::ErrorKind::ExecutableFileBusy
+                    && Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            other => panic!("the fake script {} does not run: {other:?}", path.display()),
+        }
+    }
+}

@@ -49,15 +49,12 @@ impl Cache for MemoryCache {
 
 /// A fake yt-dlp counting its runs in a file.
 fn counting_fake(folder: &std::path::Path) -> YtDlpResolver {
-    use std::os::unix::fs::PermissionsExt;
     let binary = folder.join("yt-dlp");
     std::fs::write(folder.join("output"), VIDEO_JSON).unwrap();
-    std::fs::write(
+    minstrel_testkit::process::write_script(
         &binary,
-        "#!/bin/sh\necho run >> \"$(dirname \"$0\")/runs\"\ncat \"$(dirname \"$0\")/output\"\n",
-    )
-    .unwrap();
-    std::fs::set_permissions(&binary, std::fs::Permissions::from_mode(0o755)).unwrap();
+        "echo run >> \"$(dirname \"$0\")/runs\"\ncat \"$(dirname \"$0\")/output\"",
+    );
     YtDlpResolver::new(YtDlpConfig {
         binary,
         ..YtDlpConfig::default()

@@ -1,6 +1,5 @@
 //! The yt-dlp resolver against a fake yt-dlp (a shell script written per test).
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -34,11 +33,10 @@ impl Fake {
         let binary = folder.path().join("yt-dlp");
         let calls = folder.path().join("calls");
         let script = format!(
-            "#!/bin/sh\n{{ for argument in \"$@\"; do printf '%s\\n' \"$argument\"; done; echo ---; }} >> '{}'\n{body}\n",
+            "{{ for argument in \"$@\"; do printf '%s\\n' \"$argument\"; done; echo ---; }} >> '{}'\n{body}",
             calls.display()
         );
-        std::fs::write(&binary, script).unwrap();
-        std::fs::set_permissions(&binary, std::fs::Permissions::from_mode(0o755)).unwrap();
+        minstrel_testkit::process::write_script(&binary, &script);
         Self { folder, binary }
     }
 
