@@ -284,10 +284,7 @@ impl FilterChain {
         }
         let overflow = (self.history.len() + block.len()).saturating_sub(keep);
         self.history.drain(..overflow);
-        // In pieces, for the reason given at `copy_samples`.
-        for piece in block.chunks(crate::kernel::COPY_PIECE) {
-            self.history.extend(piece);
-        }
+        extend_samples(&mut self.history, block);
     }
 
     /// Moves finished engine output through cross-fade, gain and limiter into `output`.

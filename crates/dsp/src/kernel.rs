@@ -67,7 +67,7 @@ pub(crate) fn detect_simd() -> Option<Simd> {
 }
 
 /// Samples per `memcpy` in [`copy_samples`] and [`extend_samples`]: 2 KiB.
-pub(crate) const COPY_PIECE: usize = 512;
+const COPY_PIECE: usize = 512;
 
 /// `target.copy_from_slice(source)` (same lengths) in pieces of at most 2 KiB.
 ///
@@ -89,11 +89,10 @@ pub(crate) fn copy_samples(target: &mut [f32], source: &[f32]) {
     }
 }
 
-/// `target.extend_from_slice(source)` in pieces (see [`copy_samples`]).
+/// Appends `source` to `target` (a `Vec` or a `VecDeque`) in pieces (see [`copy_samples`]).
 #[inline]
-pub(crate) fn extend_samples(target: &mut Vec<f32>, source: &[f32]) {
-    target.reserve(source.len());
+pub(crate) fn extend_samples(target: &mut impl for<'a> Extend<&'a f32>, source: &[f32]) {
     for piece in source.chunks(COPY_PIECE) {
-        target.extend_from_slice(piece);
+        target.extend(piece);
     }
 }

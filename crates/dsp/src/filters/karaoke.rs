@@ -25,7 +25,8 @@ pub(crate) struct KaraokeFilter {
     level: f32,
     mono_level: f32,
     low_band: Option<[Biquad; 2]>,
-    /// Per-block scratch: the low band, scaled by `mono_level`, per frame.
+    /// Per-block scratch: the low band, scaled by `mono_level`, per frame (empty without a
+    /// band).
     low: Vec<f32>,
 }
 
@@ -41,7 +42,11 @@ impl KaraokeFilter {
             level: spec.level,
             mono_level: spec.mono_level,
             low_band,
-            low: vec![0.0; FRAMES_PER_BLOCK],
+            low: if low_band.is_some() {
+                vec![0.0; FRAMES_PER_BLOCK]
+            } else {
+                Vec::new()
+            },
         }
     }
 
