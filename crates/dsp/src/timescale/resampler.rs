@@ -265,61 +265,82 @@ impl Resampler {
     fn produce_with(&mut self, output: &mut Vec<f32>, dots: &impl DotProducts) {
         let buffered_end = self.buffer_start + (self.buffer.len() / CHANNELS) as u64;
         let buffer_start = self.buffer_start;
-        // Where the `ROW` interleaved samples of an output frame at `whole + …` start in the
-        // buffer, if they are all buffered.
-        let first = move |whole: u64| {
-            let base = whole + HALF_TAPS as u64;
-            (base + (HALF_TAPS as u64) < buffered_end)
-                .then(|| (base + 1 - HALF_TAPS as u64 - buffer_start) as usize * CHANNELS)
-        };
+        // An output frame reading at `whole + …` needs input frames `whole + 1 ..= whole +
+        // 2·HALF_TAPS` buffered, and once the input is finished `whole` before its end.
+        let mut end_whole = buffered_end.saturating_sub(2 * HALF_TAPS as u64);
+        if self.finished {
+            end_whole = end_whole.min(self.received);
+        }
+        // Where the `ROW` interleaved samples of an output frame at `whole + …` start.
+        let first = move |whole: u64| (whole + 1 - buffer_start) as usize * CHANNELS;
+        // The frames are written into room made first, and the position is kept in locals:
+        // pushed one by one, each frame's update of the output's length and of `self` went
+        // through memory, a store-to-load chain per output frame.
+        let written = output.len();
         match self.steps {
             Steps::Exact {
                 numerator,
                 denominator,
             } => {
                 let (step_whole, step_phase) = (numerator / denominator, numerator % denominator);
-                loop {
-                    let Position { whole, phase } = self.next;
-                    if self.finished && whole >= self.received {
-                        break;
-                    }
-                    let Some(first) = first(whole) else {
-                        break;
-                    };
+                // Read positions in `1 / denominator` frames: this one, and the first that
+                // cannot be produced yet.
+                let start = self.next.whole * denominator + self.next.phase;
+                let end = end_whole * denominator;
+                let count = end.saturating_sub(start).div_ceil(numerator) as usize;
+                output.resize(written + count * CHANNELS, 0.0);
+                let Position {
+                    mut whole,
+                    mut phase,
+                } = self.next;
+                for frame in output[written..].as_chunks_mut::<CHANNELS>().0 {
+                    let first = first(whole);
                     let frames = &self.buffer[first..first + ROW];
                     let row = &self.kernel[phase as usize * ROW..][..ROW];
-                    output.extend_from_slice(&dots.exact(frames, row));
-                    self.produced += 1;
-                    let mut next = Position {
-                        whole: whole + step_whole,
-                        phase: phase + step_phase,
-                    };
-                    if next.phase >= denominator {
-                        next.phase -= denominator;
-                        next.whole += 1;
+                    *frame = dots.exact(frames, row);
+                    whole += step_whole;
+                    phase += step_phase;
+                    if phase >= denominator {
+                        phase -= denominator;
+                        whole += 1;
                     }
-                    self.next = next;
                 }
+                self.produced += count as u64;
+                self.next = Position { whole, phase };
             }
-            Steps::Blended => loop {
-                let position = self.produced as f64 * self.ratio;
-                if self.finished && position >= self.received as f64 {
-                    break;
-                }
-                // `position` is never negative, so the integer conversion is `floor` (which
-                // is a library call on baseline x86-64).
-                let whole = position as u64;
-                let Some(first) = first(whole) else {
-                    break;
+            Steps::Blended => {
+                // At most this many frames (one more than the read positions' span allows,
+                // for rounding); the loop stops at the first that cannot be produced.
+                let span = end_whole as f64 - self.produced as f64 * self.ratio;
+                let most = if span > 0.0 {
+                    (span / self.ratio) as usize + 2
+                } else {
+                    0
                 };
-                let frames = &self.buffer[first..first + ROW];
-                let phase_position = (position - whole as f64) * PHASES as f64;
-                let phase = (phase_position as usize).min(PHASES - 1);
-                let blend = (phase_position - phase as f64) as f32;
-                let (row, next) = self.kernel[phase * ROW..(phase + 2) * ROW].split_at(ROW);
-                output.extend_from_slice(&dots.blended(frames, row, next, blend));
-                self.produced += 1;
-            },
+                output.resize(written + most * CHANNELS, 0.0);
+                let mut produced = self.produced;
+                let mut count = 0;
+                for frame in output[written..].as_chunks_mut::<CHANNELS>().0 {
+                    let position = produced as f64 * self.ratio;
+                    // `position` is never negative, so the integer conversion is `floor`
+                    // (which is a library call on baseline x86-64).
+                    let whole = position as u64;
+                    if whole >= end_whole {
+                        break;
+                    }
+                    let first = first(whole);
+                    let frames = &self.buffer[first..first + ROW];
+                    let phase_position = (position - whole as f64) * PHASES as f64;
+                    let phase = (phase_position as usize).min(PHASES - 1);
+                    let blend = (phase_position - phase as f64) as f32;
+                    let (row, next) = self.kernel[phase * ROW..(phase + 2) * ROW].split_at(ROW);
+                    *frame = dots.blended(frames, row, next, blend);
+                    produced += 1;
+                    count += 1;
+                }
+                output.truncate(written + count * CHANNELS);
+                self.produced = produced;
+            }
         }
     }
 
