@@ -282,31 +282,31 @@ impl Resampler {
                 numerator,
                 denominator,
             } => {
-                let (step_whole, step_phase) = (numerator / denominator, numerator % denominator);
                 // Read positions in `1 / denominator` frames: this one, and the first that
                 // cannot be produced yet.
                 let start = self.next.whole * denominator + self.next.phase;
                 let end = end_whole * denominator;
                 let count = end.saturating_sub(start).div_ceil(numerator) as usize;
                 output.resize(written + count * CHANNELS, 0.0);
-                let Position {
-                    mut whole,
-                    mut phase,
-                } = self.next;
-                for frame in output[written..].as_chunks_mut::<CHANNELS>().0 {
-                    let first = first(whole);
-                    let frames = &self.buffer[first..first + ROW];
+                let frames = output[written..].as_chunks_mut::<CHANNELS>().0;
+                // Output frames `denominator` apart share a phase, and so a kernel row, and
+                // read `numerator` input frames further on: the frames are produced one phase
+                // at a time, the row's weights loaded once for all of its frames.
+                let period = denominator as usize;
+                let stride = numerator as usize * CHANNELS;
+                for residue in 0..period.min(count) {
+                    let position = start + residue as u64 * numerator;
+                    let (whole, phase) = (position / denominator, position % denominator);
                     let row = &self.kernel[phase as usize * ROW..][..ROW];
-                    *frame = dots.exact(frames, row);
-                    whole += step_whole;
-                    phase += step_phase;
-                    if phase >= denominator {
-                        phase -= denominator;
-                        whole += 1;
-                    }
+                    let outputs = frames[residue..].iter_mut().step_by(period);
+                    dots.exact_run(&self.buffer, first(whole), stride, row, outputs);
                 }
+                let next = start + count as u64 * numerator;
                 self.produced += count as u64;
-                self.next = Position { whole, phase };
+                self.next = Position {
+                    whole: next / denominator,
+                    phase: next % denominator,
+                };
             }
             Steps::Blended => {
                 // At most this many frames (one more than the read positions' span allows,
@@ -369,6 +369,21 @@ impl Resampler {
 /// or `row + (next − row) · blend`. Methods of a trait, `#[inline(always)]`, rather than
 /// closures, so they are compiled with the CPU features of the loop they are inlined into.
 trait DotProducts {
+    /// `exact` for output frames that all use `row`: the `n`-th reads the `ROW` samples
+    /// from `first + n · stride` of `buffer`.
+    fn exact_run<'a>(
+        &self,
+        buffer: &[f32],
+        first: usize,
+        stride: usize,
+        row: &[f32],
+        outputs: impl Iterator<Item = &'a mut [f32; 2]>,
+    ) {
+        for (index, output) in outputs.enumerate() {
+            let start = first + index * stride;
+            *output = self.exact(&buffer[start..start + ROW], row);
+        }
+    }
     fn exact(&self, samples: &[f32], row: &[f32]) -> [f32; 2];
     fn blended(&self, samples: &[f32], row: &[f32], next: &[f32], blend: f32) -> [f32; 2];
 }
@@ -439,6 +454,18 @@ mod vector {
     #[cfg(target_arch = "x86_64")]
     impl super::DotProducts for VectorDots {
         #[inline(always)]
+        fn exact_run<'a>(
+            &self,
+            buffer: &[f32],
+            first: usize,
+            stride: usize,
+            row: &[f32],
+            outputs: impl Iterator<Item = &'a mut [f32; 2]>,
+        ) {
+            x86::exact_run(self.0, buffer, first, stride, row, outputs);
+        }
+
+        #[inline(always)]
         fn exact(&self, samples: &[f32], row: &[f32]) -> [f32; 2] {
             x86::dot(self.0, samples, row, None)
         }
@@ -456,6 +483,55 @@ mod vector {
         use pulp::{cast, f32x8};
 
         use super::Simd;
+
+        /// [`super::super::DotProducts::exact_run`] with the row's twelve registers of weights
+        /// loaded once and held for every frame (each sample register is then one load and
+        /// one multiply-add; [`dot`] loads a register of weights for each of those too).
+        #[inline(always)]
+        pub(super) fn exact_run<'a>(
+            simd: Simd,
+            buffer: &[f32],
+            first: usize,
+            stride: usize,
+            row: &[f32],
+            outputs: impl Iterator<Item = &'a mut [f32; 2]>,
+        ) {
+            let Some(row) = row.as_array::<{ super::super::ROW }>() else {
+                unreachable!("a kernel row is ROW samples")
+            };
+            let (row, _) = row.as_chunks::<8>();
+            let weights: [f32x8; super::super::ROW / 8] =
+                std::array::from_fn(|index| cast(row[index]));
+            let zero = simd.splat_f32x8(0.0);
+            for (index, output) in outputs.enumerate() {
+                let start = first + index * stride;
+                let Some(samples) = buffer[start..].first_chunk::<{ super::super::ROW }>() else {
+                    unreachable!("the caller checked that every frame is buffered")
+                };
+                let (samples, _) = samples.as_chunks::<8>();
+                let mut sums = [zero; 2];
+                for (index, (samples, weights)) in samples.iter().zip(&weights).enumerate() {
+                    let sum = &mut sums[index % 2];
+                    *sum = simd.mul_add_f32x8(cast(*samples), *weights, *sum);
+                }
+                *output = fold(simd, simd.add_f32x8(sums[0], sums[1]));
+            }
+        }
+
+        /// Lanes alternating left and right, summed to `[left, right]`.
+        #[inline(always)]
+        fn fold(simd: Simd, total: f32x8) -> [f32; 2] {
+            let total: __m256 = cast(total);
+            let half = simd.sse._mm_add_ps(
+                simd.avx._mm256_castps256_ps128(total),
+                simd.avx._mm256_extractf128_ps::<1>(total),
+            );
+            let quarter: __m128 = simd
+                .sse
+                ._mm_add_ps(half, simd.sse._mm_movehl_ps(half, half));
+            let lanes: [f32; 4] = cast(quarter);
+            [lanes[0], lanes[1]]
+        }
 
         /// `(Σ samples · weights, per channel)`, the weights being `row`, or with
         /// `Some((next, blend))` `row + (next − row) · blend`. All slices are one kernel row
@@ -492,20 +568,13 @@ mod vector {
                     }
                 }
             }
-            // Lanes alternate left and right: fold the halves until one pair is left.
-            let total: __m256 = cast(simd.add_f32x8(
-                simd.add_f32x8(sums[0], sums[1]),
-                simd.add_f32x8(sums[2], sums[3]),
-            ));
-            let half = simd.sse._mm_add_ps(
-                simd.avx._mm256_castps256_ps128(total),
-                simd.avx._mm256_extractf128_ps::<1>(total),
-            );
-            let quarter: __m128 = simd
-                .sse
-                ._mm_add_ps(half, simd.sse._mm_movehl_ps(half, half));
-            let lanes: [f32; 4] = cast(quarter);
-            [lanes[0], lanes[1]]
+            fold(
+                simd,
+                simd.add_f32x8(
+                    simd.add_f32x8(sums[0], sums[1]),
+                    simd.add_f32x8(sums[2], sums[3]),
+                ),
+            )
         }
     }
 }
