@@ -138,6 +138,64 @@ impl Biquad {
     }
 }
 
+/// A band-pass section (`b1 = 0`, `b2 = −b0`) with its gain folded into `b0`:
+/// `y[n] = gain · b0 · (x[n] − x[n−2]) − a2 · y[n−2] − a1 · y[n−1]`.
+///
+/// Three multiplies or multiply-adds a sample where a general [`Biquad`] needs five (two of
+/// them by the zero `b1` and the `b2` that only repeats `b0`), and still one fused step from
+/// `y[n−1]` to `y[n]`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BandPassSection {
+    feed: f64,
+    a1: f64,
+    a2: f64,
+    inputs: [f64; 2],
+    outputs: [f64; 2],
+}
+
+impl BandPassSection {
+    /// `coefficients` must be a band-pass ([`Coefficients::band_pass`]).
+    pub(crate) fn new(coefficients: Coefficients, gain: f64) -> Self {
+        let (b0, a1, a2) = coefficients.band_pass_parts();
+        Self {
+            feed: gain * b0,
+            a1,
+            a2,
+            inputs: [0.0; 2],
+            outputs: [0.0; 2],
+        }
+    }
+
+    #[inline(always)]
+    pub(crate) fn process<const FMA: bool>(&mut self, x: f64) -> f64 {
+        let [x1, x2] = self.inputs;
+        let [y1, y2] = self.outputs;
+        let y = minus_product_f64::<FMA>(
+            self.a1,
+            y1,
+            minus_product_f64::<FMA>(self.a2, y2, self.feed * (x - x2)),
+        );
+        self.inputs = [x, x1];
+        self.outputs = [y, y1];
+        y
+    }
+
+    /// As [`Biquad::flush_denormals`].
+    #[inline]
+    pub(crate) fn flush_denormals(&mut self) {
+        for state in self.inputs.iter_mut().chain(&mut self.outputs) {
+            if state.abs() < DENORMAL_FLOOR {
+                *state = 0.0;
+            }
+        }
+    }
+
+    pub(crate) fn reset(&mut self) {
+        self.inputs = [0.0; 2];
+        self.outputs = [0.0; 2];
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
