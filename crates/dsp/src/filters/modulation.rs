@@ -149,32 +149,150 @@ fn frame_lanes<const N: usize>(start: [f32; N], step: [f32; N], first: usize) ->
     })
 }
 
+/// [`Oscillator::scale`] in explicit AVX2 through `pulp` (its `V3` token proves the CPU has
+/// it): per segment the start and step are spread over the eight lanes once, and each group of
+/// four frames is an add, a multiply and an add for the gains and a multiply for the samples,
+/// the same operations in the same order as [`frame_lanes`], so the same values bit for bit.
+/// The compiler's version of the generic loop rebuilt the lanes with shuffles every group.
+mod lanes {
+    use super::{Oscillator, Simd};
+
+    #[cfg(not(target_arch = "x86_64"))]
+    pub(super) fn scale<const N: usize>(
+        simd: Simd,
+        _: &mut Oscillator,
+        _: &mut [f32],
+        _: impl Fn(f32) -> [f32; N],
+    ) {
+        match simd {}
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    pub(super) fn scale<const N: usize>(
+        simd: Simd,
+        oscillator: &mut Oscillator,
+        block: &mut [f32],
+        shape: impl Fn(f32) -> [f32; N],
+    ) {
+        simd.vectorize(x86::Scale {
+            simd,
+            oscillator,
+            block,
+            shape,
+        });
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    mod x86 {
+        use pulp::{cast, f32x8};
+
+        use super::super::value_at;
+        use super::{Oscillator, Simd};
+
+        /// The loop as `pulp` runs it with AVX2 + FMA enabled: a struct with an
+        /// `#[inline(always)]` method, not a closure (see the reverb's comb bank). `shape` is a
+        /// closure, but it runs once per segment, not per frame.
+        pub(super) struct Scale<'a, const N: usize, F> {
+            pub(super) simd: Simd,
+            pub(super) oscillator: &'a mut Oscillator,
+            pub(super) block: &'a mut [f32],
+            pub(super) shape: F,
+        }
+
+        impl<const N: usize, F: Fn(f32) -> [f32; N]> pulp::NullaryFnOnce for Scale<'_, N, F> {
+            type Output = ();
+
+            #[inline(always)]
+            #[allow(clippy::cast_precision_loss)]
+            fn call(self) {
+                let Self {
+                    simd,
+                    oscillator,
+                    block,
+                    shape,
+                } = self;
+                let mut start = shape(oscillator.angle_in(0));
+                for segment in block.chunks_mut(oscillator.control_frames * 2) {
+                    let frames = segment.len() / 2;
+                    let end = shape(oscillator.angle_in(frames));
+                    let mut step = [0.0f32; N];
+                    for ((step, start), end) in step.iter_mut().zip(&start).zip(&end) {
+                        *step = (end - start) / frames as f32;
+                    }
+                    scale_segment(simd, segment, start, step);
+                    oscillator.advance(frames);
+                    start = end;
+                }
+            }
+        }
+
+        /// One segment: lane `l` of a group is channel `l % 2`'s value for frame `l / 2`.
+        #[inline(always)]
+        #[allow(clippy::cast_precision_loss)]
+        fn scale_segment<const N: usize>(
+            simd: Simd,
+            segment: &mut [f32],
+            start: [f32; N],
+            step: [f32; N],
+        ) {
+            let spread = |values: [f32; N]| -> f32x8 {
+                cast::<[f32; 8], f32x8>(std::array::from_fn(|lane| values[lane % 2 % N]))
+            };
+            let (starts, steps) = (spread(start), spread(step));
+            let mut frame: f32x8 = cast([0.0f32, 0.0, 1.0, 1.0, 2.0, 2.0, 3.0, 3.0]);
+            let four = simd.splat_f32x8(4.0);
+            let (groups, rest) = segment.as_chunks_mut::<8>();
+            for group in groups.iter_mut() {
+                let gains = simd.add_f32x8(starts, simd.mul_f32x8(steps, frame));
+                *group = cast(simd.mul_f32x8(cast(*group), gains));
+                frame = simd.add_f32x8(frame, four);
+            }
+            let first = 4 * groups.len();
+            for (k, frame) in rest.chunks_exact_mut(2).enumerate() {
+                let value = value_at(start, step, first + k);
+                for (channel, sample) in frame.iter_mut().enumerate() {
+                    *sample *= value[channel % N];
+                }
+            }
+        }
+    }
+}
+
 /// Pans the stereo image around the listener: `sin` of the rotation angle drives a
 /// constant-power pan (both channels at unity when centred, one at +3 dB and the other silent
 /// at the extremes). Positive sine pans right.
 #[derive(Debug, Clone)]
 pub(crate) struct RotationFilter {
     oscillator: Oscillator,
+    /// AVX2 + FMA, when the CPU has them: the gains are then applied by [`lanes`].
+    simd: Option<Simd>,
+}
+
+/// The rotation's gains `[left, right]` at `angle`: a constant-power pan by `sin angle`.
+fn pan(angle: f32) -> [f32; 2] {
+    let position = angle.sin();
+    let (right, left) = (FRAC_PI_4 * (1.0 + position)).sin_cos();
+    [SQRT_2 * left, SQRT_2 * right]
 }
 
 impl RotationFilter {
     pub(crate) fn new(spec: Rotation) -> Self {
         Self {
             oscillator: Oscillator::new(spec.rotation_hz),
+            simd: detect_simd(),
         }
     }
 
     pub(crate) fn process(&mut self, block: &mut [f32]) {
-        rotate(self, block);
+        match self.simd {
+            Some(simd) => lanes::scale(simd, &mut self.oscillator, block, pan),
+            None => rotate(self, block),
+        }
     }
 
     #[inline(always)]
     fn process_inline<const FMA: bool>(&mut self, block: &mut [f32]) {
-        self.oscillator.scale(block, |angle| {
-            let position = angle.sin();
-            let (right, left) = (FRAC_PI_4 * (1.0 + position)).sin_cos();
-            [SQRT_2 * left, SQRT_2 * right]
-        });
+        self.oscillator.scale(block, pan);
     }
 
     pub(crate) fn reset(&mut self) {
@@ -187,6 +305,8 @@ impl RotationFilter {
 pub(crate) struct TremoloFilter {
     oscillator: Oscillator,
     depth: f32,
+    /// AVX2 + FMA, when the CPU has them: the gains are then applied by [`lanes`].
+    simd: Option<Simd>,
 }
 
 impl TremoloFilter {
@@ -194,11 +314,18 @@ impl TremoloFilter {
         Self {
             oscillator: Oscillator::new(spec.frequency),
             depth: spec.depth.clamp(0.0, 1.0),
+            simd: detect_simd(),
         }
     }
 
     pub(crate) fn process(&mut self, block: &mut [f32]) {
-        tremble(self, block);
+        let depth = self.depth;
+        match self.simd {
+            Some(simd) => lanes::scale(simd, &mut self.oscillator, block, |angle| {
+                [1.0 - depth * (1.0 - angle.cos()) * 0.5]
+            }),
+            None => tremble(self, block),
+        }
     }
 
     #[inline(always)]
