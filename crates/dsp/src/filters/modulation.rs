@@ -378,24 +378,70 @@ pub(crate) struct VibratoFilter {
     simd: Option<Simd>,
 }
 
-/// Interpolates a group of four frames whose delays share a whole part: `taps` are the 14
-/// samples from two frames before the oldest group frame's `y2`, `t` each lane's fraction.
-trait GroupReader {
-    fn group(&self, taps: &[f32; 14], t: [f32; 8]) -> [f32; 8];
+/// Reads one control segment of the vibrato's line into `segment`: frame `i` of it at delay
+/// `start + step · i`, `write` being the line's frame for the segment's first frame.
+trait SegmentReader {
+    fn segment(&self, line: &[f32], write: usize, segment: &mut [f32], start: f32, step: f32);
 }
 
-/// [`hermite`] lane by lane.
-struct PortableGroups<const FMA: bool>;
+/// The portable loop: four frames at a time whose delays have the same whole part read four
+/// consecutive frames of the line, so their taps are four plain 8-sample loads and the
+/// interpolation runs on eight lanes (four frames × two channels); a group across a whole
+/// frame of delay, and the frames after the last whole group, go frame by frame.
+struct PortableSegments<const FMA: bool>;
 
-impl<const FMA: bool> GroupReader for PortableGroups<FMA> {
+impl<const FMA: bool> SegmentReader for PortableSegments<FMA> {
     #[inline(always)]
-    fn group(&self, taps: &[f32; 14], t: [f32; 8]) -> [f32; 8] {
-        std::array::from_fn(|lane| {
-            hermite::<FMA>(
-                [taps[lane], taps[2 + lane], taps[4 + lane], taps[6 + lane]],
-                t[lane],
-            )
-        })
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_precision_loss,
+        clippy::cast_sign_loss
+    )]
+    fn segment(&self, line: &[f32], write: usize, segment: &mut [f32], start: f32, step: f32) {
+        let (groups, rest) = segment.as_chunks_mut::<8>();
+        for (group_index, group) in groups.iter_mut().enumerate() {
+            let first = 4 * group_index;
+            let delays = frame_lanes([start], [step], first);
+            // The delay is positive, so truncation is `floor` (which on baseline x86-64 is a
+            // library call). Through `i32`: one instruction each way, where `usize` needs
+            // several.
+            let whole = delays[0] as i32;
+            if delays[7] as i32 == whole {
+                let newest = (write + first - whole as usize) * 2;
+                let Some(taps) = line[newest - 4..].first_chunk::<14>() else {
+                    unreachable!("the line holds the group's taps")
+                };
+                let whole_frames = whole as f32;
+                *group = std::array::from_fn(|lane| {
+                    hermite::<FMA>(
+                        [taps[lane], taps[2 + lane], taps[4 + lane], taps[6 + lane]],
+                        delays[lane] - whole_frames,
+                    )
+                });
+            } else {
+                for (k, frame) in group.as_chunks_mut::<2>().0.iter_mut().enumerate() {
+                    read_frame::<FMA>(line, write + first + k, delays[2 * k], frame);
+                }
+            }
+        }
+        read_rest::<FMA>(line, write, groups.len(), rest, start, step);
+    }
+}
+
+/// The frames of a segment after its `groups` whole groups, frame by frame.
+#[inline(always)]
+fn read_rest<const FMA: bool>(
+    line: &[f32],
+    write: usize,
+    groups: usize,
+    rest: &mut [f32],
+    start: f32,
+    step: f32,
+) {
+    let first = 4 * groups;
+    for (k, frame) in rest.as_chunks_mut::<2>().0.iter_mut().enumerate() {
+        let [delay] = value_at([start], [step], first + k);
+        read_frame::<FMA>(line, write + first + k, delay, frame);
     }
 }
 
@@ -411,29 +457,15 @@ impl VibratoFilter {
         }
     }
 
-    /// The block loop. Four frames at a time whose delays have the same whole part read four
-    /// consecutive frames of the line, so their taps are four plain 8-sample loads and the
-    /// interpolation runs on eight lanes (four frames × two channels); a group across a whole
-    /// frame of delay, and the frames after the last whole group, go frame by frame. Both give
-    /// the same result bit for bit.
-    #[allow(
-        clippy::cast_possible_truncation,
-        clippy::cast_precision_loss,
-        clippy::cast_sign_loss
-    )]
+    /// The block loop, segment by segment through [`PortableSegments`].
     #[inline(always)]
     fn process_inline<const FMA: bool>(&mut self, block: &mut [f32]) {
-        self.process_with::<FMA>(block, &PortableGroups::<FMA>);
+        self.process_with(block, &PortableSegments::<FMA>);
     }
 
-    /// [`process_inline`](Self::process_inline) with `reader` interpolating whole groups.
-    #[allow(
-        clippy::cast_possible_truncation,
-        clippy::cast_precision_loss,
-        clippy::cast_sign_loss
-    )]
+    /// The block loop with `reader` reading each control segment.
     #[inline(always)]
-    fn process_with<const FMA: bool>(&mut self, block: &mut [f32], reader: &impl GroupReader) {
+    fn process_with(&mut self, block: &mut [f32], reader: &impl SegmentReader) {
         let sweep = self.sweep;
         for chunk in block.chunks_mut(FRAMES_PER_BLOCK * 2) {
             let history = VIBRATO_HISTORY * 2;
@@ -443,33 +475,8 @@ impl VibratoFilter {
             self.oscillator.segments(
                 chunk,
                 |angle| [VIBRATO_BASE_DELAY + sweep * 0.5 * (1.0 + angle.sin())],
-                |segment, start, step| {
-                    let (groups, rest) = segment.as_chunks_mut::<8>();
-                    for (group_index, group) in groups.iter_mut().enumerate() {
-                        let first = 4 * group_index;
-                        let delays = frame_lanes(start, step, first);
-                        // The delay is positive, so truncation is `floor` (which on baseline
-                        // x86-64 is a library call). Through `i32`: one instruction each way,
-                        // where `usize` needs several.
-                        let whole = delays[0] as i32;
-                        if delays[7] as i32 == whole {
-                            let newest = (write + first - whole as usize) * 2;
-                            let Some(taps) = line[newest - 4..].first_chunk::<14>() else {
-                                unreachable!("the line holds the group's taps")
-                            };
-                            let whole_frames = whole as f32;
-                            *group = reader.group(taps, delays.map(|delay| delay - whole_frames));
-                        } else {
-                            for (k, frame) in group.as_chunks_mut::<2>().0.iter_mut().enumerate() {
-                                read_frame::<FMA>(line, write + first + k, delays[2 * k], frame);
-                            }
-                        }
-                    }
-                    let first = 4 * groups.len();
-                    for (k, frame) in rest.as_chunks_mut::<2>().0.iter_mut().enumerate() {
-                        let delay = value_at(start, step, first + k)[0];
-                        read_frame::<FMA>(line, write + first + k, delay, frame);
-                    }
+                |segment, [start], [step]| {
+                    reader.segment(line, write, segment, start, step);
                     write += segment.len() / 2;
                 },
             );
@@ -539,7 +546,7 @@ mod vector {
     mod x86 {
         use pulp::{cast, f32x8};
 
-        use super::super::GroupReader;
+        use super::super::{SegmentReader, read_frame, read_rest};
         use super::{Simd, VibratoFilter};
 
         /// The loop as `pulp` runs it with AVX2 + FMA enabled: a struct with an
@@ -556,42 +563,83 @@ mod vector {
             #[inline(always)]
             fn call(self) {
                 self.filter
-                    .process_with::<true>(self.block, &VectorGroups(self.simd));
+                    .process_with(self.block, &VectorSegments(self.simd));
             }
         }
 
-        struct VectorGroups(Simd);
+        struct VectorSegments(Simd);
 
-        impl GroupReader for VectorGroups {
+        impl SegmentReader for VectorSegments {
+            /// As [`PortableSegments`] with fused multiply-adds, bit for bit, with the
+            /// group's delays from a frame index kept in a vector (whole numbers, so adding
+            /// four is exact) and their whole parts found in vectors, where the portable loop
+            /// converted each group's first frame number and two delays in scalars.
             #[inline(always)]
-            fn group(&self, taps: &[f32; 14], t: [f32; 8]) -> [f32; 8] {
+            #[allow(clippy::cast_sign_loss)]
+            fn segment(
+                &self,
+                line: &[f32],
+                write: usize,
+                segment: &mut [f32],
+                start: f32,
+                step: f32,
+            ) {
                 let simd = self.0;
-                let load = |offset: usize| -> f32x8 {
-                    let Some(lanes) = taps[offset..].first_chunk::<8>() else {
-                        unreachable!("14 taps hold 8 from offset 6")
-                    };
-                    cast(*lanes)
-                };
-                let [y2, y1, y0, newer] = [load(0), load(2), load(4), load(6)];
-                let t: f32x8 = cast(t);
-                let splat = |value: f32| simd.splat_f32x8(value);
-                // As `hermite`, operation for operation.
-                let c1 = simd.mul_f32x8(splat(0.5), simd.sub_f32x8(y1, newer));
-                let c2 = simd.sub_f32x8(
-                    simd.add_f32x8(
-                        simd.sub_f32x8(newer, simd.mul_f32x8(splat(2.5), y0)),
-                        simd.mul_f32x8(splat(2.0), y1),
-                    ),
-                    simd.mul_f32x8(splat(0.5), y2),
-                );
-                let c3 = simd.add_f32x8(
-                    simd.mul_f32x8(splat(0.5), simd.sub_f32x8(y2, newer)),
-                    simd.mul_f32x8(splat(1.5), simd.sub_f32x8(y0, y1)),
-                );
-                let cubic = simd.mul_add_f32x8(c3, t, c2);
-                let quadratic = simd.mul_add_f32x8(cubic, t, c1);
-                cast(simd.mul_add_f32x8(quadratic, t, y0))
+                let (starts, steps) = (simd.splat_f32x8(start), simd.splat_f32x8(step));
+                let mut index: f32x8 = cast([0.0f32, 0.0, 1.0, 1.0, 2.0, 2.0, 3.0, 3.0]);
+                let four = simd.splat_f32x8(4.0);
+                let (groups, rest) = segment.as_chunks_mut::<8>();
+                for (group_index, group) in groups.iter_mut().enumerate() {
+                    let first = 4 * group_index;
+                    let delays = simd.add_f32x8(starts, simd.mul_f32x8(steps, index));
+                    index = simd.add_f32x8(index, four);
+                    // Positive delays: truncation is `floor`; the whole parts convert exactly.
+                    let wholes = simd.truncate_f32x8(delays);
+                    let whole: [i32; 8] = cast(simd.convert_f32x8_to_i32x8(wholes));
+                    if whole[0] == whole[7] {
+                        let newest = (write + first - whole[0] as usize) * 2;
+                        let Some(taps) = line[newest - 4..].first_chunk::<14>() else {
+                            unreachable!("the line holds the group's taps")
+                        };
+                        *group = cast(hermite_lanes(simd, taps, simd.sub_f32x8(delays, wholes)));
+                    } else {
+                        let delays: [f32; 8] = cast(delays);
+                        for (k, frame) in group.as_chunks_mut::<2>().0.iter_mut().enumerate() {
+                            read_frame::<true>(line, write + first + k, delays[2 * k], frame);
+                        }
+                    }
+                }
+                read_rest::<true>(line, write, groups.len(), rest, start, step);
             }
+        }
+
+        /// [`hermite`] on eight lanes, operation for operation: `taps` are the 14 samples
+        /// from the oldest group frame's `y2`, `t` each lane's fraction.
+        #[inline(always)]
+        fn hermite_lanes(simd: Simd, taps: &[f32; 14], t: f32x8) -> f32x8 {
+            let load = |offset: usize| -> f32x8 {
+                let Some(lanes) = taps[offset..].first_chunk::<8>() else {
+                    unreachable!("14 taps hold 8 from offset 6")
+                };
+                cast(*lanes)
+            };
+            let [y2, y1, y0, newer] = [load(0), load(2), load(4), load(6)];
+            let splat = |value: f32| simd.splat_f32x8(value);
+            let c1 = simd.mul_f32x8(splat(0.5), simd.sub_f32x8(y1, newer));
+            let c2 = simd.sub_f32x8(
+                simd.add_f32x8(
+                    simd.sub_f32x8(newer, simd.mul_f32x8(splat(2.5), y0)),
+                    simd.mul_f32x8(splat(2.0), y1),
+                ),
+                simd.mul_f32x8(splat(0.5), y2),
+            );
+            let c3 = simd.add_f32x8(
+                simd.mul_f32x8(splat(0.5), simd.sub_f32x8(y2, newer)),
+                simd.mul_f32x8(splat(1.5), simd.sub_f32x8(y0, y1)),
+            );
+            let cubic = simd.mul_add_f32x8(c3, t, c2);
+            let quadratic = simd.mul_add_f32x8(cubic, t, c1);
+            simd.mul_add_f32x8(quadratic, t, y0)
         }
     }
 }
