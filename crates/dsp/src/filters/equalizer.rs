@@ -379,9 +379,94 @@ mod bank {
             })
         }
 
+        /// The bank's coefficients, in registers.
+        struct Coefficients<const HIGH: usize> {
+            low_feed: [f64x4; 2],
+            low_a1: [f64x4; 2],
+            low_a2: [f64x4; 2],
+            high_feed: [f32x8; HIGH],
+            high_a1: [f32x8; HIGH],
+            high_a2: [f32x8; HIGH],
+        }
+
+        /// Everything the bank keeps of one frame: its input, repeated across a register
+        /// (`[L, R, L, R, …]`), and every band's output.
+        #[derive(Clone, Copy)]
+        struct Frame<const HIGH: usize> {
+            input: f32x8,
+            low: [f64x4; 2],
+            high: [f32x8; HIGH],
+        }
+
+        /// One frame through every band: `previous` holds frame `n − 1`, `older` frame
+        /// `n − 2` and receives frame `n`. Two calls per pair of frames with the two roles
+        /// swapped update the state in place: with copies from one to the other, the compiler
+        /// kept part of the state on the stack.
+        #[inline(always)]
+        fn step<const LOW: bool, const HIGH: usize>(
+            simd: Simd,
+            coefficients: &Coefficients<HIGH>,
+            previous: &Frame<HIGH>,
+            older: &mut Frame<HIGH>,
+            frame: &mut [f32; 2],
+        ) {
+            let c = coefficients;
+            let pair: f64 = cast(*frame);
+            let input: f32x8 = cast(simd.splat_f64x4(pair));
+            let difference = simd.sub_f32x8(input, older.input);
+            older.input = input;
+            let zero = simd.splat_f32x8(0.0);
+            let mut sum: f32x4 = cast(simd.avx._mm256_castps256_ps128(cast(zero)));
+            if LOW {
+                let difference = simd.convert_f32x4_to_f64x4(cast(
+                    simd.avx._mm256_castps256_ps128(cast(difference)),
+                ));
+                for half in 0..2 {
+                    let recursive = simd.negate_mul_add_f64x4(
+                        c.low_a2[half],
+                        older.low[half],
+                        simd.mul_f64x4(c.low_feed[half], difference),
+                    );
+                    older.low[half] =
+                        simd.negate_mul_add_f64x4(c.low_a1[half], previous.low[half], recursive);
+                }
+                sum = simd.convert_f64x4_to_f32x4(simd.add_f64x4(older.low[0], older.low[1]));
+            }
+            if HIGH > 0 {
+                for index in 0..HIGH {
+                    let recursive = simd.negate_mul_add_f32x8(
+                        c.high_a2[index],
+                        older.high[index],
+                        simd.mul_f32x8(c.high_feed[index], difference),
+                    );
+                    older.high[index] = simd.negate_mul_add_f32x8(
+                        c.high_a1[index],
+                        previous.high[index],
+                        recursive,
+                    );
+                }
+                let mut total = older.high[0];
+                for register in &older.high[1..] {
+                    total = simd.add_f32x8(total, *register);
+                }
+                let total = simd.sse._mm_add_ps(
+                    simd.avx._mm256_castps256_ps128(cast(total)),
+                    simd.avx._mm256_extractf128_ps::<1>(cast(total)),
+                );
+                sum = cast(simd.sse._mm_add_ps(cast(sum), total));
+            }
+            // `[L, R, L, R]` to `[L, R]`, plus the input.
+            let sum: __m128 = cast(sum);
+            let folded = simd.sse._mm_add_ps(sum, simd.sse._mm_movehl_ps(sum, sum));
+            let output: [f32; 4] = cast(
+                simd.sse
+                    ._mm_add_ps(folded, simd.avx._mm256_castps256_ps128(cast(input))),
+            );
+            *frame = [output[0], output[1]];
+        }
+
         /// The block loop with the low bands' vector when `LOW` and `HIGH` `f32` registers.
         #[inline(always)]
-        #[allow(clippy::similar_names)]
         fn run_bands<const LOW: bool, const HIGH: usize>(
             simd: Simd,
             low: &mut BandVector,
@@ -389,89 +474,42 @@ mod bank {
             inputs: &mut [[f64; 2]; 2],
             block: &mut [f32],
         ) {
-            let low_feed = halves(&low.feed);
-            let low_a1 = halves(&low.a1);
-            let low_a2 = halves(&low.a2);
-            let mut low_previous = halves(&low.previous);
-            let mut low_before = halves(&low.before_previous);
-            let high_feed: [f32x8; HIGH] = std::array::from_fn(|index| cast(high[index].feed));
-            let high_a1: [f32x8; HIGH] = std::array::from_fn(|index| cast(high[index].a1));
-            let high_a2: [f32x8; HIGH] = std::array::from_fn(|index| cast(high[index].a2));
-            let mut high_previous: [f32x8; HIGH] =
-                std::array::from_fn(|index| cast(high[index].previous));
-            let mut high_before: [f32x8; HIGH] =
-                std::array::from_fn(|index| cast(high[index].before_previous));
+            let coefficients = Coefficients {
+                low_feed: halves(&low.feed),
+                low_a1: halves(&low.a1),
+                low_a2: halves(&low.a2),
+                high_feed: std::array::from_fn(|index| cast(high[index].feed)),
+                high_a1: std::array::from_fn(|index| cast(high[index].a1)),
+                high_a2: std::array::from_fn(|index| cast(high[index].a2)),
+            };
             // The last two input frames, each repeated across a register: `[L, R, L, R, …]`.
             #[allow(clippy::cast_possible_truncation)]
             let repeated = |[left, right]: [f64; 2]| -> f32x8 {
                 let (left, right) = (left as f32, right as f32);
                 cast([left, right, left, right, left, right, left, right])
             };
-            let mut newer = repeated(inputs[0]);
-            let mut older = repeated(inputs[1]);
-            let zero = simd.splat_f32x8(0.0);
-            for frame in block.as_chunks_mut::<2>().0 {
-                let pair: f64 = cast(*frame);
-                let input: f32x8 = cast(simd.splat_f64x4(pair));
-                let difference = simd.sub_f32x8(input, older);
-                older = newer;
-                newer = input;
-                let mut sum: f32x4 = cast(simd.avx._mm256_castps256_ps128(cast(zero)));
-                if LOW {
-                    let difference = simd.convert_f32x4_to_f64x4(cast(
-                        simd.avx._mm256_castps256_ps128(cast(difference)),
-                    ));
-                    let mut current = low_previous;
-                    for half in 0..2 {
-                        let recursive = simd.negate_mul_add_f64x4(
-                            low_a2[half],
-                            low_before[half],
-                            simd.mul_f64x4(low_feed[half], difference),
-                        );
-                        current[half] =
-                            simd.negate_mul_add_f64x4(low_a1[half], low_previous[half], recursive);
-                    }
-                    low_before = low_previous;
-                    low_previous = current;
-                    sum = simd.convert_f64x4_to_f32x4(simd.add_f64x4(current[0], current[1]));
-                }
-                if HIGH > 0 {
-                    let mut current = high_previous;
-                    for index in 0..HIGH {
-                        let recursive = simd.negate_mul_add_f32x8(
-                            high_a2[index],
-                            high_before[index],
-                            simd.mul_f32x8(high_feed[index], difference),
-                        );
-                        current[index] = simd.negate_mul_add_f32x8(
-                            high_a1[index],
-                            high_previous[index],
-                            recursive,
-                        );
-                    }
-                    high_before = high_previous;
-                    high_previous = current;
-                    let mut total = current[0];
-                    for register in &current[1..] {
-                        total = simd.add_f32x8(total, *register);
-                    }
-                    let total = simd.sse._mm_add_ps(
-                        simd.avx._mm256_castps256_ps128(cast(total)),
-                        simd.avx._mm256_extractf128_ps::<1>(cast(total)),
-                    );
-                    sum = cast(simd.sse._mm_add_ps(cast(sum), total));
-                }
-                // `[L, R, L, R]` to `[L, R]`, plus the input.
-                let sum: __m128 = cast(sum);
-                let folded = simd.sse._mm_add_ps(sum, simd.sse._mm_movehl_ps(sum, sum));
-                let output: [f32; 4] = cast(
-                    simd.sse
-                        ._mm_add_ps(folded, simd.avx._mm256_castps256_ps128(cast(input))),
-                );
-                *frame = [output[0], output[1]];
+            let mut previous = Frame {
+                input: repeated(inputs[0]),
+                low: halves(&low.previous),
+                high: std::array::from_fn(|index| cast(high[index].previous)),
+            };
+            let mut older = Frame {
+                input: repeated(inputs[1]),
+                low: halves(&low.before_previous),
+                high: std::array::from_fn(|index| cast(high[index].before_previous)),
+            };
+            let (frames, _) = block.as_chunks_mut::<2>();
+            let (pairs, last) = frames.as_chunks_mut::<2>();
+            for [first, second] in pairs {
+                step::<LOW, HIGH>(simd, &coefficients, &previous, &mut older, first);
+                step::<LOW, HIGH>(simd, &coefficients, &older, &mut previous, second);
             }
-            let last: [f32; 8] = cast(newer);
-            let before_last: [f32; 8] = cast(older);
+            if let [frame] = last {
+                step::<LOW, HIGH>(simd, &coefficients, &previous, &mut older, frame);
+                std::mem::swap(&mut previous, &mut older);
+            }
+            let last: [f32; 8] = cast(previous.input);
+            let before_last: [f32; 8] = cast(older.input);
             *inputs = [
                 [f64::from(last[0]), f64::from(last[1])],
                 [f64::from(before_last[0]), f64::from(before_last[1])],
@@ -484,12 +522,12 @@ mod bank {
                         second[3],
                     ])
                 };
-                low.previous = registers(low_previous);
-                low.before_previous = registers(low_before);
+                low.previous = registers(previous.low);
+                low.before_previous = registers(older.low);
             }
             for (index, bands) in high.iter_mut().enumerate() {
-                bands.previous = flushed(cast(high_previous[index]));
-                bands.before_previous = flushed(cast(high_before[index]));
+                bands.previous = flushed(cast(previous.high[index]));
+                bands.before_previous = flushed(cast(older.high[index]));
             }
         }
     }
