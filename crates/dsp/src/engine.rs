@@ -37,7 +37,6 @@ pub(crate) struct Engine {
     bass_boost: Option<BassBoostFilter>,
     reverb: Option<ReverbFilter>,
     work: Vec<f32>,
-    stretched: Vec<f32>,
     /// Processed audio waiting to be mixed into the chain's output.
     pub(crate) output: Vec<f32>,
     /// A buffer big enough for the chain's output behind this engine, when that is more than a
@@ -98,7 +97,6 @@ impl Engine {
                 .filter(|reverb| reverb.wet > 0.0)
                 .map(ReverbFilter::new),
             work: Vec::with_capacity(FRAMES_PER_BLOCK * CHANNELS),
-            stretched: Vec::with_capacity(FRAMES_PER_BLOCK * CHANNELS * 4),
             output: Vec::with_capacity(DEFAULT_OUTPUT_CAPACITY),
             spare_output: Vec::new(),
         }
@@ -122,7 +120,7 @@ impl Engine {
             most = most.max(engine.output.len());
             engine.output.clear();
         }
-        for buffer in [&mut engine.work, &mut engine.stretched, &mut engine.output] {
+        for buffer in [&mut engine.work, &mut engine.output] {
             add_margin(buffer);
         }
         if let Some(timescale) = &mut engine.timescale {
@@ -162,21 +160,22 @@ impl Engine {
             work.clear();
             extend_samples(&mut work, block);
             self.before_timescale(&mut work);
-            self.stretched.clear();
+            // The timescale appends to the output, and the filters after it run there in place.
+            let start = self.output.len();
             if let Some(timescale) = &mut self.timescale {
-                timescale.process(&work, &mut self.stretched);
+                timescale.process(&work, &mut self.output);
             }
             self.work = work;
-            self.after_timescale_on_stretched();
+            self.after_timescale_from(start);
         }
     }
 
     /// End of input: flush what the timescale still holds.
     pub(crate) fn finish(&mut self) {
         if let Some(timescale) = &mut self.timescale {
-            self.stretched.clear();
-            timescale.finish(&mut self.stretched);
-            self.after_timescale_on_stretched();
+            let start = self.output.len();
+            timescale.finish(&mut self.output);
+            self.after_timescale_from(start);
         }
     }
 
@@ -211,11 +210,12 @@ impl Engine {
         }
     }
 
-    fn after_timescale_on_stretched(&mut self) {
-        let mut stretched = std::mem::take(&mut self.stretched);
-        self.after_timescale(&mut stretched);
-        extend_samples(&mut self.output, &stretched);
-        self.stretched = stretched;
+    /// The filters after the timescale on `output[start..]` (taken out and put back so that
+    /// `self`'s filters can run on it).
+    fn after_timescale_from(&mut self, start: usize) {
+        let mut output = std::mem::take(&mut self.output);
+        self.after_timescale(&mut output[start..]);
+        self.output = output;
     }
 
     fn after_timescale(&mut self, block: &mut [f32]) {
