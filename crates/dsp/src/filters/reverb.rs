@@ -245,16 +245,21 @@ impl Tank {
 
     /// Writes the reverb of mono `input` into `output` (same length, at most one block).
     #[inline(always)]
-    fn process<const FMA: bool>(&mut self, input: &[f32], output: &mut [f32], scan: &DampingScan) {
+    fn process<const FMA: bool>(
+        &mut self,
+        input: &[f32],
+        output: &mut [f32],
+        scan: &DampingScan,
+        lanes: Option<bank::Simd>,
+    ) {
         output.fill(0.0);
-        for group in self.combs.as_chunks_mut::<COMB_GROUP>().0 {
-            run_combs::<FMA, COMB_GROUP>(group, input, output, scan);
+        if let Some(simd) = lanes {
+            bank::run(simd, &mut self.combs, input, output, scan);
+        } else {
+            for group in self.combs.as_chunks_mut::<COMB_GROUP>().0 {
+                run_combs::<FMA, COMB_GROUP>(group, input, output, scan);
+            }
         }
-        self.diffuse(output);
-    }
-
-    /// The all-passes, in series, in place.
-    fn diffuse(&mut self, output: &mut [f32]) {
         for allpass in &mut self.allpasses {
             allpass.process(output);
         }
@@ -376,26 +381,8 @@ impl ReverbFilter {
                 let sum = if sum.is_finite() { sum } else { 0.0 };
                 *mono = mul_add::<FMA>(sum, FIXED_GAIN, ANTI_DENORMAL);
             }
-            if let Some(simd) = self.lanes {
-                // One tank at a time: both in the same loop (their chains of stores
-                // overlapping) measured 10 % slower, 3,030× → 2,700× (best of ten, two
-                // alternating runs), the registers not holding both tanks' transposes.
-                for (tank, wet_signal) in self.tanks.iter_mut().zip(&mut self.wet_signal) {
-                    let wet_signal = &mut wet_signal[..frames];
-                    wet_signal.fill(0.0);
-                    bank::run(
-                        simd,
-                        [&mut tank.combs],
-                        input,
-                        [&mut *wet_signal],
-                        &self.scan,
-                    );
-                    tank.diffuse(wet_signal);
-                }
-            } else {
-                for (tank, wet_signal) in self.tanks.iter_mut().zip(&mut self.wet_signal) {
-                    tank.process::<FMA>(input, &mut wet_signal[..frames], &self.scan);
-                }
+            for (tank, wet_signal) in self.tanks.iter_mut().zip(&mut self.wet_signal) {
+                tank.process::<FMA>(input, &mut wet_signal[..frames], &self.scan, self.lanes);
             }
             let [left, right] = &self.wet_signal;
             for ((frame, left), right) in chunk.chunks_exact_mut(2).zip(left).zip(right) {
@@ -428,13 +415,7 @@ mod bank {
     use super::{Comb, DampingScan};
 
     #[cfg(not(target_arch = "x86_64"))]
-    pub(super) fn run<const T: usize>(
-        simd: Simd,
-        _: [&mut [Comb; 8]; T],
-        _: &[f32],
-        _: [&mut [f32]; T],
-        _: &DampingScan,
-    ) {
+    pub(super) fn run(simd: Simd, _: &mut [Comb; 8], _: &[f32], _: &mut [f32], _: &DampingScan) {
         match simd {}
     }
 
@@ -487,20 +468,20 @@ mod bank {
             ]
         }
 
-        /// Runs the eight combs of each of `T` tanks over `input` (at most one block, no
-        /// longer than any comb) and adds each tank's delayed lines to its `totals`.
-        pub(in super::super) fn run<const T: usize>(
+        /// Runs the eight `combs` over `input` (at most one block, no longer than any comb)
+        /// and adds their delayed lines to `total`.
+        pub(in super::super) fn run(
             simd: Simd,
-            tanks: [&mut [Comb; 8]; T],
+            combs: &mut [Comb; 8],
             input: &[f32],
-            totals: [&mut [f32]; T],
+            total: &mut [f32],
             scan: &DampingScan,
         ) {
             simd.vectorize(RunCombs {
                 simd,
-                tanks,
+                combs,
                 input,
-                totals,
+                total,
                 scan,
             });
         }
@@ -509,130 +490,101 @@ mod bank {
         /// `#[inline(always)]` method, not a closure, because only what is inlined into
         /// `pulp`'s entry point gets its CPU features and a closure is inlined at the
         /// compiler's discretion (one build left this one out of line: 30× slower).
-        struct RunCombs<'a, const T: usize> {
+        struct RunCombs<'a> {
             simd: Simd,
-            tanks: [&'a mut [Comb; 8]; T],
+            combs: &'a mut [Comb; 8],
             input: &'a [f32],
-            totals: [&'a mut [f32]; T],
+            total: &'a mut [f32],
             scan: &'a DampingScan,
         }
 
-        impl<const T: usize> pulp::NullaryFnOnce for RunCombs<'_, T> {
+        impl pulp::NullaryFnOnce for RunCombs<'_> {
             type Output = ();
 
             #[inline(always)]
             fn call(self) {
-                run_inline(self.simd, self.tanks, self.input, self.totals, self.scan);
+                run_inline(self.simd, self.combs, self.input, self.total, self.scan);
             }
         }
 
-        /// `T` tanks in the same loop. The reverb runs one at a time (see
-        /// `ReverbFilter::process_inline`); two measured slower.
         #[inline(always)]
-        fn run_inline<const T: usize>(
+        fn run_inline(
             simd: Simd,
-            mut tanks: [&mut [Comb; 8]; T],
+            combs: &mut [Comb; 8],
             input: &[f32],
-            mut totals: [&mut [f32]; T],
+            total: &mut [f32],
             scan: &DampingScan,
         ) {
             let frames = input.len();
+            let mut stores = [0.0f32; 8];
+            for (store, comb) in stores.iter_mut().zip(combs.iter()) {
+                *store = comb.store;
+            }
+            let mut runs = combs.each_mut().map(|comb| comb.runs(frames));
             // The store is carried divided by `keep` (at least 0.6), so each frame's update is
             // one multiply-add, `store/keep ← damp · store/keep + delayed`, and the feedback
             // takes `keep` instead: `line = feedback · keep · store/keep + input`.
             let damp = simd.splat_f32x8(scan.damp);
             let feedback = simd.splat_f32x8(scan.feedback * scan.keep);
             let zero = simd.splat_f32x8(0.0);
-            let mut stores: [f32x8; T] = std::array::from_fn(|tank| {
-                let mut scaled = [0.0f32; 8];
-                for (scaled, comb) in scaled.iter_mut().zip(tanks[tank].iter()) {
-                    *scaled = comb.store / scan.keep;
-                }
-                cast(scaled)
-            });
+            let mut scaled = [0.0f32; 8];
+            for (scaled, store) in scaled.iter_mut().zip(stores) {
+                *scaled = store / scan.keep;
+            }
+            let mut store: f32x8 = cast(scaled);
             let steps = frames / 8;
             let whole = steps * 8;
-            let mut runs = tanks
+            // Each comb's delayed run and new run as `steps` chunks of eight, all of the same
+            // length, so indexing them by step needs no bounds check of its own.
+            let lines = runs
+                .each_ref()
+                .map(|(line, _)| &line[SCAN..SCAN + whole].as_chunks::<8>().0[..steps]);
+            let (inputs, _) = input[..whole].as_chunks::<8>();
+            let (totals, _) = total[..whole].as_chunks_mut::<8>();
+            let mut written_runs = runs
                 .each_mut()
-                .map(|combs| combs.each_mut().map(|comb| comb.runs(frames)));
-            {
-                // Each comb's delayed run and new run as `steps` chunks of eight, all of the
-                // same length, so indexing them by step needs no bounds check of its own.
-                let lines = runs.each_ref().map(|runs| {
-                    runs.each_ref()
-                        .map(|(line, _)| &line[SCAN..SCAN + whole].as_chunks::<8>().0[..steps])
-                });
-                let mut written_runs: [[&mut [[f32; 8]]; 8]; T] =
-                    std::array::from_fn(|_| std::array::from_fn(|_| <&mut [[f32; 8]]>::default()));
-                for (written, runs) in written_runs.iter_mut().zip(runs.iter_mut()) {
-                    for (written, (_, run)) in written.iter_mut().zip(runs.iter_mut()) {
-                        *written = &mut run[..whole].as_chunks_mut::<8>().0[..steps];
-                    }
+                .map(|(_, run)| &mut run[..whole].as_chunks_mut::<8>().0[..steps]);
+            for (step, (inputs, sum)) in inputs.iter().zip(totals.iter_mut()).enumerate() {
+                let mut delayed = [zero; 8];
+                for (delayed, line) in delayed.iter_mut().zip(&lines) {
+                    *delayed = cast(line[step]);
                 }
-                let (inputs, _) = input[..whole].as_chunks::<8>();
-                let sums = totals
-                    .each_mut()
-                    .map(|total| &mut total[..whole].as_chunks_mut::<8>().0[..steps]);
-                for (step, inputs) in inputs.iter().enumerate() {
-                    for tank in 0..T {
-                        let mut delayed = [zero; 8];
-                        for (delayed, line) in delayed.iter_mut().zip(&lines[tank]) {
-                            *delayed = cast(line[step]);
-                        }
-                        let pairs = [
-                            simd.add_f32x8(delayed[0], delayed[1]),
-                            simd.add_f32x8(delayed[2], delayed[3]),
-                            simd.add_f32x8(delayed[4], delayed[5]),
-                            simd.add_f32x8(delayed[6], delayed[7]),
-                        ];
-                        let all = simd.add_f32x8(
-                            simd.add_f32x8(pairs[0], pairs[1]),
-                            simd.add_f32x8(pairs[2], pairs[3]),
-                        );
-                        let sum = &mut sums[tank][step];
-                        *sum = cast(simd.add_f32x8(cast(*sum), all));
-                        let mut written = [zero; 8];
-                        let store = &mut stores[tank];
-                        for ((written, delayed), input) in
-                            written.iter_mut().zip(transpose(simd, delayed)).zip(inputs)
-                        {
-                            *store = simd.mul_add_f32x8(damp, *store, delayed);
-                            *written =
-                                simd.mul_add_f32x8(feedback, *store, simd.splat_f32x8(*input));
-                        }
-                        for (run, samples) in
-                            written_runs[tank].iter_mut().zip(transpose(simd, written))
-                        {
-                            run[step] = cast(samples);
-                        }
-                    }
+                let pairs = [
+                    simd.add_f32x8(delayed[0], delayed[1]),
+                    simd.add_f32x8(delayed[2], delayed[3]),
+                    simd.add_f32x8(delayed[4], delayed[5]),
+                    simd.add_f32x8(delayed[6], delayed[7]),
+                ];
+                let all = simd.add_f32x8(
+                    simd.add_f32x8(pairs[0], pairs[1]),
+                    simd.add_f32x8(pairs[2], pairs[3]),
+                );
+                *sum = cast(simd.add_f32x8(cast(*sum), all));
+                let mut written = [zero; 8];
+                for ((written, delayed), input) in
+                    written.iter_mut().zip(transpose(simd, delayed)).zip(inputs)
+                {
+                    store = simd.mul_add_f32x8(damp, store, delayed);
+                    *written = simd.mul_add_f32x8(feedback, store, simd.splat_f32x8(*input));
+                }
+                for (run, samples) in written_runs.iter_mut().zip(transpose(simd, written)) {
+                    run[step] = cast(samples);
                 }
             }
-            // The frames after the last whole step, sample by sample.
-            let mut final_stores = [[0.0f32; 8]; T];
-            for (((runs, store), total), final_stores) in runs
-                .iter_mut()
-                .zip(stores)
-                .zip(totals.iter_mut())
-                .zip(&mut final_stores)
-            {
-                let scaled: [f32; 8] = cast(store);
-                for (store, scaled) in final_stores.iter_mut().zip(scaled) {
-                    *store = scaled * scan.keep;
-                }
-                for frame in whole..frames {
-                    for ((line, run), store) in runs.iter_mut().zip(final_stores.iter_mut()) {
-                        let delayed = line[SCAN + frame];
-                        total[frame] += delayed;
-                        run[frame] = scan.step::<true>(store, delayed, input[frame]);
-                    }
+            let scaled: [f32; 8] = cast(store);
+            for (store, scaled) in stores.iter_mut().zip(scaled) {
+                *store = scaled * scan.keep;
+            }
+            for frame in whole..frames {
+                for ((line, run), store) in runs.iter_mut().zip(&mut stores) {
+                    let delayed = line[SCAN + frame];
+                    total[frame] += delayed;
+                    run[frame] = scan.step::<true>(store, delayed, input[frame]);
                 }
             }
-            for (combs, stores) in tanks.iter_mut().zip(final_stores) {
-                for (comb, store) in combs.iter_mut().zip(stores) {
-                    comb.store = flushed(store);
-                    comb.head += frames;
-                }
+            for (comb, store) in combs.iter_mut().zip(stores) {
+                comb.store = flushed(store);
+                comb.head += frames;
             }
         }
     }
@@ -685,8 +637,8 @@ mod tests {
         }
     }
 
-    /// The lane-per-comb bank against Freeverb's sample-by-sample combs, on both tanks'
-    /// lengths, with blocks that leave partial steps of eight.
+    /// The lane-per-comb bank against eight of Freeverb's sample-by-sample combs, on the
+    /// right tank's lengths, with blocks that leave partial steps of eight.
     #[test]
     fn comb_bank_matches_freeverb() {
         let Some(simd) = bank::detect() else {
@@ -699,34 +651,27 @@ mod tests {
         };
         let (damp, feedback) = (0.3, 0.9);
         let scan = DampingScan::new(damp, feedback);
-        let lengths =
-            [0, STEREO_SPREAD].map(|spread| COMB_TUNINGS.map(|length| scaled(length + spread)));
-        let mut tanks = lengths.map(|lengths| lengths.map(Comb::new));
-        let mut references = lengths.map(|lengths| {
-            lengths.map(|length| ReferenceComb {
-                buffer: vec![0.0; length],
-                index: 0,
-                store: 0.0,
-            })
+        let lengths = COMB_TUNINGS.map(|length| scaled(length + STEREO_SPREAD));
+        let mut combs = lengths.map(Comb::new);
+        let mut references = lengths.map(|length| ReferenceComb {
+            buffer: vec![0.0; length],
+            index: 0,
+            store: 0.0,
         });
         let mut noise = crate::tests::white_noise(0x0BAD_5EED);
         for frames in [960, 333, 960, 7, 960, 1, 960, 959, 960, 960, 960, 960] {
             let input: Vec<f32> = (0..frames).map(|_| noise()).collect();
-            let mut totals = [vec![0.0; frames], vec![0.0; frames]];
-            for (tank, total) in tanks.iter_mut().zip(&mut totals) {
-                bank::run(simd, [tank], &input, [total], &scan);
-            }
-            for (tank, (total, references)) in totals.iter().zip(&mut references).enumerate() {
-                for (sample, (input, total)) in input.iter().zip(total).enumerate() {
-                    let expected: f32 = references
-                        .iter_mut()
-                        .map(|reference| reference.process(*input, damp, feedback))
-                        .sum();
-                    assert!(
-                        (total - expected).abs() <= 1e-5 * expected.abs().max(1.0),
-                        "tank {tank}, block of {frames}, sample {sample}: {total} against {expected}"
-                    );
-                }
+            let mut total = vec![0.0; frames];
+            bank::run(simd, &mut combs, &input, &mut total, &scan);
+            for (sample, (input, total)) in input.iter().zip(&total).enumerate() {
+                let expected: f32 = references
+                    .iter_mut()
+                    .map(|reference| reference.process(*input, damp, feedback))
+                    .sum();
+                assert!(
+                    (total - expected).abs() <= 1e-5 * expected.abs().max(1.0),
+                    "block of {frames}, sample {sample}: {total} against {expected}"
+                );
             }
         }
     }
