@@ -1,7 +1,8 @@
 //! Second-order IIR sections designed from the RBJ "Audio EQ Cookbook" formulas.
 //!
-//! Coefficients and state are `f64`: the lowest equalizer band sits at 25 Hz, where `f32`
-//! direct-form sections lose enough precision to add audible noise.
+//! Coefficients and state are `f64`: the bass-boost shelf corners at 120 Hz and the lowest
+//! equalizer band sits at 25 Hz, where `f32` direct-form sections lose the most precision (the
+//! equalizer's AVX2 kernel runs only its bands from 160 Hz up in `f32`).
 
 use std::f64::consts::PI;
 
