@@ -10,8 +10,7 @@ use minstrel_domain::filters::{BassBoostLevel, EQ_BANDS_HZ, Equalizer};
 
 use super::biquad::{Biquad, Coefficients};
 use crate::FRAMES_PER_BLOCK;
-use crate::kernel::{Simd, detect_simd};
-use crate::kernel::{dispatched, minus_product_f64};
+use crate::kernel::{Simd, detect_simd, dispatched, minus_product_f64};
 
 /// Q of every equalizer band: one octave between the −3 dB points.
 pub const EQUALIZER_BAND_Q: f64 = std::f64::consts::SQRT_2;
