@@ -525,6 +525,7 @@ mod bank {
             // one multiply-add, `store/keep ← damp · store/keep + delayed`, and the feedback
             // takes `keep` instead: `line = feedback · keep · store/keep + input`.
             let damp = simd.splat_f32x8(scan.damp);
+            let damp_squared = simd.splat_f32x8(scan.damp * scan.damp);
             let feedback = simd.splat_f32x8(scan.feedback * scan.keep);
             let zero = simd.splat_f32x8(0.0);
             let mut scaled = [0.0f32; 8];
@@ -560,11 +561,21 @@ mod bank {
                     simd.add_f32x8(pairs[2], pairs[3]),
                 );
                 *sum = cast(simd.add_f32x8(cast(*sum), all));
+                // The stores two frames at a time: `store[k+1] = damp² · store[k−1] + (damp ·
+                // delayed[k] + delayed[k+1])`, the bracket not waiting for the chain, and
+                // `store[k]` beside it. The chain carried through the step is four
+                // multiply-adds instead of eight (it bounded the loop).
+                let delayed = transpose(simd, delayed);
+                let mut stores = [zero; 8];
+                for pair in 0..4 {
+                    let (first, second) = (2 * pair, 2 * pair + 1);
+                    let ahead = simd.mul_add_f32x8(damp, delayed[first], delayed[second]);
+                    stores[first] = simd.mul_add_f32x8(damp, store, delayed[first]);
+                    store = simd.mul_add_f32x8(damp_squared, store, ahead);
+                    stores[second] = store;
+                }
                 let mut written = [zero; 8];
-                for ((written, delayed), input) in
-                    written.iter_mut().zip(transpose(simd, delayed)).zip(inputs)
-                {
-                    store = simd.mul_add_f32x8(damp, store, delayed);
+                for ((written, store), input) in written.iter_mut().zip(stores).zip(inputs) {
                     *written = simd.mul_add_f32x8(feedback, store, simd.splat_f32x8(*input));
                 }
                 for (run, samples) in written_runs.iter_mut().zip(transpose(simd, written)) {
