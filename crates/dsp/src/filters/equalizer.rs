@@ -407,10 +407,10 @@ mod bank {
             coefficients: &Coefficients<HIGH>,
             previous: &Frame<HIGH>,
             older: &mut Frame<HIGH>,
-            frame: &mut [f32; 2],
-        ) {
+            frame: [f32; 2],
+        ) -> __m128 {
             let c = coefficients;
-            let pair: f64 = cast(*frame);
+            let pair: f64 = cast(frame);
             let input: f32x8 = cast(simd.splat_f64x4(pair));
             let difference = simd.sub_f32x8(input, older.input);
             older.input = input;
@@ -454,14 +454,8 @@ mod bank {
                 );
                 sum = cast(simd.sse._mm_add_ps(cast(sum), total));
             }
-            // `[L, R, L, R]` to `[L, R]`, plus the input.
-            let sum: __m128 = cast(sum);
-            let folded = simd.sse._mm_add_ps(sum, simd.sse._mm_movehl_ps(sum, sum));
-            let output: [f32; 4] = cast(
-                simd.sse
-                    ._mm_add_ps(folded, simd.avx._mm256_castps256_ps128(cast(input))),
-            );
-            *frame = [output[0], output[1]];
+            // Still `[L, R, L, R]`: the caller folds two frames' sums at once.
+            cast(sum)
         }
 
         /// The block loop with the low bands' vector when `LOW` and `HIGH` `f32` registers.
@@ -499,13 +493,25 @@ mod bank {
             };
             let (frames, _) = block.as_chunks_mut::<2>();
             let (pairs, last) = frames.as_chunks_mut::<2>();
-            for [first, second] in pairs {
-                step::<LOW, HIGH>(simd, &coefficients, &previous, &mut older, first);
-                step::<LOW, HIGH>(simd, &coefficients, &older, &mut previous, second);
+            let sse = simd.sse;
+            for pair in pairs {
+                let first = step::<LOW, HIGH>(simd, &coefficients, &previous, &mut older, pair[0]);
+                let second = step::<LOW, HIGH>(simd, &coefficients, &older, &mut previous, pair[1]);
+                // Both frames' `[L, R, L, R]` folded to `[L₀, R₀, L₁, R₁]`, plus the inputs.
+                let folded = sse._mm_add_ps(
+                    sse._mm_shuffle_ps::<0x44>(first, second),
+                    sse._mm_shuffle_ps::<0xEE>(first, second),
+                );
+                let inputs: __m128 = cast(*pair);
+                *pair = cast(sse._mm_add_ps(inputs, folded));
             }
             if let [frame] = last {
-                step::<LOW, HIGH>(simd, &coefficients, &previous, &mut older, frame);
+                let sum = step::<LOW, HIGH>(simd, &coefficients, &previous, &mut older, *frame);
                 std::mem::swap(&mut previous, &mut older);
+                let folded = sse._mm_add_ps(sum, sse._mm_movehl_ps(sum, sum));
+                let inputs: __m128 = cast([frame[0], frame[1], 0.0, 0.0]);
+                let output: [f32; 4] = cast(sse._mm_add_ps(inputs, folded));
+                *frame = [output[0], output[1]];
             }
             let last: [f32; 8] = cast(previous.input);
             let before_last: [f32; 8] = cast(older.input);
