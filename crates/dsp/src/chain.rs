@@ -75,6 +75,7 @@ impl GainRamp {
     /// frame, the steady part as one tight loop (nothing at all at unity).
     // Exact comparison on purpose: unity gain is stored exactly and needs no multiply.
     #[allow(clippy::float_cmp)]
+    #[inline(always)]
     fn apply(&mut self, samples: &mut [f32]) {
         let ramp_frames = self.remaining.min(samples.len() / CHANNELS);
         let (ramp, steady) = samples.split_at_mut(ramp_frames * CHANNELS);
@@ -340,8 +341,16 @@ impl FilterChain {
 
     /// Gain and limiter on `output[start..]`, the audio `mix` just added.
     fn finish_samples(&mut self, start: usize) {
-        let fresh = &mut self.output[start..];
-        self.gain.apply(fresh);
-        self.limiter.process(fresh);
+        gain_and_limit(&mut self.gain, &mut self.limiter, &mut self.output[start..]);
     }
+}
+
+/// [`GainRamp::apply`] then [`Limiter::process`], the two loops every chain runs over every
+/// block, compiled for baseline x86-64 and for AVX2 (eight lanes instead of four) and picked at
+/// run time (see [`crate::kernel`]). Neither uses fused multiply-adds, so both builds compute
+/// the same samples.
+#[multiversion::multiversion(targets("x86_64+avx2+fma"))]
+fn gain_and_limit(gain: &mut GainRamp, limiter: &mut Limiter, samples: &mut [f32]) {
+    gain.apply(samples);
+    limiter.process(samples);
 }

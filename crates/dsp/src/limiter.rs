@@ -57,6 +57,7 @@ impl Limiter {
     /// bound of the frame-by-frame envelope and stays below the threshold, so the limiter can
     /// only react a little earlier, never later. Any other block runs frame by frame.
     #[allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]
+    #[inline(always)]
     pub(crate) fn process(&mut self, samples: &mut [f32]) {
         const LANES: usize = 8;
         let mut peaks = [0.0f32; LANES];
