@@ -190,8 +190,8 @@ mod lanes {
         use super::{Oscillator, Simd};
 
         /// The loop as `pulp` runs it with AVX2 + FMA enabled: a struct with an
-        /// `#[inline(always)]` method, not a closure (see the reverb's comb bank). `shape` is a
-        /// closure, but it runs once per segment, not per frame.
+        /// `#[inline(always)]` method, not a closure (see the reverb's comb bank). The segments
+        /// come from [`Oscillator::segments`], as for the vibrato.
         pub(super) struct Scale<'a, const N: usize, F> {
             pub(super) simd: Simd,
             pub(super) oscillator: &'a mut Oscillator,
@@ -203,7 +203,6 @@ mod lanes {
             type Output = ();
 
             #[inline(always)]
-            #[allow(clippy::cast_precision_loss)]
             fn call(self) {
                 let Self {
                     simd,
@@ -211,18 +210,9 @@ mod lanes {
                     block,
                     shape,
                 } = self;
-                let mut start = shape(oscillator.angle_in(0));
-                for segment in block.chunks_mut(oscillator.control_frames * 2) {
-                    let frames = segment.len() / 2;
-                    let end = shape(oscillator.angle_in(frames));
-                    let mut step = [0.0f32; N];
-                    for ((step, start), end) in step.iter_mut().zip(&start).zip(&end) {
-                        *step = (end - start) / frames as f32;
-                    }
+                oscillator.segments(block, shape, |segment, start, step| {
                     scale_segment(simd, segment, start, step);
-                    oscillator.advance(frames);
-                    start = end;
-                }
+                });
             }
         }
 
