@@ -78,6 +78,37 @@ impl Coefficients {
     }
 }
 
+/// A direct-form-I section's last two inputs and outputs (`x[n−1], x[n−2]`, `y[n−1], y[n−2]`).
+#[derive(Debug, Clone, Copy, Default)]
+struct History {
+    inputs: [f64; 2],
+    outputs: [f64; 2],
+}
+
+impl History {
+    /// The history after a sample with input `x` and output `y` (from the locals the section
+    /// read, so nothing is read back from `self`).
+    #[inline(always)]
+    fn after(x: f64, x1: f64, y: f64, y1: f64) -> Self {
+        Self {
+            inputs: [x, x1],
+            outputs: [y, y1],
+        }
+    }
+
+    /// Zeroes a decay tail that has become inaudibly small, before it turns denormal (slow on
+    /// x86). Called once per block rather than per sample: an `f64` tail needs hundreds of
+    /// samples to fall from the floor into the denormal range, so at worst a few samples of one
+    /// block are slow.
+    fn flush_denormals(&mut self) {
+        for state in self.inputs.iter_mut().chain(&mut self.outputs) {
+            if state.abs() < DENORMAL_FLOOR {
+                *state = 0.0;
+            }
+        }
+    }
+}
+
 /// One biquad section (direct form I) for one channel.
 ///
 /// Direct form I rather than transposed II: everything but `a1 · y[n−1]` can be summed before
@@ -86,16 +117,14 @@ impl Coefficients {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Biquad {
     coefficients: Coefficients,
-    inputs: [f64; 2],
-    outputs: [f64; 2],
+    history: History,
 }
 
 impl Biquad {
     pub(crate) fn new(coefficients: Coefficients) -> Self {
         Self {
             coefficients,
-            inputs: [0.0; 2],
-            outputs: [0.0; 2],
+            history: History::default(),
         }
     }
 
@@ -111,31 +140,22 @@ impl Biquad {
     #[inline(always)]
     pub(crate) fn process<const FMA: bool>(&mut self, x: f64) -> f64 {
         let c = &self.coefficients;
-        let [x1, x2] = self.inputs;
-        let [y1, y2] = self.outputs;
+        let [x1, x2] = self.history.inputs;
+        let [y1, y2] = self.history.outputs;
         let inputs = mul_add_f64::<FMA>(c.b0, x, mul_add_f64::<FMA>(c.b2, x2, c.b1 * x1));
         let y = minus_product_f64::<FMA>(c.a1, y1, minus_product_f64::<FMA>(c.a2, y2, inputs));
-        self.inputs = [x, x1];
-        self.outputs = [y, y1];
+        self.history = History::after(x, x1, y, y1);
         y
     }
 
-    /// Zeroes a decay tail that has become inaudibly small, before it turns denormal (slow on
-    /// x86). Called once per block rather than per sample: an `f64` tail needs hundreds of
-    /// samples to fall from the floor into the denormal range, so at worst a few samples of one
-    /// block are slow.
+    /// See [`History::flush_denormals`].
     #[inline]
     pub(crate) fn flush_denormals(&mut self) {
-        for state in self.inputs.iter_mut().chain(&mut self.outputs) {
-            if state.abs() < DENORMAL_FLOOR {
-                *state = 0.0;
-            }
-        }
+        self.history.flush_denormals();
     }
 
     pub(crate) fn reset(&mut self) {
-        self.inputs = [0.0; 2];
-        self.outputs = [0.0; 2];
+        self.history = History::default();
     }
 }
 
@@ -150,8 +170,7 @@ pub(crate) struct BandPassSection {
     feed: f64,
     a1: f64,
     a2: f64,
-    inputs: [f64; 2],
-    outputs: [f64; 2],
+    history: History,
 }
 
 impl BandPassSection {
@@ -162,38 +181,31 @@ impl BandPassSection {
             feed: gain * b0,
             a1,
             a2,
-            inputs: [0.0; 2],
-            outputs: [0.0; 2],
+            history: History::default(),
         }
     }
 
     #[inline(always)]
     pub(crate) fn process<const FMA: bool>(&mut self, x: f64) -> f64 {
-        let [x1, x2] = self.inputs;
-        let [y1, y2] = self.outputs;
+        let [x1, x2] = self.history.inputs;
+        let [y1, y2] = self.history.outputs;
         let y = minus_product_f64::<FMA>(
             self.a1,
             y1,
             minus_product_f64::<FMA>(self.a2, y2, self.feed * (x - x2)),
         );
-        self.inputs = [x, x1];
-        self.outputs = [y, y1];
+        self.history = History::after(x, x1, y, y1);
         y
     }
 
-    /// As [`Biquad::flush_denormals`].
+    /// See [`History::flush_denormals`].
     #[inline]
     pub(crate) fn flush_denormals(&mut self) {
-        for state in self.inputs.iter_mut().chain(&mut self.outputs) {
-            if state.abs() < DENORMAL_FLOOR {
-                *state = 0.0;
-            }
-        }
+        self.history.flush_denormals();
     }
 
     pub(crate) fn reset(&mut self) {
-        self.inputs = [0.0; 2];
-        self.outputs = [0.0; 2];
+        self.history = History::default();
     }
 }
 
