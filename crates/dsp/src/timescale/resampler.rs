@@ -369,8 +369,24 @@ impl Resampler {
 /// or `row + (next − row) · blend`. Methods of a trait, `#[inline(always)]`, rather than
 /// closures, so they are compiled with the CPU features of the loop they are inlined into.
 trait DotProducts {
-    /// `exact` for output frames that all use `row`: the `n`-th reads the `ROW` samples
-    /// from `first + n · stride` of `buffer`.
+    /// The exact row's dot products for output frames that all use `row`: the `n`-th reads
+    /// the `ROW` samples from `first + n · stride` of `buffer`.
+    fn exact_run<'a>(
+        &self,
+        buffer: &[f32],
+        first: usize,
+        stride: usize,
+        row: &[f32],
+        outputs: impl Iterator<Item = &'a mut [f32; 2]>,
+    );
+    fn blended(&self, samples: &[f32], row: &[f32], next: &[f32], blend: f32) -> [f32; 2];
+}
+
+/// The dot products without explicit SIMD ([`blended_dot`], dispatched by `multiversion`).
+struct PortableDots;
+
+impl DotProducts for PortableDots {
+    #[inline(always)]
     fn exact_run<'a>(
         &self,
         buffer: &[f32],
@@ -381,20 +397,8 @@ trait DotProducts {
     ) {
         for (index, output) in outputs.enumerate() {
             let start = first + index * stride;
-            *output = self.exact(&buffer[start..start + ROW], row);
+            *output = blended_dot(&buffer[start..start + ROW], row, row, 0.0);
         }
-    }
-    fn exact(&self, samples: &[f32], row: &[f32]) -> [f32; 2];
-    fn blended(&self, samples: &[f32], row: &[f32], next: &[f32], blend: f32) -> [f32; 2];
-}
-
-/// The dot products without explicit SIMD ([`blended_dot`], dispatched by `multiversion`).
-struct PortableDots;
-
-impl DotProducts for PortableDots {
-    #[inline(always)]
-    fn exact(&self, samples: &[f32], row: &[f32]) -> [f32; 2] {
-        blended_dot(samples, row, row, 0.0)
     }
 
     #[inline(always)]
@@ -404,8 +408,9 @@ impl DotProducts for PortableDots {
 }
 
 /// The output loop in explicit AVX2 + FMA (`pulp`'s safe wrappers; its `V3` token is the
-/// run-time check): one dot product per output frame in four 8-lane accumulators, so neither
-/// the lanes nor the reduction depend on what the compiler makes of array code.
+/// run-time check): exact rows one phase at a time with the row in registers, blended rows
+/// one dot product per output frame in four 8-lane accumulators, so neither the lanes nor the
+/// reduction depend on what the compiler makes of array code.
 mod vector {
     pub(super) use crate::kernel::{Simd, detect_simd as detect};
 
@@ -466,13 +471,8 @@ mod vector {
         }
 
         #[inline(always)]
-        fn exact(&self, samples: &[f32], row: &[f32]) -> [f32; 2] {
-            x86::dot(self.0, samples, row, None)
-        }
-
-        #[inline(always)]
         fn blended(&self, samples: &[f32], row: &[f32], next: &[f32], blend: f32) -> [f32; 2] {
-            x86::dot(self.0, samples, row, Some((next, blend)))
+            x86::blended_dot(self.0, samples, row, next, blend)
         }
     }
 
@@ -486,7 +486,7 @@ mod vector {
 
         /// [`super::super::DotProducts::exact_run`] with the row's twelve registers of weights
         /// loaded once and held for every frame (each sample register is then one load and
-        /// one multiply-add; [`dot`] loads a register of weights for each of those too).
+        /// one multiply-add, where a blended dot product loads a register of weights for each).
         #[inline(always)]
         pub(super) fn exact_run<'a>(
             simd: Simd,
@@ -533,40 +533,29 @@ mod vector {
             [lanes[0], lanes[1]]
         }
 
-        /// `(Σ samples · weights, per channel)`, the weights being `row`, or with
-        /// `Some((next, blend))` `row + (next − row) · blend`. All slices are one kernel row
-        /// of interleaved stereo.
+        /// `(Σ samples · weights, per channel)` with the weights `row + (next − row) · blend`.
+        /// All slices are one kernel row of interleaved stereo.
         #[inline(always)]
-        pub(super) fn dot(
+        pub(super) fn blended_dot(
             simd: Simd,
             samples: &[f32],
             row: &[f32],
-            blended: Option<(&[f32], f32)>,
+            next: &[f32],
+            blend: f32,
         ) -> [f32; 2] {
             let (samples, _) = samples.as_chunks::<8>();
             let (row, _) = row.as_chunks::<8>();
+            let (next, _) = next.as_chunks::<8>();
             let zero = simd.splat_f32x8(0.0);
             let mut sums = [zero; 4];
-            match blended {
-                None => {
-                    for (index, (samples, weights)) in samples.iter().zip(row).enumerate() {
-                        let sum = &mut sums[index % 4];
-                        *sum = simd.mul_add_f32x8(cast(*samples), cast(*weights), *sum);
-                    }
-                }
-                Some((next, blend)) => {
-                    let (next, _) = next.as_chunks::<8>();
-                    let blend = simd.splat_f32x8(blend);
-                    for (index, ((samples, weights), next)) in
-                        samples.iter().zip(row).zip(next).enumerate()
-                    {
-                        let weights: f32x8 = cast(*weights);
-                        let step = simd.sub_f32x8(cast(*next), weights);
-                        let weights = simd.mul_add_f32x8(step, blend, weights);
-                        let sum = &mut sums[index % 4];
-                        *sum = simd.mul_add_f32x8(cast(*samples), weights, *sum);
-                    }
-                }
+            let blend = simd.splat_f32x8(blend);
+            for (index, ((samples, weights), next)) in samples.iter().zip(row).zip(next).enumerate()
+            {
+                let weights: f32x8 = cast(*weights);
+                let step = simd.sub_f32x8(cast(*next), weights);
+                let weights = simd.mul_add_f32x8(step, blend, weights);
+                let sum = &mut sums[index % 4];
+                *sum = simd.mul_add_f32x8(cast(*samples), weights, *sum);
             }
             fold(
                 simd,
