@@ -116,8 +116,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 fn init_tracing(config: &Config) -> anyhow::Result<()> {
-    let filter = EnvFilter::try_new(&config.log)
+    let mut filter = EnvFilter::try_new(&config.log)
         .with_context(|| format!("MINSTREL_LOG \"{}\" is not a valid log filter", config.log))?;
+    // symphonia's probe logs an ERROR for every file it cannot identify; minstrel already
+    // answers that itself, with a friendly error to whoever asked, so the log line is only
+    // noise (and a second line under `minstrel render`'s one-line error). A filter that names
+    // symphonia keeps it.
+    if !config.log.contains("symphonia") {
+        filter = filter.add_directive("symphonia_core::probe=off".parse()?);
+    }
     // Logs go to stderr so the console front-end's replies on stdout stay clean.
     // Colours only on a terminal: a log file or journald gets plain text.
     let builder = tracing_subscriber::fmt()

@@ -123,14 +123,27 @@ pub(crate) fn run(args: &RenderArgs) -> anyhow::Result<()> {
     let spec = build_spec(args)?;
     let start = parse_time(args.start.as_ref(), "start")?.unwrap_or_default();
     let limit = parse_time(args.duration.as_ref(), "duration")?;
+    if limit.is_some_and(|limit| limit.is_zero()) {
+        bail!("--duration must be longer than 0 s");
+    }
     let mut stream = SymphoniaStream::open_file(&args.input, start)
         .with_context(|| format!("could not open {}", args.input.display()))?;
     let limit_frames = limit.map(duration_to_frames);
     // What will be rendered, when the file says how long it is: the progress report's 100 %.
-    let file_frames = probe_info(&args.input)
-        .ok()
-        .and_then(|info| info.duration)
-        .map(|duration| duration_to_frames(duration.saturating_sub(start)));
+    let file_duration = probe_info(&args.input).ok().and_then(|info| info.duration);
+    if let Some(duration) = file_duration
+        && !start.is_zero()
+        && start >= duration
+    {
+        bail!(
+            "--start {} is past the end of {} ({} long)",
+            format_duration(start),
+            args.input.display(),
+            format_duration(duration)
+        );
+    }
+    let file_frames =
+        file_duration.map(|duration| duration_to_frames(duration.saturating_sub(start)));
     let expected_frames = match (limit_frames, file_frames) {
         (Some(limit), Some(file)) => Some(limit.min(file)),
         (limit, file) => limit.or(file),
@@ -170,6 +183,19 @@ pub(crate) fn run(args: &RenderArgs) -> anyhow::Result<()> {
     chain.finish();
     write_all(&mut chain, &mut output, &mut writer)?;
     writer.finalize().context("could not finish the WAV file")?;
+    if frames_read == 0 {
+        // A file whose length the probe could not tell, started past its end, or one with
+        // no audio at all: say so rather than leave an empty WAV behind.
+        std::fs::remove_file(&args.output).ok();
+        if start.is_zero() {
+            bail!("{} has no audio to render", args.input.display());
+        }
+        bail!(
+            "{} has no audio to render after {}",
+            args.input.display(),
+            format_duration(start)
+        );
+    }
     progress.finish(frames_read);
     println!("wrote {}", args.output.display());
     Ok(())

@@ -228,6 +228,23 @@ fn bad_input_ends_in_one_friendly_line() {
 
     let band = workspace.render_fails(&["in.wav", "-o", "out.wav", "--eq", "99:0.1"]);
     assert!(band.contains("99"), "{band}");
+
+    // The input is 2 s long: starting at 5 s leaves nothing, and no empty WAV is written.
+    let late = workspace.render_fails(&["in.wav", "-o", "out.wav", "--start", "5s"]);
+    assert!(late.contains("past the end"), "{late}");
+
+    let nothing = workspace.render_fails(&["in.wav", "-o", "out.wav", "--duration", "0s"]);
+    assert!(nothing.contains("--duration"), "{nothing}");
+
+    // A valid WAV with no samples in it.
+    write_tone(&workspace.path("empty.wav"), 440.0, 0);
+    let empty = workspace.render_fails(&["empty.wav", "-o", "out.wav"]);
+    assert!(empty.contains("no audio to render"), "{empty}");
+
+    // Not audio at all: one line from minstrel, no log line from the decoder's probe.
+    std::fs::write(workspace.path("notes.txt"), "not a song\n".repeat(200)).unwrap();
+    let text = workspace.render_fails(&["notes.txt", "-o", "out.wav"]);
+    assert!(text.contains("notes.txt"), "{text}");
 }
 
 #[test]
