@@ -126,10 +126,7 @@ pub(crate) fn run(args: &RenderArgs) -> anyhow::Result<()> {
     if limit.is_some_and(|limit| limit.is_zero()) {
         bail!("--duration must be longer than 0 s");
     }
-    let mut stream = SymphoniaStream::open_file(&args.input, start)
-        .with_context(|| format!("could not open {}", args.input.display()))?;
-    let limit_frames = limit.map(duration_to_frames);
-    // What will be rendered, when the file says how long it is: the progress report's 100 %.
+    // Checked before the stream opens, so a start past the end is refused before any seek.
     let file_duration = probe_info(&args.input).ok().and_then(|info| info.duration);
     if let Some(duration) = file_duration
         && !start.is_zero()
@@ -142,6 +139,10 @@ pub(crate) fn run(args: &RenderArgs) -> anyhow::Result<()> {
             format_duration(duration)
         );
     }
+    let mut stream = SymphoniaStream::open_file(&args.input, start)
+        .with_context(|| format!("could not open {}", args.input.display()))?;
+    let limit_frames = limit.map(duration_to_frames);
+    // What will be rendered, when the file says how long it is: the progress report's 100 %.
     let file_frames =
         file_duration.map(|duration| duration_to_frames(duration.saturating_sub(start)));
     let expected_frames = match (limit_frames, file_frames) {
@@ -187,14 +188,12 @@ pub(crate) fn run(args: &RenderArgs) -> anyhow::Result<()> {
         // A file whose length the probe could not tell, started past its end, or one with
         // no audio at all: say so rather than leave an empty WAV behind.
         std::fs::remove_file(&args.output).ok();
-        if start.is_zero() {
-            bail!("{} has no audio to render", args.input.display());
-        }
-        bail!(
-            "{} has no audio to render after {}",
-            args.input.display(),
-            format_duration(start)
-        );
+        let after = if start.is_zero() {
+            String::new()
+        } else {
+            format!(" after {}", format_duration(start))
+        };
+        bail!("{} has no audio to render{after}", args.input.display());
     }
     progress.finish(frames_read);
     println!("wrote {}", args.output.display());
