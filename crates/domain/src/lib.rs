@@ -12,6 +12,7 @@ pub mod playback;
 pub mod playlist;
 pub mod queue;
 pub mod settings;
+pub mod text;
 pub mod track;
 pub mod volume;
 
@@ -25,5 +26,6 @@ pub use playlist::{
 };
 pub use queue::{AddPosition, Advance, Queue, QueueError, RepeatMode};
 pub use settings::{GuildSettings, SettingsError, UserSettings};
+pub use text::single_line;
 pub use track::{Requester, RequesterId, Song, SongState, SourceKind, Track, TrackId};
 pub use volume::{Volume, VolumeError};

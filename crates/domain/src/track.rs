@@ -106,9 +106,11 @@ pub struct Track {
 impl Track {
     /// "Artist – Title" or just the title.
     pub fn display_title(&self) -> String {
-        match &self.artist {
-            Some(artist) if !artist.is_empty() => format!("{artist} – {}", self.title),
-            _ => self.title.clone(),
+        // A track saved before titles were cleaned on the way in is cleaned on the way out.
+        let title = crate::text::single_line(&self.title);
+        match self.artist.as_deref().map(crate::text::single_line) {
+            Some(artist) if !artist.is_empty() => format!("{artist} – {title}"),
+            _ => title.into_owned(),
         }
     }
 }
