@@ -40,6 +40,6 @@ pub use spotify::{
     SpotifyResolver, SpotifyTrack, best_match, is_spotify_link, parse_spotify_link, search_words,
 };
 pub use ytdlp::{
-    SearchSite, YT_DLP_FAILURES_COUNTER, YtDlpAudioOpener, YtDlpConfig, YtDlpFailure,
-    YtDlpResolver, is_playlist_url, site_of,
+    INHERITED_ENVIRONMENT, SearchSite, YT_DLP_FAILURES_COUNTER, YtDlpAudioOpener, YtDlpConfig,
+    YtDlpFailure, YtDlpResolver, is_playlist_url, site_of,
 };

@@ -4,6 +4,8 @@
 //! after `--` (a query starting with `-` stays a value), only allow-listed extractors may run
 //! (never the generic one, which would fetch any URL), output is capped and a timeout kills
 //! the process. Playlists are read page by page with `--flat-playlist --playlist-items`.
+//! It starts with an empty environment plus [`INHERITED_ENVIRONMENT`]: the bot's own secrets
+//! (tokens, the database URL) never reach it.
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -200,6 +202,22 @@ struct Entry {
     ie_key: Option<String>,
     entries: Option<Vec<Option<Entry>>>,
 }
+
+/// The only variables yt-dlp inherits: what finds programs (ffmpeg), its cache folder, the
+/// locale of its text, and the proxies the host may need to reach the sites.
+pub const INHERITED_ENVIRONMENT: &[&str] = &[
+    "PATH",
+    "HOME",
+    "LANG",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+    "no_proxy",
+];
 
 const INSTALL_HINT: &str = "yt-dlp is not installed, so I cannot play from YouTube, SoundCloud and similar sites; \
      install it with `pip install yt-dlp` (or set its path in the configuration)";
@@ -424,6 +442,12 @@ impl YtDlpResolver {
         arguments.push(value.to_owned());
         let mut child = tokio::process::Command::new(&self.config.binary)
             .args(&arguments)
+            .env_clear()
+            .envs(
+                INHERITED_ENVIRONMENT
+                    .iter()
+                    .filter_map(|name| std::env::var_os(name).map(|value| (*name, value))),
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -171,6 +171,34 @@ async fn a_query_that_looks_like_an_option_stays_a_search_term() {
 }
 
 #[tokio::test]
+async fn yt_dlp_inherits_only_the_allowed_environment() {
+    // cargo sets this for every test run: a variable of the bot's environment that is not on
+    // the list, standing in for a token or the database URL.
+    assert!(std::env::var_os("CARGO_MANIFEST_DIR").is_some());
+    let fake =
+        Fake::new("env > \"$(dirname \"$0\")/environment\"\ncat \"$(dirname \"$0\")/output\"");
+    std::fs::write(fake.path().join("output"), VIDEO_JSON).unwrap();
+    fake.resolver()
+        .resolve("https://www.youtube.com/watch?v=dQw4w9WgXcQ")
+        .await
+        .unwrap();
+    let environment = std::fs::read_to_string(fake.path().join("environment")).unwrap();
+    let names: Vec<&str> = environment
+        .lines()
+        .filter_map(|line| line.split_once('=').map(|(name, _)| name))
+        .collect();
+    assert!(names.contains(&"PATH"), "{names:?}");
+    // What the shell sets for itself.
+    let shell_own = ["PWD", "SHLVL", "_", "OLDPWD"];
+    for name in &names {
+        assert!(
+            minstrel_sources::INHERITED_ENVIRONMENT.contains(name) || shell_own.contains(name),
+            "yt-dlp saw {name}: {names:?}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_hanging_yt_dlp_is_killed_at_the_timeout() {
     let fake = Fake::new("echo $$ > \"$(dirname \"$0\")/pid\"\nexec sleep 30");
     let resolver = YtDlpResolver::new(YtDlpConfig {
