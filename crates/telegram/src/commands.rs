@@ -3,14 +3,17 @@
 use teloxide::types::BotCommand;
 use teloxide::utils::command::BotCommands;
 
-/// Every command the bot answers. Arguments are taken as text and checked by the handlers,
-/// so a wrong argument gets a usage line instead of silence.
+// Every command the bot answers. Arguments are taken as text and checked by the handlers, so a
+// wrong argument gets a usage line instead of silence. (A plain comment: teloxide would show a
+// doc comment to users as the description of the command list.)
 #[derive(BotCommands, Clone, Debug, PartialEq, Eq)]
 #[command(
     rename_rule = "lowercase",
     description = "minstrel plays music in a Discord voice channel; a linked chat controls it."
 )]
 pub enum Command {
+    #[command(description = "say hello and how to get started")]
+    Start,
     #[command(description = "this chat's id and a one-time link code (chat admins)")]
     Id,
     #[command(description = "link this chat with a code made on Discord (chat admins)")]
@@ -60,9 +63,25 @@ pub(crate) fn registered_commands() -> Vec<BotCommand> {
         .collect()
 }
 
-/// The help text: every command with its description.
+/// What `/start` answers: Telegram's Start button sends it, and so does every new user first.
+pub(crate) const WELCOME: &str = "Hi! I'm minstrel: I play music in a Discord voice channel, and a \
+Telegram chat linked to that Discord server can control it.\n\n\
+To link this chat: a chat admin sends /id here and gets a one-time code; someone with Manage \
+Server on the Discord server runs /connect_telegram <code> there. Then /play <song or URL> \
+plays music, and the buttons under the now-playing message pause, skip and change the volume.\n\n\
+/help lists everything I can do.";
+
+/// The help text: what the bot is, how to start, and every command with its description.
 pub(crate) fn help_text() -> String {
-    Command::descriptions().to_string()
+    let commands: Vec<String> = registered_commands()
+        .into_iter()
+        .map(|command| format!("/{} — {}", command.command, command.description))
+        .collect();
+    format!(
+        "minstrel plays music in a Discord voice channel; a Telegram chat linked to that \
+         Discord server controls it. New here? Send /start.\n\nCommands:\n{}",
+        commands.join("\n")
+    )
 }
 
 #[cfg(test)]
@@ -84,6 +103,17 @@ mod tests {
             );
             assert!(!command.description.is_empty(), "{command:?}");
         }
-        assert_eq!(commands[0].command, "id");
+        assert_eq!(commands[0].command, "start");
+    }
+
+    #[test]
+    fn help_is_written_for_users() {
+        let help = help_text();
+        assert!(help.starts_with("minstrel plays music"), "{help}");
+        assert!(help.contains("/play — play a song"), "{help}");
+        assert!(help.contains("/start — "), "{help}");
+        for code_words in ["handlers", "Arguments are taken", "Every command the bot"] {
+            assert!(!help.contains(code_words), "{help}");
+        }
     }
 }

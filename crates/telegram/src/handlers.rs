@@ -1,7 +1,7 @@
 //! The update handler tree: commands, buttons, member caching and chat migrations.
 
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use futures::future::BoxFuture;
 use minstrel_app::ports::{
@@ -9,24 +9,25 @@ use minstrel_app::ports::{
 };
 use minstrel_app::{Actor, BridgeError, BridgeService, CommandError};
 use minstrel_domain::{
-    GuildId, PlaybackState, RepeatMode, Requester as Person, RequesterId, TelegramChatId,
+    GuildId, PlaybackState, Preset, RepeatMode, Requester as Person, RequesterId, TelegramChatId,
     TelegramUserId, TrackId,
 };
+use teloxide::RequestError;
 use teloxide::dispatching::{HandlerExt, UpdateFilterExt, UpdateHandler};
 use teloxide::error_handlers::ErrorHandler;
 use teloxide::prelude::*;
 use teloxide::types::{CallbackQuery, Chat, InlineKeyboardMarkup, Me, MessageId, User};
-use teloxide::{ApiError, RequestError};
 use tracing::Instrument as _;
 use tracing::{error, warn};
 
-use crate::commands::{Command, help_text};
+use crate::commands::{Command, WELCOME, help_text};
 use crate::keyboard::{Button, VOLUME_STEP, player_keyboard};
 use crate::metrics::{Outcome, command_label, record_command};
+use crate::pacer::Origin;
 use crate::redact::describe;
 use crate::replies::ReplyHold;
 use crate::text::{
-    PlayerView, now_playing_text, play_text, player_text, queue_text, split_message,
+    PlayerView, now_playing_text, play_text, player_text, queue_text, shorten, split_message,
 };
 use crate::{Context, TelegramBot};
 
@@ -110,7 +111,7 @@ impl Reply {
 
     fn with_player_keyboard(text: impl Into<String>, paused: bool) -> Self {
         Self {
-            keyboard: Some(player_keyboard(paused)),
+            keyboard: Some(player_keyboard(paused, None)),
             ..Self::text(text)
         }
     }
@@ -124,25 +125,45 @@ impl Reply {
     }
 }
 
-async fn send_reply(bot: &TelegramBot, chat: ChatId, mut reply: Reply) -> HandlerResult {
-    let chunks = split_message(&reply.text);
+/// Queues `reply` for `chat` and returns at once: the command is done, only its sending is
+/// paced. Parts are queued now, so replies keep the order of their commands.
+fn send_reply(context: &Context, chat: ChatId, reply: Reply) {
+    let Reply {
+        text,
+        keyboard,
+        shows_track,
+        mut hold,
+        ..
+    } = reply;
+    let chunks = split_message(&text);
     let last = chunks.len().saturating_sub(1);
-    for (index, chunk) in chunks.into_iter().enumerate() {
-        let request = bot.send_message(chat, chunk);
-        match (&reply.keyboard, index == last) {
-            (Some(keyboard), true) => {
-                let sent = request.reply_markup(keyboard.clone()).await?;
-                if let (Some(track), Some(hold)) = (reply.shows_track, reply.hold.as_mut()) {
-                    hold.shows_player(chat, sent.id, track);
+    let deliveries: Vec<_> = chunks
+        .into_iter()
+        .enumerate()
+        .map(|(index, chunk)| {
+            let keyboard = keyboard.clone().filter(|_| index == last);
+            context.pacer.send(chat, chunk, keyboard, Origin::Reply)
+        })
+        .collect();
+    let token = context.token.clone();
+    tokio::spawn(async move {
+        for delivery in deliveries {
+            match delivery.await {
+                Ok(delivered) => {
+                    if let (true, Some(track), Some(hold)) =
+                        (delivered.keyboard, shows_track, hold.as_mut())
+                    {
+                        hold.shows_player(chat, delivered.message, track);
+                    }
+                }
+                Err(error) => {
+                    warn!(error = %describe(&error, &token), "could not send a Telegram reply");
                 }
             }
-            _ => {
-                request.await?;
-            }
         }
-    }
-    // Dropping the reply releases its hold: the bridge may speak again.
-    Ok(())
+        // Dropping the hold after the reply went out lets the bridge speak again.
+        drop(hold);
+    });
 }
 
 fn chat_id(chat: ChatId) -> Option<TelegramChatId> {
@@ -264,13 +285,18 @@ fn is_unknown_command_for_us(message: Message, me: Me) -> bool {
     }
 }
 
-async fn on_unknown_command(bot: TelegramBot, message: Message) -> HandlerResult {
+#[allow(
+    clippy::unused_async,
+    clippy::needless_pass_by_value,
+    reason = "dptree wants an async endpoint and injects its arguments by value"
+)]
+async fn on_unknown_command(message: Message, context: Arc<Context>) -> HandlerResult {
     send_reply(
-        &bot,
+        &context,
         message.chat.id,
         Reply::text("I don't know that command. /help lists what I can do."),
-    )
-    .await
+    );
+    Ok(())
 }
 
 async fn on_command(
@@ -290,7 +316,8 @@ async fn on_command(
     async {
         let reply = run_command(&bot, &message, command, &context).await;
         record_command(name, reply.outcome);
-        send_reply(&bot, message.chat.id, reply).await
+        send_reply(&context, message.chat.id, reply);
+        Ok(())
     }
     .instrument(span)
     .await
@@ -328,6 +355,7 @@ async fn run_command(
         return Reply::refusal("This chat cannot be used.");
     };
     match command {
+        Command::Start => return Reply::text(WELCOME),
         Command::Help => return Reply::text(help_text()),
         Command::Id => return issue_code(bot, message, chat, context).await,
         Command::Link(code) => return link(bot, message, chat, &code, context).await,
@@ -365,13 +393,18 @@ async fn music_command(
             if query.is_empty() {
                 return Reply::refusal("Tell me what to play: /play <search words or URL>");
             }
-            music
-                .play(guild, actor, query)
-                .await
-                .map(|outcome| match &outcome.started {
+            return match music.play(guild, actor, query).await {
+                Ok(outcome) => match &outcome.started {
                     Some(started) => Reply::now_playing(play_text(&outcome), false, started.id),
                     None => Reply::text(play_text(&outcome)),
-                })
+                },
+                Err(error) => {
+                    // An error may quote the query: a long one is not repeated in full.
+                    let mut reply = music_reply(&error);
+                    reply.text = reply.text.replace(query, &shorten(query));
+                    reply
+                }
+            };
         }
         Command::Queue => match music.queue_page(guild, actor, 1, 10).await {
             Ok(page) if page.current.is_some() => {
@@ -431,16 +464,21 @@ async fn music_command(
             let Some(mode) = RepeatMode::parse(&argument) else {
                 return Reply::refusal("Usage: /repeat off|track|queue");
             };
-            music
-                .set_repeat(guild, actor, mode)
-                .await
-                .map(|()| Reply::text(format!("🔁 Repeat: {mode}.")))
+            music.set_repeat(guild, actor, mode).await.map(|()| {
+                context.repeat_modes.set(guild, mode);
+                Reply::text(format!("🔁 Repeat: {mode}."))
+            })
         }
         Command::Shuffle => music
             .shuffle(guild, actor)
             .await
             .map(|count| Reply::text(format!("🔀 Shuffled {count} track(s)."))),
-        Command::Help | Command::Id | Command::Link(_) | Command::Unlink | Command::List => {
+        Command::Start
+        | Command::Help
+        | Command::Id
+        | Command::Link(_)
+        | Command::Unlink
+        | Command::List => {
             unreachable!("answered by run_command")
         }
     };
@@ -461,18 +499,27 @@ async fn filter(guild: GuildId, actor: &Actor, argument: &str, context: &Context
                 presets.join("\n")
             ));
         }
-        "reset" | "off" | "clear" => filters.reset_filters(guild, actor).await,
-        name => filters.apply_preset(guild, actor, name).await,
+        "reset" | "off" | "clear" => filters
+            .reset_filters(guild, actor)
+            .await
+            .map(|_| "🎛 Filters off.".to_owned()),
+        name => filters.apply_preset(guild, actor, name).await.map(|spec| {
+            // Said as the user chose it: the spec only knows the effects the preset set.
+            let chosen = Preset::parse(name)
+                .map_or_else(|_| name.to_owned(), |preset| preset.name().to_owned());
+            let effects = spec.active_names();
+            if effects.len() > 1 {
+                format!(
+                    "🎛 Filter {chosen} on (effects now: {}).",
+                    effects.join(", ")
+                )
+            } else {
+                format!("🎛 Filter {chosen} on.")
+            }
+        }),
     };
     match result {
-        Ok(spec) => {
-            let names = spec.active_names();
-            if names.is_empty() {
-                Reply::text("🎛 Filters off.")
-            } else {
-                Reply::text(format!("🎛 Filters: {}.", names.join(", ")))
-            }
-        }
+        Ok(text) => Reply::text(text),
         Err(error) => music_reply(&error),
     }
 }
@@ -637,6 +684,25 @@ fn member_line(member: &GuildMemberInfo) -> String {
     }
 }
 
+/// A button press is answered within this long even when its action takes longer: Telegram
+/// gives up on an unanswered press (the user sees a spinner, then nothing).
+const ANSWER_WITHIN: Duration = Duration::from_millis(700);
+
+/// What a button press did: the answer for the presser, and the player to show afterwards.
+struct ButtonOutcome {
+    answer: String,
+    refresh: Option<(GuildId, Actor)>,
+}
+
+impl ButtonOutcome {
+    fn answer(answer: impl Into<String>) -> Self {
+        Self {
+            answer: answer.into(),
+            refresh: None,
+        }
+    }
+}
+
 async fn on_callback(
     bot: TelegramBot,
     query: CallbackQuery,
@@ -647,141 +713,155 @@ async fn on_callback(
         chat = query.message.as_ref().map(|message| message.chat().id.0),
         user = query.from.id.0,
     );
-    let answer = handle_button(&bot, &query, &context).instrument(span).await;
-    bot.answer_callback_query(query.id.clone())
-        .text(answer)
-        .await?;
+    async {
+        let mut press = std::pin::pin!(handle_button(&bot, &query, &context));
+        let outcome = if let Ok(outcome) = tokio::time::timeout(ANSWER_WITHIN, &mut press).await {
+            answer_press(&bot, &query, &outcome.answer, &context).await;
+            outcome
+        } else {
+            answer_press(&bot, &query, "⏳ Working on it…", &context).await;
+            press.await
+        };
+        // The answer went first: the message's new state waits for the chat's pacing.
+        if let (Some((guild, actor)), Some(message)) = (outcome.refresh, &query.message) {
+            refresh_player_message(&context, message.chat().id, message.id(), guild, &actor).await;
+        }
+    }
+    .instrument(span)
+    .await;
     Ok(())
 }
 
-async fn handle_button(bot: &TelegramBot, query: &CallbackQuery, context: &Context) -> String {
+async fn answer_press(bot: &TelegramBot, query: &CallbackQuery, text: &str, context: &Context) {
+    if let Err(error) = bot.answer_callback_query(query.id.clone()).text(text).await {
+        warn!(error = %describe(&error, &context.token), "could not answer a button press");
+    }
+}
+
+async fn handle_button(
+    bot: &TelegramBot,
+    query: &CallbackQuery,
+    context: &Context,
+) -> ButtonOutcome {
     let Some(button) = query.data.as_deref().and_then(Button::parse) else {
-        return "This button is not mine.".to_owned();
+        return ButtonOutcome::answer("This button is not mine.");
     };
     let Some(message) = &query.message else {
-        return "This message is too old; use /np.".to_owned();
+        return ButtonOutcome::answer("This message is too old; use /np.");
     };
     let chat = message.chat();
     let Some(chat_id) = chat_id(chat.id) else {
-        return "This chat cannot be used.".to_owned();
+        return ButtonOutcome::answer("This chat cannot be used.");
     };
     let services = &context.services;
     let guild = match services.bridge.link_of_chat(chat_id).await {
         Ok(Some(link)) => link.guild,
-        Ok(None) => return "Link this chat first: run /id.".to_owned(),
-        Err(error) => return format!("Sorry: {error}."),
+        Ok(None) => return ButtonOutcome::answer("Link this chat first: run /id."),
+        Err(error) => return ButtonOutcome::answer(format!("Sorry: {error}.")),
     };
     let Some(requester) = requester(&query.from) else {
-        return "I can only take commands from people.".to_owned();
+        return ButtonOutcome::answer("I can only take commands from people.");
     };
     let admin = is_chat_admin(bot, context, chat, query.from.id).await;
     let actor = Actor::member(requester, Vec::new(), admin);
-    let music = &services.commands;
-    let result = match button {
-        Button::Pause => music
-            .pause(guild, &actor)
-            .await
-            .map(|()| "Paused".to_owned()),
-        Button::Resume => music
-            .resume(guild, &actor)
-            .await
-            .map(|()| "Resumed".to_owned()),
-        Button::Skip => music
-            .skip(guild, &actor)
-            .await
-            .map(|outcome| format!("Skipped {}", outcome.skipped.display_title())),
-        Button::Stop => music
-            .stop(guild, &actor)
-            .await
-            .map(|_| "Stopped".to_owned()),
-        Button::Shuffle => music
-            .shuffle(guild, &actor)
-            .await
-            .map(|count| format!("Shuffled {count} tracks")),
-        Button::Loop => match music.queue_page(guild, &actor, 1, 1).await {
-            Ok(page) => {
-                let next = match page.repeat {
-                    RepeatMode::Off => RepeatMode::Track,
-                    RepeatMode::Track => RepeatMode::Queue,
-                    RepeatMode::Queue => RepeatMode::Off,
-                };
-                music
-                    .set_repeat(guild, &actor, next)
-                    .await
-                    .map(|()| format!("Repeat: {next}"))
-            }
-            Err(error) => Err(error),
-        },
-        Button::VolumeDown | Button::VolumeUp => match music.now_playing(guild, &actor).await {
-            Ok(now) => {
-                let step = if button == Button::VolumeUp {
-                    VOLUME_STEP
-                } else {
-                    -VOLUME_STEP
-                };
-                let percent = (i64::from(now.volume.percent()) + step).clamp(0, 200);
-                music
-                    .set_volume(guild, &actor, percent)
-                    .await
-                    .map(|volume| format!("Volume {volume}"))
-            }
-            Err(error) => Err(error),
-        },
-    };
-    let answer = match result {
+    let answer = match press_button(button, guild, &actor, context).await {
         Ok(answer) => answer,
         Err(error) => {
             if error.is_internal() {
                 error!(?error, "a Telegram button failed");
             }
-            return format!("Sorry: {error}");
+            return ButtonOutcome::answer(format!("Sorry: {error}"));
         }
     };
-    // The bridge keeps its own now-playing message up to date; other messages are refreshed
-    // here so their buttons match the player.
-    if !context.is_bridge_message(chat.id, message.id()) {
-        refresh_player_message(bot, context, chat.id, message.id(), guild, &actor).await;
+    // The bridge keeps its own now-playing message up to date from the player's events; other
+    // messages are refreshed here so their buttons match the player. The repeat mode has no
+    // event, so the Loop button refreshes whichever message it is under.
+    let refresh = button == Button::Loop || !context.is_bridge_message(chat.id, message.id());
+    ButtonOutcome {
+        answer,
+        refresh: refresh.then_some((guild, actor)),
     }
-    answer
 }
 
+async fn press_button(
+    button: Button,
+    guild: GuildId,
+    actor: &Actor,
+    context: &Context,
+) -> Result<String, CommandError> {
+    let music = &context.services.commands;
+    match button {
+        Button::Pause => music
+            .pause(guild, actor)
+            .await
+            .map(|()| "Paused".to_owned()),
+        Button::Resume => music
+            .resume(guild, actor)
+            .await
+            .map(|()| "Resumed".to_owned()),
+        Button::Skip => music
+            .skip(guild, actor)
+            .await
+            .map(|outcome| format!("Skipped {}", outcome.skipped.display_title())),
+        Button::Stop => music.stop(guild, actor).await.map(|_| "Stopped".to_owned()),
+        Button::Shuffle => music
+            .shuffle(guild, actor)
+            .await
+            .map(|count| format!("Shuffled {count} tracks")),
+        Button::Loop => {
+            let page = music.queue_page(guild, actor, 1, 1).await?;
+            let next = match page.repeat {
+                RepeatMode::Off => RepeatMode::Track,
+                RepeatMode::Track => RepeatMode::Queue,
+                RepeatMode::Queue => RepeatMode::Off,
+            };
+            music.set_repeat(guild, actor, next).await?;
+            context.repeat_modes.set(guild, next);
+            Ok(format!("Repeat: {next}"))
+        }
+        Button::VolumeDown | Button::VolumeUp => {
+            let now = music.now_playing(guild, actor).await?;
+            let step = if button == Button::VolumeUp {
+                VOLUME_STEP
+            } else {
+                -VOLUME_STEP
+            };
+            let percent = (i64::from(now.volume.percent()) + step).clamp(0, 200);
+            music
+                .set_volume(guild, actor, percent)
+                .await
+                .map(|volume| format!("Volume {volume}"))
+        }
+    }
+}
+
+/// Shows the player as it is now in `message`: its text and buttons (the repeat mode on the
+/// Loop button). Paced like every message; the latest state wins when presses pile up.
 async fn refresh_player_message(
-    bot: &TelegramBot,
     context: &Context,
     chat: ChatId,
     message: MessageId,
     guild: GuildId,
     actor: &Actor,
 ) {
-    let request = match context.services.commands.now_playing(guild, actor).await {
-        Ok(now) => bot
-            .edit_message_text(
-                chat,
-                message,
-                player_text(&PlayerView::from_now_playing(&now)),
-            )
-            .reply_markup(player_keyboard(now.state == PlaybackState::Paused)),
-        Err(_) => bot.edit_message_text(chat, message, "Nothing is playing."),
+    let (text, keyboard) = match context.services.commands.now_playing(guild, actor).await {
+        Ok(now) => (
+            player_text(&PlayerView::from_now_playing(&now)),
+            Some(player_keyboard(
+                now.state == PlaybackState::Paused,
+                Some(now.repeat),
+            )),
+        ),
+        Err(_) => ("Nothing is playing.".to_owned(), None),
     };
-    let mut result = request.send_ref().await;
-    // Edits do not go through the Throttle adaptor's queue, which retries only sends: honour a
-    // short RetryAfter here, once (a long one would keep the button's answer waiting).
-    if let Err(RequestError::RetryAfter(after)) = &result
-        && after.duration() <= MAX_BUTTON_RETRY_AFTER
-    {
-        tokio::time::sleep(after.duration()).await;
-        result = request.send_ref().await;
-    }
-    match result {
-        Ok(_) | Err(RequestError::Api(ApiError::MessageNotModified)) => {}
-        Err(error) => {
-            warn!(error = %describe(&error, &context.token), "could not refresh a player message");
-        }
+    let result = context
+        .pacer
+        .edit(chat, message, text, keyboard, Origin::Reply)
+        .await;
+    if let Err(error) = result {
+        warn!(error = %describe(&error, &context.token), "could not refresh a player message");
     }
 }
-
-/// The longest `RetryAfter` a button press waits out before refreshing its message.
-const MAX_BUTTON_RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(5);
 
 #[cfg(test)]
 mod member_list_tests {

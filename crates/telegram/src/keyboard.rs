@@ -1,5 +1,6 @@
 //! The inline keyboard under now-playing and queue messages, and its callback data.
 
+use minstrel_domain::RepeatMode;
 use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
 
 /// One button of the player keyboard. Callback data is `mp:<name>` (well under Telegram's
@@ -66,8 +67,19 @@ impl Button {
     }
 }
 
-/// Pause or resume (whichever applies), skip, stop; loop, shuffle, volume ±.
-pub(crate) fn player_keyboard(paused: bool) -> InlineKeyboardMarkup {
+/// The Loop button's label: the repeat mode it shows now (pressing it moves to the next).
+fn loop_label(repeat: Option<RepeatMode>) -> String {
+    match repeat {
+        None => Button::Loop.label().to_owned(),
+        Some(RepeatMode::Off) => "🔁 Loop: off".to_owned(),
+        Some(RepeatMode::Track) => "🔂 Loop: track".to_owned(),
+        Some(RepeatMode::Queue) => "🔁 Loop: queue".to_owned(),
+    }
+}
+
+/// Pause or resume (whichever applies), skip, stop; loop (showing `repeat` when known),
+/// shuffle, volume ±.
+pub(crate) fn player_keyboard(paused: bool, repeat: Option<RepeatMode>) -> InlineKeyboardMarkup {
     let toggle = if paused {
         Button::Resume
     } else {
@@ -80,7 +92,7 @@ pub(crate) fn player_keyboard(paused: bool) -> InlineKeyboardMarkup {
             Button::Stop.button(),
         ],
         vec![
-            Button::Loop.button(),
+            InlineKeyboardButton::callback(loop_label(repeat), Button::Loop.data()),
             Button::Shuffle.button(),
             Button::VolumeDown.button(),
             Button::VolumeUp.button(),
@@ -99,5 +111,20 @@ mod tests {
             assert!(button.data().len() <= 64);
         }
         assert_eq!(Button::parse("mp:nope"), None);
+    }
+
+    #[test]
+    fn the_loop_button_shows_the_repeat_mode() {
+        let labels = |repeat| -> Vec<String> {
+            player_keyboard(false, repeat)
+                .inline_keyboard
+                .concat()
+                .into_iter()
+                .map(|button| button.text)
+                .collect()
+        };
+        assert!(labels(None).contains(&"🔁 Loop".to_owned()));
+        assert!(labels(Some(RepeatMode::Track)).contains(&"🔂 Loop: track".to_owned()));
+        assert!(labels(Some(RepeatMode::Off)).contains(&"🔁 Loop: off".to_owned()));
     }
 }

@@ -5,8 +5,10 @@
 //! Talks only to the application services (`GuildCommands`, `BridgeService`)
 //! and the `EventBus` port; knows no infrastructure crate and no other chat framework.
 //!
-//! Robustness rules kept here: requests go through teloxide's `Throttle` adaptor (which also
-//! honours `RetryAfter`); everything is sent as plain text split at 4096 characters; the bot
+//! Robustness rules kept here: a command runs the moment it arrives (a chat's messages in
+//! order, buttons at once) and only sending is paced, per chat, by [`pacer`] (which also
+//! honours a 429's `retry_after` for the chat it names only); a button press is answered
+//! within a second; everything is sent as plain text split at 4096 characters; the bot
 //! token is redacted from every logged error ([`redact_token`]); a second poller of the same
 //! token (HTTP 409) stops this front-end with a clear error while the rest of the bot runs on.
 
@@ -15,6 +17,7 @@ mod handlers;
 mod keyboard;
 pub mod metrics;
 mod mirror;
+mod pacer;
 mod redact;
 mod replies;
 mod text;
@@ -27,25 +30,25 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use minstrel_app::ports::{EventBus, GuildDirectory};
 use minstrel_app::{BridgeService, GuildCommands};
-use teloxide::adaptors::Throttle;
-use teloxide::adaptors::throttle::{Limits, Settings};
 use teloxide::error_handlers::ErrorHandler;
 use teloxide::prelude::*;
 use teloxide::stop::StopToken;
-use teloxide::types::MessageId;
+use teloxide::types::{MessageId, Update, UpdateKind};
 use teloxide::update_listeners::{Polling, UpdateListener};
 use teloxide::{ApiError, RequestError};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-use tracing::{error, info, warn};
+use tracing::{debug, error, info, warn};
 
 pub use commands::Command;
 pub use mirror::MirrorConfig;
+pub use pacer::PaceLimits;
 pub use redact::redact_token;
 pub use text::{MESSAGE_LIMIT, split_message};
 
-/// The bot as the handlers use it: every request throttled to Telegram's limits.
-pub type TelegramBot = Throttle<Bot>;
+/// The bot as the handlers use it for requests that are not chat messages; messages go
+/// through the [`pacer`].
+pub type TelegramBot = Bot;
 
 /// The services the Telegram front-end drives.
 #[derive(Clone)]
@@ -67,7 +70,7 @@ pub struct TelegramConfig {
     /// Long-polling timeout of `getUpdates`.
     pub poll_timeout: Duration,
     /// Outgoing message limits (Telegram's published limits by default).
-    pub limits: Limits,
+    pub limits: PaceLimits,
     pub mirror: MirrorConfig,
     /// How long a chat-administrator check (`getChatMember`) is trusted.
     pub admin_cache_ttl: Duration,
@@ -79,7 +82,7 @@ impl TelegramConfig {
             token: token.into(),
             api_url: None,
             poll_timeout: Duration::from_secs(10),
-            limits: Limits::default(),
+            limits: PaceLimits::default(),
             mirror: MirrorConfig::default(),
             admin_cache_ttl: Duration::from_mins(1),
         }
@@ -131,6 +134,11 @@ pub(crate) struct Context {
     pub(crate) now_playing_messages: Arc<Mutex<HashMap<ChatId, MessageId>>>,
     /// What commands in linked chats are telling their chat, so the bridge does not repeat it.
     pub(crate) replies: Arc<replies::CommandReplies>,
+    /// Every message to a chat goes out through here.
+    pub(crate) pacer: pacer::Pacer,
+    /// Each guild's repeat mode as last set from Telegram: the player publishes no event for
+    /// it, and the now-playing message shows it.
+    pub(crate) repeat_modes: mirror::RepeatModes,
 }
 
 impl Context {
@@ -192,6 +200,31 @@ impl ErrorHandler<RequestError> for PollingErrors {
     }
 }
 
+/// Which updates wait for each other: a chat's messages run one after the other, in the order
+/// they arrived (so `/play a` then `/play b` queue in that order); they only run the command
+/// and queue its reply, so they never wait for Telegram. Button presses run at once, beside
+/// everything else, so their answer never waits behind a slow command.
+fn update_order(update: &Update) -> Option<ChatId> {
+    match update.kind {
+        UpdateKind::Message(_) => update.chat().map(|chat| chat.id),
+        _ => None,
+    }
+}
+
+/// Updates no handler takes (ordinary chat messages, commands for other bots, edits…) are
+/// normal traffic: logged at debug level by kind only, never with their names or texts.
+fn log_unhandled(update: &Update) {
+    let kind = match &update.kind {
+        UpdateKind::Message(_) => "message",
+        UpdateKind::EditedMessage(_) => "edited message",
+        UpdateKind::ChannelPost(_) | UpdateKind::EditedChannelPost(_) => "channel post",
+        UpdateKind::CallbackQuery(_) => "callback query",
+        UpdateKind::MyChatMember(_) | UpdateKind::ChatMember(_) => "chat member change",
+        _ => "other",
+    };
+    debug!(update = update.id.0, kind, "ignored a Telegram update");
+}
+
 /// The running Telegram front-end: the update dispatcher and the event bridge.
 pub struct TelegramFrontend {
     username: String,
@@ -239,7 +272,8 @@ impl TelegramFrontend {
         if let Err(error) = bot.set_my_commands(commands::registered_commands()).await {
             warn!(error = %redact::describe(&error, &token), "could not register the Telegram commands");
         }
-        let bot = Throttle::spawn_with_settings(bot, Settings::default().limits(config.limits));
+        let pacer = pacer::Pacer::new(bot.clone(), config.limits);
+        let repeat_modes = mirror::RepeatModes::default();
 
         let (stop, stop_receiver) = watch::channel(false);
         let now_playing_messages = Arc::new(Mutex::new(HashMap::new()));
@@ -250,10 +284,13 @@ impl TelegramFrontend {
             admin_cache_ttl: config.admin_cache_ttl,
             now_playing_messages: Arc::clone(&now_playing_messages),
             replies: Arc::new(replies::CommandReplies::new(now_playing_messages)),
+            pacer: pacer.clone(),
+            repeat_modes: repeat_modes.clone(),
         });
 
         let (mirror, mirror_flushes) = mirror::Mirror::new(
-            bot.clone(),
+            pacer,
+            repeat_modes,
             Arc::clone(&services.bridge),
             config.mirror.clone(),
             Arc::clone(&context.now_playing_messages),
@@ -267,6 +304,8 @@ impl TelegramFrontend {
             .error_handler(Arc::new(handlers::LoggingErrorHandler {
                 token: token.clone(),
             }))
+            .default_handler(|update| async move { log_unhandled(&update) })
+            .distribution_function(update_order)
             .build();
         let conflict = Arc::new(AtomicBool::new(false));
         let mut listener = Polling::builder(bot).timeout(config.poll_timeout).build();

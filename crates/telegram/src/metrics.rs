@@ -36,6 +36,7 @@ impl Outcome {
 /// The `command` label: the command's name as typed, without arguments.
 pub(crate) fn command_label(command: &Command) -> &'static str {
     match command {
+        Command::Start => "start",
         Command::Id => "id",
         Command::Link(_) => "link",
         Command::Unlink => "unlink",
@@ -84,6 +85,6 @@ mod tests {
                 .unwrap();
             assert_eq!(command_label(&command), name);
         }
-        assert_eq!(registered.len(), 16);
+        assert_eq!(registered.len(), 17);
     }
 }

@@ -3,50 +3,69 @@
 //! Telegram allows about one message a second per chat and twenty a minute per group, while a
 //! player can emit a burst of events in a millisecond (skip → ended → started → volume). So
 //! events only update a per-guild view; the view is flushed once per burst (after
-//! `coalesce_window`), at most once per `min_interval` per chat and `group_messages_per_minute`
-//! per group. A new track sends one now-playing message with the player keyboard; later state
-//! changes of the same track edit that message instead of sending new ones.
+//! `coalesce_window`), and only when the chat's lane of the [`crate::pacer`] is free, so the
+//! bridge never waits on one chat while others have news. A new track sends one now-playing
+//! message with the player keyboard; later state changes of the same track edit that message
+//! instead of sending new ones, and the message it replaces loses its buttons and says how its
+//! track ended.
 //!
 //! Events caused by a command typed in the linked chat are already told by its reply (see
 //! [`crate::replies`]): they keep the now-playing message up to date but send nothing new.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use minstrel_app::BridgeService;
-use minstrel_domain::{DomainEvent, EndReason, FilterSpec, GuildId, TelegramChatId, Track, Volume};
+use minstrel_domain::{
+    DomainEvent, EndReason, FilterSpec, GuildId, RepeatMode, TelegramChatId, Track, Volume,
+};
+use teloxide::RequestError;
 use teloxide::prelude::*;
 use teloxide::types::MessageId;
-use teloxide::{ApiError, RequestError};
 use tokio::sync::{broadcast, watch};
 use tokio::time::Instant;
 use tracing::{debug, warn};
 
-use crate::TelegramBot;
 use crate::keyboard::player_keyboard;
+use crate::pacer::{Origin, Pacer};
 use crate::redact::describe;
 use crate::replies::CommandReplies;
 use crate::text::{PlayerView, player_text, split_message};
 
-/// How the bridge paces its messages.
+/// How the bridge gathers events (the chat limits themselves are [`crate::PaceLimits`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MirrorConfig {
     /// How long to gather a burst of events before sending anything.
     pub coalesce_window: Duration,
-    /// The least time between two requests to one chat.
-    pub min_interval: Duration,
-    /// At most this many requests a minute to one group.
-    pub group_messages_per_minute: usize,
 }
 
 impl Default for MirrorConfig {
     fn default() -> Self {
         Self {
             coalesce_window: Duration::from_secs(1),
-            min_interval: Duration::from_secs(1),
-            group_messages_per_minute: 20,
         }
+    }
+}
+
+/// Each guild's repeat mode as last set from Telegram, shared by the handlers and the bridge.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RepeatModes(Arc<Mutex<HashMap<GuildId, RepeatMode>>>);
+
+impl RepeatModes {
+    pub(crate) fn set(&self, guild: GuildId, mode: RepeatMode) {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(guild, mode);
+    }
+
+    pub(crate) fn get(&self, guild: GuildId) -> Option<RepeatMode> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&guild)
+            .copied()
     }
 }
 
@@ -73,6 +92,11 @@ struct GuildView {
     due: Option<Instant>,
     /// The now-playing message being kept up to date, and its text.
     message: Option<(ChatId, MessageId, String)>,
+    /// How the last track ended, as a replaced now-playing message says it.
+    ended: Option<String>,
+    /// Now-playing messages of earlier tracks, with what they say from now on (no buttons).
+    retired: Vec<(ChatId, MessageId, String)>,
+    repeat: Option<RepeatMode>,
 }
 
 impl GuildView {
@@ -101,20 +125,10 @@ impl GuildView {
                 self.notices
                     .push(format!("⏭ Skipped: {}", track.display_title()));
             }
-            DomainEvent::TrackEnded { track, reason, .. } => match reason {
-                EndReason::Stopped => {
-                    self.track = None;
-                    self.notices.push("⏹ Playback stopped".to_owned());
-                }
-                EndReason::Stuck => self.notices.push(format!(
-                    "✖ {} produced no audio for 10 s and was skipped",
-                    track.display_title()
-                )),
-                EndReason::Finished
-                | EndReason::Skipped
-                | EndReason::Replaced
-                | EndReason::Failed(_) => return false,
-            },
+            DomainEvent::TrackEnded { track, reason, .. } => {
+                self.ended = Some(ended_text(track, reason));
+                return self.apply_ended(track, reason);
+            }
             DomainEvent::TrackFailed { track, reason, .. } => self.notices.push(format!(
                 "✖ Could not play {}: {reason}",
                 track.display_title()
@@ -139,6 +153,34 @@ impl GuildView {
         true
     }
 
+    fn apply_ended(&mut self, track: &Track, reason: &EndReason) -> bool {
+        match reason {
+            EndReason::Stopped => {
+                self.track = None;
+                self.notices.push("⏹ Playback stopped".to_owned());
+            }
+            EndReason::Stuck => self.notices.push(format!(
+                "✖ {} produced no audio for 10 s and was skipped",
+                track.display_title()
+            )),
+            EndReason::Finished
+            | EndReason::Skipped
+            | EndReason::Replaced
+            | EndReason::Failed(_) => return false,
+        }
+        true
+    }
+
+    /// The now-playing message `previous` shows an earlier track from now on: it says how
+    /// that track ended and loses its buttons.
+    fn retire(&mut self, chat: ChatId, message: MessageId) {
+        let text = self
+            .ended
+            .take()
+            .unwrap_or_else(|| "⏹ This track has ended.".to_owned());
+        self.retired.push((chat, message, text));
+    }
+
     fn player_text(&self) -> Option<String> {
         let track = self.track.as_ref()?;
         Some(player_text(&PlayerView {
@@ -146,8 +188,21 @@ impl GuildView {
             paused: self.paused,
             volume: self.volume,
             filters: self.filters,
-            repeat: None,
+            repeat: self.repeat,
         }))
+    }
+}
+
+/// What a now-playing message says once its track has ended.
+fn ended_text(track: &Track, reason: &EndReason) -> String {
+    let title = track.display_title();
+    match reason {
+        EndReason::Finished => format!("✔ Played: {title}"),
+        EndReason::Skipped => format!("⏭ Skipped: {title}"),
+        EndReason::Stopped => format!("⏹ Stopped: {title}"),
+        EndReason::Replaced => format!("⏭ Replaced: {title}"),
+        EndReason::Stuck => format!("✖ No audio, skipped: {title}"),
+        EndReason::Failed(_) => format!("✖ Could not finish: {title}"),
     }
 }
 
@@ -174,48 +229,12 @@ fn view_notices(notices: &[String]) -> Option<String> {
     Some(lines.join("\n"))
 }
 
-/// Requests made to one chat in the last minute.
-#[derive(Debug, Default)]
-struct ChatBudget {
-    sent: VecDeque<Instant>,
-}
-
-impl ChatBudget {
-    /// `Some(when)` if the chat must not get another request before `when`.
-    fn wait_until(&mut self, now: Instant, group: bool, config: &MirrorConfig) -> Option<Instant> {
-        let minute = Duration::from_mins(1);
-        while self
-            .sent
-            .front()
-            .is_some_and(|&at| now.duration_since(at) >= minute)
-        {
-            self.sent.pop_front();
-        }
-        if let Some(&last) = self.sent.back()
-            && now < last + config.min_interval
-        {
-            return Some(last + config.min_interval);
-        }
-        if group
-            && self.sent.len() >= config.group_messages_per_minute.max(1)
-            && let Some(&oldest) = self.sent.front()
-        {
-            return Some(oldest + minute);
-        }
-        None
-    }
-
-    fn record(&mut self, at: Instant) {
-        self.sent.push_back(at);
-    }
-}
-
 pub(crate) struct Mirror {
-    bot: TelegramBot,
+    pacer: Pacer,
+    repeat_modes: RepeatModes,
     bridge: Arc<BridgeService>,
     config: MirrorConfig,
     views: HashMap<GuildId, GuildView>,
-    budgets: HashMap<ChatId, ChatBudget>,
     now_playing_messages: Arc<Mutex<HashMap<ChatId, MessageId>>>,
     replies: Arc<CommandReplies>,
     flushes: watch::Sender<u64>,
@@ -229,7 +248,8 @@ enum Sent {
 
 impl Mirror {
     pub(crate) fn new(
-        bot: TelegramBot,
+        pacer: Pacer,
+        repeat_modes: RepeatModes,
         bridge: Arc<BridgeService>,
         config: MirrorConfig,
         now_playing_messages: Arc<Mutex<HashMap<ChatId, MessageId>>>,
@@ -238,11 +258,11 @@ impl Mirror {
     ) -> (Self, watch::Receiver<u64>) {
         let (flushes, receiver) = watch::channel(0);
         let mirror = Self {
-            bot,
+            pacer,
+            repeat_modes,
             bridge,
             config,
             views: HashMap::new(),
-            budgets: HashMap::new(),
             now_playing_messages,
             replies,
             flushes,
@@ -314,6 +334,12 @@ impl Mirror {
                 None
             };
             let text = text.or_else(|| view.player_text()).unwrap_or_default();
+            if let Some(previous) = view.message.take()
+                && previous.1 != shown.message
+            {
+                view.retire(previous.0, previous.1);
+                view.due.get_or_insert_with(Instant::now);
+            }
             view.message = Some((shown.chat, shown.message, text));
             view.new_track = false;
         }
@@ -366,8 +392,7 @@ impl Mirror {
             return false;
         }
         self.adopt_shown(guild);
-        let budget = self.budgets.entry(chat).or_default();
-        if let Some(later) = budget.wait_until(now, chat.0 < 0, &self.config) {
+        if let Some(later) = self.pacer.busy_until(chat) {
             if let Some(view) = self.views.get_mut(&guild) {
                 view.due = Some(later);
             }
@@ -376,6 +401,7 @@ impl Mirror {
         let Some(mut view) = self.views.remove(&guild) else {
             return true;
         };
+        view.repeat = self.repeat_modes.get(guild);
         if view
             .message
             .as_ref()
@@ -409,7 +435,8 @@ impl Mirror {
                 view.unanswered = false;
             }
             Ok(()) => {
-                view.due = None;
+                // A message this flush replaced is told it ended at the next one.
+                view.due = (!view.retired.is_empty()).then(Instant::now);
                 view.new_track = false;
                 view.unanswered = false;
             }
@@ -419,6 +446,16 @@ impl Mirror {
     }
 
     async fn send_view(&mut self, chat: ChatId, view: &mut GuildView) -> Result<(), RequestError> {
+        while let Some((message_chat, id, text)) = view.retired.first().cloned() {
+            match self.edit(message_chat, id, &text, None).await {
+                Err(error @ RequestError::RetryAfter(_)) => return Err(error),
+                Err(error) => {
+                    debug!(error = %describe(&error, &self.token), "could not mark an old now-playing message as ended");
+                }
+                Ok(()) => {}
+            }
+            view.retired.remove(0);
+        }
         if !view.unanswered {
             // Replies told all of it: at most bring the now-playing message up to date.
             view.new_track = false;
@@ -437,10 +474,19 @@ impl Mirror {
                     Some(summary) => format!("{summary}\n{player}"),
                     None => player.clone(),
                 };
-                match self.send(chat, &text, Some(view.paused)).await {
+                match self
+                    .send(chat, &text, Some((view.paused, view.repeat)))
+                    .await
+                {
                     Ok(Sent::Message(id)) => {
                         view.message = Some((chat, id, text));
                         self.set_now_playing_message(chat, Some(id));
+                        if let Some(previous) = previous
+                            && previous.1 != id
+                        {
+                            // Told at the next flush; a failure there does not resend this one.
+                            view.retire(previous.0, previous.1);
+                        }
                     }
                     Ok(Sent::Nothing) => {}
                     Err(error) => {
@@ -460,7 +506,9 @@ impl Mirror {
                 }
                 let text = player;
                 if text != shown
-                    && let Err(error) = self.edit(chat, id, &text, Some(view.paused)).await
+                    && let Err(error) = self
+                        .edit(chat, id, &text, Some((view.paused, view.repeat)))
+                        .await
                 {
                     view.message = Some((message_chat, id, shown));
                     return Err(error);
@@ -468,7 +516,12 @@ impl Mirror {
                 view.message = Some((message_chat, id, text));
             }
             (None, Some((message_chat, id, shown))) => {
-                let text = summary.unwrap_or_else(|| "■ Nothing is playing".to_owned());
+                let text = match (view.ended.take(), summary) {
+                    (Some(ended), Some(summary)) => format!("{ended}\n{summary}"),
+                    (Some(ended), None) => ended,
+                    (None, Some(summary)) => summary,
+                    (None, None) => "■ Nothing is playing".to_owned(),
+                };
                 if let Err(error) = self.edit(chat, id, &text, None).await {
                     view.notices = notices;
                     view.message = Some((message_chat, id, shown));
@@ -500,27 +553,26 @@ impl Mirror {
         };
     }
 
-    /// Sends `text` (split at Telegram's limit); the keyboard, when `paused` is given, goes
-    /// on the last part, whose id is returned.
+    /// Sends `text` (split at Telegram's limit); the player keyboard, when `player` is given,
+    /// goes on the last part, whose id is returned.
     async fn send(
         &mut self,
         chat: ChatId,
         text: &str,
-        paused: Option<bool>,
+        player: Option<(bool, Option<RepeatMode>)>,
     ) -> Result<Sent, RequestError> {
         let chunks = split_message(text);
         let last = chunks.len().saturating_sub(1);
         let mut sent = Sent::Nothing;
         for (index, chunk) in chunks.into_iter().enumerate() {
-            self.budgets.entry(chat).or_default().record(Instant::now());
-            let request = self.bot.send_message(chat, chunk);
-            let message = match paused {
-                Some(paused) if index == last => {
-                    request.reply_markup(player_keyboard(paused)).await?
-                }
-                _ => request.await?,
-            };
-            sent = Sent::Message(message.id);
+            let keyboard = player
+                .filter(|_| index == last)
+                .map(|(paused, repeat)| player_keyboard(paused, repeat));
+            let delivered = self
+                .pacer
+                .send(chat, chunk, keyboard, Origin::Bridge)
+                .await?;
+            sent = Sent::Message(delivered.message);
         }
         Ok(sent)
     }
@@ -530,20 +582,14 @@ impl Mirror {
         chat: ChatId,
         message: MessageId,
         text: &str,
-        paused: Option<bool>,
+        player: Option<(bool, Option<RepeatMode>)>,
     ) -> Result<(), RequestError> {
-        self.budgets.entry(chat).or_default().record(Instant::now());
         // An edit cannot split: a now-playing text is far below the limit, but be safe.
         let text = split_message(text).into_iter().next().unwrap_or_default();
-        let request = self.bot.edit_message_text(chat, message, text);
-        let result = match paused {
-            Some(paused) => request.reply_markup(player_keyboard(paused)).await,
-            None => request.await,
-        };
-        match result {
-            Ok(_) | Err(RequestError::Api(ApiError::MessageNotModified)) => Ok(()),
-            Err(error) => Err(error),
-        }
+        let keyboard = player.map(|(paused, repeat)| player_keyboard(paused, repeat));
+        self.pacer
+            .edit(chat, message, text, keyboard, Origin::Bridge)
+            .await
     }
 
     async fn follow_migration(&self, from: ChatId, to: ChatId) {
@@ -601,37 +647,5 @@ mod tests {
                 "⏏ Discord disconnected the bot from the voice channel; the queue was kept (3 tracks)",
             ]
         );
-    }
-
-    #[test]
-    fn budget_spaces_requests_and_caps_groups_per_minute() {
-        let config = MirrorConfig {
-            coalesce_window: Duration::ZERO,
-            min_interval: Duration::from_secs(1),
-            group_messages_per_minute: 3,
-        };
-        let start = Instant::now();
-        let mut budget = ChatBudget::default();
-        assert_eq!(budget.wait_until(start, true, &config), None);
-        budget.record(start);
-        assert_eq!(
-            budget.wait_until(start, true, &config),
-            Some(start + Duration::from_secs(1))
-        );
-        budget.record(start + Duration::from_secs(1));
-        budget.record(start + Duration::from_secs(2));
-        let later = start + Duration::from_secs(3);
-        assert_eq!(
-            budget.wait_until(later, true, &config),
-            Some(start + Duration::from_mins(1)),
-            "a group gets at most three a minute"
-        );
-        assert_eq!(
-            budget.wait_until(later, false, &config),
-            None,
-            "private chats only space"
-        );
-        let next_minute = start + Duration::from_mins(1);
-        assert_eq!(budget.wait_until(next_minute, true, &config), None);
     }
 }

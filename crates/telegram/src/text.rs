@@ -50,6 +50,17 @@ fn split_at(text: &str, limit: usize) -> Vec<String> {
     chunks
 }
 
+/// The most characters of a user's query (or a title made from one) a reply repeats.
+pub(crate) const ECHO_LIMIT: usize = 100;
+
+/// `text` cut to [`ECHO_LIMIT`] characters, with `…` when something was left out.
+pub(crate) fn shorten(text: &str) -> String {
+    match text.char_indices().nth(ECHO_LIMIT) {
+        Some((cut, _)) => format!("{}…", text[..cut].trim_end()),
+        None => text.to_owned(),
+    }
+}
+
 /// What the bridge and the buttons show about the player.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct PlayerView<'a> {
@@ -150,7 +161,7 @@ pub(crate) fn queue_text(page: &QueuePage) -> String {
 pub(crate) fn play_text(outcome: &PlayOutcome) -> String {
     let mut text = String::new();
     if let Some(started) = &outcome.started {
-        let _ = writeln!(text, "▶ Now playing: {}", started.display_title());
+        let _ = writeln!(text, "▶ Now playing: {}", shorten(&started.display_title()));
     }
     let queued: Vec<&Track> = outcome
         .queued
@@ -168,7 +179,7 @@ pub(crate) fn play_text(outcome: &PlayOutcome) -> String {
             let _ = writeln!(
                 text,
                 "Queued {} at position {}",
-                track.display_title(),
+                shorten(&track.display_title()),
                 position + 1
             );
         }
@@ -223,5 +234,15 @@ mod tests {
         );
         assert_eq!(chunks.concat(), text);
         assert_eq!(split_at("abc", 0), vec!["a", "b", "c"]);
+    }
+
+    #[test]
+    fn a_long_query_is_echoed_shortened() {
+        assert_eq!(shorten("short"), "short");
+        let long = "ab ".repeat(2000);
+        let echoed = shorten(&long);
+        assert!(echoed.chars().count() <= ECHO_LIMIT + 1, "{echoed}");
+        assert!(echoed.ends_with('…'));
+        assert_eq!(shorten(&"é".repeat(ECHO_LIMIT)), "é".repeat(ECHO_LIMIT));
     }
 }

@@ -4,12 +4,17 @@
 //! Point a bot at it with `Bot::new(token).set_api_url(fake.api_url())`. Requests arrive as
 //! `POST /bot{token}/{Method}`; method names are matched case-insensitively and recorded in
 //! lower case (`sendmessage`, `editmessagetext`, …).
+//!
+//! Like Telegram, it can refuse one chat with flood control ([`FakeTelegram::retry_after_in_chat`]),
+//! records when each request arrived ([`RecordedRequest::at`]), and lets a callback query expire:
+//! answering one later than [`FakeTelegram::set_callback_expiry`] after it was pushed is refused
+//! ("query is too old"), as Telegram refuses it once the user's spinner gave up.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::body::Bytes;
@@ -38,6 +43,8 @@ pub struct RecordedRequest {
     pub message_id: Option<i64>,
     /// The HTTP status the fake answered with (200, or a scripted error's).
     pub status: u16,
+    /// When the request arrived.
+    pub at: Instant,
 }
 
 impl RecordedRequest {
@@ -55,6 +62,23 @@ impl RecordedRequest {
     pub fn accepted(&self) -> bool {
         self.status == 200
     }
+
+    /// A message sent or edited: what Telegram's per-chat limits count.
+    pub fn is_chat_message(&self) -> bool {
+        self.method == "sendmessage" || self.method == "editmessagetext"
+    }
+}
+
+/// How long Telegram waits for `answerCallbackQuery` before the button's spinner gives up.
+pub const DEFAULT_CALLBACK_EXPIRY: Duration = Duration::from_secs(15);
+
+/// An answered callback query: its id and how long after it was pushed the answer came.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallbackAnswer {
+    pub id: String,
+    pub delay: Duration,
+    /// The fake accepted it (it had not expired).
+    pub accepted: bool,
 }
 
 /// A scripted answer: HTTP status and JSON body.
@@ -73,6 +97,12 @@ struct Inner {
     next_update_id: i64,
     admins: HashSet<(i64, i64)>,
     scripted: HashMap<String, VecDeque<Scripted>>,
+    /// Per chat: how many more messages to refuse with a 429, and its `retry_after`.
+    chat_flood: HashMap<i64, (usize, u32)>,
+    /// When each pushed callback query arrived, by id.
+    callbacks: HashMap<String, Instant>,
+    callback_expiry: Option<Duration>,
+    callback_answers: Vec<CallbackAnswer>,
 }
 
 #[derive(Debug)]
@@ -150,9 +180,42 @@ impl FakeTelegram {
             let mut inner = self.shared.lock();
             update["update_id"] = json!(inner.next_update_id);
             inner.next_update_id += 1;
+            if let Some(id) = update["callback_query"]["id"].as_str() {
+                inner.callbacks.insert(id.to_owned(), Instant::now());
+            }
             inner.updates.push_back(update);
         }
         self.shared.bump();
+    }
+
+    /// Answers the next `times` messages sent or edited in `chat` (only that chat) with
+    /// Telegram's flood-control error: HTTP 429 with `retry_after` = `seconds`.
+    pub fn retry_after_in_chat(&self, chat: i64, times: usize, seconds: u32) {
+        self.shared.lock().chat_flood.insert(chat, (times, seconds));
+    }
+
+    /// How long a callback query can wait for its answer (default
+    /// [`DEFAULT_CALLBACK_EXPIRY`]); a later answer is refused as too old.
+    pub fn set_callback_expiry(&self, expiry: Duration) {
+        self.shared.lock().callback_expiry = Some(expiry);
+    }
+
+    /// Every `answerCallbackQuery` so far, with how long after its update it came.
+    pub fn callback_answers(&self) -> Vec<CallbackAnswer> {
+        self.shared.lock().callback_answers.clone()
+    }
+
+    /// When the messages sent or edited in `chat` that the fake accepted arrived, in order.
+    pub fn message_times(&self, chat: i64) -> Vec<Instant> {
+        self.shared
+            .lock()
+            .requests
+            .iter()
+            .filter(|request| {
+                request.is_chat_message() && request.accepted() && request.chat_id() == Some(chat)
+            })
+            .map(|request| request.at)
+            .collect()
     }
 
     /// Makes `user` an administrator of `chat` for `getChatMember`.
@@ -287,7 +350,9 @@ async fn handle(
     } else {
         serde_json::from_slice(&body).unwrap_or(Value::Null)
     };
-    let scripted = take_scripted(&shared, &method);
+    let scripted = take_scripted(&shared, &method)
+        .or_else(|| take_chat_flood(&shared, &method, &body))
+        .or_else(|| expired_callback(&shared, &method, &body));
     let message_id = match (method.as_str(), &scripted) {
         ("sendmessage", None) => Some(shared.next_message_id.fetch_add(1, Ordering::Relaxed)),
         ("editmessagetext", None) => body.get("message_id").and_then(Value::as_i64),
@@ -300,6 +365,7 @@ async fn handle(
             body: body.clone(),
             message_id,
             status: scripted.as_ref().map_or(200, |(status, _)| status.as_u16()),
+            at: Instant::now(),
         });
         shared.bump();
     }
@@ -331,6 +397,47 @@ fn take_scripted(shared: &Shared, method: &str) -> Option<(StatusCode, Value)> {
         }
     }
     Some(answer)
+}
+
+fn take_chat_flood(shared: &Shared, method: &str, body: &Value) -> Option<(StatusCode, Value)> {
+    if method != "sendmessage" && method != "editmessagetext" {
+        return None;
+    }
+    let chat = body.get("chat_id").and_then(Value::as_i64)?;
+    let mut inner = shared.lock();
+    let (remaining, seconds) = inner.chat_flood.get_mut(&chat)?;
+    if *remaining == 0 {
+        return None;
+    }
+    *remaining -= 1;
+    Some((StatusCode::TOO_MANY_REQUESTS, retry_after_error(*seconds)))
+}
+
+/// Records an `answerCallbackQuery` and refuses it when its query has expired.
+fn expired_callback(shared: &Shared, method: &str, body: &Value) -> Option<(StatusCode, Value)> {
+    if method != "answercallbackquery" {
+        return None;
+    }
+    let id = body.get("callback_query_id").and_then(Value::as_str)?;
+    let mut inner = shared.lock();
+    let arrived = inner.callbacks.get(id).copied()?;
+    let delay = arrived.elapsed();
+    let accepted = delay <= inner.callback_expiry.unwrap_or(DEFAULT_CALLBACK_EXPIRY);
+    inner.callback_answers.push(CallbackAnswer {
+        id: id.to_owned(),
+        delay,
+        accepted,
+    });
+    (!accepted).then(|| {
+        (
+            StatusCode::BAD_REQUEST,
+            api_error(
+                400,
+                "Bad Request: query is too old and response timeout expired or query ID is \
+                 invalid",
+            ),
+        )
+    })
 }
 
 /// Long polling: answers at once when updates are queued, otherwise when one is pushed or the
@@ -461,11 +568,17 @@ pub fn text_update(chat: i64, user: i64, first_name: &str, text: &str) -> Value 
     json!({ "message": message })
 }
 
+/// Makes every callback query id unique, as Telegram's are.
+static NEXT_CALLBACK: AtomicU64 = AtomicU64::new(1);
+
 /// A `callback_query` update: `user` pressed a button with `data` under message `message_id`.
 pub fn callback_update(chat: i64, message_id: i64, user: i64, data: &str) -> Value {
     json!({
         "callback_query": {
-            "id": format!("cb{message_id}{user}{}", data.len()),
+            "id": format!(
+                "cb{message_id}-{user}-{}",
+                NEXT_CALLBACK.fetch_add(1, Ordering::Relaxed)
+            ),
             "from": user_json(user, &format!("user{user}")),
             "chat_instance": "1",
             "data": data,
