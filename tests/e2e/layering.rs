@@ -162,9 +162,12 @@ const RULES: &[Rule] = &[
                 "rand",
                 "mockall",
                 "futures",
+                "url",
+                "percent-encoding",
             ],
             reason: "STYLE.md: app uses domain, async-trait, tokio sync/time, tracing and \
-                     thiserror (plus governor, rand, mockall, futures)",
+                     thiserror (plus governor, rand, mockall, futures; url and \
+                     percent-encoding for the one redaction of secrets)",
         }),
     },
     Rule {

@@ -14,6 +14,7 @@ pub mod playlists;
 pub mod policy;
 pub mod ports;
 pub mod preview;
+pub mod redact;
 pub mod search;
 pub mod settings;
 pub mod shards;

@@ -4,25 +4,20 @@
 //! URL (a `reqwest` connection error, a proxy message) carries the token. teloxide hides it only
 //! when the secret has the usual 35 characters; these helpers hide it always.
 
-const REDACTED: &str = "<redacted>";
+use minstrel_app::redact::{REDACTED, Redactor};
 
 /// Returns `text` with `token` removed: the exact token, its percent-encoded form, its secret
 /// half on its own, and anything shaped like a bot token after `bot` in a URL path.
 pub fn redact_token(text: &str, token: &str) -> String {
-    let mut redacted = text.to_owned();
     let token = token.trim();
-    if !token.is_empty() {
-        redacted = redacted.replace(token, REDACTED);
-        redacted = redacted.replace(&token.replace(':', "%3A"), REDACTED);
-        redacted = redacted.replace(&token.replace(':', "%3a"), REDACTED);
-        if let Some((_, secret)) = token.split_once(':')
-            && secret.len() >= 8
-        {
-            redacted = redacted.replace(secret, REDACTED);
-        }
+    let mut redactor = Redactor::new().with_secret(token);
+    if let Some((_, secret)) = token.split_once(':')
+        && secret.len() >= 8
+    {
+        redactor = redactor.with_secret(secret);
     }
     // teloxide's own mark for a token it hid from a URL, spelled like ours.
-    redact_token_shapes(&redacted).replace("/token:redacted/", "/bot<redacted>/")
+    redact_token_shapes(&redactor.scrub(text)).replace("/token:redacted/", "/bot<redacted>/")
 }
 
 /// Replaces every `bot<digits>:<secret>` (the shape of a token in a Bot API URL) with
@@ -76,17 +71,7 @@ pub(crate) fn describe_request(
 /// An error's text with the token removed: the only way errors are turned into log lines and
 /// replies in this crate.
 pub(crate) fn describe(error: &dyn std::error::Error, token: &str) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    redact_token(&text, token)
+    redact_token(&Redactor::new().describe(error), token)
 }
 
 #[cfg(test)]
