@@ -1,13 +1,13 @@
 //! Decoding with symphonia to interleaved stereo `f32` at 48 kHz.
 //!
 //! symphonia 0.5 has known panics on malformed input, so every call into it runs under
-//! `catch_unwind` and a panic becomes [`AudioError::Corrupt`]. Loops over damaged packets are
-//! bounded, so garbage never hangs a player thread.
+//! `catch_unwind` and a panic becomes [`AudioError::Corrupt`] and one log line. Loops over
+//! damaged packets are bounded, so garbage never hangs a player thread, and every track is
+//! opened under the bounds of [`limits`]: a header cannot size the buffers or the resampler.
 
 use std::collections::VecDeque;
 use std::fs::File;
 use std::io::ErrorKind;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 use std::sync::LazyLock;
 use std::time::Duration;
@@ -24,6 +24,13 @@ use symphonia::core::units::TimeBase;
 
 use crate::resample::{OUTPUT_RATE, StereoResampler};
 
+mod guard;
+mod limits;
+
+use guard::guarded;
+pub(crate) use limits::check_rate;
+pub use limits::{MAX_TRACK_DURATION, MAX_TRACK_MEMORY};
+
 /// Consecutive damaged packets after which a stream is declared corrupt.
 const MAX_CONSECUTIVE_ERRORS: u32 = 100;
 
@@ -31,19 +38,12 @@ const MAX_CONSECUTIVE_ERRORS: u32 = 100;
 /// declared corrupt; generous because a video track may interleave many packets.
 const MAX_CONSECUTIVE_SILENT_PACKETS: u32 = 100_000;
 
-const CRASHED: &str = "the decoder crashed on this file";
-
 /// What the tags and the container say about a file.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AudioInfo {
     pub title: Option<String>,
     pub artist: Option<String>,
     pub duration: Option<Duration>,
-}
-
-/// Runs a call into symphonia, turning a panic into a clean error.
-fn guarded<T>(call: impl FnOnce() -> T) -> Result<T, AudioError> {
-    catch_unwind(AssertUnwindSafe(call)).map_err(|_| AudioError::Corrupt(CRASHED.to_owned()))
 }
 
 fn map_error(error: SymphoniaError) -> AudioError {
@@ -76,10 +76,12 @@ fn extension_of(path: &Path) -> Option<String> {
         .map(str::to_ascii_lowercase)
 }
 
+/// Probes the format; returns it with the source's size when the source knows it.
 fn probe(
     source: Box<dyn MediaSource>,
     extension: Option<&str>,
-) -> Result<symphonia::core::probe::ProbeResult, AudioError> {
+) -> Result<(symphonia::core::probe::ProbeResult, Option<u64>), AudioError> {
+    let byte_len = source.byte_len();
     let stream = MediaSourceStream::new(
         source,
         symphonia::core::io::MediaSourceStreamOptions::default(),
@@ -107,6 +109,7 @@ fn probe(
         }
         other => map_error(other),
     })
+    .map(|probed| (probed, byte_len))
 }
 
 /// The track to play: the default one if it is audio, else the first audio track.
@@ -269,6 +272,11 @@ pub struct SymphoniaStream {
     stereo: Vec<f32>,
     resampler: Option<StereoResampler>,
     ring: VecDeque<f32>,
+    /// Frames decoded so far, counted at `decoded_rate`, against [`MAX_TRACK_DURATION`].
+    decoded_frames: u64,
+    decoded_rate: u32,
+    /// [`MAX_TRACK_DURATION`], a field so the tests can reach it in a second.
+    max_duration: Duration,
     pending_skip: PendingSkip,
     skip_frames: u64,
     consecutive_errors: u32,
@@ -300,10 +308,11 @@ impl SymphoniaStream {
         extension_hint: Option<&str>,
         start_at: Duration,
     ) -> Result<Self, AudioError> {
-        let probed = probe(source, extension_hint)?;
+        let (probed, byte_len) = probe(source, extension_hint)?;
         let mut format = probed.format;
         let track = audio_track(format.as_ref())
             .ok_or_else(|| AudioError::Unsupported("the file has no audio track".to_owned()))?;
+        limits::check_declared(&track.codec_params, byte_len)?;
         let mut decoder = make_decoder(&track)?;
         let mut pending_skip = PendingSkip::None;
         if !start_at.is_zero() {
@@ -332,6 +341,9 @@ impl SymphoniaStream {
             stereo: Vec::new(),
             resampler: None,
             ring: VecDeque::new(),
+            decoded_frames: 0,
+            decoded_rate: 0,
+            max_duration: MAX_TRACK_DURATION,
             pending_skip,
             skip_frames: 0,
             consecutive_errors: 0,
@@ -366,6 +378,7 @@ impl SymphoniaStream {
         let track = audio_track(self.format.as_ref()).ok_or_else(|| {
             AudioError::Unsupported("the stream has no audio track any more".to_owned())
         })?;
+        limits::check_declared(&track.codec_params, None)?;
         self.decoder = make_decoder(&track)?;
         self.track_id = track.id;
         self.time_base = track.codec_params.time_base;
@@ -441,9 +454,9 @@ impl SymphoniaStream {
     /// Turns the freshly decoded buffer into stereo at 48 kHz and queues it.
     fn accept(&mut self, spec: SignalSpec, packet_ts: u64) -> Result<(), AudioError> {
         let channel_count = spec.channels.count();
-        if channel_count == 0 || spec.rate == 0 {
-            return Err(AudioError::Corrupt("the stream has no channels".to_owned()));
-        }
+        limits::check_channels(channel_count)?;
+        limits::check_rate(spec.rate)?;
+        self.count_decoded(spec.rate)?;
         match self.pending_skip {
             PendingSkip::None => {}
             PendingSkip::UntilTimestamp(required) => {
@@ -505,6 +518,26 @@ impl SymphoniaStream {
             resampler.push(fresh, &mut self.ring)?;
         }
         Ok(())
+    }
+
+    /// Counts the frames of the buffer just decoded against [`MAX_TRACK_DURATION`]; a rate
+    /// change rescales what was counted so far.
+    fn count_decoded(&mut self, rate: u32) -> Result<(), AudioError> {
+        let frames = self.samples.as_ref().map_or(0, |(samples, channels)| {
+            samples.len() / channels.count().max(1)
+        }) as u64;
+        if self.decoded_rate != rate {
+            if self.decoded_rate != 0 {
+                self.decoded_frames = ticks_to_frames(
+                    self.decoded_frames,
+                    Some(TimeBase::new(1, self.decoded_rate)),
+                    rate,
+                );
+            }
+            self.decoded_rate = rate;
+        }
+        self.decoded_frames = self.decoded_frames.saturating_add(frames);
+        limits::check_decoded_frames(self.decoded_frames, rate, self.max_duration)
     }
 
     fn end(&mut self) -> Result<(), AudioError> {
@@ -580,7 +613,10 @@ pub(crate) fn probe_source_info(
     source: Box<dyn MediaSource>,
     extension: Option<&str>,
 ) -> Result<AudioInfo, AudioError> {
-    let mut probed = probe(source, extension)?;
+    let (mut probed, byte_len) = probe(source, extension)?;
+    if let Some(track) = audio_track(probed.format.as_ref()) {
+        limits::check_declared(&track.codec_params, byte_len)?;
+    }
     guarded(move || {
         let mut info = AudioInfo::default();
         let mut read_tags = |revision: Option<&MetadataRevision>| {

@@ -26,7 +26,7 @@ mod test_support;
 mod ytdlp;
 
 pub use caching::{CachingResolver, METADATA_TTL};
-pub use decode::{AudioInfo, SymphoniaStream, probe_info};
+pub use decode::{AudioInfo, MAX_TRACK_DURATION, MAX_TRACK_MEMORY, SymphoniaStream, probe_info};
 pub use http::{
     HostResolver, HttpAudioOpener, HttpError, HttpLimits, HttpResolver, SafeHttpClient,
     SystemHostResolver, forbidden_reason,

@@ -29,12 +29,11 @@ pub(crate) struct StereoResampler {
 }
 
 impl StereoResampler {
+    /// A resampler from `input_rate`, which must lie within the decode bounds: rubato sizes
+    /// its FFTs from `input_rate / gcd(input_rate, 48000)`, so a rate near 2^32 would ask for
+    /// gigabytes.
     pub(crate) fn new(input_rate: u32) -> Result<Self, AudioError> {
-        if input_rate == 0 {
-            return Err(AudioError::Corrupt(
-                "the file declares a sample rate of 0".to_owned(),
-            ));
-        }
+        crate::decode::check_rate(input_rate)?;
         let inner = FftFixedIn::<f32>::new(
             input_rate as usize,
             OUTPUT_RATE as usize,
@@ -57,6 +56,32 @@ impl StereoResampler {
             frames_in: 0,
             frames_out: 0,
         })
+    }
+
+    /// The FFT lengths (input, output) rubato picks for `input_rate`, computed as it does.
+    fn fft_sizes(input_rate: u32) -> (u64, u64) {
+        let input_rate = u64::from(input_rate.max(1));
+        let output_rate = u64::from(OUTPUT_RATE);
+        let gcd = greatest_common_divisor(input_rate, output_rate);
+        let min_chunk_in = input_rate / gcd;
+        let wanted = (CHUNK_FRAMES / SUB_CHUNKS) as u64;
+        let fft_chunks = wanted.div_ceil(min_chunk_in).max(1);
+        (
+            fft_chunks * input_rate / gcd,
+            fft_chunks * output_rate / gcd,
+        )
+    }
+
+    /// An upper bound on the bytes a resampler from `input_rate` allocates: per FFT point,
+    /// rubato's filter, spectra, buffers and overlaps, and rustfft's plan, which for a length
+    /// with large prime factors runs a power-of-two transform up to four times as long.
+    pub(crate) fn estimated_memory(input_rate: u32) -> u64 {
+        const BYTES_PER_FFT_POINT: u64 = 160;
+        let (fft_in, fft_out) = Self::fft_sizes(input_rate);
+        let buffers = 2 * 4 * (CHUNK_FRAMES as u64 + fft_in + 2 * fft_out);
+        (fft_in + fft_out)
+            .saturating_mul(BYTES_PER_FFT_POINT)
+            .saturating_add(buffers)
     }
 
     pub(crate) fn input_rate(&self) -> u32 {
@@ -94,9 +119,12 @@ impl StereoResampler {
     /// Flushes what is buffered; afterwards exactly the expected number of frames came out.
     pub(crate) fn finish(&mut self, out: &mut VecDeque<f32>) -> Result<(), AudioError> {
         let expected = self.expected_frames();
-        // Each flush yields at least one chunk of output, so this many rounds always suffice;
-        // the bound only guards against a resampler that stops producing.
-        let rounds = self.delay_left / CHUNK_FRAMES + 4;
+        // Output appears once a whole FFT of input is in, which for a rate coprime with 48 kHz
+        // is a second of audio: flush enough padding to push the last real frame and the
+        // latency through. The bound only guards against a resampler that stops producing.
+        let (fft_in, _) = Self::fft_sizes(self.input_rate);
+        let padding = 2 * fft_in + self.delay_left as u64;
+        let rounds = usize::try_from(padding / CHUNK_FRAMES as u64).unwrap_or(usize::MAX) + 4;
         for _ in 0..rounds {
             if self.frames_out >= expected {
                 break;
@@ -138,6 +166,13 @@ impl StereoResampler {
     }
 }
 
+fn greatest_common_divisor(mut left: u64, mut right: u64) -> u64 {
+    while right != 0 {
+        (left, right) = (right, left % right);
+    }
+    left
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,7 +190,39 @@ mod tests {
     }
 
     #[test]
+    fn keeps_the_duration_exact_at_a_rate_coprime_with_48_khz() {
+        // One FFT takes a whole second of input here: the flush must reach past it.
+        let mut resampler = StereoResampler::new(44_101).unwrap();
+        let mut out = VecDeque::new();
+        let block = vec![0.25_f32; 2 * 1000];
+        for _ in 0..30 {
+            resampler.push(&block, &mut out).unwrap();
+        }
+        resampler.finish(&mut out).unwrap();
+        let wanted = (30_000 * 48_000 + 44_101 / 2) / 44_101;
+        assert_eq!(out.len(), 2 * wanted);
+    }
+
+    #[test]
     fn refuses_a_zero_rate() {
         assert!(StereoResampler::new(0).is_err());
+    }
+
+    #[test]
+    fn refuses_rates_outside_the_bounds_before_allocating() {
+        for rate in [1, 7_999, 384_001, 16_777_213, u32::MAX] {
+            assert!(
+                matches!(StereoResampler::new(rate), Err(AudioError::Unsupported(_))),
+                "{rate} Hz"
+            );
+        }
+    }
+
+    #[test]
+    fn computes_the_fft_sizes_rubato_picks() {
+        // 44.1 kHz: gcd 300, 147 in per 160 out, four of them fill half a chunk.
+        assert_eq!(StereoResampler::fft_sizes(44_100), (588, 640));
+        // A rate coprime with 48 kHz takes one FFT as long as a second of audio.
+        assert_eq!(StereoResampler::fft_sizes(44_101), (44_101, 48_000));
     }
 }

@@ -378,3 +378,64 @@ fn without_seeking_the_start_is_reached_by_decoding_and_discarding() {
     assert!((23_520..=24_480).contains(&frames), "got {frames} frames");
     assert_close(pitch(&channel(&all, 0), 48_000), 440.0, 4.4, "pitch");
 }
+
+/// Reads `stream` to its end or its first error.
+fn read_to_end(stream: &mut SymphoniaStream) -> Result<usize, AudioError> {
+    let mut block = vec![0.0_f32; 1920];
+    let mut total = 0;
+    loop {
+        match stream.read(&mut block)? {
+            0 => return Ok(total),
+            count => total += count,
+        }
+    }
+}
+
+#[test]
+fn decoding_stops_with_a_sentence_past_the_duration_cap() {
+    let folder = tempfile::tempdir().unwrap();
+    let path = folder.path().join("three-seconds.wav");
+    // No length in the header to refuse up front: only the decoded audio counts.
+    write_sine_wav(
+        &path,
+        44_100,
+        1,
+        440.0,
+        3.0,
+        SOURCE_AMPLITUDE,
+        SampleFormat::Int16,
+    );
+    let mut stream = SymphoniaStream::open_file(&path, Duration::ZERO).unwrap();
+    stream.max_duration = Duration::from_mins(1);
+    assert_eq!(read_to_end(&mut stream), Ok(3 * 48_000 * 2));
+
+    let mut stream = SymphoniaStream::open_file(&path, Duration::ZERO).unwrap();
+    stream.max_duration = Duration::from_secs(2);
+    let error = read_to_end(&mut stream).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "this audio format is not supported: the track is longer than 2 seconds, the longest I play"
+    );
+}
+
+#[test]
+fn a_wav_streamed_by_ffmpeg_with_an_unknown_length_still_plays() {
+    let folder = tempfile::tempdir().unwrap();
+    let path = folder.path().join("piped.wav");
+    write_sine_wav(
+        &path,
+        44_100,
+        2,
+        440.0,
+        1.0,
+        SOURCE_AMPLITUDE,
+        SampleFormat::Int16,
+    );
+    let mut bytes = std::fs::read(&path).unwrap();
+    // The RIFF and data lengths ffmpeg writes when it cannot seek back.
+    bytes[4..8].copy_from_slice(&u32::MAX.to_le_bytes());
+    bytes[40..44].copy_from_slice(&u32::MAX.to_le_bytes());
+    std::fs::write(&path, &bytes).unwrap();
+    let samples = decode_all(&path, Duration::ZERO).unwrap();
+    assert_eq!(samples.len(), 48_000 * 2);
+}

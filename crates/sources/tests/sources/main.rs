@@ -11,6 +11,7 @@
 mod caching;
 mod corpus;
 mod formats;
+mod hostile;
 mod http;
 mod server;
 mod spotify;
