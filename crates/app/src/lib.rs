@@ -6,6 +6,7 @@
 //! songbird or symphonia. Adapters implement [`ports`]; front-ends call the services.
 
 pub mod bridge;
+pub mod deadline_player;
 pub mod error;
 pub mod filters;
 pub mod guild_commands;
@@ -23,6 +24,7 @@ pub mod write_behind;
 #[cfg(test)]
 mod tests;
 
+pub use deadline_player::DeadlinePlayer;
 pub use bridge::{BridgeError, BridgePorts, BridgeService, LinkOutcome};
 pub use error::MusicError;
 pub use filters::FilterService;

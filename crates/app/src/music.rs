@@ -49,6 +49,9 @@ pub(crate) struct Session {
     resuming: bool,
     /// When the player was first seen with nothing playing, for the idle timeout.
     idle_since: Option<SystemTime>,
+    /// The restored track and how many restarts brought it back unfinished, saved with the
+    /// queue for the crash-loop guard (see [`MAX_RESTORED_STARTS`]).
+    restored_attempts: Option<(TrackId, u32)>,
 }
 
 /// What `play` did.
@@ -157,6 +160,7 @@ impl MusicService {
                 skip_votes: HashSet::new(),
                 resuming: false,
                 idle_since: None,
+                restored_attempts: None,
             }))
         });
         Ok(Arc::clone(session))
@@ -212,12 +216,36 @@ impl MusicService {
         voice_channel: ChannelId,
         text_channel: Option<ChannelId>,
     ) -> Result<(), MusicError> {
-        let mut session = self.authorized(guild, actor, Action::Join).await?;
-        self.ports.player.join(guild, voice_channel).await?;
+        // The session is not locked while the voice connection is made: a join can take
+        // seconds, and every other command of the guild answers meanwhile.
+        drop(self.authorized(guild, actor, Action::Join).await?);
+        let joined = self.ports.player.join(guild, voice_channel).await;
+        let session = self.session(guild).await?;
+        let mut session = session.lock().await;
+        if let Err(error) = joined {
+            // The player has left again: nothing is connected, so the next join starts
+            // afresh. The queue is kept.
+            warn!(%guild, channel = %voice_channel, %error, "the voice join failed");
+            session.voice_channel = None;
+            if session.queue.current().is_some() {
+                // A move to another channel failed: the old connection is gone too.
+                session.queue.requeue_current();
+                session.state = PlaybackState::Stopped;
+            }
+            self.persist(guild, &session).await;
+            return Err(error.into());
+        }
         session.voice_channel = Some(voice_channel);
         session.text_channel = text_channel.or(session.text_channel);
         self.persist(guild, &session).await;
         Ok(())
+    }
+
+    /// The voice channel the guild's player is connected to, `None` while it is in none (a
+    /// join that failed or is still under way included).
+    pub async fn voice_channel(&self, guild: GuildId) -> Option<ChannelId> {
+        let session = self.existing_session(guild)?;
+        session.lock().await.voice_channel
     }
 
     /// Stops playback, clears the queue and disconnects.
@@ -971,6 +999,54 @@ impl MusicService {
         }
     }
 
+    /// Saves every queue for a clean stop: the process did not die during the current tracks,
+    /// so their crash-loop counts go back to 0, then the playing positions are checkpointed
+    /// ([`Self::checkpoint_playing`]). Returns how many playing guilds were saved.
+    pub async fn checkpoint_at_shutdown(&self) -> usize {
+        for (guild, session) in self.all_sessions() {
+            let mut session = session.lock().await;
+            if session.restored_attempts.take().is_some() {
+                self.persist(guild, &session).await;
+            }
+        }
+        self.checkpoint_playing().await
+    }
+
+    /// The crash-loop guard: a saved current track that restarts already brought back
+    /// [`MAX_RESTORED_STARTS`] times without it finishing is dropped with a notice (the
+    /// process most likely died because of it), and the next track takes its place. Returns
+    /// the current track, the upcoming ones, the position and the current track's count.
+    fn guard_restored_current(
+        &self,
+        snapshot: &QueueSnapshot,
+    ) -> (Option<Track>, Vec<Track>, Duration, u32) {
+        let mut upcoming = snapshot.upcoming.clone();
+        match &snapshot.current {
+            Some(track) if snapshot.current_attempts >= MAX_RESTORED_STARTS => {
+                let guild = snapshot.guild;
+                warn!(
+                    %guild,
+                    track = %track.display_title(),
+                    restarts = snapshot.current_attempts,
+                    "dropped the restored track: the bot stopped while playing it every time it came back"
+                );
+                self.ports.events.publish(DomainEvent::TrackFailed {
+                    guild,
+                    track: track.clone(),
+                    reason: CRASH_LOOP_REASON.to_owned(),
+                });
+                let next = (!upcoming.is_empty()).then(|| upcoming.remove(0));
+                (next, upcoming, Duration::ZERO, 0)
+            }
+            current => (
+                current.clone(),
+                upcoming,
+                snapshot.position,
+                snapshot.current_attempts,
+            ),
+        }
+    }
+
     /// Brings back every saved queue: rejoins the voice channel and resumes the current track
     /// at its saved position. Returns how many guilds were restored.
     pub async fn restore_all(&self) -> Result<usize, MusicError> {
@@ -998,6 +1074,8 @@ impl MusicService {
                 .max()
                 .unwrap_or(0);
             self.next_track_id.fetch_max(highest + 1, Ordering::Relaxed);
+            let (saved_current, saved_upcoming, saved_position, attempts) =
+                self.guard_restored_current(&snapshot);
             let session = self.session(guild).await?;
             let mut session = session.lock().await;
             if session.queue.current().is_some() || !session.queue.is_empty() {
@@ -1017,20 +1095,11 @@ impl MusicService {
                 None => true,
             };
             let (current, upcoming, position) = if rejoined {
-                (
-                    snapshot.current.clone(),
-                    snapshot.upcoming.clone(),
-                    snapshot.position,
-                )
+                (saved_current, saved_upcoming, saved_position)
             } else {
                 // Not connected: keep every track queued, the current one first, so the next
                 // `play` or `join` picks it up instead of a track that never starts.
-                let upcoming = snapshot
-                    .current
-                    .iter()
-                    .chain(&snapshot.upcoming)
-                    .cloned()
-                    .collect();
+                let upcoming = saved_current.into_iter().chain(saved_upcoming).collect();
                 (None, upcoming, Duration::ZERO)
             };
             session.queue = Queue::restore(
@@ -1044,7 +1113,11 @@ impl MusicService {
             session.filters = snapshot.filters;
             session.voice_channel = snapshot.voice_channel;
             session.text_channel = snapshot.text_channel;
-            if session.queue.current().is_some() {
+            if let Some(track) = session.queue.current() {
+                // Counted and saved before it plays: if the process dies during it, the next
+                // restore knows.
+                session.restored_attempts = Some((track.id, attempts.saturating_add(1)));
+                self.persist(guild, &session).await;
                 session.resuming = true;
                 self.start_current(guild, &mut session).await;
                 if snapshot.paused
@@ -1072,12 +1145,25 @@ impl MusicService {
             volume: session.volume,
             paused: session.state == PlaybackState::Paused,
             updated_at: self.ports.clock.now(),
+            // Once the restored track finished or was skipped, the count no longer applies.
+            current_attempts: match (session.queue.current(), session.restored_attempts) {
+                (Some(current), Some((restored, attempts))) if current.id == restored => attempts,
+                _ => 0,
+            },
         };
         if let Err(error) = self.ports.queue_store.save(&snapshot).await {
             warn!(%guild, ?error, "could not save the queue snapshot");
         }
     }
 }
+
+/// Restarts that may bring a track back unfinished before the crash-loop guard drops it: the
+/// process died during it after each of them, so a third restore would most likely die again.
+pub const MAX_RESTORED_STARTS: u32 = 2;
+
+/// The notice for a track the crash-loop guard dropped.
+const CRASH_LOOP_REASON: &str =
+    "the bot stopped twice while playing it after a restart, so it was taken off the queue";
 
 impl std::fmt::Debug for MusicService {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

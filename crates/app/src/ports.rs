@@ -27,11 +27,15 @@ pub struct TrackInfo {
 }
 
 impl TrackInfo {
+    /// The queued track; its title and artist are cleaned to one line each, as a file name
+    /// or a site's title may hold line breaks or terminal escapes.
     pub fn into_track(self, id: TrackId, requested_by: Requester) -> Track {
         Track {
             id,
-            title: self.title,
-            artist: self.artist,
+            title: minstrel_domain::single_line(&self.title).into_owned(),
+            artist: self
+                .artist
+                .map(|artist| minstrel_domain::single_line(&artist).into_owned()),
             duration: self.duration,
             source_kind: self.source_kind,
             locator: self.locator,
@@ -54,7 +58,7 @@ impl TrackInfo {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ResolveError {
-    #[error("nothing found for \"{0}\"")]
+    #[error("nothing found for \"{}\"", minstrel_domain::single_line(.0))]
     NotFound(String),
     #[error("{0}")]
     Unsupported(String),
@@ -258,6 +262,13 @@ pub enum PlayerError {
     Failed(String),
     #[error("the player failed")]
     Internal(String),
+    /// The voice connection could not be made; the adapter has left the channel again. The
+    /// text says why, for a user.
+    #[error("I could not connect to the voice channel: {0}")]
+    JoinFailed(String),
+    /// The player did not answer within its deadline (a broken voice connection).
+    #[error("the voice connection did not answer in time ({action}); try again, or /leave and /join")]
+    TimedOut { action: &'static str },
 }
 
 /// One audio output per guild: Discord voice, a WAV file, a null sink.
@@ -387,6 +398,11 @@ pub struct QueueSnapshot {
     pub volume: Volume,
     pub paused: bool,
     pub updated_at: SystemTime,
+    /// How many times a restart brought `current` back without it finishing since: the
+    /// crash-loop guard drops a track the process died during twice (see
+    /// [`crate::music::MAX_RESTORED_STARTS`]). 0 for a track started normally; saved before a
+    /// restored track plays, so a kill in the middle of it still counts.
+    pub current_attempts: u32,
 }
 
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]

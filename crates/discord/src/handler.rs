@@ -572,10 +572,9 @@ impl InteractionHandler {
         }
     }
 
-    /// A preset chosen in the `/filter` menu: applied like `/filter preset:…`, and the menu's
-    /// message is redrawn with the new filters in the interaction response itself (type 7).
-    /// Should the filter change take longer than [`UPDATE_BUDGET`], the interaction is
-    /// acknowledged (type 6) and the message edited afterwards instead.
+    /// A preset chosen in the `/filter` menu: acknowledged at once (type 6, so Discord's 3 s
+    /// deadline never depends on how long the filter change takes), applied like
+    /// `/filter preset:…`, then the menu's message is redrawn with the new filters.
     async fn choose_preset(
         &self,
         interaction: &Interaction,
@@ -586,66 +585,36 @@ impl InteractionHandler {
         let filters = &self.services.filters;
         let chosen = data.values.first().map(String::as_str).unwrap_or_default();
         info!(interaction = %interaction.id, preset = chosen, guild = %context.guild, "filter menu");
-        let work = async {
-            let spec = filters
-                .apply_preset(context.guild, &context.actor, chosen)
-                .await?;
-            let note = format!(
-                "{chosen} added by {}",
-                reply::escape(&context.actor.requester.display_name)
-            );
-            Ok::<Reply, Failure>(reply::filter_menu(&spec, &filters.presets(), Some(&note)))
-        };
-        let mut work = std::pin::pin!(work);
-        let early = tokio::select! {
-            result = &mut work => Some(result),
-            () = tokio::time::sleep(UPDATE_BUDGET) => None,
-        };
-        let outcome = match early {
-            Some(Ok(reply)) => {
-                let data = InteractionResponseData {
-                    embeds: Some(vec![reply.embed]),
-                    components: Some(reply.components),
-                    ..InteractionResponseData::default()
-                };
-                self.acknowledge(
-                    interaction,
-                    received,
-                    InteractionResponseType::UpdateMessage,
-                    Some(data),
-                )
-                .await;
+        if !self
+            .acknowledge(
+                interaction,
+                received,
+                InteractionResponseType::DeferredUpdateMessage,
+                None,
+            )
+            .await
+        {
+            return;
+        }
+        let applied = filters
+            .apply_preset(context.guild, &context.actor, chosen)
+            .await;
+        let outcome = match applied {
+            Ok(spec) => {
+                let note = format!(
+                    "{chosen} added by {}",
+                    reply::escape(&context.actor.requester.display_name)
+                );
+                let reply = reply::filter_menu(&spec, &filters.presets(), Some(&note));
+                self.edit_original(interaction, &reply).await;
                 Outcome::Ok
             }
-            Some(Err(failure)) => {
+            Err(failure) => {
+                let failure = Failure::from(failure);
                 // The menu stays as it was; the chooser alone learns why nothing happened.
-                self.acknowledge_privately(interaction, received, failure.reply("filter menu"))
+                self.ephemeral_followup(interaction, &failure.reply("filter menu"))
                     .await;
                 failure.outcome()
-            }
-            None => {
-                if !self
-                    .acknowledge(
-                        interaction,
-                        received,
-                        InteractionResponseType::DeferredUpdateMessage,
-                        None,
-                    )
-                    .await
-                {
-                    return;
-                }
-                match work.await {
-                    Ok(reply) => {
-                        self.edit_original(interaction, &reply).await;
-                        Outcome::Ok
-                    }
-                    Err(failure) => {
-                        self.ephemeral_followup(interaction, &failure.reply("filter menu"))
-                            .await;
-                        failure.outcome()
-                    }
-                }
             }
         };
         record_command("filter", outcome);
@@ -737,10 +706,7 @@ impl InteractionHandler {
                     .ok_or_else(|| {
                         Failure::usage("join a voice channel first, or pick one with the option")
                     })?;
-                music
-                    .join(guild, actor, channel, context.text_channel)
-                    .await?;
-                self.voice.set_bot_channel(guild, Some(channel));
+                self.join_checked(context, channel).await?;
                 Reply::info("Joined", format!("Connected to <#{channel}>."))
             }
             Request::Leave => {
@@ -965,7 +931,16 @@ impl InteractionHandler {
 
     /// `/play` while the bot is not in voice joins the member's channel first.
     async fn join_member_channel(&self, context: &Context) -> Result<(), Failure> {
-        if self.voice.bot_channel(context.guild).is_some() {
+        // The player's own state decides, not the bot's voice state from the gateway: Discord
+        // reports the bot in a channel as soon as it asks to join, even when the voice
+        // connection then never comes up.
+        if self
+            .services
+            .music
+            .voice_channel(context.guild)
+            .await
+            .is_some()
+        {
             return Ok(());
         }
         let Some(channel) = self.voice.channel_of(context.guild, context.user) else {
@@ -974,12 +949,30 @@ impl InteractionHandler {
                 "join a voice channel first, then use this command again",
             ));
         };
-        self.services
+        self.join_checked(context, channel).await
+    }
+
+    /// Joins `channel` after checking the bot may connect and speak there and that it has
+    /// room; a failed join leaves nothing behind (the player has left again).
+    async fn join_checked(&self, context: &Context, channel: ChannelId) -> Result<(), Failure> {
+        if let Some(refusal) = self.voice.join_refusal(context.guild, channel) {
+            return Err(Failure::usage(&refusal));
+        }
+        let joined = self
+            .services
             .music
             .join(context.guild, &context.actor, channel, context.text_channel)
-            .await?;
-        self.voice.set_bot_channel(context.guild, Some(channel));
-        Ok(())
+            .await;
+        match joined {
+            Ok(()) => {
+                self.voice.set_bot_channel(context.guild, Some(channel));
+                Ok(())
+            }
+            Err(error) => {
+                self.voice.set_bot_channel(context.guild, None);
+                Err(error.into())
+            }
+        }
     }
 
     async fn playlist(
@@ -1186,8 +1179,6 @@ impl InteractionHandler {
 const MAX_CHOICES: usize = minstrel_app::search::MAX_SUGGESTIONS;
 /// Discord's limit for a choice's name and (string) value.
 const CHOICE_LIMIT: usize = 100;
-/// How long a select menu's change may take before the interaction is acknowledged first.
-const UPDATE_BUDGET: std::time::Duration = std::time::Duration::from_secs(2);
 
 fn looks_like_link(text: &str) -> bool {
     let lowered = text.to_ascii_lowercase();

@@ -5,12 +5,14 @@
 //! Knows the application layer, the domain and twilight; no infrastructure crate (no database,
 //! cache, source resolver or audio player). Voice playback is the Player port's business.
 
+mod boot;
 mod commands;
 mod directory;
 #[cfg(test)]
 mod feature_tests;
 mod gateway;
 mod handler;
+mod join_check;
 mod live;
 pub mod metrics;
 mod notices;
@@ -21,8 +23,8 @@ mod voice_state;
 pub use commands::{COMMAND_NAMES, definitions, definitions_json};
 pub use directory::VoiceChannelDirectory;
 pub use gateway::{
-    CommandRegistration, DiscordConfig, DiscordError, DiscordFrontEnd, INTENTS, PRESENCE_INTENTS,
-    RestProxy, ShardSelection, VoiceGateway,
+    CommandRegistration, DiscordConfig, DiscordError, DiscordFrontEnd, DiscordState, INTENTS,
+    PRESENCE_INTENTS, RestProxy, ShardSelection, StateListener, VoiceGateway,
 };
 pub use handler::{DiscordServices, InteractionHandler};
 pub use reply::{ACCENT, ERROR, Reply, ReplyFile};

@@ -1,6 +1,6 @@
 //! Messages the bot posts on its own, unasked, in the text channel where `/play` was last used
-//! in a guild: a track that produced no audio and was skipped, and a voice connection Discord
-//! ended for good (kicked, channel deleted), after which the bot does not rejoin by itself.
+//! in a guild: a track that failed to start or died mid-play, one that produced no audio and
+//! was skipped, and a voice connection Discord ended for good (kicked, channel deleted), after which the bot does not rejoin by itself.
 //!
 //! Interaction replies cannot carry these: the interaction may be long over. A guild nobody
 //! used `/play` in since the start gets no notice.
@@ -57,6 +57,11 @@ pub(crate) fn notice(event: &DomainEvent) -> Option<String> {
         } => Some(format!(
             "⚠️ **{}** produced no audio for 10 s and was skipped.",
             track.display_title()
+        )),
+        DomainEvent::TrackFailed { track, reason, .. } => Some(format!(
+            "⚠️ **{}** could not be played and was skipped: {}.",
+            crate::reply::escape(&track.display_title()),
+            reason.trim_end_matches('.')
         )),
         DomainEvent::VoiceLost { queued: 0, .. } => Some(
             "⏏️ I was disconnected from the voice channel, so I stopped. Use `/join` or `/play` \
@@ -168,10 +173,19 @@ mod tests {
         );
         let finished = DomainEvent::TrackEnded {
             guild: guild(),
-            track,
+            track: track.clone(),
             reason: EndReason::Finished,
         };
         assert_eq!(notice(&finished), None);
+        let failed = DomainEvent::TrackFailed {
+            guild: guild(),
+            track: track.clone(),
+            reason: "the stream was reset".to_owned(),
+        };
+        assert_eq!(
+            notice(&failed).as_deref(),
+            Some("⚠️ **Radio** could not be played and was skipped: the stream was reset.")
+        );
         assert_eq!(notice(&DomainEvent::Paused { guild: guild() }), None);
     }
 

@@ -6,6 +6,8 @@ use std::sync::Mutex;
 
 use minstrel_domain::{ChannelId, GuildId, UserId};
 
+use crate::join_check::JoinCheck;
+
 #[derive(Debug, Default)]
 struct Inner {
     members: HashMap<(GuildId, UserId), (ChannelId, bool)>,
@@ -17,6 +19,7 @@ struct Inner {
 #[derive(Debug, Default)]
 pub struct VoiceStates {
     inner: Mutex<Inner>,
+    join_check: JoinCheck,
 }
 
 impl VoiceStates {
@@ -24,6 +27,17 @@ impl VoiceStates {
         self.inner
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Keeps what the join check needs from every gateway event.
+    pub fn observe(&self, event: &twilight_gateway::Event) {
+        self.join_check.observe(event);
+    }
+
+    /// Why the bot may not join `channel` (missing permissions, a full channel), in one
+    /// sentence; `None` when it may, or when the gateway has not said enough to know.
+    pub fn join_refusal(&self, guild: GuildId, channel: ChannelId) -> Option<String> {
+        self.join_check.refusal(guild, channel)
     }
 
     /// The bot's own user, from READY: its voice states say where the bot is.
@@ -65,6 +79,16 @@ impl VoiceStates {
 
     pub fn bot_channel(&self, guild: GuildId) -> Option<ChannelId> {
         self.lock().bot_channels.get(&guild).copied()
+    }
+
+    /// The bot's own user, once READY said it.
+    pub fn bot_user(&self) -> Option<UserId> {
+        self.lock().bot_user
+    }
+
+    /// Every guild where the bot is in a voice channel (left at shutdown).
+    pub fn bot_guilds(&self) -> Vec<GuildId> {
+        self.lock().bot_channels.keys().copied().collect()
     }
 
     /// Where the player was connected (`None`: disconnected).

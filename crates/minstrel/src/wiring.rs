@@ -24,8 +24,8 @@ use minstrel_cache::{
 use minstrel_console::{Console, ConsoleServices, Mode};
 use minstrel_db::SqlDatabase;
 use minstrel_discord::{
-    CommandRegistration, DiscordConfig, DiscordFrontEnd, DiscordServices, GatewayEvent,
-    MessageSender, RestProxy, ShardSelection, VoiceChannelDirectory, VoiceGateway,
+    CommandRegistration, DiscordConfig, DiscordFrontEnd, DiscordServices, DiscordState,
+    GatewayEvent, MessageSender, RestProxy, ShardSelection, VoiceChannelDirectory, VoiceGateway,
 };
 use minstrel_domain::GuildId;
 use minstrel_sources::{
@@ -47,8 +47,14 @@ use metrics_exporter_prometheus::PrometheusHandle;
 /// How often the queues of playing guilds are saved with their position.
 const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// How long the chat front-ends get to close their connections after Ctrl-C.
-const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
+/// Everything after SIGTERM or Ctrl-C fits in this, with a margin under the 10 s that
+/// `docker stop` and systemd wait before they kill: whatever hangs (a broken guild, an
+/// unreachable database) is given up on rather than holding the exit.
+const SHUTDOWN_BUDGET: std::time::Duration = std::time::Duration::from_secs(9);
+/// The part of [`SHUTDOWN_BUDGET`] for the last checkpoint of the playing queues.
+const CHECKPOINT_SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+/// The part of [`SHUTDOWN_BUDGET`] kept for the outbox once the front-ends stopped.
+const OUTBOX_SHUTDOWN_RESERVE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Everything the front-ends need, built once.
 pub(crate) struct App {
@@ -322,10 +328,12 @@ pub(crate) async fn build(config: &Config) -> anyhow::Result<App> {
     let queue_store: Arc<dyn QueueStore> = unsaved.queues.clone();
     let events = build_event_bus(config)?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let player_port: Arc<dyn Player> = match &player {
+    let adapter: Arc<dyn Player> = match &player {
         AudioOutput::Discord(songbird) => songbird.clone(),
         AudioOutput::Local(local) => local.clone(),
     };
+    // No command waits on the player for longer than its deadline, whatever voice does.
+    let player_port: Arc<dyn Player> = Arc::new(minstrel_app::DeadlinePlayer::new(adapter));
     let music = Arc::new(MusicService::new(
         MusicPorts {
             resolver: resolver.clone(),
@@ -419,12 +427,12 @@ impl Unsaved {
         }
     }
 
-    /// Hands everything buffered to the database, and waits a little for the outbox.
-    async fn flush(&self) {
+    /// Hands everything buffered to the database, and waits for the outbox up to `grace`.
+    async fn flush(&self, grace: std::time::Duration) {
         if let Err(error) = self.history.flush().await {
             warn!(?error, "could not record history");
         }
-        if tokio::time::timeout(OUTBOX_SHUTDOWN_GRACE, self.outbox.drained())
+        if tokio::time::timeout(grace, self.outbox.drained())
             .await
             .is_err()
         {
@@ -494,24 +502,18 @@ pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
     )?;
     spawn_telegram(&config, &app, &mut front_ends, &status, &stop_signal).await;
     let result = if front_ends.is_empty() {
-        run_console(&config, &app).await
+        let result = run_console(&config, &app).await;
+        // The last word on every queue, so the next start resumes where this one stopped.
+        checkpoints_task.abort();
+        app.music.checkpoint_at_shutdown().await;
+        app.unsaved.flush(OUTBOX_SHUTDOWN_GRACE).await;
+        result
     } else {
         info!("running until Ctrl-C");
         ctrl_c().await;
-        let _ = stop.send(true);
-        let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
-            while front_ends.join_next().await.is_some() {}
-        });
-        if drained.await.is_err() {
-            warn!("a front-end did not stop in time; stopping it hard");
-            front_ends.abort_all();
-        }
+        shut_down(&app, &stop, &mut front_ends, checkpoints_task, &events_task).await;
         Ok(())
     };
-    // The last word on every queue, so the next start resumes where this one stopped.
-    checkpoints_task.abort();
-    app.music.checkpoint_playing().await;
-    app.unsaved.flush().await;
     if let AudioOutput::Local(player) = &app.player
         && let Err(error) = player.shutdown()
     {
@@ -524,6 +526,42 @@ pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
         task.abort();
     }
     result
+}
+
+/// After SIGTERM or Ctrl-C, within [`SHUTDOWN_BUDGET`]: saves the queues of the playing
+/// guilds, has the front-ends leave the voice channels and close their connections for good
+/// (the Discord shards close with 1000 and do not reconnect), then hands what is buffered to
+/// the database.
+async fn shut_down(
+    app: &App,
+    stop: &watch::Sender<bool>,
+    front_ends: &mut JoinSet<()>,
+    checkpoints: JoinHandle<()>,
+    player_events: &JoinHandle<()>,
+) {
+    let deadline = tokio::time::Instant::now() + SHUTDOWN_BUDGET;
+    // The queues are saved first, with their voice channels, and no player event changes
+    // them after that: leaving voice below must not read as the listeners' doing, or the
+    // next start would not join again.
+    checkpoints.abort();
+    player_events.abort();
+    if tokio::time::timeout(CHECKPOINT_SHUTDOWN_GRACE, app.music.checkpoint_at_shutdown())
+        .await
+        .is_err()
+    {
+        warn!("saving the playing queues took too long; the last checkpoint stands");
+    }
+    let _ = stop.send(true);
+    let drained = tokio::time::timeout_at(deadline - OUTBOX_SHUTDOWN_RESERVE, async {
+        while front_ends.join_next().await.is_some() {}
+    });
+    if drained.await.is_err() {
+        warn!("a front-end did not stop in time; stopping it hard");
+        front_ends.abort_all();
+    }
+    app.unsaved
+        .flush(deadline.saturating_duration_since(tokio::time::Instant::now()))
+        .await;
 }
 
 /// The ops endpoint, when `MINSTREL_HTTP_ADDR` is set.
@@ -579,19 +617,36 @@ fn spawn_discord(
     let services = discord_services(app);
     let shutdown = stop.stopped();
     let status = status.discord.clone();
-    status.set(ComponentStatus::healthy("running"));
+    discord.on_state = Some(Arc::new(move |state| status.set(discord_status(&state))));
     front_ends.spawn(async move {
         match DiscordFrontEnd::run(discord, services, shutdown).await {
             Ok(()) => info!("the Discord front-end stopped"),
             Err(error) => {
-                status.set(ComponentStatus::unhealthy(
-                    "stopped with an error; see the log",
-                ));
                 error!(%error, "Discord is off; the rest of the bot keeps running");
             }
         }
     });
     Ok(())
+}
+
+/// What `/ready` says about the Discord front-end in `state`.
+fn discord_status(state: &DiscordState) -> ComponentStatus {
+    match state {
+        DiscordState::Starting => ComponentStatus::degraded("connecting to Discord"),
+        DiscordState::Retrying {
+            attempt,
+            error,
+            retry_in,
+        } => ComponentStatus::unhealthy(format!(
+            "could not reach Discord ({error}); attempt {next} in {seconds:.1} s",
+            next = attempt + 1,
+            seconds = retry_in.as_secs_f64(),
+        )),
+        DiscordState::Running => ComponentStatus::healthy("running"),
+        DiscordState::Stopped { reason } => {
+            ComponentStatus::unhealthy(format!("stopped: {reason}"))
+        }
+    }
 }
 
 /// Starts Telegram when it is configured and says in `/ready` why it is not running.

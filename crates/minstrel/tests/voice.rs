@@ -7,7 +7,8 @@
 //! playing at once each hear their own track; a voice close 4006 (session no longer valid) gets
 //! a new voice session and the audio goes on; a voice server move mid-track carries the audio
 //! to the new server; a voice close 4014 (kicked) is not fought: the bot lets the connection
-//! go, saves the queue and says so in the channel `/play` was used in.
+//! go, saves the queue and says so in the channel `/play` was used in. Joins that do not
+//! complete are in `voice/join_failures.rs`.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -20,6 +21,11 @@ use minstrel_testkit::discord::{
 use minstrel_testkit::process::BotProcess;
 use minstrel_testkit::voice::FakeVoiceServer;
 use serde_json::json;
+
+#[path = "voice/close_codes.rs"]
+mod close_codes;
+#[path = "voice/join_failures.rs"]
+mod join_failures;
 
 const TOKEN: &str = "MTIzNDU2.SECRET-voice-token.never-printed";
 const GUILD: u64 = 300_000_000_000_000_002;

@@ -1,17 +1,20 @@
 //! Fakes of Discord for tests, on 127.0.0.1 ports the OS picks:
 //! - [`FakeGateway`]: a websocket gateway speaking Hello / Identify / READY / heartbeat ACK /
-//!   Resume → RESUMED, with dispatch injection (`INTERACTION_CREATE`, …) and scripted closes;
+//!   Resume → RESUMED, with dispatch injection (`INTERACTION_CREATE`, …) and the failures a
+//!   real gateway has: scripted closes with any code, heartbeats left unacknowledged (a
+//!   zombied connection), a dropped TCP connection and invalid sessions (op 9); it counts
+//!   Identify and Resume per connection and records the client's own closes;
 //!   a voice join (op 4) is answered with `VOICE_STATE_UPDATE` and `VOICE_SERVER_UPDATE`
 //!   pointing at [`FakeGateway::set_voice_endpoint`] (see [`crate::voice::FakeVoiceServer`]);
 //! - [`FakeRest`]: the REST API, recording interaction callbacks, webhook edits and follow-ups,
-//!   and command registration;
+//!   and command registration; it answers with an error status or not at all on demand;
 //! - builders of interaction JSON as Discord sends it.
 //!
 //! Point twilight at them with `ConfigBuilder::proxy_url(gateway.url())` and
 //! `Client::builder().proxy(rest.proxy_address(), true).ratelimiter(None)`.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -41,15 +44,34 @@ pub const VOICE_SESSION_ID: &str = "fake-voice-session-1";
 /// The voice token `VOICE_SERVER_UPDATE` hands out (its voice Identify carries it).
 pub const VOICE_TOKEN: &str = "fake-voice-token";
 
+/// A payload the client sent, with the connection it came on (0 for the first).
+#[derive(Clone)]
+struct Received {
+    connection: usize,
+    payload: Value,
+}
+
 struct GatewayState {
     url: String,
-    received: Recorder<Value>,
+    received: Recorder<Received>,
+    /// The close code of every close frame the client sent, in order.
+    client_closes: Recorder<u16>,
     connections: AtomicUsize,
     /// When each websocket connection was accepted.
     connected_at: Mutex<Vec<Instant>>,
     sequence: AtomicU64,
     current: Mutex<Option<mpsc::UnboundedSender<Outgoing>>>,
+    /// Ends the current connection without a close frame (a dropped TCP connection).
+    drop_current: Mutex<Option<Arc<tokio::sync::Notify>>>,
+    /// Heartbeats are answered with an ACK while true.
+    ack_heartbeats: AtomicBool,
+    /// The `heartbeat_interval` later Hellos announce, in milliseconds.
+    heartbeat_interval_ms: AtomicU64,
+    /// Answer a client's close frame with one of its own (as Discord does) while true.
+    answer_client_close: AtomicBool,
     close_on_identify: Mutex<Option<u16>>,
+    /// Answer op 4 joins with the bot's `VOICE_STATE_UPDATE` only, never a `VOICE_SERVER_UPDATE`.
+    withhold_voice_server: std::sync::atomic::AtomicBool,
     voice_endpoint: Mutex<Option<String>>,
     /// Endpoints for particular guilds (one fake voice server each), before `voice_endpoint`.
     guild_voice_endpoints: Mutex<std::collections::HashMap<u64, String>>,
@@ -89,11 +111,17 @@ impl FakeGateway {
         let state = Arc::new(GatewayState {
             url: format!("ws://{address}"),
             received: Recorder::new(),
+            client_closes: Recorder::new(),
             connections: AtomicUsize::new(0),
             connected_at: Mutex::new(Vec::new()),
             sequence: AtomicU64::new(0),
             current: Mutex::new(None),
+            drop_current: Mutex::new(None),
+            ack_heartbeats: AtomicBool::new(true),
+            heartbeat_interval_ms: AtomicU64::new(41_250),
+            answer_client_close: AtomicBool::new(true),
             close_on_identify: Mutex::new(None),
+            withhold_voice_server: std::sync::atomic::AtomicBool::new(false),
             voice_endpoint: Mutex::new(None),
             guild_voice_endpoints: Mutex::new(std::collections::HashMap::new()),
         });
@@ -113,7 +141,101 @@ impl FakeGateway {
 
     /// Every payload the client sent, in order, over every connection.
     pub fn received(&self) -> Vec<Value> {
-        self.state.received.snapshot()
+        self.state
+            .received
+            .lock()
+            .iter()
+            .map(|received| received.payload.clone())
+            .collect()
+    }
+
+    /// How many payloads with opcode `op` the client sent on each connection, in the order
+    /// the connections were accepted (op 2: Identify, op 6: Resume).
+    pub fn ops_per_connection(&self, op: u64) -> Vec<usize> {
+        let mut counts = vec![0; self.connections()];
+        for received in self.state.received.lock().iter() {
+            if received.payload["op"].as_u64() == Some(op) {
+                if counts.len() <= received.connection {
+                    counts.resize(received.connection + 1, 0);
+                }
+                counts[received.connection] += 1;
+            }
+        }
+        counts
+    }
+
+    /// How many Identify (op 2) payloads the client sent, over every connection.
+    pub fn identifies(&self) -> usize {
+        self.ops_per_connection(2).iter().sum()
+    }
+
+    /// How many Resume (op 6) payloads the client sent, over every connection.
+    pub fn resumes(&self) -> usize {
+        self.ops_per_connection(6).iter().sum()
+    }
+
+    /// The code of every close frame the client sent, in order.
+    pub fn client_closes(&self) -> Vec<u16> {
+        self.state.client_closes.snapshot()
+    }
+
+    /// Waits until the client has sent `count` close frames; returns their codes.
+    ///
+    /// # Panics
+    /// After [`WAIT`] without them.
+    pub async fn wait_for_client_closes(&self, count: usize) -> Vec<u16> {
+        self.state
+            .client_closes
+            .wait_for(
+                &format!("{count} close frame(s) from the client"),
+                |codes| (codes.len() >= count).then(|| codes.to_vec()),
+            )
+            .await
+    }
+
+    /// Stops (`false`) or resumes answering heartbeats with an ACK: with no ACK the client
+    /// should take the connection for zombied, drop it and resume.
+    pub fn acknowledge_heartbeats(&self, acknowledge: bool) {
+        self.state
+            .ack_heartbeats
+            .store(acknowledge, Ordering::SeqCst);
+    }
+
+    /// The `heartbeat_interval` later Hellos announce (Discord's is about 41 s).
+    pub fn set_heartbeat_interval(&self, interval: std::time::Duration) {
+        let millis = u64::try_from(interval.as_millis()).unwrap_or(u64::MAX);
+        self.state
+            .heartbeat_interval_ms
+            .store(millis, Ordering::SeqCst);
+    }
+
+    /// Whether a close frame from the client is answered with one (`true`, as Discord does)
+    /// or only with the TCP connection going away.
+    pub fn answer_client_closes(&self, answer: bool) {
+        self.state
+            .answer_client_close
+            .store(answer, Ordering::SeqCst);
+    }
+
+    /// Drops the current connection without a close frame, as a network failure does;
+    /// false when none is open.
+    pub fn drop_connection(&self) -> bool {
+        let current = self
+            .state
+            .drop_current
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        current.is_some_and(|drop| {
+            drop.notify_one();
+            true
+        })
+    }
+
+    /// Sends op 9 Invalid Session on the current connection; `resumable` is its `d`.
+    pub fn invalidate_session(&self, resumable: bool) -> bool {
+        let text = json!({"op": 9, "s": null, "t": null, "d": resumable}).to_string();
+        self.state.send(Outgoing::Text(text))
     }
 
     /// How many websocket connections were accepted.
@@ -142,6 +264,7 @@ impl FakeGateway {
                 |items| {
                     let matching: Vec<&Value> = items
                         .iter()
+                        .map(|received| &received.payload)
                         .filter(|payload| payload["op"].as_u64() == Some(op))
                         .collect();
                     (matching.len() >= count).then(|| matching[count - 1].clone())
@@ -197,6 +320,14 @@ impl FakeGateway {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .insert(guild, endpoint.to_owned());
+    }
+
+    /// From now on (`true`) a join (op 4) gets the bot's `VOICE_STATE_UPDATE` but never a
+    /// `VOICE_SERVER_UPDATE`, as when Discord cannot place the bot in the channel.
+    pub fn withhold_voice_server(&self, withhold: bool) {
+        self.state
+            .withhold_voice_server
+            .store(withhold, Ordering::SeqCst);
     }
 
     /// The sequence number of the last dispatch sent (0 before any); a Resume must carry it.
@@ -299,19 +430,39 @@ async fn serve_gateway(stream: TcpStream, state: Arc<GatewayState>) {
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .push(Instant::now());
-    state.connections.fetch_add(1, Ordering::SeqCst);
+    let connection = state.connections.fetch_add(1, Ordering::SeqCst);
     let (sink, mut source) = socket.split();
     let (sender, outgoing) = mpsc::unbounded_channel();
     *state
         .current
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(sender.clone());
-    let hello = json!({"op": 10, "s": null, "t": null, "d": {"heartbeat_interval": 41_250}});
+    let dropped = Arc::new(tokio::sync::Notify::new());
+    *state
+        .drop_current
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Arc::clone(&dropped));
+    let interval = state.heartbeat_interval_ms.load(Ordering::SeqCst);
+    let hello = json!({"op": 10, "s": null, "t": null, "d": {"heartbeat_interval": interval}});
     let _ = sender.send(Outgoing::Text(hello.to_string()));
-    let writer = spawn_writer(sink, outgoing);
-    while let Some(Ok(message)) = source.next().await {
+    let mut writer = spawn_writer(sink, outgoing);
+    loop {
+        let message = tokio::select! {
+            () = dropped.notified() => break,
+            message = source.next() => message,
+        };
+        let Some(Ok(message)) = message else {
+            break;
+        };
         let Message::Text(text) = message else {
-            if matches!(message, Message::Close(_)) {
+            if let Message::Close(frame) = message {
+                // 1005: "no status received", a close frame without a code.
+                let code = frame.map_or(1005, |frame| u16::from(frame.code));
+                state.client_closes.push(code);
+                if state.answer_client_close.load(Ordering::SeqCst) {
+                    let _ = sender.send(Outgoing::Close(code, String::new()));
+                    let _ = tokio::time::timeout(WAIT, &mut writer).await;
+                }
                 break;
             }
             continue;
@@ -319,57 +470,69 @@ async fn serve_gateway(stream: TcpStream, state: Arc<GatewayState>) {
         let Ok(payload) = serde_json::from_str::<Value>(&text) else {
             continue;
         };
-        state.received.push(payload.clone());
-        match payload["op"].as_u64() {
-            Some(1) => {
-                let _ = sender.send(Outgoing::Text(json!({"op": 11}).to_string()));
-            }
-            Some(2) => {
-                let scripted = state
-                    .close_on_identify
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .take();
-                if let Some(code) = scripted {
-                    let _ = sender.send(Outgoing::Close(code, format!("scripted close {code}")));
-                } else {
-                    let ready = ready_payload(&state, &payload["d"]["shard"]);
-                    let text = state.dispatch_text("READY", &ready);
-                    let _ = sender.send(Outgoing::Text(text));
-                }
-            }
-            Some(4) => {
-                let for_guild = payload["d"]["guild_id"]
-                    .as_str()
-                    .and_then(|guild| guild.parse::<u64>().ok())
-                    .and_then(|guild| {
-                        state
-                            .guild_voice_endpoints
-                            .lock()
-                            .unwrap_or_else(std::sync::PoisonError::into_inner)
-                            .get(&guild)
-                            .cloned()
-                    });
-                let endpoint = for_guild.or_else(|| {
-                    state
-                        .voice_endpoint
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner)
-                        .clone()
-                });
-                for (event, data) in voice_dispatches(&payload["d"], endpoint.as_deref()) {
-                    let text = state.dispatch_text(event, &data);
-                    let _ = sender.send(Outgoing::Text(text));
-                }
-            }
-            Some(6) => {
-                let text = state.dispatch_text("RESUMED", &json!({}));
-                let _ = sender.send(Outgoing::Text(text));
-            }
-            _ => {}
-        }
+        state.received.push(Received {
+            connection,
+            payload: payload.clone(),
+        });
+        answer(&state, &sender, &payload);
     }
     writer.abort();
+}
+
+/// What the gateway sends back for a payload from the client.
+fn answer(state: &GatewayState, sender: &mpsc::UnboundedSender<Outgoing>, payload: &Value) {
+    match payload["op"].as_u64() {
+        Some(1) if state.ack_heartbeats.load(Ordering::SeqCst) => {
+            let _ = sender.send(Outgoing::Text(json!({"op": 11}).to_string()));
+        }
+        Some(2) => {
+            let scripted = state
+                .close_on_identify
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .take();
+            if let Some(code) = scripted {
+                let _ = sender.send(Outgoing::Close(code, format!("scripted close {code}")));
+            } else {
+                let ready = ready_payload(state, &payload["d"]["shard"]);
+                let text = state.dispatch_text("READY", &ready);
+                let _ = sender.send(Outgoing::Text(text));
+            }
+        }
+        Some(4) => {
+            let for_guild = payload["d"]["guild_id"]
+                .as_str()
+                .and_then(|guild| guild.parse::<u64>().ok())
+                .and_then(|guild| {
+                    state
+                        .guild_voice_endpoints
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .get(&guild)
+                        .cloned()
+                });
+            let endpoint = for_guild.or_else(|| {
+                state
+                    .voice_endpoint
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .clone()
+            });
+            let withhold = state.withhold_voice_server.load(Ordering::SeqCst);
+            for (event, data) in voice_dispatches(&payload["d"], endpoint.as_deref()) {
+                if withhold && event == "VOICE_SERVER_UPDATE" {
+                    continue;
+                }
+                let text = state.dispatch_text(event, &data);
+                let _ = sender.send(Outgoing::Text(text));
+            }
+        }
+        Some(6) => {
+            let text = state.dispatch_text("RESUMED", &json!({}));
+            let _ = sender.send(Outgoing::Text(text));
+        }
+        _ => {}
+    }
 }
 
 /// A file of a `multipart/form-data` request (`files[N]` parts).
@@ -458,8 +621,19 @@ impl RecordedRequest {
     }
 }
 
+/// How [`FakeRest`] answers a request instead of normally (see [`FakeRest::fail_next`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RestFailure {
+    /// An error status with Discord's JSON error body, e.g. 401, 500, 502, 503.
+    Status(u16),
+    /// No answer at all: the client's request times out.
+    Hang,
+}
+
 struct RestState {
     requests: Recorder<RecordedRequest>,
+    /// How the next requests are answered, first first; normal answers once it is empty.
+    failures: Mutex<std::collections::VecDeque<RestFailure>>,
     gateway_url: Mutex<String>,
     /// `session_start_limit` of `GET /gateway/bot`: identifies left today, ms until the reset.
     identify_budget: Mutex<(u32, u64)>,
@@ -485,6 +659,7 @@ impl FakeRest {
         let address = listener.local_addr().expect("fake REST address");
         let state = Arc::new(RestState {
             requests: Recorder::new(),
+            failures: Mutex::new(std::collections::VecDeque::new()),
             gateway_url: Mutex::new("ws://127.0.0.1:9".to_owned()),
             identify_budget: Mutex::new((999, 0)),
             next_id: AtomicU64::new(800_000_000_000_000_000),
@@ -492,7 +667,19 @@ impl FakeRest {
         let handler_state = Arc::clone(&state);
         let router = Router::new().fallback(move |method, uri, headers, body| {
             let state = Arc::clone(&handler_state);
-            async move { handle_rest(&state, &method, &uri, &headers, &body) }
+            async move {
+                let failure = state
+                    .failures
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .pop_front();
+                let response = handle_rest(&state, &method, &uri, &headers, &body);
+                match failure {
+                    None => response,
+                    Some(RestFailure::Status(code)) => failure_response(code),
+                    Some(RestFailure::Hang) => std::future::pending::<Response>().await,
+                }
+            }
         });
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, router).await;
@@ -502,6 +689,16 @@ impl FakeRest {
             state,
             task,
         }
+    }
+
+    /// Answers the next requests (whatever they are, one failure each, in order) with
+    /// `failures` instead of normally; they are still recorded.
+    pub fn fail_next(&self, failures: impl IntoIterator<Item = RestFailure>) {
+        self.state
+            .failures
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .extend(failures);
     }
 
     /// `127.0.0.1:PORT`, for `Client::builder().proxy(.., true)`.
@@ -593,6 +790,16 @@ impl Drop for FakeRest {
     fn drop(&mut self) {
         self.task.abort();
     }
+}
+
+/// An error answer as Discord gives it: the status and a JSON body with a message.
+fn failure_response(code: u16) -> Response {
+    let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let message = match code {
+        401 => "401: Unauthorized".to_owned(),
+        _ => format!("{code}: {}", status.canonical_reason().unwrap_or("Error")),
+    };
+    (status, axum::Json(json!({"message": message, "code": 0}))).into_response()
 }
 
 fn message_json(id: u64, body: &Value) -> Value {
@@ -797,7 +1004,8 @@ impl FakeMember {
         }
     }
 
-    fn to_json(&self) -> Value {
+    /// The member as Discord sends it (`GUILD_CREATE` members, interactions).
+    pub fn to_json(&self) -> Value {
         json!({
             "user": {
                 "id": self.user_id.to_string(),

@@ -74,6 +74,8 @@ struct Shared {
     foreign: Recorder<u32>,
     connections: AtomicUsize,
     current: Mutex<Option<mpsc::UnboundedSender<Outgoing>>>,
+    /// Wakes the open connection to end it with a TCP reset (no close frame, no FIN).
+    reset: tokio::sync::Notify,
     stop: AtomicBool,
 }
 
@@ -123,6 +125,7 @@ impl FakeVoiceServer {
             foreign: Recorder::new(),
             connections: AtomicUsize::new(0),
             current: Mutex::new(None),
+            reset: tokio::sync::Notify::new(),
             stop: AtomicBool::new(false),
         });
         let mut accept_tasks = vec![accept_loop(listener, acceptor.clone(), &shared)];
@@ -212,6 +215,12 @@ impl FakeVoiceServer {
     pub fn close(&self, code: u16) -> bool {
         self.shared
             .send(Outgoing::Close(code, format!("scripted close {code}")))
+    }
+
+    /// Ends the open voice websocket abruptly, as a dying server or a middlebox does: a TCP
+    /// reset, without a close frame.
+    pub fn reset(&self) {
+        self.shared.reset.notify_waiters();
     }
 
     /// How many voice websocket connections completed the TLS and websocket handshakes.
@@ -361,6 +370,11 @@ fn answer(payload: &Value, shared: &Shared) -> Option<Value> {
 }
 
 async fn serve_voice(stream: TcpStream, acceptor: TlsAcceptor, shared: Arc<Shared>) {
+    // A second handle on the socket, to make its close a reset on demand (SO_LINGER 0).
+    let Ok(resettable) = std::os::fd::AsFd::as_fd(&stream).try_clone_to_owned() else {
+        return;
+    };
+    let resettable = tokio::net::TcpSocket::from_std_stream(resettable.into());
     let Ok(Ok(tls)) = tokio::time::timeout(WAIT, acceptor.accept(stream)).await else {
         return;
     };
@@ -380,7 +394,20 @@ async fn serve_voice(stream: TcpStream, acceptor: TlsAcceptor, shared: Arc<Share
     let hello = json!({"op": 8, "d": {"heartbeat_interval": HEARTBEAT_INTERVAL_MS}});
     let _ = sender.send(Outgoing::Text(hello.to_string()));
     let writer = spawn_writer(sink, outgoing);
-    while let Some(Ok(message)) = source.next().await {
+    let reset = shared.reset.notified();
+    tokio::pin!(reset);
+    reset.as_mut().enable();
+    loop {
+        let message = tokio::select! {
+            () = &mut reset => {
+                let _ = resettable.set_zero_linger();
+                break;
+            }
+            message = source.next() => message,
+        };
+        let Some(Ok(message)) = message else {
+            break;
+        };
         // Binary frames are DAVE (MLS) opcodes, which never start: DAVE is off.
         let Message::Text(text) = message else {
             if matches!(message, Message::Close(_)) {
@@ -397,6 +424,10 @@ async fn serve_voice(stream: TcpStream, acceptor: TlsAcceptor, shared: Arc<Share
         shared.received.push(payload);
     }
     writer.abort();
+    // Both halves of the stream go now; the socket closes when the last handle does.
+    drop(source);
+    let _ = writer.await;
+    drop(resettable);
 }
 
 /// Why a UDP datagram was not audio.

@@ -53,6 +53,8 @@ const CHANNELS: usize = 2;
 const BLOCK_SAMPLES: usize = 960 * CHANNELS;
 /// How long opening a track may take (a web source may be slow to answer).
 const OPEN_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a position query waits for songbird's mixer.
+const POSITION_DEADLINE: Duration = Duration::from_millis(300);
 
 /// What plays in one guild now.
 struct Playing {
@@ -100,11 +102,25 @@ impl std::fmt::Debug for SongbirdPlayer {
 /// `run_once`; our three-guild voice e2e caught it on a loaded CI machine). Calls still start
 /// on a new thread once one holds 16, and each call costs a small part of the 20 ms tick, so
 /// the hand-over buys little and its cost is a lost packet in two guilds.
+///
+/// A driver connection is retried [`DRIVER_RETRIES`] times (songbird's default is 5, whose
+/// back-off runs past the join deadline): an unreachable voice server then fails the join
+/// with its real cause within a couple of seconds, and a connection lost mid-track that
+/// songbird gives up on is rejoined by the [`ConnectionWatcher`].
 fn songbird_config() -> Config {
     let mut scheduler = songbird::driver::SchedulerConfig::default();
     scheduler.move_expensive_tasks = false;
-    Config::default().scheduler(songbird::driver::Scheduler::new(scheduler))
+    let retry = songbird::driver::retry::Retry {
+        retry_limit: std::num::NonZeroU8::new(DRIVER_RETRIES),
+        ..songbird::driver::retry::Retry::default()
+    };
+    Config::default()
+        .scheduler(songbird::driver::Scheduler::new(scheduler))
+        .driver_retry(retry)
 }
+
+/// Driver connection attempts after the first (0.25 s, 0.5 s and 1 s apart).
+const DRIVER_RETRIES: u8 = 3;
 
 fn songbird_guild(guild: GuildId) -> Result<songbird::id::GuildId, PlayerError> {
     std::num::NonZeroU64::new(guild.get())
@@ -294,13 +310,23 @@ impl Player for SongbirdPlayer {
                 call.add_global_event(Event::Core(event), watcher.clone());
             }
         }
-        songbird
-            .join(songbird_guild, channel)
-            .await
-            .map(|_| ())
-            .map_err(|error| {
-                PlayerError::Failed(format!("could not join the voice channel: {error}"))
-            })
+        let Err(error) = songbird.join(songbird_guild, channel).await else {
+            return Ok(());
+        };
+        // songbird keeps a failed call (and its channel) to retry later; we do not: leave,
+        // so Discord drops the bot from the channel (op 4 with no channel) and the next
+        // join starts afresh.
+        let cause = join_failure(&error);
+        warn!(%guild, %channel, cause, error = %error, "the voice join failed; leaving");
+        self.lock_playing().remove(&guild);
+        self.watched
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&guild);
+        if let Err(error) = songbird.remove(songbird_guild).await {
+            warn!(%guild, %error, "could not leave after the failed join");
+        }
+        Err(PlayerError::JoinFailed(cause.to_owned()))
     }
 
     async fn leave(&self, guild: GuildId) -> Result<(), PlayerError> {
@@ -386,12 +412,51 @@ impl Player for SongbirdPlayer {
             let current = playing.get(&guild)?;
             (current.handle.clone(), current.offset)
         };
-        let state = handle.get_info().await.ok()?;
+        // The mixer answers within a tick while the call runs; a driver that stopped never
+        // answers, and then the caller falls back to the last saved position.
+        let state = tokio::time::timeout(POSITION_DEADLINE, handle.get_info())
+            .await
+            .ok()?
+            .ok()?;
         Some(offset + state.position)
     }
 
     fn events(&self) -> broadcast::Receiver<PlayerEvent> {
         self.events.subscribe()
+    }
+}
+
+/// The likely cause of a failed join and the next step, for a user.
+fn join_failure(error: &songbird::error::JoinError) -> &'static str {
+    use songbird::error::{ConnectionError, JoinError};
+    match error {
+        JoinError::TimedOut => {
+            "Discord did not hand over a voice server in time. Check that I can see and \
+             connect to the channel, then try again"
+        }
+        JoinError::Driver(
+            ConnectionError::DaveCreateKeyPackageError(_)
+            | ConnectionError::DaveInitializationError(_)
+            | ConnectionError::Crypto(_)
+            | ConnectionError::CryptoInvalidLength
+            | ConnectionError::CryptoModeInvalid
+            | ConnectionError::CryptoModeUnavailable,
+        ) => {
+            "the voice encryption (DAVE) could not be set up with Discord's voice server. Try \
+             again in a moment"
+        }
+        JoinError::Driver(ConnectionError::TimedOut) => {
+            "the voice server did not answer in time. Try again in a moment, or set another \
+             region for the channel"
+        }
+        JoinError::Driver(_) => {
+            "the voice server could not be reached or refused the connection. Try again in a \
+             moment, or set another region for the channel"
+        }
+        JoinError::Dropped | JoinError::NoSender | JoinError::NoCall => {
+            "my connection to Discord is not ready. Try again in a moment"
+        }
+        _ => "the voice connection failed. Try again in a moment",
     }
 }
 
@@ -536,19 +601,22 @@ impl ConnectionWatcher {
     }
 
     fn ended(&self, code: u16) {
+        warn!(guild = %self.guild, code, "Discord ended the voice connection; not reconnecting");
+        self.lost(format!("Discord closed the voice connection ({code})"));
+    }
+
+    /// Reports the connection gone for good: the app releases it and keeps the queue.
+    fn lost(&self, reason: String) {
         let track = self
             .playing
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .get(&self.guild)
             .map_or(TrackId(0), |playing| playing.track.id);
-        warn!(guild = %self.guild, code, "Discord ended the voice connection; not reconnecting");
         let _ = self.events.send(PlayerEvent {
             guild: self.guild,
             track,
-            kind: PlayerEventKind::Disconnected(format!(
-                "Discord closed the voice connection ({code})"
-            )),
+            kind: PlayerEventKind::Disconnected(reason),
         });
     }
 
@@ -618,7 +686,14 @@ impl ConnectionWatcher {
         };
         match connect.await {
             Ok(()) => info!(guild = %self.guild, "rejoined the voice channel with a new session"),
-            Err(error) => warn!(guild = %self.guild, %error, "could not rejoin the voice channel"),
+            // Replaced by songbird's own connection with the session Discord sent meanwhile.
+            Err(songbird::error::ConnectionError::AttemptDiscarded) => {}
+            Err(error) => {
+                warn!(guild = %self.guild, %error, "could not rejoin the voice channel; leaving it");
+                self.lost(format!(
+                    "the voice connection could not be made again ({error})"
+                ));
+            }
         }
     }
 }
@@ -642,11 +717,14 @@ impl EventHandler for ConnectionWatcher {
                     return None;
                 }
                 if !self.may_rejoin(Instant::now()) {
+                    // A defined end instead of a call that plays into nothing: the app leaves
+                    // the channel, keeps the queue and tells the guild.
                     warn!(
                         guild = %self.guild,
                         reason = ?disconnect.reason,
-                        "the voice connection keeps failing; not rejoining again for now"
+                        "the voice connection keeps failing; leaving the channel"
                     );
+                    self.lost("the voice connection kept failing".to_owned());
                     return None;
                 }
                 info!(
