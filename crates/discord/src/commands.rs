@@ -1,10 +1,11 @@
 //! The slash command definitions minstrel registers, as twilight-model `Command` values.
 
-use minstrel_domain::Preset;
+use minstrel_domain::{GuildSettings, Preset};
 use twilight_model::application::command::{Command, CommandType};
 use twilight_model::application::interaction::InteractionContextType;
 use twilight_model::channel::ChannelType;
 use twilight_model::guild::Permissions;
+use twilight_model::oauth::ApplicationIntegrationType;
 use twilight_util::builder::command::{
     BooleanBuilder, ChannelBuilder, CommandBuilder, IntegerBuilder, NumberBuilder, RoleBuilder,
     StringBuilder, SubCommandBuilder,
@@ -49,9 +50,12 @@ pub const COMMAND_NAMES: [&str; 33] = [
 ];
 
 fn command(name: &str, description: &str) -> CommandBuilder {
-    // Music only makes sense inside a server: no DMs, no user installs.
+    // Music only makes sense inside a server: no DMs, no user installs. Discord's default for
+    // `integration_types` follows the application's install settings, which could include
+    // user installs; naming guild installs keeps the commands out of them whatever the portal says.
     CommandBuilder::new(name, description, CommandType::ChatInput)
         .contexts([InteractionContextType::Guild])
+        .integration_types([ApplicationIntegrationType::GuildInstall])
 }
 
 fn simple(name: &str, description: &str) -> Command {
@@ -294,6 +298,7 @@ fn guild_settings_command() -> Command {
             SubCommandBuilder::new("maxqueue", "the longest queue").option(
                 IntegerBuilder::new("tracks", "how many tracks")
                     .min_value(1)
+                    .max_value(whole(GuildSettings::MAX_QUEUE_LIMIT))
                     .required(true),
             ),
         )
@@ -305,13 +310,14 @@ fn guild_settings_command() -> Command {
             SubCommandBuilder::new("idletimeout", "leave after this long idle").option(
                 IntegerBuilder::new("minutes", "minutes")
                     .min_value(1)
+                    .max_value(whole(GuildSettings::MAX_IDLE_TIMEOUT.as_secs() / 60))
                     .required(true),
             ),
         )
         .option(
             SubCommandBuilder::new("voteskip", "share of listeners needed to skip").option(
                 NumberBuilder::new("ratio", "0.1 to 1.0")
-                    .min_value(0.0)
+                    .min_value(0.1)
                     .max_value(1.0)
                     .required(true),
             ),
@@ -338,6 +344,11 @@ fn guild_settings_command() -> Command {
         .build()
 }
 
+/// A limit of the settings as a command option bound (Discord's integers are `i64`).
+fn whole(limit: impl TryInto<i64>) -> i64 {
+    limit.try_into().unwrap_or(i64::MAX)
+}
+
 /// The definitions as pretty JSON, for `minstrel discord commands --json`.
 pub fn definitions_json() -> String {
     serde_json::to_string_pretty(&definitions())
@@ -347,7 +358,9 @@ pub fn definitions_json() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use twilight_model::application::command::CommandOptionType;
+    use twilight_model::application::command::{
+        CommandOption, CommandOptionType, CommandOptionValue,
+    };
 
     #[test]
     fn every_command_is_defined_once_and_valid() {
@@ -399,5 +412,75 @@ mod tests {
         assert_eq!(choices.len(), Preset::ALL.len());
         let json: serde_json::Value = serde_json::from_str(&definitions_json()).unwrap();
         assert_eq!(json.as_array().unwrap().len(), commands.len());
+    }
+
+    fn guild_settings_option(name: &str) -> CommandOption {
+        let commands = definitions();
+        let settings = commands
+            .iter()
+            .find(|command| command.name == "guildsettings")
+            .unwrap();
+        let sub = settings
+            .options
+            .iter()
+            .find(|option| option.name == name)
+            .unwrap_or_else(|| panic!("no /guildsettings {name}"));
+        sub.options.as_ref().unwrap()[0].clone()
+    }
+
+    #[test]
+    fn every_command_is_for_guild_installs_only() {
+        for command in definitions() {
+            assert_eq!(
+                command.integration_types,
+                Some(vec![ApplicationIntegrationType::GuildInstall]),
+                "{}",
+                command.name
+            );
+            assert_eq!(
+                command.contexts,
+                Some(vec![InteractionContextType::Guild]),
+                "{}",
+                command.name
+            );
+        }
+    }
+
+    #[test]
+    fn guild_setting_bounds_are_the_ones_the_settings_enforce() {
+        let ratio = guild_settings_option("voteskip");
+        assert!(
+            ratio.description.starts_with("0.1"),
+            "{}",
+            ratio.description
+        );
+        assert_eq!(ratio.min_value, Some(CommandOptionValue::Number(0.1)));
+        assert_eq!(ratio.max_value, Some(CommandOptionValue::Number(1.0)));
+
+        let tracks = guild_settings_option("maxqueue");
+        let mut settings = GuildSettings::new(minstrel_domain::GuildId::new(1).unwrap());
+        let Some(CommandOptionValue::Integer(most)) = tracks.max_value else {
+            panic!("maxqueue has no integer max_value: {:?}", tracks.max_value);
+        };
+        settings
+            .set_max_queue(usize::try_from(most).unwrap())
+            .unwrap();
+        assert!(
+            settings
+                .set_max_queue(usize::try_from(most + 1).unwrap())
+                .is_err()
+        );
+
+        let minutes = guild_settings_option("idletimeout");
+        let Some(CommandOptionValue::Integer(most)) = minutes.max_value else {
+            panic!(
+                "idletimeout has no integer max_value: {:?}",
+                minutes.max_value
+            );
+        };
+        let minute = std::time::Duration::from_mins(1);
+        let most = u32::try_from(most).unwrap();
+        settings.set_idle_timeout(minute * most).unwrap();
+        assert!(settings.set_idle_timeout(minute * (most + 1)).is_err());
     }
 }

@@ -8,8 +8,8 @@ use std::time::{Duration, SystemTime};
 use minstrel_app::ports::{
     InProcessEventBus, LoadProgress, MockHistoryRepo, MockPlayer, MockPlaylistRepo,
     MockPreviewRenderer, MockQueueStore, MockSettingsRepo, MockTrackResolver, PlayerEvent,
-    PlayerEventKind, PreviewClip, PreviewRenderer, ProgressSink, ResolveError, SystemClock,
-    TrackInfo, TrackResolver,
+    PlayerEventKind, PreviewClip, PreviewRenderer, ProgressSink, QueueSnapshot, QueueStore,
+    ResolveError, StoreError, SystemClock, TrackInfo, TrackResolver,
 };
 use minstrel_app::{
     Actor, FilterService, HistoryService, MusicPorts, MusicService, PlaylistService,
@@ -55,6 +55,31 @@ struct Mocks {
     preview: Option<Arc<dyn PreviewRenderer>>,
     /// Replaces the resolver mock when set.
     custom_resolver: Option<Arc<dyn TrackResolver>>,
+    /// Replaces the permissive queue store when set.
+    custom_queue_store: Option<Arc<dyn QueueStore>>,
+}
+
+/// A queue store whose saves wait while its gate is shut (`false`), like a slow database.
+struct GatedQueueStore(tokio::sync::watch::Sender<bool>);
+
+#[async_trait::async_trait]
+impl QueueStore for GatedQueueStore {
+    async fn save(&self, _: &QueueSnapshot) -> Result<(), StoreError> {
+        let _ = self.0.subscribe().wait_for(|open| *open).await;
+        Ok(())
+    }
+
+    async fn load(&self, _: GuildId) -> Result<Option<QueueSnapshot>, StoreError> {
+        Ok(None)
+    }
+
+    async fn load_all(&self) -> Result<Vec<QueueSnapshot>, StoreError> {
+        Ok(Vec::new())
+    }
+
+    async fn delete(&self, _: GuildId) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 impl Mocks {
@@ -65,6 +90,7 @@ impl Mocks {
             player: MockPlayer::new(),
             preview: None,
             custom_resolver: None,
+            custom_queue_store: None,
         }
     }
 
@@ -120,7 +146,9 @@ impl Mocks {
                 settings: Arc::clone(&settings),
                 playlists: Arc::clone(&playlists),
                 history: Arc::clone(&history),
-                queue_store: Arc::new(queue_store),
+                queue_store: self
+                    .custom_queue_store
+                    .unwrap_or_else(|| Arc::new(queue_store)),
                 events: Arc::new(InProcessEventBus::default()),
                 clock: Arc::new(SystemClock),
             },
@@ -272,10 +300,16 @@ async fn autocomplete_offers_history_then_search_results_within_discords_limits(
     );
 }
 
-#[tokio::test]
-async fn the_filter_menu_applies_a_preset_and_redraws_its_message() {
+/// Well inside Discord's 3 s deadline for an interaction's first answer.
+const ACKNOWLEDGED_AT_ONCE: Duration = Duration::from_secs(1);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_filter_menu_is_acknowledged_at_once_then_applies_a_preset_and_redraws_its_message() {
     let rest = FakeRest::start().await;
-    let handler = handler(Mocks::new().playing().services(), &rest);
+    let mut mocks = Mocks::new().playing();
+    let (gate, _) = tokio::sync::watch::channel(true);
+    mocks.custom_queue_store = Some(Arc::new(GatedQueueStore(gate.clone())));
+    let handler = Arc::new(handler(mocks.services(), &rest));
 
     command(&handler, 21, "filter", &json!([])).await;
     let edit = rest.wait_for_original_edit("token-21").await;
@@ -294,17 +328,39 @@ async fn the_filter_menu_applies_a_preset_and_redraws_its_message() {
             &[value],
         ))
     };
-    Box::pin(handler.handle(choose(22, "nightcore"))).await;
+    // While saving the queue hangs (a slow database), the choice is still
+    // acknowledged at once: Discord's 3 s deadline must not depend on the filter change.
+    gate.send_replace(false);
+    let sent = std::time::Instant::now();
+    let chosen = tokio::spawn({
+        let handler = Arc::clone(&handler);
+        let choice = choose(22, "nightcore");
+        async move { Box::pin(handler.handle(choice)).await }
+    });
     let callback = rest.wait_for_callback(22).await;
-    // Type 7: the menu's message itself is updated.
-    assert_eq!(callback.body["type"], json!(7), "{}", callback.body);
-    let said = callback.embed_description().unwrap();
+    // Type 6: acknowledged, the menu's message is edited afterwards.
+    assert_eq!(callback.body["type"], json!(6), "{}", callback.body);
+    let waited = callback.at.duration_since(sent);
+    assert!(
+        waited < ACKNOWLEDGED_AT_ONCE,
+        "acknowledged after {waited:?}"
+    );
+    assert!(
+        !rest.requests().iter().any(
+            |request| request.is_original_edit() && request.path_segment(5) == Some("token-22")
+        ),
+        "the menu was redrawn before the filter was applied"
+    );
+    gate.send_replace(true);
+    chosen.await.unwrap();
+    let edit = rest.wait_for_original_edit("token-22").await;
+    let said = edit.embed_description().unwrap();
     assert!(
         said.contains("Nightcore added by ada") && said.contains("Active filters: timescale"),
         "{said}"
     );
     assert_eq!(
-        callback.body["data"]["components"][0]["components"][0]["type"],
+        edit.body["components"][0]["components"][0]["type"],
         json!(3)
     );
     assert_eq!(
@@ -316,9 +372,20 @@ async fn the_filter_menu_applies_a_preset_and_redraws_its_message() {
     // An unknown value: only the chooser hears why (ephemeral), the menu stays.
     Box::pin(handler.handle(choose(23, "warp speed"))).await;
     let callback = rest.wait_for_callback(23).await;
-    assert_eq!(callback.body["type"], json!(4), "{}", callback.body);
-    assert_eq!(callback.body["data"]["flags"], json!(64));
-    assert!(callback.embed_description().unwrap().contains("warp speed"));
+    assert_eq!(callback.body["type"], json!(6), "{}", callback.body);
+    let followup = rest
+        .wait_for("the follow-up of interaction 23", |request| {
+            request.is_followup() && request.path_segment(5) == Some("token-23")
+        })
+        .await;
+    assert_eq!(followup.body["flags"], json!(64), "{}", followup.body);
+    assert!(followup.embed_description().unwrap().contains("warp speed"));
+    assert!(
+        !rest.requests().iter().any(
+            |request| request.is_original_edit() && request.path_segment(5) == Some("token-23")
+        ),
+        "the menu stays as it was"
+    );
 
     // The options of /filter still work without the menu.
     command(

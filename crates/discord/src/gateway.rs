@@ -7,20 +7,21 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use minstrel_domain::{ChannelId, GuildId, UserId};
+use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tracing::{error, info, warn};
-use twilight_gateway::queue::InMemoryQueue;
 use twilight_gateway::{
     CloseFrame, Config, ConfigBuilder, Event, EventTypeFlags, Intents, MessageSender, Shard,
     ShardId, StreamExt as _,
 };
 use twilight_http::Client;
-use twilight_model::gateway::connection_info::BotConnectionInfo;
+use twilight_model::gateway::CloseCode;
 use twilight_model::gateway::payload::incoming::GuildCreate;
-use twilight_model::gateway::{CloseCode, SessionStartLimit};
+use twilight_model::gateway::payload::outgoing::UpdateVoiceState;
 use twilight_model::id::Id;
 use twilight_model::id::marker::ApplicationMarker;
 
+use crate::boot::{self, BootError};
 use crate::commands;
 use crate::directory::VoiceChannelDirectory;
 use crate::handler::{DiscordServices, InteractionHandler};
@@ -65,6 +66,27 @@ pub trait VoiceGateway: Send + Sync {
     async fn event(&self, event: &Event);
 }
 
+/// What the Discord front-end is doing, for health reports ([`DiscordConfig::on_state`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DiscordState {
+    /// Asking Discord how to connect.
+    Starting,
+    /// Asking failed for a reason that may pass (unreachable, a 5xx, a timeout); the next
+    /// try is `retry_in` from now.
+    Retrying {
+        attempt: u32,
+        error: String,
+        retry_in: Duration,
+    },
+    /// The shards are running.
+    Running,
+    /// Stopped for good (a bad token, a fatal close code), with the reason.
+    Stopped { reason: String },
+}
+
+/// Hears every change of [`DiscordState`].
+pub type StateListener = Arc<dyn Fn(DiscordState) + Send + Sync>;
+
 /// Settings of the Discord front-end.
 #[derive(Clone)]
 pub struct DiscordConfig {
@@ -88,6 +110,8 @@ pub struct DiscordConfig {
     /// online, [`VoiceChannelDirectory::with_presences`]). They must be enabled for the
     /// application in Discord's developer portal, or Discord closes the gateway with 4014.
     pub presences: bool,
+    /// Told whenever the front-end starts, retries, runs or stops; `None`: nobody listens.
+    pub on_state: Option<StateListener>,
 }
 
 impl DiscordConfig {
@@ -104,6 +128,7 @@ impl DiscordConfig {
             leave_when_alone_after: Some(Duration::from_mins(1)),
             directory: None,
             presences: false,
+            on_state: None,
         }
     }
 
@@ -131,6 +156,7 @@ impl std::fmt::Debug for DiscordConfig {
             .field("leave_when_alone_after", &self.leave_when_alone_after)
             .field("directory", &self.directory.is_some())
             .field("presences", &self.presences)
+            .field("on_state", &self.on_state.is_some())
             .finish()
     }
 }
@@ -148,6 +174,11 @@ pub enum DiscordError {
         meaning: String,
         advice: &'static str,
     },
+    #[error(
+        "Discord refused the bot token (401 Unauthorized); not retrying: the token is wrong \
+         or was reset; put the current one in the configuration"
+    )]
+    Unauthorized,
     #[error("could not ask Discord how many shards to run: {0}")]
     Shards(String),
     #[error("the shard range {start}..{end} of {total} is empty or out of bounds")]
@@ -250,20 +281,44 @@ impl DiscordFrontEnd {
 
     /// Runs until `shutdown` completes (then closes the shards and returns `Ok`) or a shard is
     /// closed for good (then returns the reason). Twilight resumes sessions after ordinary
-    /// disconnects and backs reconnects off exponentially; its identify queue spaces out
-    /// IDENTIFYs and starts from what Discord says is left of the daily budget, so neither a
-    /// flapping connection nor a process restarted in a loop burns it.
+    /// disconnects and zombied connections and backs reconnects off exponentially; its
+    /// identify queue spaces out IDENTIFYs and starts from what Discord says is left of the
+    /// daily budget, so neither a flapping connection nor a process restarted in a loop burns
+    /// it. Asking Discord how to connect is retried with backoff while it fails for a reason
+    /// that may pass. At `shutdown` every shard closes with 1000 and is dropped before it
+    /// could reconnect: no new IDENTIFY.
     ///
     /// # Errors
     /// [`DiscordError::FatalClose`] for close codes 4004 and 4010–4014 (and the other codes
-    /// Discord documents as final); [`DiscordError::Shards`] when the recommended shard count
-    /// cannot be fetched.
+    /// Discord documents as final); [`DiscordError::Unauthorized`] when Discord refuses the
+    /// token; [`DiscordError::Shards`] when it refuses to say how many shards to run.
     pub async fn run(
         config: DiscordConfig,
         services: DiscordServices,
         shutdown: impl Future<Output = ()> + Send,
     ) -> Result<(), DiscordError> {
-        let http = Arc::new(Self::http_client(&config));
+        let report = |state: DiscordState| {
+            if let Some(listener) = &config.on_state {
+                listener(state);
+            }
+        };
+        let result = Self::run_reporting(&config, services, shutdown, &report).await;
+        if let Err(error) = &result {
+            report(DiscordState::Stopped {
+                reason: error.to_string(),
+            });
+        }
+        result
+    }
+
+    async fn run_reporting(
+        config: &DiscordConfig,
+        services: DiscordServices,
+        shutdown: impl Future<Output = ()> + Send,
+        report: &(impl Fn(DiscordState) + Sync),
+    ) -> Result<(), DiscordError> {
+        report(DiscordState::Starting);
+        let http = Arc::new(Self::http_client(config));
         let voice = Arc::new(VoiceStates::default());
         let handler = Arc::new(InteractionHandler::new(
             services,
@@ -271,17 +326,21 @@ impl DiscordFrontEnd {
             Arc::clone(&voice),
         ));
         let _notices = handler.spawn_notices();
-        let shards = Self::shards(&config, &http).await?;
+        let mut shutdown = std::pin::pin!(shutdown);
+        let shards = tokio::select! {
+            () = &mut shutdown => return Ok(()),
+            shards = Self::shards(config, &http, report) => shards?,
+        };
         info!(shards = shards.len(), "starting the Discord gateway");
+        report(DiscordState::Running);
         let registered = Arc::new(AtomicBool::new(false));
         let alone_checks = Arc::new(std::sync::Mutex::new(std::collections::HashSet::new()));
-        let mut senders = Vec::with_capacity(shards.len());
         if let Some(voice) = &config.voice {
             voice.shards_started(voice_senders(&shards));
         }
+        let (closing, closing_seen) = watch::channel(false);
         let mut tasks = JoinSet::new();
         for shard in shards {
-            senders.push(shard.sender());
             let runner = ShardRunner {
                 handler: Arc::clone(&handler),
                 http: Arc::clone(&http),
@@ -294,107 +353,138 @@ impl DiscordFrontEnd {
                 directory: config.directory.clone(),
                 presences: config.presences,
             };
-            tasks.spawn(runner.run(shard));
+            tasks.spawn(runner.run(shard, closing_seen.clone()));
         }
-        let close_all = |senders: &[twilight_gateway::MessageSender]| {
-            for sender in senders {
-                let _ = sender.close(CloseFrame::NORMAL);
-            }
-        };
-        let mut shutdown = std::pin::pin!(shutdown);
-        loop {
+        let outcome = loop {
             tokio::select! {
                 () = &mut shutdown => {
                     info!("closing the Discord gateway");
-                    close_all(&senders);
-                    let drained = tokio::time::timeout(Duration::from_secs(5), async {
-                        while tasks.join_next().await.is_some() {}
-                    });
-                    if drained.await.is_err() {
-                        tasks.abort_all();
-                    }
-                    return Ok(());
+                    break Ok(());
                 }
                 joined = tasks.join_next() => match joined {
                     None => return Ok(()),
                     Some(Ok(Ok(()))) => {}
                     Some(Ok(Err(fatal))) => {
                         error!(error = %fatal, "the Discord gateway stopped");
-                        close_all(&senders);
-                        tasks.abort_all();
-                        return Err(fatal);
+                        break Err(fatal);
                     }
                     Some(Err(join_error)) => {
-                        close_all(&senders);
-                        tasks.abort_all();
-                        return Err(DiscordError::ShardTask(join_error.to_string()));
+                        break Err(DiscordError::ShardTask(join_error.to_string()));
                     }
                 },
             }
+        };
+        // Every shard leaves its voice channels and closes for good; each bounds both steps,
+        // so this wait is short.
+        closing.send_replace(true);
+        let drained = tokio::time::timeout(LEAVE_VOICE_TIMEOUT + CLOSE_HANDSHAKE * 2, async {
+            while tasks.join_next().await.is_some() {}
+        });
+        if drained.await.is_err() {
+            tasks.abort_all();
         }
+        outcome
     }
 
-    async fn shards(config: &DiscordConfig, http: &Client) -> Result<Vec<Shard>, DiscordError> {
+    async fn shards(
+        config: &DiscordConfig,
+        http: &Client,
+        report: &(impl Fn(DiscordState) + Sync),
+    ) -> Result<Vec<Shard>, DiscordError> {
         if let &ShardSelection::Range { start, end, total } = &config.shards
             && (start >= end || end > total)
         {
             return Err(DiscordError::InvalidShardRange { start, end, total });
         }
-        let gateway = gateway_info(http).await;
+        let (gateway, numbers, total) = match &config.shards {
+            // Without the recommended shard count there is nothing to run: ask until Discord
+            // answers.
+            ShardSelection::Recommended => {
+                let info = boot::gateway_info_retrying(http, |attempt, error, retry_in| {
+                    warn!(
+                        attempt,
+                        %error,
+                        retry_in_ms = u64::try_from(retry_in.as_millis()).unwrap_or(u64::MAX),
+                        "could not ask Discord how to connect; trying again"
+                    );
+                    report(DiscordState::Retrying {
+                        attempt,
+                        error: error.to_string(),
+                        retry_in,
+                    });
+                })
+                .await
+                .map_err(DiscordError::from)?;
+                let total = info.shards;
+                (Some(info), 0..total, total)
+            }
+            // The range is known: the answer only paces identifies, so go on without it,
+            // unless the token itself is refused.
+            &ShardSelection::Range { start, end, total } => {
+                let info = match boot::gateway_info(http).await {
+                    Ok(info) => Some(info),
+                    Err(BootError::Unauthorized) => return Err(DiscordError::Unauthorized),
+                    Err(error) => {
+                        warn!(
+                            %error,
+                            "could not ask Discord how many identifies are left today; pacing them anyway"
+                        );
+                        None
+                    }
+                };
+                (info, start..end, total)
+            }
+        };
         let mut base = ConfigBuilder::new(config.token.clone(), config.intents());
         if let Some(url) = &config.gateway_url {
             base = base.proxy_url(url.clone());
         }
-        match &gateway {
-            Ok(info) => base = base.queue(identify_queue(&info.session_start_limit)),
-            Err(error) => warn!(
-                %error,
-                "could not ask Discord how many identifies are left today; pacing them anyway"
-            ),
+        if let Some(info) = &gateway {
+            base = base.queue(boot::identify_queue(&info.session_start_limit));
         }
         let base: Config = base.build();
         let per_shard = |_: ShardId, builder: ConfigBuilder| builder.build();
-        let shards: Vec<Shard> = match &config.shards {
-            ShardSelection::Recommended => {
-                let info = gateway.map_err(DiscordError::Shards)?;
-                twilight_gateway::create_iterator(0..info.shards, info.shards, base, per_shard)
-                    .collect()
-            }
-            &ShardSelection::Range { start, end, total } => {
-                twilight_gateway::create_iterator(start..end, total, base, per_shard).collect()
-            }
-        };
-        Ok(shards)
+        Ok(twilight_gateway::create_iterator(numbers, total, base, per_shard).collect())
     }
 }
 
-/// `GET /gateway/bot`: the recommended shard count and what is left of the identify budget.
-async fn gateway_info(http: &Client) -> Result<BotConnectionInfo, String> {
-    let response = http
-        .gateway()
-        .authed()
-        .await
-        .map_err(|source| source.to_string())?;
-    response.model().await.map_err(|source| source.to_string())
+impl From<BootError> for DiscordError {
+    fn from(error: BootError) -> Self {
+        match error {
+            BootError::Unauthorized => Self::Unauthorized,
+            other => Self::Shards(other.to_string()),
+        }
+    }
 }
 
-/// Twilight's identify queue, started from what Discord says is left of today's identify
-/// budget (1000 a day), so a process restarted in a crash loop waits for the reset instead of
-/// using the budget up: twilight's default queue believes the whole budget is left at every
-/// start. Either way identifies are spaced 5 s apart per concurrency bucket.
-fn identify_queue(limit: &SessionStartLimit) -> InMemoryQueue {
-    if limit.remaining == 0 {
-        warn!(
-            resets_in_seconds = limit.reset_after / 1000,
-            "Discord's daily budget of gateway identifies is used up; connecting when it resets"
+/// How long a shard waits at shutdown for Discord to confirm it left its voice channels.
+const LEAVE_VOICE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How long a deliberate close waits for the gateway's answering close frame. Twilight
+/// reconnects no sooner than 1 s after a connection ends, and the close starts before that
+/// end: a shard given up on within this time and dropped never reconnects, so never sends a
+/// new IDENTIFY, even when the gateway does not answer the close.
+const CLOSE_HANDSHAKE: Duration = Duration::from_millis(800);
+
+/// Closes `shard` with 1000 (the session ends; Discord shows the bot offline at once) and
+/// reads until the gateway answers, for at most [`CLOSE_HANDSHAKE`]. The caller drops the
+/// shard right after, before twilight's reconnect could start.
+async fn close_for_good(shard: &mut Shard) {
+    shard.close(CloseFrame::NORMAL);
+    let answered = tokio::time::timeout(CLOSE_HANDSHAKE, async {
+        while let Some(item) = shard.next_event(EventTypeFlags::empty()).await {
+            if matches!(item, Ok(Event::GatewayClose(_))) {
+                return;
+            }
+        }
+    })
+    .await;
+    if answered.is_err() {
+        info!(
+            shard = shard.id().number(),
+            "the gateway did not answer the close in time; dropping the connection"
         );
     }
-    InMemoryQueue::new(
-        limit.max_concurrency.max(1),
-        limit.remaining.min(limit.total),
-        Duration::from_millis(limit.reset_after),
-        limit.total,
-    )
 }
 
 struct ShardRunner {
@@ -412,9 +502,28 @@ struct ShardRunner {
 }
 
 impl ShardRunner {
-    async fn run(self, mut shard: Shard) -> Result<(), DiscordError> {
+    /// Handles `shard`'s events until it is closed for good: by Discord with a fatal code
+    /// (the error), or by `closing` turning true (then with 1000, without reconnecting).
+    async fn run(
+        self,
+        mut shard: Shard,
+        mut closing: watch::Receiver<bool>,
+    ) -> Result<(), DiscordError> {
         let shard_id = shard.id().number();
-        while let Some(item) = shard.next_event(wanted_events(self.presences)).await {
+        loop {
+            let item = tokio::select! {
+                biased;
+                // Also when the sender is gone: nobody runs the front-end any more.
+                () = async { let _ = closing.wait_for(|closing| *closing).await; } => {
+                    self.leave_voice(&mut shard).await;
+                    close_for_good(&mut shard).await;
+                    return Ok(());
+                }
+                item = shard.next_event(wanted_events(self.presences)) => item,
+            };
+            let Some(item) = item else {
+                return Ok(());
+            };
             let event = match item {
                 Ok(event) => event,
                 Err(source) => {
@@ -422,6 +531,7 @@ impl ShardRunner {
                     continue;
                 }
             };
+            self.voice.observe(&event);
             if let Some(directory) = &self.directory {
                 directory.observe(&event);
             }
@@ -492,7 +602,56 @@ impl ShardRunner {
                 _ => {}
             }
         }
-        Ok(())
+    }
+
+    /// Leaves the voice channels of this shard's guilds before the shard closes, and waits
+    /// for Discord to confirm each, for at most [`LEAVE_VOICE_TIMEOUT`] in all: a guild that
+    /// never answers cannot hold the shutdown up. The saved queues keep their channels, so
+    /// the next start joins again.
+    async fn leave_voice(&self, shard: &mut Shard) {
+        let id = shard.id();
+        let mut leaving: std::collections::HashSet<u64> = self
+            .voice
+            .bot_guilds()
+            .into_iter()
+            .map(GuildId::get)
+            .filter(|guild| (guild >> 22) % u64::from(id.total()) == u64::from(id.number()))
+            .collect();
+        if leaving.is_empty() {
+            return;
+        }
+        for guild in &leaving {
+            shard.command(&UpdateVoiceState::new(Id::new(*guild), None, false, false));
+        }
+        info!(
+            shard = id.number(),
+            guilds = leaving.len(),
+            "leaving the voice channels"
+        );
+        let confirmed = tokio::time::timeout(LEAVE_VOICE_TIMEOUT, async {
+            while !leaving.is_empty() {
+                match shard.next_event(EventTypeFlags::VOICE_STATE_UPDATE).await {
+                    Some(Ok(Event::VoiceStateUpdate(update)))
+                        if update.channel_id.is_none()
+                            && UserId::new(update.user_id.get()).ok() == self.voice.bot_user() =>
+                    {
+                        if let Some(guild) = update.guild_id {
+                            leaving.remove(&guild.get());
+                        }
+                    }
+                    None => return,
+                    _ => {}
+                }
+            }
+        })
+        .await;
+        if confirmed.is_err() {
+            warn!(
+                shard = id.number(),
+                guilds = ?leaving,
+                "Discord did not confirm leaving these voice channels in time; closing anyway"
+            );
+        }
     }
 
     fn voice_state(&self, state: &twilight_model::voice::VoiceState) {

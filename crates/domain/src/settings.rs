@@ -62,6 +62,8 @@ pub struct GuildSettings {
 impl GuildSettings {
     pub const MAX_QUEUE_LIMIT: usize = 10_000;
     pub const DEFAULT_MAX_QUEUE: usize = 500;
+    /// The longest idle timeout [`GuildSettings::set_idle_timeout`] accepts.
+    pub const MAX_IDLE_TIMEOUT: Duration = Duration::from_hours(24);
 
     pub fn new(guild_id: GuildId) -> Self {
         Self {
@@ -96,7 +98,7 @@ impl GuildSettings {
 
     pub fn set_idle_timeout(&mut self, timeout: Duration) -> Result<(), SettingsError> {
         let seconds = timeout.as_secs();
-        if !(10..=86_400).contains(&seconds) {
+        if !(10..=Self::MAX_IDLE_TIMEOUT.as_secs()).contains(&seconds) {
             return Err(SettingsError::IdleTimeout { seconds });
         }
         self.idle_timeout = timeout;
