@@ -27,6 +27,7 @@ mod m20261123_000003_history;
 mod m20261123_000004_queue_snapshots;
 mod m20261123_000005_telegram;
 mod m20261123_000006_audit_log;
+mod m20261207_000007_queue_current_attempts;
 
 /// Every table the migrations create, in creation order (the migration bookkeeping table
 /// `seaql_migrations` is not among them).
@@ -58,6 +59,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000004_queue_snapshots::Migration),
             Box::new(m20261123_000005_telegram::Migration),
             Box::new(m20261123_000006_audit_log::Migration),
+            Box::new(m20261207_000007_queue_current_attempts::Migration),
         ]
     }
 }

@@ -16,6 +16,7 @@ use super::{
     volume,
 };
 use crate::error::MusicError;
+use crate::music::MAX_RESTORED_STARTS;
 use crate::policy::Actor;
 use crate::ports::{PlayerError, PlayerEvent, PlayerEventKind, QueueSnapshot, StoreError};
 
@@ -466,6 +467,7 @@ fn snapshot(paused: bool) -> QueueSnapshot {
         volume: volume(80),
         paused,
         updated_at: the_time(),
+        current_attempts: 0,
     }
 }
 
@@ -662,4 +664,60 @@ async fn restore_reports_an_unreadable_queue_store() {
         MusicError::Store(StoreError::Unavailable("redis down".to_owned()))
     );
     assert!(harness.take_player_calls().is_empty());
+}
+
+// ----- crash-loop guard -------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_restored_track_is_counted_and_saved_before_it_plays() {
+    let mut fixture = Fixture::new();
+    let mut restarted_once = snapshot(false);
+    restarted_once.current_attempts = 1;
+    fixture
+        .queue_store
+        .expect_load_all()
+        .times(1)
+        .returning(move || Ok(vec![restarted_once.clone()]));
+    let harness = fixture.build();
+
+    assert_eq!(harness.music.restore_all().await, Ok(1));
+
+    assert_eq!(harness.take_played_titles(), ["saved current"]);
+    let saves = harness.saves.lock().unwrap().clone();
+    let first = saves.first().expect("saved before playing");
+    assert_eq!(first.current.as_ref().unwrap().id, TrackId(41));
+    assert_eq!(first.current_attempts, 2);
+}
+
+#[tokio::test]
+async fn a_track_the_process_died_during_after_two_restarts_is_dropped_with_a_notice() {
+    let mut fixture = Fixture::new();
+    let mut restarted_twice = snapshot(false);
+    restarted_twice.current_attempts = MAX_RESTORED_STARTS;
+    fixture
+        .queue_store
+        .expect_load_all()
+        .times(1)
+        .returning(move || Ok(vec![restarted_twice.clone()]));
+    let mut harness = fixture.build();
+
+    assert_eq!(harness.music.restore_all().await, Ok(1));
+
+    assert_eq!(harness.take_played_titles(), ["saved next"]);
+    let saved = harness.last_save();
+    assert_eq!(saved.current.as_ref().unwrap().id, TrackId(42));
+    assert_eq!(saved.current_attempts, 1, "the next track's own count");
+    let failed: Vec<DomainEvent> = harness
+        .take_events()
+        .into_iter()
+        .filter(|event| matches!(event, DomainEvent::TrackFailed { .. }))
+        .collect();
+    assert!(
+        matches!(
+            failed.as_slice(),
+            [DomainEvent::TrackFailed { track, reason, .. }]
+                if track.id == TrackId(41) && reason.contains("stopped twice")
+        ),
+        "{failed:?}"
+    );
 }

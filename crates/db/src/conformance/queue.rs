@@ -40,6 +40,7 @@ fn full_snapshot(guild: GuildId) -> QueueSnapshot {
         volume: Volume::new(150).unwrap(),
         paused: true,
         updated_at: fixtures::at(42_123),
+        current_attempts: 2,
     }
 }
 
@@ -57,6 +58,7 @@ fn bare_snapshot(guild: GuildId) -> QueueSnapshot {
         volume: Volume::DEFAULT,
         paused: false,
         updated_at: fixtures::at(0),
+        current_attempts: 0,
     }
 }
 
@@ -92,6 +94,7 @@ pub async fn save_replaces_the_guilds_snapshot(repo: &dyn QueueStore) {
     replacement.position = Duration::from_millis(1);
     replacement.paused = false;
     replacement.updated_at = fixtures::at(99_999);
+    replacement.current_attempts = 1;
     repo.save(&replacement).await.unwrap();
     assert_eq!(repo.load(guild).await.unwrap(), Some(replacement.clone()));
 

@@ -54,6 +54,7 @@ fn row_from_snapshot(snapshot: &QueueSnapshot) -> Result<queue_snapshots::Active
         volume: Set(i32::from(snapshot.volume.percent())),
         paused: Set(snapshot.paused),
         updated_at_ms: Set(instant_to_column(snapshot.updated_at)?),
+        current_attempts: Set(i32::try_from(snapshot.current_attempts).unwrap_or(i32::MAX)),
     })
 }
 
@@ -86,6 +87,8 @@ fn snapshot_from_row(row: &queue_snapshots::Model) -> Result<QueueSnapshot, Stor
         volume: Volume::new(i64::from(row.volume)).map_err(|_| invalid("volume"))?,
         paused: row.paused,
         updated_at: instant_from_column(row.updated_at_ms)?,
+        current_attempts: u32::try_from(row.current_attempts)
+            .map_err(|_| invalid("current track's attempts"))?,
     })
 }
 
@@ -106,6 +109,7 @@ impl QueueStore for SqlQueueStore {
                         queue_snapshots::Column::Volume,
                         queue_snapshots::Column::Paused,
                         queue_snapshots::Column::UpdatedAtMs,
+                        queue_snapshots::Column::CurrentAttempts,
                     ])
                     .to_owned(),
             )

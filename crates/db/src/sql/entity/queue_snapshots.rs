@@ -17,6 +17,8 @@ pub struct Model {
     pub volume: i32,
     pub paused: bool,
     pub updated_at_ms: i64,
+    /// Restarts that brought the current track back without it finishing since.
+    pub current_attempts: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
