@@ -297,6 +297,85 @@ fn a_killed_bot_brings_its_queue_back_at_the_next_start() {
     assert!(stdout.contains("1. high"), "{stdout}");
 }
 
+/// The crash-loop guard, through the real binary and its `SQLite` database: the bot is killed
+/// during a track, then restarted and killed during the restored track twice more. The third
+/// restart does not bring that track back (a file that kills the process would kill it on every
+/// start): the next track plays and the log says why.
+#[test]
+fn a_track_the_bot_dies_during_twice_after_restarts_is_dropped_at_the_third() {
+    use std::io::BufRead as _;
+
+    let dir = tempfile::tempdir().unwrap();
+    let library = dir.path().join("music");
+    std::fs::create_dir(&library).unwrap();
+    write_tone(&library.join("tone.wav"), 440.0, 30);
+    write_tone(&library.join("high.wav"), 880.0, 30);
+    let start = || {
+        Command::new(env!("CARGO_BIN_EXE_minstrel"))
+            .current_dir(dir.path())
+            .env_remove("DISCORD_TOKEN")
+            .env_remove("TELEGRAM_TOKEN")
+            .env("MINSTREL_LIBRARY_DIR", &library)
+            .env("MINSTREL_OUTPUT", "null-realtime")
+            .env("MINSTREL_LOG", "warn")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    // Types `script`, waits for a reply line containing `wanted`, then kills the process.
+    let kill_after = |script: &[u8], wanted: &str| {
+        let mut bot = start();
+        let mut stdin = bot.stdin.take().unwrap();
+        stdin.write_all(script).unwrap();
+        stdin.flush().unwrap();
+        let mut replies = std::io::BufReader::new(bot.stdout.take().unwrap()).lines();
+        let mut seen = Vec::new();
+        while !seen.iter().any(|line: &String| line.contains(wanted)) {
+            match replies.next() {
+                Some(line) => seen.push(line.unwrap()),
+                None => panic!("the bot ended before saying {wanted:?}: {seen:?}"),
+            }
+        }
+        bot.kill().unwrap();
+        bot.wait().unwrap();
+    };
+
+    // The original run dies during the track; two restarts bring it back and die during it.
+    kill_after(b"play tone.wav\nplay high.wav\n", "high");
+    kill_after(b"queue\n", "now: tone");
+    kill_after(b"queue\n", "now: tone");
+
+    // The third restart drops it and plays the next one.
+    let mut last = start();
+    last.stdin
+        .take()
+        .unwrap()
+        .write_all(b"queue\nstop\nquit\n")
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_mins(1);
+    while last.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "the last run did not finish");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let output = last.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("now: high"), "{stdout}\n{stderr}");
+    assert!(!stdout.contains("now: tone"), "{stdout}");
+    let notices: Vec<&str> = stderr
+        .lines()
+        .filter(|line| line.contains("dropped the restored track"))
+        .collect();
+    assert_eq!(notices.len(), 1, "{stderr}");
+    assert!(
+        notices[0].contains("WARN") && notices[0].contains("tone"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn doctor_passes_on_defaults_and_names_a_database_that_does_not_answer() {
     let dir = tempfile::tempdir().unwrap();
