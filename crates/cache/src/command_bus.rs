@@ -136,6 +136,8 @@ struct Shared {
     running: Mutex<HashSet<String>>,
     /// Set while a reader cannot reach Redis, for one log line per outage.
     degraded: AtomicBool,
+    /// How many times Redis went from answering to not answering.
+    outages: AtomicU64,
     /// True once the reply reader reads (and, when serving, the groups exist).
     ready: watch::Sender<bool>,
     /// How many commands this process ran for others (claimed ones included).
@@ -151,6 +153,7 @@ impl Shared {
         if self.degraded.swap(true, Ordering::SeqCst) {
             debug!(redis = %self.redis.shown(), error, "the Redis command bus could still not {what}");
         } else {
+            self.outages.fetch_add(1, Ordering::SeqCst);
             warn!(
                 redis = %self.redis.shown(),
                 error,
@@ -198,6 +201,7 @@ impl RedisCommandBus {
                 next_correlation: AtomicU64::new(1),
                 running: Mutex::new(HashSet::new()),
                 degraded: AtomicBool::new(false),
+                outages: AtomicU64::new(0),
                 ready: watch::channel(false).0,
                 served: AtomicU64::new(0),
             }),
@@ -256,6 +260,11 @@ impl RedisCommandBus {
         tokio::time::timeout(limit, ready.wait_for(|ready| *ready))
             .await
             .is_ok_and(|result| result.is_ok())
+    }
+
+    /// How many times Redis stopped answering since the start (each logged once).
+    pub fn outages(&self) -> u64 {
+        self.shared.outages.load(Ordering::SeqCst)
     }
 
     /// How many commands this process ran for callers so far.

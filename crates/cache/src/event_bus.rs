@@ -154,6 +154,8 @@ fn unique_process_id() -> String {
 /// each change.
 struct Health {
     degraded: AtomicBool,
+    /// How many times Redis went from answering to not answering.
+    outages: AtomicU64,
     /// The server as it may be logged.
     shown: String,
 }
@@ -163,6 +165,7 @@ impl Health {
         if self.degraded.swap(true, Ordering::SeqCst) {
             debug!(redis = %self.shown, error, "the Redis event bus could still not {what}");
         } else {
+            self.outages.fetch_add(1, Ordering::SeqCst);
             metrics::gauge!(EVENT_BUS_DEGRADED_GAUGE).set(1.0);
             warn!(
                 redis = %self.shown,
@@ -228,6 +231,7 @@ impl RedisEventBus {
                 config,
                 health: Health {
                     degraded: AtomicBool::new(false),
+                    outages: AtomicU64::new(0),
                     shown: redis.shown().to_owned(),
                 },
                 redis,
@@ -294,6 +298,11 @@ impl RedisEventBus {
         tokio::time::timeout(limit, reading.wait_for(|reading| *reading))
             .await
             .is_ok_and(|result| result.is_ok())
+    }
+
+    /// How many times Redis stopped answering since the start (each logged once).
+    pub fn outages(&self) -> u64 {
+        self.shared.health.outages.load(Ordering::SeqCst)
     }
 
     /// How many events from other processes were delivered here so far.

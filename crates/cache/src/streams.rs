@@ -7,8 +7,9 @@
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use deadpool_redis::redis::AsyncConnectionConfig;
 use deadpool_redis::redis::{self, Value};
-use deadpool_redis::{Pool, PoolConfig, Runtime, Timeouts};
+use deadpool_redis::{Manager, Pool, PoolConfig, Runtime, Timeouts};
 use minstrel_app::ports::CacheError;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -35,10 +36,19 @@ impl StreamConnection {
             create: Some(timeout),
             recycle: Some(timeout),
         };
-        let mut redis_config = deadpool_redis::Config::from_url(url.to_owned());
-        redis_config.pool = Some(pool_config);
-        let pool = redis_config
-            .create_pool(Some(Runtime::Tokio1))
+        // The redis client's own response timeout (500 ms by default) would cut every
+        // blocking XREAD/XREADGROUP short and make a healthy, idle Redis look down. Each call
+        // here has its own deadline ([`StreamConnection::query`]: the usual one plus the
+        // read's block), so the client's is set past the longest of those.
+        let connection = AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(timeout))
+            .set_response_timeout(Some(timeout + MAX_BLOCK));
+        let manager = Manager::new_with_config(url, connection)
+            .map_err(|error| shown.unavailable("is not usable", &error))?;
+        let pool = Pool::builder(manager)
+            .config(pool_config)
+            .runtime(Runtime::Tokio1)
+            .build()
             .map_err(|error| shown.unavailable("is not usable", &error))?;
         Ok(Self {
             pool,
@@ -137,9 +147,15 @@ fn sentence(error: CacheError) -> String {
     message
 }
 
-/// A `BLOCK` argument in milliseconds (at least 1: 0 would block forever).
+/// The longest `BLOCK` a stream read may ask for; longer waits are cut to it.
+pub(crate) const MAX_BLOCK: Duration = Duration::from_secs(5);
+
+/// A `BLOCK` argument in milliseconds (at least 1: 0 would block forever, at most
+/// [`MAX_BLOCK`]: the client's response timeout is set past it).
 pub(crate) fn block_millis(block: Duration) -> u64 {
-    u64::try_from(block.as_millis()).unwrap_or(u64::MAX).max(1)
+    u64::try_from(block.min(MAX_BLOCK).as_millis())
+        .unwrap_or(u64::MAX)
+        .max(1)
 }
 
 /// Now, in Unix milliseconds.

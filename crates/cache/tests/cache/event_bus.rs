@@ -175,3 +175,55 @@ async fn without_redis_publish_neither_fails_nor_waits_and_local_subscribers_get
     assert!(!observer.logs().contains("hunter2"), "{}", observer.logs());
     assert!(observer.logs().contains("***"), "{}", observer.logs());
 }
+
+/// With their default settings (reads that block for a second), both buses idle against a
+/// healthy Redis without ever taking it for down, and an event still crosses at once after the
+/// idle time. The redis client's own response timeout must not cut the blocking reads short.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_healthy_idle_redis_is_never_taken_for_down() {
+    let Some(url) = redis_url() else { return };
+    let prefix = fresh_prefix("event-bus-idle");
+    let events = RedisEventBus::new(
+        RedisEventBusConfig::new(url.as_str())
+            .with_key_prefix(&prefix)
+            .with_process_id("idle-events"),
+    )
+    .unwrap();
+    let listener = RedisEventBus::new(
+        RedisEventBusConfig::new(url.as_str())
+            .with_key_prefix(&prefix)
+            .with_process_id("idle-listener"),
+    )
+    .unwrap();
+    let commands = minstrel_cache::RedisCommandBus::new(
+        minstrel_cache::RedisCommandBusConfig::new(url.as_str(), "idle-commands", 2)
+            .with_key_prefix(&prefix),
+    )
+    .unwrap();
+    let mut heard = listener.subscribe();
+    events.start();
+    listener.start();
+    commands.start();
+    assert!(events.wait_until_reading(WAIT).await);
+    assert!(listener.wait_until_reading(WAIT).await);
+
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    assert_eq!(
+        events.outages(),
+        0,
+        "the event bus took an idle Redis for down"
+    );
+    assert_eq!(
+        listener.outages(),
+        0,
+        "the event bus took an idle Redis for down"
+    );
+    assert_eq!(
+        commands.outages(),
+        0,
+        "the command bus took an idle Redis for down"
+    );
+
+    events.publish(paused(7));
+    assert_eq!(next(&mut heard).await, paused(7));
+}
