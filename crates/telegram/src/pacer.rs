@@ -73,6 +73,9 @@ pub(crate) struct Delivered {
     pub(crate) keyboard: bool,
 }
 
+/// Above this many lanes, idle ones are dropped when a message is queued.
+const LANES_KEPT: usize = 256;
+
 /// How many times a reply is tried when Telegram keeps answering 429.
 const MAX_ATTEMPTS: u32 = 5;
 
@@ -198,6 +201,13 @@ impl Pacer {
     fn enqueue(&self, chat: ChatId, add: impl FnOnce(&mut Lane)) {
         let start = {
             let mut lanes = self.shared.lanes();
+            if lanes.len() > LANES_KEPT {
+                // A lane whose worker ended while its chat's recent sends still counted stays
+                // behind; forget the ones that no longer limit anything.
+                let now = Instant::now();
+                let limits = &self.shared.limits;
+                lanes.retain(|_, lane| lane.working || !lane.is_idle(now, limits));
+            }
             let lane = lanes.entry(chat).or_default();
             add(lane);
             !std::mem::replace(&mut lane.working, true)
