@@ -50,6 +50,19 @@ enum Command {
     /// Render N concurrent guild streams through the full pipeline (decode, DSP, Opus, RTP
     /// encryption; no network) and report streams per core, the Opus-only ceiling and memory.
     Bench(bench::BenchArgs),
+    /// Discord tools that need no connection.
+    #[command(subcommand)]
+    Discord(DiscordCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum DiscordCommand {
+    /// Print the slash command definitions minstrel registers with Discord.
+    Commands {
+        /// As the JSON body of Discord's bulk overwrite (`PUT /applications/{id}/commands`).
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Which part of a sharded deployment this process is.
@@ -78,6 +91,11 @@ async fn main() -> std::process::ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
+    // The definitions are built into the binary: no configuration is needed, or read.
+    if let Some(Command::Discord(DiscordCommand::Commands { json })) = &cli.command {
+        print_discord_commands(*json);
+        return Ok(());
+    }
     let mut config = Config::load(&cli.config)?;
     let command = cli.command.unwrap_or(Command::Run(RunArgs::default()));
     if let Command::Run(args) = &command {
@@ -112,6 +130,21 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(args) => tokio::task::spawn_blocking(move || bench::run(&args))
             .await
             .context("the bench stopped unexpectedly")?,
+        Command::Discord(DiscordCommand::Commands { json }) => {
+            print_discord_commands(json);
+            Ok(())
+        }
+    }
+}
+
+/// The slash command definitions on stdout: JSON for tools, or one line per command.
+fn print_discord_commands(json: bool) {
+    if json {
+        println!("{}", minstrel_discord::definitions_json());
+        return;
+    }
+    for command in minstrel_discord::definitions() {
+        println!("/{}: {}", command.name, command.description);
     }
 }
 

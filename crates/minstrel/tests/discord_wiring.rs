@@ -1,7 +1,13 @@
 //! The binary with a Discord token, against the fake gateway and REST API of minstrel-testkit
 //! on 127.0.0.1: it identifies with the right intents, registers its slash commands, answers
 //! interactions (deferred, then edited) from the real storage and sources, stops on Ctrl-C,
-//! and gives up with a clear error on a fatal close code instead of looping.
+//! and gives up with a clear error on a fatal close code instead of looping. The gateway's
+//! resumes, invalid sessions and shutdown are in `gateway`, REST failures at boot in `boot`.
+
+#[path = "discord_wiring/boot.rs"]
+mod boot;
+#[path = "discord_wiring/gateway.rs"]
+mod gateway;
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -69,6 +75,8 @@ async fn a_discord_token_runs_the_gateway_and_answers_commands() {
     for wanted in ["play", "queue", "skip", "filter", "connect_telegram"] {
         assert!(names.contains(&wanted), "{wanted} missing from {names:?}");
     }
+    // What Discord is given is what `minstrel discord commands --json` prints.
+    assert_eq!(registration.body, printed_definitions());
 
     let member = FakeMember::new(100_000_000_000_000_001, "ann");
     let play = slash_command(
@@ -297,4 +305,53 @@ async fn a_slow_source_is_acknowledged_at_once_and_answered_when_it_resolves() {
     bot.interrupt();
     let status = bot.wait(Duration::from_secs(40));
     assert!(status.success(), "{status:?}\n{}", bot.stderr());
+}
+
+/// `minstrel discord commands --json`, parsed.
+fn printed_definitions() -> serde_json::Value {
+    let output = Command::new(env!("CARGO_BIN_EXE_minstrel"))
+        .args(["discord", "commands", "--json"])
+        .env_remove("DISCORD_TOKEN")
+        .env("MINSTREL_CONFIG", "/nonexistent/minstrel.toml")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|error| {
+        panic!(
+            "not JSON ({error}):\n{}",
+            String::from_utf8_lossy(&output.stdout)
+        )
+    })
+}
+
+#[test]
+fn discord_commands_json_prints_guild_only_definitions_with_the_enforced_bounds() {
+    let commands = printed_definitions();
+    let commands = commands.as_array().unwrap();
+    assert_eq!(commands.len(), 29, "{commands:?}");
+    for command in commands {
+        // 0: guild install only; 0: in guilds only.
+        assert_eq!(command["integration_types"], json!([0]), "{command}");
+        assert_eq!(command["contexts"], json!([0]), "{command}");
+    }
+    let settings = commands
+        .iter()
+        .find(|command| command["name"] == "guildsettings")
+        .unwrap();
+    let option = |sub: &str| {
+        settings["options"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|option| option["name"] == sub)
+            .unwrap()["options"][0]
+            .clone()
+    };
+    let ratio = option("voteskip");
+    assert_eq!(ratio["description"], json!("0.1 to 1.0"));
+    assert_eq!(ratio["min_value"], json!(0.1));
+    assert_eq!(ratio["max_value"], json!(1.0));
+    assert_eq!(option("maxqueue")["max_value"], json!(10_000));
+    assert_eq!(option("idletimeout")["max_value"], json!(1_440));
 }

@@ -69,6 +69,8 @@ struct GatewayState {
     heartbeat_interval_ms: AtomicU64,
     /// Answer a client's close frame with one of its own (as Discord does) while true.
     answer_client_close: AtomicBool,
+    /// Guilds whose voice state updates (op 4) get no answer at all.
+    unanswered_voice_guilds: Mutex<std::collections::HashSet<u64>>,
     close_on_identify: Mutex<Option<u16>>,
     /// Answer op 4 joins with the bot's `VOICE_STATE_UPDATE` only, never a `VOICE_SERVER_UPDATE`.
     withhold_voice_server: std::sync::atomic::AtomicBool,
@@ -120,6 +122,7 @@ impl FakeGateway {
             ack_heartbeats: AtomicBool::new(true),
             heartbeat_interval_ms: AtomicU64::new(41_250),
             answer_client_close: AtomicBool::new(true),
+            unanswered_voice_guilds: Mutex::new(std::collections::HashSet::new()),
             close_on_identify: Mutex::new(None),
             withhold_voice_server: std::sync::atomic::AtomicBool::new(false),
             voice_endpoint: Mutex::new(None),
@@ -230,6 +233,16 @@ impl FakeGateway {
             drop.notify_one();
             true
         })
+    }
+
+    /// Leaves every voice state update (op 4) for `guild` unanswered, as for a guild whose
+    /// voice side is broken.
+    pub fn ignore_voice_updates_in(&self, guild: u64) {
+        self.state
+            .unanswered_voice_guilds
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(guild);
     }
 
     /// Sends op 9 Invalid Session on the current connection; `resumable` is its `d`.
@@ -500,6 +513,18 @@ fn answer(state: &GatewayState, sender: &mpsc::UnboundedSender<Outgoing>, payloa
             }
         }
         Some(4) => {
+            let guild = payload["d"]["guild_id"]
+                .as_str()
+                .and_then(|guild| guild.parse::<u64>().ok());
+            if guild.is_some_and(|guild| {
+                state
+                    .unanswered_voice_guilds
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .contains(&guild)
+            }) {
+                return;
+            }
             let for_guild = payload["d"]["guild_id"]
                 .as_str()
                 .and_then(|guild| guild.parse::<u64>().ok())
