@@ -1,4 +1,4 @@
-//! The dependency table of `STYLE.md` ("dependencies point inward"), checked against
+//! The dependency table of `CONTRIBUTING.md` ("dependencies point inward"), checked against
 //! `cargo metadata`.
 //!
 //! Only normal dependencies count. Dev-dependencies may reach anywhere because tests wire real
@@ -7,7 +7,7 @@
 //! do count.
 //!
 //! The rules are data: one [`Rule`] per crate. When an edge breaks a rule, the failure names
-//! the edge and the line of `STYLE.md` it breaks, and every broken edge is reported at once.
+//! the edge and the line of `CONTRIBUTING.md` it breaks, and every broken edge is reported at once.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -35,13 +35,13 @@ impl Patterns {
     }
 }
 
-/// One row of the `STYLE.md` dependency table.
+/// One row of the `CONTRIBUTING.md` dependency table.
 struct Rule {
     package: &'static str,
     /// The minstrel crates this crate may depend on; any other minstrel crate is a violation.
     internal: Patterns,
     /// External crates this crate may use although a `forbidden` group matches them: the
-    /// exceptions written down in `STYLE.md`.
+    /// exceptions written down in `CONTRIBUTING.md`.
     exceptions: Patterns,
     /// External crates this crate must not depend on, grouped by the reason.
     forbidden: &'static [Patterns],
@@ -65,7 +65,7 @@ const UNRESTRICTED: &[&str] = &[
 
 const PRESENTATION_INTERNAL: Patterns = Patterns {
     patterns: &["minstrel-domain", "minstrel-app"],
-    reason: "STYLE.md: presentation calls the use cases in minstrel-app and knows no \
+    reason: "CONTRIBUTING.md: presentation calls the use cases in minstrel-app and knows no \
              infrastructure crate",
 };
 
@@ -80,7 +80,7 @@ const PRESENTATION_INFRASTRUCTURE_TECH: Patterns = Patterns {
         "rubato",
         "songbird",
     ],
-    reason: "STYLE.md: presentation knows no infrastructure technology",
+    reason: "CONTRIBUTING.md: presentation knows no infrastructure technology",
 };
 
 const RULES: &[Rule] = &[
@@ -88,7 +88,7 @@ const RULES: &[Rule] = &[
         package: "minstrel-domain",
         internal: Patterns {
             patterns: &[],
-            reason: "STYLE.md: domain is the innermost layer and depends on no minstrel crate",
+            reason: "CONTRIBUTING.md: domain is the innermost layer and depends on no minstrel crate",
         },
         exceptions: NO_EXCEPTIONS,
         forbidden: &[Patterns {
@@ -106,32 +106,32 @@ const RULES: &[Rule] = &[
                 "deadpool-redis",
                 "moka",
             ],
-            reason: "STYLE.md: domain knows no async runtime, I/O or framework",
+            reason: "CONTRIBUTING.md: domain knows no async runtime, I/O or framework",
         }],
         allowed_only: Some(Patterns {
             patterns: &["thiserror", "serde"],
-            reason: "STYLE.md: domain depends on std and thiserror only (serde if unavoidable)",
+            reason: "CONTRIBUTING.md: domain depends on std and thiserror only (serde if unavoidable)",
         }),
     },
     Rule {
         package: "minstrel-wire",
         internal: Patterns {
             patterns: &["minstrel-domain"],
-            reason: "STYLE.md: wire holds serde forms of domain values for the adapters and \
+            reason: "CONTRIBUTING.md: wire holds serde forms of domain values for the adapters and \
                      depends on minstrel-domain only",
         },
         exceptions: NO_EXCEPTIONS,
         forbidden: &[],
         allowed_only: Some(Patterns {
             patterns: &["serde", "thiserror"],
-            reason: "STYLE.md: wire knows serde and nothing else: no I/O, no runtime",
+            reason: "CONTRIBUTING.md: wire knows serde and nothing else: no I/O, no runtime",
         }),
     },
     Rule {
         package: "minstrel-app",
         internal: Patterns {
             patterns: &["minstrel-domain"],
-            reason: "STYLE.md: app depends inward on minstrel-domain only; adapters plug in \
+            reason: "CONTRIBUTING.md: app depends inward on minstrel-domain only; adapters plug in \
                      through its ports",
         },
         exceptions: NO_EXCEPTIONS,
@@ -150,7 +150,7 @@ const RULES: &[Rule] = &[
                 "hound",
                 "axum*",
             ],
-            reason: "STYLE.md: app knows no adapter technology",
+            reason: "CONTRIBUTING.md: app knows no adapter technology",
         }],
         allowed_only: Some(Patterns {
             patterns: &[
@@ -165,7 +165,7 @@ const RULES: &[Rule] = &[
                 "url",
                 "percent-encoding",
             ],
-            reason: "STYLE.md: app uses domain, async-trait, tokio sync/time, tracing and \
+            reason: "CONTRIBUTING.md: app uses domain, async-trait, tokio sync/time, tracing and \
                      thiserror (plus governor, rand, mockall, futures; url and \
                      percent-encoding for the one redaction of secrets)",
         }),
@@ -174,7 +174,7 @@ const RULES: &[Rule] = &[
         package: "minstrel-dsp",
         internal: Patterns {
             patterns: &["minstrel-domain"],
-            reason: "STYLE.md: dsp may use minstrel-domain for filter specs and no other \
+            reason: "CONTRIBUTING.md: dsp may use minstrel-domain for filter specs and no other \
                      minstrel crate",
         },
         exceptions: NO_EXCEPTIONS,
@@ -189,7 +189,7 @@ const RULES: &[Rule] = &[
                     "crossbeam-channel",
                     "flume",
                 ],
-                reason: "STYLE.md: dsp is synchronous, compute-bound code run on blocking threads",
+                reason: "CONTRIBUTING.md: dsp is synchronous, compute-bound code run on blocking threads",
             },
             Patterns {
                 patterns: &[
@@ -208,7 +208,7 @@ const RULES: &[Rule] = &[
                     "twilight-*",
                     "teloxide*",
                 ],
-                reason: "STYLE.md: dsp does no I/O; it filters frames it is handed",
+                reason: "CONTRIBUTING.md: dsp does no I/O; it filters frames it is handed",
             },
         ],
         allowed_only: None,
@@ -217,7 +217,7 @@ const RULES: &[Rule] = &[
         package: "minstrel-sources",
         internal: Patterns {
             patterns: &["minstrel-domain", "minstrel-app"],
-            reason: "STYLE.md: sources implements app's ports and knows no other adapter or \
+            reason: "CONTRIBUTING.md: sources implements app's ports and knows no other adapter or \
                      presentation crate",
         },
         exceptions: NO_EXCEPTIONS,
@@ -231,12 +231,12 @@ const RULES: &[Rule] = &[
                     "moka",
                     "songbird",
                 ],
-                reason: "STYLE.md: sources keeps to its own technology (resolvers, symphonia, \
+                reason: "CONTRIBUTING.md: sources keeps to its own technology (resolvers, symphonia, \
                          rubato), not another adapter's",
             },
             Patterns {
                 patterns: &["twilight-*", "teloxide*"],
-                reason: "STYLE.md: infrastructure knows no presentation framework",
+                reason: "CONTRIBUTING.md: infrastructure knows no presentation framework",
             },
         ],
         allowed_only: None,
@@ -245,12 +245,12 @@ const RULES: &[Rule] = &[
         package: "minstrel-voice",
         internal: Patterns {
             patterns: &["minstrel-domain", "minstrel-app", "minstrel-dsp"],
-            reason: "STYLE.md: voice implements app's ports, runs the dsp chain, and knows no \
+            reason: "CONTRIBUTING.md: voice implements app's ports, runs the dsp chain, and knows no \
                      other adapter or presentation crate",
         },
         exceptions: Patterns {
             patterns: &["twilight-gateway", "twilight-model"],
-            reason: "STYLE.md exception: voice may use twilight-gateway (songbird's TwilightMap)",
+            reason: "CONTRIBUTING.md exception: voice may use twilight-gateway (songbird's TwilightMap)",
         },
         forbidden: &[
             Patterns {
@@ -263,12 +263,12 @@ const RULES: &[Rule] = &[
                     "symphonia*",
                     "rubato",
                 ],
-                reason: "STYLE.md: voice keeps to its own technology (songbird, local sinks), not \
+                reason: "CONTRIBUTING.md: voice keeps to its own technology (songbird, local sinks), not \
                          another adapter's",
             },
             Patterns {
                 patterns: &["twilight-*", "teloxide*"],
-                reason: "STYLE.md: infrastructure knows no presentation framework",
+                reason: "CONTRIBUTING.md: infrastructure knows no presentation framework",
             },
         ],
         allowed_only: None,
@@ -282,7 +282,7 @@ const RULES: &[Rule] = &[
                 "minstrel-migration",
                 "minstrel-wire",
             ],
-            reason: "STYLE.md: db implements app's ports (and runs the migrations, stores the \
+            reason: "CONTRIBUTING.md: db implements app's ports (and runs the migrations, stores the \
                      serde forms of minstrel-wire) and knows no other adapter or presentation \
                      crate",
         },
@@ -297,12 +297,12 @@ const RULES: &[Rule] = &[
                     "rubato",
                     "songbird",
                 ],
-                reason: "STYLE.md: db keeps to its own technology (sea-orm), not another \
+                reason: "CONTRIBUTING.md: db keeps to its own technology (sea-orm), not another \
                          adapter's",
             },
             Patterns {
                 patterns: &["twilight-*", "teloxide*"],
-                reason: "STYLE.md: infrastructure knows no presentation framework",
+                reason: "CONTRIBUTING.md: infrastructure knows no presentation framework",
             },
         ],
         allowed_only: None,
@@ -311,19 +311,19 @@ const RULES: &[Rule] = &[
         package: "minstrel-cache",
         internal: Patterns {
             patterns: &["minstrel-domain", "minstrel-app", "minstrel-wire"],
-            reason: "STYLE.md: cache implements app's ports (its event bus sends the serde forms \
+            reason: "CONTRIBUTING.md: cache implements app's ports (its event bus sends the serde forms \
                      of minstrel-wire) and knows no other adapter or presentation crate",
         },
         exceptions: NO_EXCEPTIONS,
         forbidden: &[
             Patterns {
                 patterns: &["sea-orm*", "sqlx*", "symphonia*", "rubato", "songbird"],
-                reason: "STYLE.md: cache keeps to its own technology (redis, moka), not another \
+                reason: "CONTRIBUTING.md: cache keeps to its own technology (redis, moka), not another \
                          adapter's",
             },
             Patterns {
                 patterns: &["twilight-*", "teloxide*"],
-                reason: "STYLE.md: infrastructure knows no presentation framework",
+                reason: "CONTRIBUTING.md: infrastructure knows no presentation framework",
             },
         ],
         allowed_only: None,
@@ -336,7 +336,7 @@ const RULES: &[Rule] = &[
             PRESENTATION_INFRASTRUCTURE_TECH,
             Patterns {
                 patterns: &["teloxide*"],
-                reason: "STYLE.md: discord's own framework is twilight",
+                reason: "CONTRIBUTING.md: discord's own framework is twilight",
             },
         ],
         allowed_only: None,
@@ -349,7 +349,7 @@ const RULES: &[Rule] = &[
             PRESENTATION_INFRASTRUCTURE_TECH,
             Patterns {
                 patterns: &["twilight-*"],
-                reason: "STYLE.md: telegram's own framework is teloxide",
+                reason: "CONTRIBUTING.md: telegram's own framework is teloxide",
             },
         ],
         allowed_only: None,
@@ -362,7 +362,7 @@ const RULES: &[Rule] = &[
             PRESENTATION_INFRASTRUCTURE_TECH,
             Patterns {
                 patterns: &["twilight-*", "teloxide*"],
-                reason: "STYLE.md: console is a local front-end and needs no chat framework",
+                reason: "CONTRIBUTING.md: console is a local front-end and needs no chat framework",
             },
         ],
         allowed_only: None,
@@ -418,7 +418,7 @@ fn layering_violations(metadata: &Value) -> Vec<String> {
         for dependency in &dependencies {
             if dependency == TESTKIT {
                 violations.push(format!(
-                    "{package} must not depend on {TESTKIT} (STYLE.md: testkit is a \
+                    "{package} must not depend on {TESTKIT} (CONTRIBUTING.md: testkit is a \
                      dev-dependency only)"
                 ));
                 continue;
@@ -469,7 +469,7 @@ fn table_coverage_problems(metadata: &Value) -> Vec<String> {
         if !covered {
             problems.push(format!(
                 "workspace package {name} has no row in the layering table (add one to \
-                 tests/e2e/layering.rs, following STYLE.md)"
+                 tests/e2e/layering.rs, following CONTRIBUTING.md)"
             ));
         }
     }
@@ -552,7 +552,7 @@ fn checker_reports_app_depending_on_sea_orm() {
     ]);
     assert_eq!(
         layering_violations(&metadata),
-        ["minstrel-app must not depend on sea-orm (STYLE.md: app knows no adapter technology)"]
+        ["minstrel-app must not depend on sea-orm (CONTRIBUTING.md: app knows no adapter technology)"]
     );
 }
 
@@ -569,7 +569,7 @@ fn checker_reports_presentation_depending_on_db() {
     let violations = layering_violations(&metadata);
     assert_eq!(violations.len(), 1, "{violations:?}");
     assert!(
-        violations[0].starts_with("minstrel-console must not depend on minstrel-db (STYLE.md:"),
+        violations[0].starts_with("minstrel-console must not depend on minstrel-db (CONTRIBUTING.md:"),
         "{violations:?}"
     );
 }
