@@ -78,10 +78,11 @@ impl PlaylistService {
             .await?
             .into_iter()
             .map(|info| PlaylistEntry {
-                title: match &info.artist {
+                title: minstrel_domain::single_line(&match &info.artist {
                     Some(artist) => format!("{artist} – {}", info.title),
                     None => info.title,
-                },
+                })
+                .into_owned(),
                 locator: info.locator,
                 source_kind: info.source_kind,
                 duration: info.duration,

@@ -8,22 +8,55 @@ use anyhow::{Context, bail};
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use minstrel_app::ShardOwnership;
+use minstrel_app::redact::{Redactor, redact_url};
 use minstrel_sources::{SearchProvider, SpotifyCredentials};
+use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
-/// A token: never printed, never logged.
-#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub(crate) struct Secret(String);
+/// A token: never printed, never logged, wiped from memory when dropped.
+#[derive(Clone)]
+pub(crate) struct Secret(SecretString);
 
 impl Secret {
+    #[cfg(test)]
+    pub(crate) fn new(text: &str) -> Self {
+        Self(SecretString::new(text.to_owned()))
+    }
+
     pub(crate) fn is_set(&self) -> bool {
-        !self.0.trim().is_empty()
+        !self.expose().is_empty()
     }
 
     /// The secret itself, for the one client that needs it; never for a log line.
     pub(crate) fn expose(&self) -> &str {
-        self.0.trim()
+        self.0.expose_secret().trim()
+    }
+}
+
+impl Default for Secret {
+    fn default() -> Self {
+        Self(SecretString::new(String::new()))
+    }
+}
+
+impl PartialEq for Secret {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.expose_secret() == other.0.expose_secret()
+    }
+}
+
+impl Eq for Secret {}
+
+/// Written out only as figment's defaults layer, which holds no token.
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.0.expose_secret())
+    }
+}
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(|text| Self(SecretString::new(text)))
     }
 }
 
@@ -82,6 +115,42 @@ where
     )
 }
 
+/// An empty value (`MINSTREL_HTTP_ADDR=`) is the same as an unset one: off.
+fn empty_is_unset<'de, D>(deserializer: D) -> Result<Option<SocketAddr>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum AddressOrText {
+        Address(SocketAddr),
+        Text(String),
+    }
+    match Option::<AddressOrText>::deserialize(deserializer)? {
+        None => Ok(None),
+        Some(AddressOrText::Address(address)) => Ok(Some(address)),
+        Some(AddressOrText::Text(text)) if text.trim().is_empty() => Ok(None),
+        Some(AddressOrText::Text(text)) => text.trim().parse().map(Some).map_err(|_| {
+            serde::de::Error::custom(format!(
+                "\"{text}\" is not an address such as 127.0.0.1:8080"
+            ))
+        }),
+    }
+}
+
+/// The most shards a deployment may have. Discord's largest bots run a few tens of thousands;
+/// past this a typing slip (`--shard-total 4294967295`) would make the process set up billions
+/// of shard streams.
+pub(crate) const MAX_SHARD_TOTAL: u32 = 65_536;
+/// The most tracks one playlist link may add: the largest queue a guild may allow.
+const MAX_PLAYLIST_CAP: usize = minstrel_domain::GuildSettings::MAX_QUEUE_LIMIT;
+/// The most writes the outbox may hold in memory while the database is away.
+const MAX_OUTBOX_CAPACITY: usize = 1_000_000;
+/// One week: the longest the bot may wait alone in a voice channel before leaving.
+const MAX_LEAVE_WHEN_ALONE_AFTER: u64 = 7 * 24 * 60 * 60;
+/// One hour: the longest a track may stay silent before it counts as stuck.
+const MAX_TRACK_STUCK_AFTER: f64 = 3600.0;
+
 /// Where the console front-end's audio goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Output {
@@ -126,7 +195,9 @@ pub(crate) struct Config {
     pub(crate) command_bus: Option<String>,
     pub(crate) log: String,
     pub(crate) log_format: LogFormat,
-    /// Where the ops endpoint (`/health`, `/ready`, `/metrics`) listens; off when unset.
+    /// Where the ops endpoint (`/health`, `/ready`, `/metrics`) listens; off when unset or
+    /// empty.
+    #[serde(deserialize_with = "empty_is_unset", default)]
     pub(crate) http_addr: Option<SocketAddr>,
     /// Where plain words are searched: `youtube`, `soundcloud`, `local`, or `auto` (`YouTube`
     /// when yt-dlp is installed, else the music library).
@@ -163,6 +234,10 @@ pub(crate) struct Config {
     /// `/list` shows everyone online rather than only who is in voice. They must be enabled
     /// for the application in Discord's developer portal.
     pub(crate) discord_presence: bool,
+    /// What loading found odd but not wrong (a key this version does not know), to log once
+    /// logging runs.
+    #[serde(skip)]
+    pub(crate) warnings: Vec<String>,
 }
 
 impl Default for Config {
@@ -198,17 +273,136 @@ impl Default for Config {
             leave_when_alone_after: 60,
             track_stuck_after: 10.0,
             discord_presence: false,
+            warnings: Vec::new(),
         }
     }
 }
 
+/// The file read when neither `--config` nor `MINSTREL_CONFIG` names one.
+const DEFAULT_CONFIG_PATH: &str = "minstrel.toml";
+/// Settings that hold a token, by their key in the file.
+const SECRET_KEYS: &[&str] = &["discord_token", "telegram_token", "spotify_client_secret"];
+/// Settings that hold a URL that may carry a password, by their key in the file.
+const URL_KEYS: &[&str] = &["database_url", "redis_url"];
+/// Environment variables that hold a token.
+const SECRET_VARIABLES: &[&str] = &[
+    "DISCORD_TOKEN",
+    "TELEGRAM_TOKEN",
+    "SPOTIFY_CLIENT_SECRET",
+    "MINSTREL_DISCORD_TOKEN",
+    "MINSTREL_TELEGRAM_TOKEN",
+    "MINSTREL_SPOTIFY_CLIENT_SECRET",
+];
+/// Environment variables that hold a URL that may carry a password.
+const URL_VARIABLES: &[&str] = &["MINSTREL_DATABASE_URL", "MINSTREL_REDIS_URL"];
+
+/// The file's table, or where its syntax is wrong: the line and column and the parser's
+/// sentence, never the parser's quote of the line (which may hold a token).
+fn parse_toml(path: &Path, text: &str) -> anyhow::Result<toml::Table> {
+    text.parse::<toml::Table>().map_err(|error| {
+        let place = error
+            .span()
+            .and_then(|span| text.get(..span.start))
+            .map(|before| {
+                let line_start = before.rfind('\n').map_or(0, |at| at + 1);
+                format!(
+                    " at line {}, column {}",
+                    before.matches('\n').count() + 1,
+                    before[line_start..].chars().count() + 1
+                )
+            })
+            .unwrap_or_default();
+        anyhow::anyhow!(
+            "{} is not valid TOML{place}: {}",
+            path.display(),
+            error.message().trim()
+        )
+    })
+}
+
+/// The secrets as written in the file and the environment, before they are read into a
+/// [`Config`]: what an error about reading them must not quote.
+fn raw_secrets(table: Option<&toml::Table>) -> Redactor {
+    let text = |value: &toml::Value| match value {
+        toml::Value::String(text) => text.clone(),
+        other => other.to_string(),
+    };
+    let mut redactor = Redactor::new();
+    for key in SECRET_KEYS {
+        if let Some(value) = table.and_then(|table| table.get(*key)) {
+            redactor = redactor.with_secret(&text(value));
+        }
+    }
+    for key in URL_KEYS {
+        if let Some(value) = table.and_then(|table| table.get(*key)) {
+            redactor = redactor.with_url(&text(value));
+        }
+    }
+    for name in SECRET_VARIABLES {
+        if let Ok(value) = std::env::var(name) {
+            redactor = redactor.with_secret(&value);
+        }
+    }
+    for name in URL_VARIABLES {
+        if let Ok(value) = std::env::var(name) {
+            redactor = redactor.with_url(&value);
+        }
+    }
+    redactor
+}
+
+/// A warning for each key of the file that names no setting (a typo would otherwise be
+/// silently ignored).
+fn unknown_keys(path: &Path, table: &toml::Table) -> Vec<String> {
+    let Ok(serde_json::Value::Object(known)) = serde_json::to_value(Config::default()) else {
+        return Vec::new();
+    };
+    table
+        .keys()
+        .filter(|key| !known.contains_key(key.as_str()))
+        .map(|key| {
+            format!(
+                "{}: unknown key \"{key}\" is ignored (the README's configuration table lists \
+                 every setting)",
+                path.display()
+            )
+        })
+        .collect()
+}
+
 impl Config {
-    /// Loads the configuration: defaults < `config_path` (if it exists) < `MINSTREL_*` env <
-    /// `DISCORD_TOKEN`, `TELEGRAM_TOKEN`, `ENABLE_TELEGRAM`, `SPOTIFY_CLIENT_ID` and
-    /// `SPOTIFY_CLIENT_SECRET`.
-    pub(crate) fn load(config_path: &Path) -> anyhow::Result<Self> {
-        let config: Self = Figment::from(Serialized::defaults(Self::default()))
-            .merge(Toml::file(config_path))
+    /// Loads the configuration: defaults < the file (`named`, else `minstrel.toml` if it
+    /// exists) < `MINSTREL_*` env < `DISCORD_TOKEN`, `TELEGRAM_TOKEN`, `ENABLE_TELEGRAM`,
+    /// `SPOTIFY_CLIENT_ID` and `SPOTIFY_CLIENT_SECRET`. A named file must exist; keys the file
+    /// holds that no setting has become [`Config::warnings`]. No error quotes a secret.
+    pub(crate) fn load(named: Option<&Path>) -> anyhow::Result<Self> {
+        let path = named.unwrap_or(Path::new(DEFAULT_CONFIG_PATH));
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => Some(text),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                if named.is_some() {
+                    bail!(
+                        "the configuration file {} (--config, MINSTREL_CONFIG) does not exist",
+                        path.display()
+                    );
+                }
+                None
+            }
+            Err(error) => {
+                return Err(error).with_context(|| {
+                    format!("could not read the configuration file {}", path.display())
+                });
+            }
+        };
+        let table = text
+            .as_deref()
+            .map(|text| parse_toml(path, text))
+            .transpose()?;
+        let mut figment = Figment::from(Serialized::defaults(Self::default()));
+        if text.is_some() {
+            figment = figment.merge(Toml::file(path));
+        }
+        let mut config: Self = figment
             .merge(Env::prefixed("MINSTREL_").ignore(&["config"]))
             .merge(
                 Env::raw()
@@ -222,14 +416,35 @@ impl Config {
                     .lowercase(true),
             )
             .extract()
-            .with_context(|| {
-                format!(
-                    "the configuration in {} or the environment is invalid",
-                    config_path.display()
+            .map_err(|error| {
+                let redactor = raw_secrets(table.as_ref());
+                anyhow::anyhow!(
+                    "the configuration in {} or the environment is invalid: {}",
+                    path.display(),
+                    redactor.scrub(&error.to_string())
                 )
             })?;
-        config.validate()?;
+        if let Some(table) = &table {
+            config.warnings = unknown_keys(path, table);
+        }
+        config.validate().map_err(|error| {
+            anyhow::anyhow!(config.redactor().scrub(&format!("{error:#}")).into_owned())
+        })?;
         Ok(config)
+    }
+
+    /// What hides every secret of this configuration (tokens, the passwords of its URLs) from
+    /// an error message.
+    pub(crate) fn redactor(&self) -> Redactor {
+        let mut redactor = Redactor::new()
+            .with_secret(self.discord_token.expose())
+            .with_secret(self.telegram_token.expose())
+            .with_secret(self.spotify_client_secret.expose())
+            .with_url(&self.database_url);
+        if let Some(url) = &self.redis_url {
+            redactor = redactor.with_url(url);
+        }
+        redactor
     }
 
     fn validate(&self) -> anyhow::Result<()> {
@@ -238,7 +453,7 @@ impl Config {
         {
             bail!(
                 "MINSTREL_DATABASE_URL must start with sqlite: or postgres:// (got \"{}\")",
-                self.database_url
+                redact_url(&self.database_url)
             );
         }
         if let Some(url) = &self.redis_url
@@ -267,17 +482,31 @@ impl Config {
                  processes' servers travel over Redis (MINSTREL_COMMAND_BUS=redis)"
             );
         }
-        if !(self.track_stuck_after.is_finite() && self.track_stuck_after > 0.0) {
+        if !(self.track_stuck_after > 0.0 && self.track_stuck_after <= MAX_TRACK_STUCK_AFTER) {
             bail!(
-                "MINSTREL_TRACK_STUCK_AFTER must be a number of seconds above 0 (got {})",
+                "MINSTREL_TRACK_STUCK_AFTER must be a number of seconds above 0 and at most \
+                 {MAX_TRACK_STUCK_AFTER} (got {})",
                 self.track_stuck_after
             );
         }
-        if self.playlist_cap == 0 {
-            bail!("MINSTREL_PLAYLIST_CAP must be at least 1");
+        if !(1..=MAX_PLAYLIST_CAP).contains(&self.playlist_cap) {
+            bail!(
+                "MINSTREL_PLAYLIST_CAP must be between 1 and {MAX_PLAYLIST_CAP} (got {})",
+                self.playlist_cap
+            );
         }
-        if self.outbox_capacity == 0 {
-            bail!("MINSTREL_OUTBOX_CAPACITY must be at least 1");
+        if !(1..=MAX_OUTBOX_CAPACITY).contains(&self.outbox_capacity) {
+            bail!(
+                "MINSTREL_OUTBOX_CAPACITY must be between 1 and {MAX_OUTBOX_CAPACITY} (got {})",
+                self.outbox_capacity
+            );
+        }
+        if self.leave_when_alone_after > MAX_LEAVE_WHEN_ALONE_AFTER {
+            bail!(
+                "MINSTREL_LEAVE_WHEN_ALONE_AFTER must be between 0 (stay) and \
+                 {MAX_LEAVE_WHEN_ALONE_AFTER} seconds (got {})",
+                self.leave_when_alone_after
+            );
         }
         if !(-70.0..=0.0).contains(&self.loudness_target) {
             bail!(
@@ -343,6 +572,12 @@ impl Config {
         };
         if total == 0 {
             return Err(refuse(minstrel_app::ShardPlanError::NoShards));
+        }
+        if total > MAX_SHARD_TOTAL {
+            bail!(
+                "--shard-total (MINSTREL_SHARD_TOTAL) must be between 1 and {MAX_SHARD_TOTAL} \
+                 (got {total})"
+            );
         }
         let Some(shards) = shards else {
             return ShardOwnership::range(0, total - 1, total).map_err(refuse);
@@ -544,7 +779,7 @@ mod tests {
     #[test]
     fn secrets_never_print() {
         let config = Config {
-            discord_token: Secret("abc.def.ghi".to_owned()),
+            discord_token: Secret::new("abc.def.ghi"),
             ..Config::default()
         };
         let printed = format!("{config:?}");
@@ -610,7 +845,7 @@ mod tests {
         .unwrap();
         figment::Jail::expect_with(|jail| {
             jail.set_env("MINSTREL_LOG", "warn");
-            let config = Config::load(&path).map_err(|error| error.to_string())?;
+            let config = Config::load(Some(&path)).map_err(|error| error.to_string())?;
             assert_eq!(config.library_dir, PathBuf::from("/srv/music"));
             assert_eq!(config.playlist_cap, 42);
             assert_eq!(config.log, "warn");
@@ -625,17 +860,15 @@ mod tests {
     )]
     fn discord_presence_is_off_by_default_and_read_from_the_environment() {
         assert!(!Config::default().discord_presence);
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("absent.toml");
         figment::Jail::expect_with(|jail| {
             jail.set_env("MINSTREL_DISCORD_PRESENCE", "true");
-            let config = Config::load(&path).map_err(|error| error.to_string())?;
+            let config = Config::load(None).map_err(|error| error.to_string())?;
             assert!(config.discord_presence);
             jail.set_env("MINSTREL_DISCORD_PRESENCE", "false");
-            let config = Config::load(&path).map_err(|error| error.to_string())?;
+            let config = Config::load(None).map_err(|error| error.to_string())?;
             assert!(!config.discord_presence);
             jail.set_env("MINSTREL_DISCORD_PRESENCE", "maybe");
-            assert!(Config::load(&path).is_err(), "not a boolean");
+            assert!(Config::load(None).is_err(), "not a boolean");
             Ok(())
         });
     }
@@ -745,7 +978,7 @@ mod tests {
 
     #[test]
     fn a_process_without_shards_runs_no_discord_even_with_a_token() {
-        let token = Secret("a.b.c".to_owned());
+        let token = Secret::new("a.b.c");
         let telegram_only = Config {
             discord_token: token.clone(),
             ..with_shards(Some("none"), Some(2))
@@ -765,25 +998,180 @@ mod tests {
         reason = "figment::Jail's closure returns figment's own error type"
     )]
     fn shards_come_from_the_environment_as_text_or_number() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("absent.toml");
         figment::Jail::expect_with(|jail| {
             jail.set_env("MINSTREL_REDIS_URL", "redis://127.0.0.1:6379");
             jail.set_env("MINSTREL_SHARD_TOTAL", "8");
             jail.set_env("MINSTREL_SHARDS", "2");
-            let config = Config::load(&path).map_err(|error| error.to_string())?;
+            let config = Config::load(None).map_err(|error| error.to_string())?;
             assert_eq!(
                 config.shard_plan().unwrap(),
                 ShardOwnership::range(2, 2, 8).unwrap()
             );
             jail.set_env("MINSTREL_SHARDS", "4-7");
-            let config = Config::load(&path).map_err(|error| error.to_string())?;
+            let config = Config::load(None).map_err(|error| error.to_string())?;
             assert_eq!(
                 config.shard_plan().unwrap(),
                 ShardOwnership::range(4, 7, 8).unwrap()
             );
             Ok(())
         });
+    }
+
+    #[test]
+    #[allow(
+        clippy::result_large_err,
+        reason = "figment::Jail's closure returns figment's own error type"
+    )]
+    fn an_unknown_key_in_the_file_is_a_warning_that_names_it() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("minstrel.toml", "playlist_cap = 7\nplaylist_cpa = 9\n")?;
+            let config = Config::load(None).map_err(|error| error.to_string())?;
+            assert_eq!(config.playlist_cap, 7);
+            assert_eq!(config.warnings.len(), 1, "{:?}", config.warnings);
+            assert!(
+                config.warnings[0].contains("\"playlist_cpa\""),
+                "{:?}",
+                config.warnings
+            );
+            jail.create_file(
+                "minstrel.toml",
+                "playlist_cap = 7\nhttp_addr = \"127.0.0.1:1\"\n",
+            )?;
+            let config = Config::load(None).map_err(|error| error.to_string())?;
+            assert_eq!(config.warnings, Vec::<String>::new());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_named_configuration_file_that_does_not_exist_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("minstrel.tmol");
+        let error = Config::load(Some(&path)).unwrap_err().to_string();
+        assert!(
+            error.contains("does not exist") && error.contains("minstrel.tmol"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    #[allow(
+        clippy::result_large_err,
+        reason = "figment::Jail's closure returns figment's own error type"
+    )]
+    fn an_empty_ops_address_means_off() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("MINSTREL_HTTP_ADDR", "");
+            assert_eq!(
+                Config::load(None)
+                    .map_err(|error| error.to_string())?
+                    .http_addr,
+                None
+            );
+            jail.set_env("MINSTREL_HTTP_ADDR", "127.0.0.1:8080");
+            assert_eq!(
+                Config::load(None)
+                    .map_err(|error| error.to_string())?
+                    .http_addr,
+                Some(SocketAddr::from(([127, 0, 0, 1], 8080)))
+            );
+            jail.set_env("MINSTREL_HTTP_ADDR", "everywhere");
+            let error = Config::load(None).unwrap_err().to_string();
+            assert!(error.contains("everywhere"), "{error}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[allow(
+        clippy::result_large_err,
+        reason = "figment::Jail's closure returns figment's own error type"
+    )]
+    fn a_toml_syntax_error_on_the_token_line_does_not_quote_the_token() {
+        figment::Jail::expect_with(|jail| {
+            // The closing quote is missing.
+            jail.create_file(
+                "minstrel.toml",
+                "log = \"info\"\ndiscord_token = \"MTIz.secret-token-value\n",
+            )?;
+            let error = format!("{:#}", Config::load(None).unwrap_err());
+            assert!(!error.contains("secret-token-value"), "{error}");
+            assert!(error.contains("line 2"), "{error}");
+            // A token of the wrong type is not quoted either.
+            jail.create_file("minstrel.toml", "telegram_token = 123456789987654321\n")?;
+            let error = format!("{:#}", Config::load(None).unwrap_err());
+            assert!(!error.contains("123456789987654321"), "{error}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_database_url_is_never_shown_with_its_password() {
+        let config = Config {
+            database_url: "mysql://minstrel:hunter2@db.internal/minstrel".to_owned(),
+            ..Config::default()
+        };
+        let error = format!("{:#}", config.validate().unwrap_err());
+        assert!(error.contains("MINSTREL_DATABASE_URL"), "{error}");
+        assert!(!error.contains("hunter2"), "{error}");
+        let redactor = Config {
+            database_url: "postgres://minstrel:pa/ss@db:port/x".to_owned(),
+            ..Config::default()
+        }
+        .redactor();
+        let quoted =
+            "The connection string 'postgres://minstrel:pa/ss@db:port/x' cannot be parsed.";
+        assert!(
+            !redactor.scrub(quoted).contains("pa/ss"),
+            "{}",
+            redactor.scrub(quoted)
+        );
+    }
+
+    #[test]
+    fn every_number_has_bounds() {
+        let refused = |config: Config, setting: &str| {
+            let error = config.validate().unwrap_err().to_string();
+            assert!(error.contains(setting), "{error}");
+        };
+        refused(
+            Config {
+                playlist_cap: 10_001,
+                ..Config::default()
+            },
+            "MINSTREL_PLAYLIST_CAP",
+        );
+        refused(
+            Config {
+                outbox_capacity: usize::MAX,
+                ..Config::default()
+            },
+            "MINSTREL_OUTBOX_CAPACITY",
+        );
+        refused(
+            Config {
+                leave_when_alone_after: u64::MAX,
+                ..Config::default()
+            },
+            "MINSTREL_LEAVE_WHEN_ALONE_AFTER",
+        );
+        refused(
+            Config {
+                track_stuck_after: 1e300,
+                ..Config::default()
+            },
+            "MINSTREL_TRACK_STUCK_AFTER",
+        );
+        // The command line of the report: refused before any shard is set up.
+        refused(
+            with_shards(Some("0-4294967293"), Some(u32::MAX)),
+            "between 1 and 65536",
+        );
+        assert!(
+            with_shards(Some("0-65535"), Some(MAX_SHARD_TOTAL))
+                .validate()
+                .is_ok()
+        );
     }
 
     #[test]

@@ -74,13 +74,15 @@ pub(crate) async fn run(config: &Config) -> anyhow::Result<()> {
 
 /// Opens the database and runs one query; the error says what to fix, never a password.
 async fn database_answers(config: &Config) -> Result<(), String> {
+    let redactor = config.redactor();
     let database = crate::wiring::connect_database(config)
         .await
-        .map_err(|error| format!("{error:#}"))?;
-    let answered = database
-        .ping()
-        .await
-        .map_err(|error| format!("it does not answer: {error}"));
+        .map_err(|error| redactor.scrub(&format!("{error:#}")).into_owned())?;
+    let answered = database.ping().await.map_err(|error| {
+        redactor
+            .scrub(&format!("it does not answer: {error}"))
+            .into_owned()
+    });
     database.close().await.ok();
     answered
 }

@@ -24,14 +24,10 @@ use crate::config::{Config, LogFormat};
     about = "A self-hosted Discord + Telegram music bot"
 )]
 struct Cli {
-    /// Path of the optional configuration file.
-    #[arg(
-        long,
-        env = "MINSTREL_CONFIG",
-        default_value = "minstrel.toml",
-        global = true
-    )]
-    config: PathBuf,
+    /// Path of the configuration file; unset: `minstrel.toml` when it exists. A file named
+    /// here must exist.
+    #[arg(long, env = "MINSTREL_CONFIG", global = true)]
+    config: Option<PathBuf>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -78,10 +74,23 @@ struct RunArgs {
     shard_total: Option<u32>,
 }
 
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
+/// How long the runtime waits for its blocking threads once the bot has stopped. The console
+/// reads stdin on one, and that read ends only when stdin closes: waiting for it would keep a
+/// process that was told to stop (SIGTERM) running for as long as its stdin stays open.
+const RUNTIME_SHUTDOWN: std::time::Duration = std::time::Duration::from_secs(1);
+
+fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    match run(cli).await {
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("minstrel: could not start the async runtime: {error}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(run(cli));
+    runtime.shutdown_timeout(RUNTIME_SHUTDOWN);
+    match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("minstrel: {error:#}");
@@ -96,13 +105,25 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         print_discord_commands(*json);
         return Ok(());
     }
-    let mut config = Config::load(&cli.config)?;
+    let config = Config::load(cli.config.as_deref())?;
+    // Whatever fails from here on may quote the configuration (a driver's message quotes the
+    // database URL): every secret is blanked out of the one line printed.
+    let redactor = config.redactor();
+    run_with(cli, config)
+        .await
+        .map_err(|error| anyhow::anyhow!(redactor.scrub(&format!("{error:#}")).into_owned()))
+}
+
+async fn run_with(cli: Cli, mut config: Config) -> anyhow::Result<()> {
     let command = cli.command.unwrap_or(Command::Run(RunArgs::default()));
     if let Command::Run(args) = &command {
         // The flags win over the environment and the file, and are checked the same way.
         config = config.with_shards(args.shards.clone(), args.shard_total)?;
     }
     init_tracing(&config)?;
+    for warning in &config.warnings {
+        tracing::warn!("{warning}");
+    }
     match command {
         Command::Run(_) => wiring::run(config).await,
         Command::Render(args) => render::run(&args),

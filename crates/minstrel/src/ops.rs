@@ -9,6 +9,10 @@
 //!
 //! Nothing here writes a token or a URL into a reply: reasons are the sentences the adapters'
 //! errors show to users, without their causes.
+//!
+//! A connection must send a request's headers within [`HEADER_READ_TIMEOUT`] and, kept alive,
+//! start its next request within the same time; otherwise it is closed, so idle or slow
+//! clients cannot hold connections open forever.
 
 // Until `wiring::run` starts the endpoint (the lead's change), only the tests use this module.
 #![allow(dead_code, reason = "started by wiring::run; remove once it is wired")]
@@ -74,6 +78,14 @@ pub(crate) mod metric {
 /// How long one readiness check may take before it counts as unhealthy: a probe that hangs
 /// must not hang `/ready` (orchestrators time out and restart the container).
 const CHECK_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long each ping of a service (database, Redis) may take: well inside [`CHECK_TIMEOUT`], so
+/// the reply names the service that does not answer.
+const PING_TIMEOUT: Duration = Duration::from_secs(1);
+/// How long a client may take to send a request's headers, and how long a kept-alive
+/// connection may sit idle before its next request.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// The pause after a failed `accept` (out of file descriptors), so the loop does not spin.
+const ACCEPT_RETRY: Duration = Duration::from_millis(100);
 /// How often histogram samples are folded into their buckets between scrapes, so memory stays
 /// bounded when nobody scrapes.
 const UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
@@ -257,33 +269,55 @@ pub(crate) fn database_check(
         let database = database.clone();
         async move {
             let backend = database.backend().name();
-            match database.ping().await {
-                Ok(()) => ComponentStatus::healthy(format!("{backend} answers")),
-                Err(error) => {
+            match tokio::time::timeout(PING_TIMEOUT, database.ping()).await {
+                Ok(Ok(())) => ComponentStatus::healthy(format!("{backend} answers")),
+                Ok(Err(error)) => {
                     // The cause may name the host; it goes to the debug log, not the reply.
                     debug!(?error, "readiness: the database ping failed");
                     ComponentStatus::unhealthy(format!("{backend} does not answer: {error}"))
                 }
+                Err(_) => ComponentStatus::unhealthy(format!(
+                    "{backend} does not answer: no reply to a ping within {} s",
+                    PING_TIMEOUT.as_secs()
+                )),
             }
         }
         .boxed()
     }
 }
 
-/// Redis behind the memory cache: degraded while its circuit breaker is open. Without Redis
-/// configured the memory cache is all there is, which is healthy.
+/// Pings Redis behind the memory cache: unhealthy when it does not answer within
+/// [`PING_TIMEOUT`], degraded while it answers but the cache's circuit breaker is still open.
+/// Without Redis configured the memory cache is all there is, which is healthy.
 pub(crate) fn cache_check(
     cache: Option<LayeredCache>,
 ) -> impl Fn() -> BoxFuture<'static, ComponentStatus> + Send + Sync + 'static {
     move || {
-        let status = match &cache {
-            None => ComponentStatus::healthy("memory only (no MINSTREL_REDIS_URL)"),
-            Some(cache) if cache.is_degraded() => ComponentStatus::degraded(
-                "Redis is unreachable; answering from process memory alone",
-            ),
-            Some(_) => ComponentStatus::healthy("Redis and process memory"),
-        };
-        futures::future::ready(status).boxed()
+        let cache = cache.clone();
+        async move {
+            let Some(cache) = cache else {
+                return ComponentStatus::healthy("memory only (no MINSTREL_REDIS_URL)");
+            };
+            match tokio::time::timeout(PING_TIMEOUT, cache.redis().ping()).await {
+                Ok(Ok(())) if cache.is_degraded() => ComponentStatus::degraded(
+                    "Redis answers again; answering from process memory until the cache \
+                     reconnects",
+                ),
+                Ok(Ok(())) => ComponentStatus::healthy("Redis and process memory"),
+                Ok(Err(error)) => {
+                    debug!(%error, "readiness: the Redis ping failed");
+                    ComponentStatus::unhealthy(
+                        "Redis does not answer; answering from process memory alone",
+                    )
+                }
+                Err(_) => ComponentStatus::unhealthy(format!(
+                    "Redis does not answer a ping within {} s; answering from process memory \
+                     alone",
+                    PING_TIMEOUT.as_secs()
+                )),
+            }
+        }
+        .boxed()
     }
 }
 
@@ -339,6 +373,17 @@ pub(crate) async fn serve(
     state: OpsState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_with_header_timeout(listener, state, shutdown, HEADER_READ_TIMEOUT).await
+}
+
+/// [`serve`], closing connections that take longer than `header_timeout` to send a request's
+/// headers or to start the next request.
+async fn serve_with_header_timeout(
+    listener: tokio::net::TcpListener,
+    state: OpsState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    header_timeout: Duration,
+) -> std::io::Result<()> {
     if let Ok(address) = listener.local_addr() {
         info!(%address, "ops endpoint listening (/health, /ready, /metrics)");
     }
@@ -350,11 +395,38 @@ pub(crate) async fn serve(
             metrics.run_upkeep();
         }
     });
-    let result = axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let service = hyper_util::service::TowerToHyperService::new(router(state));
+    let mut http = hyper::server::conn::http1::Builder::new();
+    // hyper starts the header timer whenever it waits for a request's head: on a new
+    // connection and between the requests of a kept-alive one, so it is the idle timeout too.
+    http.timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(header_timeout);
+    let connections = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(error) => {
+                    warn!(%error, "the ops endpoint could not accept a connection");
+                    tokio::time::sleep(ACCEPT_RETRY).await;
+                    continue;
+                }
+            },
+        };
+        let connection = connections
+            .watch(http.serve_connection(hyper_util::rt::TokioIo::new(stream), service.clone()));
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                debug!(%error, "an ops endpoint connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    connections.shutdown().await;
     upkeep.abort();
-    result
+    Ok(())
 }
 
 async fn health() -> &'static str {
@@ -575,15 +647,24 @@ mod tests {
 
     impl Server {
         async fn start(readiness: Readiness, metrics: PrometheusHandle) -> Self {
+            Self::start_with_header_timeout(readiness, metrics, HEADER_READ_TIMEOUT).await
+        }
+
+        async fn start_with_header_timeout(
+            readiness: Readiness,
+            metrics: PrometheusHandle,
+            header_timeout: Duration,
+        ) -> Self {
             let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
             let address = listener.local_addr().unwrap();
             let (stop, stopped) = oneshot::channel::<()>();
-            let task = tokio::spawn(serve(
+            let task = tokio::spawn(serve_with_header_timeout(
                 listener,
                 OpsState::new(readiness, metrics),
                 async move {
                     stopped.await.ok();
                 },
+                header_timeout,
             ));
             Self {
                 address,
@@ -698,6 +779,99 @@ mod tests {
             status.reason.starts_with("SQLite does not answer"),
             "{status:?}"
         );
+    }
+
+    /// A layered cache whose Redis is at `address`.
+    fn cache_at(address: std::net::SocketAddr) -> LayeredCache {
+        let redis = minstrel_cache::RedisCache::new(minstrel_cache::RedisCacheConfig::new(
+            format!("redis://{address}"),
+        ))
+        .unwrap();
+        LayeredCache::new(
+            minstrel_cache::MokaCache::new(minstrel_cache::CacheCapacity::Entries(100)),
+            redis,
+            minstrel_cache::LayeredCacheConfig::default(),
+        )
+    }
+
+    #[tokio::test]
+    async fn the_cache_check_pings_redis_and_a_dead_one_is_unhealthy_within_the_deadline() {
+        // A port nothing listens on: the connection is refused.
+        let closed = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let started = std::time::Instant::now();
+        let status = cache_check(Some(cache_at(closed)))().await;
+        assert_eq!(status.status, Health::Unhealthy, "{status:?}");
+        assert!(
+            status.reason.contains("Redis does not answer"),
+            "{status:?}"
+        );
+        assert!(started.elapsed() < CHECK_TIMEOUT, "{:?}", started.elapsed());
+
+        // A port that accepts connections and never answers: the ping's deadline decides.
+        let silent = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let started = std::time::Instant::now();
+        let report = Readiness::new()
+            .with_check(
+                "cache",
+                cache_check(Some(cache_at(silent.local_addr().unwrap()))),
+            )
+            .evaluate()
+            .await;
+        let status = &report.checks["cache"];
+        assert_eq!(status.status, Health::Unhealthy, "{status:?}");
+        assert!(
+            status.reason.contains("Redis does not answer"),
+            "{status:?}"
+        );
+        assert!(started.elapsed() < CHECK_TIMEOUT, "{:?}", started.elapsed());
+    }
+
+    #[tokio::test]
+    async fn a_connection_that_sends_half_a_header_or_nothing_is_closed_at_the_timeout() {
+        let (_recorder, handle) = local_metrics();
+        let header_timeout = Duration::from_millis(300);
+        let server = Server::start_with_header_timeout(passing(), handle, header_timeout).await;
+        // Bounds the wait for the close: far past the timeout, far short of forever.
+        let limit = Duration::from_secs(10);
+        for sent in [&b"GET /health HTTP/1.1\r\nHost: loc"[..], &b""[..]] {
+            let mut stream = TcpStream::connect(server.address).await.unwrap();
+            stream.write_all(sent).await.unwrap();
+            let started = std::time::Instant::now();
+            let mut rest = Vec::new();
+            let read = tokio::time::timeout(limit, stream.read_to_end(&mut rest)).await;
+            assert!(
+                read.is_ok(),
+                "the connection stayed open after sending {sent:?}"
+            );
+            assert!(
+                started.elapsed() >= header_timeout / 2,
+                "{:?}",
+                started.elapsed()
+            );
+            // No request was answered.
+            assert!(
+                !String::from_utf8_lossy(&rest).contains("200 OK"),
+                "{rest:?}"
+            );
+        }
+        // A complete request on a kept-alive connection is answered, then the idle connection
+        // is closed too.
+        let mut stream = TcpStream::connect(server.address).await.unwrap();
+        stream
+            .write_all(b"GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            .await
+            .unwrap();
+        let mut answer = Vec::new();
+        let read = tokio::time::timeout(limit, stream.read_to_end(&mut answer)).await;
+        assert!(read.is_ok(), "the idle kept-alive connection stayed open");
+        assert!(
+            String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 200 OK"),
+            "{answer:?}"
+        );
+        server.stop().await;
     }
 
     #[tokio::test]

@@ -407,3 +407,172 @@ fn doctor_passes_on_defaults_and_names_a_database_that_does_not_answer() {
     assert!(!said.contains("hunter2"), "the password is shown: {said}");
     assert!(!String::from_utf8_lossy(&broken.stderr).contains("hunter2"));
 }
+
+/// The bot in console mode in `dir`, its library `dir/music`, every output piped.
+fn console_in(dir: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_minstrel"));
+    command
+        .current_dir(dir)
+        .env_remove("DISCORD_TOKEN")
+        .env_remove("TELEGRAM_TOKEN")
+        .env_remove("MINSTREL_CONFIG")
+        .env("MINSTREL_LIBRARY_DIR", dir.join("music"))
+        .env("MINSTREL_OUTPUT", "null")
+        .env("MINSTREL_LOG", "warn")
+        .env("MINSTREL_SEARCH_PROVIDER", "local")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command
+}
+
+#[test]
+fn a_file_name_or_a_query_cannot_forge_a_reply_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let library = dir.path().join("music");
+    std::fs::create_dir(&library).unwrap();
+    write_tone(&library.join("tone\nerror: forged reply.wav"), 440.0, 1);
+    let mut child = console_in(dir.path()).spawn().unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"play tone\nplay gone\x1b[2J\xe2\x80\xa8error: forged too\nquit\n")
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("forged reply"),
+        "the track was not played: {stdout}"
+    );
+    assert!(stdout.contains("nothing found for"), "{stdout}");
+    for line in stdout.lines() {
+        assert!(
+            !line.starts_with("error: forged"),
+            "a forged line: {stdout}"
+        );
+    }
+    assert!(!stdout.contains('\u{1b}'), "an escape sequence: {stdout:?}");
+    assert!(!stdout.contains('\u{2028}'), "a line separator: {stdout:?}");
+}
+
+#[test]
+fn the_console_stops_on_sigterm_within_2_s_while_stdin_stays_open() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("music")).unwrap();
+    // Stdin stays open: the pipe's writer lives as long as the BotProcess does.
+    let mut bot = minstrel_testkit::process::BotProcess::spawn(
+        console_in(dir.path()),
+        tempfile::tempdir().unwrap(),
+    );
+    bot.write_stdin(b"help\n");
+    // The reply to `help` comes from the console loop, which has the signal handlers installed
+    // by then.
+    let deadline = Instant::now() + Duration::from_mins(1);
+    while !bot.stdout().contains("play") {
+        assert!(
+            Instant::now() < deadline,
+            "no reply to help:\n{}",
+            bot.stderr()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    bot.terminate();
+    let status = bot.wait(Duration::from_secs(2));
+    assert!(status.success(), "{status:?}\n{}", bot.stderr());
+}
+
+/// What `minstrel args…` printed (stdout and stderr) and whether it succeeded.
+fn minstrel_says(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
+    let output = console_in(dir)
+        .args(args)
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), said)
+}
+
+#[test]
+fn no_configuration_check_or_startup_error_prints_a_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("music")).unwrap();
+    // A database URL the configuration check refuses: it is named without its password.
+    let (ok, said) = minstrel_says(
+        dir.path(),
+        &["doctor"],
+        &[(
+            "MINSTREL_DATABASE_URL",
+            "mysql://minstrel:hunter2@db.internal/x",
+        )],
+    );
+    assert!(!ok && said.contains("MINSTREL_DATABASE_URL"), "{said}");
+    assert!(!said.contains("hunter2"), "{said}");
+    // A URL the driver cannot parse (its message quotes the URL), for the check and a start.
+    for command in ["doctor", "migrate"] {
+        let (ok, said) = minstrel_says(
+            dir.path(),
+            &[command],
+            &[(
+                "MINSTREL_DATABASE_URL",
+                "postgres://minstrel:hunter2@127.0.0.1:notaport/x",
+            )],
+        );
+        assert!(!ok, "{command}: {said}");
+        assert!(said.contains("database"), "{command}: {said}");
+        assert!(!said.contains("hunter2"), "{command}: {said}");
+    }
+    // A TOML syntax error on the line that holds the token.
+    std::fs::write(
+        dir.path().join("minstrel.toml"),
+        "log = \"warn\"\ndiscord_token = \"MTIzNDU2.secret-token-value\n",
+    )
+    .unwrap();
+    let (ok, said) = minstrel_says(dir.path(), &["doctor"], &[]);
+    assert!(!ok && said.contains("minstrel.toml"), "{said}");
+    assert!(said.contains("line 2"), "{said}");
+    assert!(!said.contains("secret-token-value"), "{said}");
+}
+
+#[test]
+fn a_shard_total_past_the_bound_is_refused_with_a_clear_sentence() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("music")).unwrap();
+    let (ok, said) = minstrel_says(
+        dir.path(),
+        &[
+            "run",
+            "--shards",
+            "0-4294967293",
+            "--shard-total",
+            "4294967295",
+        ],
+        &[("MINSTREL_REDIS_URL", "redis://127.0.0.1:1")],
+    );
+    assert!(!ok, "{said}");
+    assert!(
+        said.contains("--shard-total (MINSTREL_SHARD_TOTAL) must be between 1 and 65536"),
+        "{said}"
+    );
+    assert_eq!(said.lines().count(), 1, "one sentence: {said}");
+}
+
+#[test]
+fn a_named_configuration_file_must_exist_and_an_empty_ops_address_is_off() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("music")).unwrap();
+    let (ok, said) = minstrel_says(
+        dir.path(),
+        &["doctor"],
+        &[("MINSTREL_CONFIG", "/nonexistent/minstrel.toml")],
+    );
+    assert!(!ok && said.contains("does not exist"), "{said}");
+    let (ok, said) = minstrel_says(dir.path(), &["doctor"], &[("MINSTREL_HTTP_ADDR", "")]);
+    assert!(ok, "{said}");
+}

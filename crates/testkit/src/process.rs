@@ -96,6 +96,29 @@ impl BotProcess {
         assert!(status.success(), "kill -INT failed");
     }
 
+    /// Writes `bytes` to the process's standard input (spawned with `Stdio::piped()`).
+    ///
+    /// # Panics
+    /// When its standard input is not a pipe or cannot be written.
+    pub fn write_stdin(&mut self, bytes: &[u8]) {
+        use std::io::Write as _;
+        let stdin = self.child.stdin.as_mut().expect("stdin is piped");
+        stdin.write_all(bytes).expect("write to stdin");
+        stdin.flush().expect("flush stdin");
+    }
+
+    /// Sends SIGTERM, as `docker stop` and systemd do.
+    ///
+    /// # Panics
+    /// When `kill` cannot deliver it.
+    pub fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -TERM failed");
+    }
+
     /// Fails when `secret` appears in anything the process wrote.
     ///
     /// # Panics
