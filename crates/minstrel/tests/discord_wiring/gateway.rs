@@ -88,7 +88,7 @@ async fn shutdown_leaves_voice_then_closes_with_1000_and_never_identifies_again(
     rest.wait_for_original_edit("token-q").await;
 
     stop_within_ten_seconds(&mut bot);
-    assert_eq!(leaves_of(&gateway, GUILD), 1, "{:?}", gateway.received());
+    assert_eq!(leaves_of(&gateway, GUILD), 1, "{}", bot.stderr());
     assert_eq!(
         leaves_of(&gateway, BROKEN_GUILD),
         1,
