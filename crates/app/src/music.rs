@@ -226,13 +226,14 @@ impl MusicService {
             // The player has left again: nothing is connected, so the next join starts
             // afresh. The queue is kept.
             warn!(%guild, channel = %voice_channel, %error, "the voice join failed");
-            session.voice_channel = None;
-            if session.queue.current().is_some() {
-                // A move to another channel failed: the old connection is gone too.
-                session.queue.requeue_current();
+            // A move to another channel failed: the old connection is gone too.
+            let moved = session.voice_channel.take().is_some();
+            if session.queue.requeue_current() {
                 session.state = PlaybackState::Stopped;
             }
-            self.persist(guild, &session).await;
+            if moved {
+                self.persist(guild, &session).await;
+            }
             return Err(error.into());
         }
         session.voice_channel = Some(voice_channel);

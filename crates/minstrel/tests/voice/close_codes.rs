@@ -99,8 +99,8 @@ async fn left_with_the_queue_kept(
     let leave = gateway
         .received()
         .into_iter()
-        .filter(|payload| payload["op"].as_u64() == Some(4))
-        .last()
+        .rev()
+        .find(|payload| payload["op"].as_u64() == Some(4))
         .expect("an op 4");
     assert_eq!(leave["d"]["channel_id"], serde_json::Value::Null, "{leave}");
     let token = format!("close-queue-{id}");
