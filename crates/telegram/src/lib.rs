@@ -12,6 +12,7 @@
 //! token is redacted from every logged error ([`redact_token`]); a second poller of the same
 //! token (HTTP 409) stops this front-end with a clear error while the rest of the bot runs on.
 
+mod buttons;
 mod commands;
 mod handlers;
 mod keyboard;
