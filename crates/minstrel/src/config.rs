@@ -235,9 +235,9 @@ pub(crate) struct Config {
     /// for the application in Discord's developer portal.
     pub(crate) discord_presence: bool,
     /// What loading found odd but not wrong (a key this version does not know), to log once
-    /// logging runs.
+    /// logging runs. Not a setting, so not `pub(crate)`: read it through [`Config::warnings`].
     #[serde(skip)]
-    pub(crate) warnings: Vec<String>,
+    warnings: Vec<String>,
 }
 
 impl Default for Config {
@@ -431,6 +431,11 @@ impl Config {
             anyhow::anyhow!(config.redactor().scrub(&format!("{error:#}")).into_owned())
         })?;
         Ok(config)
+    }
+
+    /// What loading found odd but not wrong, one sentence each.
+    pub(crate) fn warnings(&self) -> &[String] {
+        &self.warnings
     }
 
     /// What hides every secret of this configuration (tokens, the passwords of its URLs) from

@@ -121,7 +121,7 @@ async fn run_with(cli: Cli, mut config: Config) -> anyhow::Result<()> {
         config = config.with_shards(args.shards.clone(), args.shard_total)?;
     }
     init_tracing(&config)?;
-    for warning in &config.warnings {
+    for warning in config.warnings() {
         tracing::warn!("{warning}");
     }
     match command {
