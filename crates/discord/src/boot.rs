@@ -117,6 +117,74 @@ pub(crate) fn identify_queue(limit: &SessionStartLimit) -> InMemoryQueue {
 mod tests {
     use super::*;
     use backon::BackoffBuilder as _;
+    use minstrel_testkit::discord::{FakeRest, RestFailure};
+
+    /// A client of `rest` that gives up on a request after a short while.
+    fn client(rest: &FakeRest) -> Client {
+        Client::builder()
+            .token("Bot test-token".to_owned())
+            .proxy(rest.proxy_address(), true)
+            .ratelimiter(None)
+            .timeout(Duration::from_millis(300))
+            .build()
+    }
+
+    #[tokio::test]
+    async fn timeouts_and_5xx_may_pass_while_401_and_other_refusals_will_not() {
+        let rest = FakeRest::start().await;
+        rest.fail_next([
+            RestFailure::Hang,
+            RestFailure::Status(503),
+            RestFailure::Status(502),
+            RestFailure::Status(404),
+        ]);
+        let http = client(&rest);
+        for _ in 0..3 {
+            let error = gateway_info(&http).await.unwrap_err();
+            assert!(error.is_transient(), "{error:?}");
+        }
+        let refused = gateway_info(&http).await.unwrap_err();
+        assert!(
+            matches!(refused, BootError::Refused { status: 404, .. }),
+            "{refused:?}"
+        );
+        assert_eq!(gateway_info(&http).await.unwrap().shards, 1);
+
+        rest.fail_next([RestFailure::Status(401)]);
+        assert_eq!(
+            gateway_info(&http).await.unwrap_err(),
+            BootError::Unauthorized
+        );
+    }
+
+    #[tokio::test]
+    async fn a_request_that_times_out_is_asked_again_until_discord_answers() {
+        let rest = FakeRest::start().await;
+        rest.fail_next([RestFailure::Hang]);
+        let mut heard = Vec::new();
+        let info = gateway_info_retrying(&client(&rest), |attempt, error, delay| {
+            heard.push((attempt, error.clone(), delay));
+        })
+        .await
+        .unwrap();
+        assert_eq!(info.shards, 1);
+        assert_eq!(heard.len(), 1, "{heard:?}");
+        assert!(heard[0].1.is_transient());
+        assert!(heard[0].2 >= FIRST_RETRY_DELAY);
+    }
+
+    #[tokio::test]
+    async fn a_refused_token_is_not_asked_again() {
+        let rest = FakeRest::start().await;
+        rest.fail_next([RestFailure::Status(401)]);
+        let mut retries = 0;
+        let error = gateway_info_retrying(&client(&rest), |_, _, _| retries += 1)
+            .await
+            .unwrap_err();
+        assert_eq!(error, BootError::Unauthorized);
+        assert_eq!(retries, 0);
+        assert_eq!(rest.requests().len(), 1);
+    }
 
     #[test]
     fn the_backoff_grows_to_a_minute_and_never_gives_up() {
