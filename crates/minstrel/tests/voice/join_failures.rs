@@ -15,7 +15,7 @@ use minstrel_testkit::voice::FakeVoiceServer;
 use serde_json::{Value, json};
 
 use super::{
-    GUILD, MEMBER, VOICE_CHANNEL, last, member_voice_state, more_packets, reply_to, spawn,
+    GUILD, MEMBER, VOICE_CHANNEL, bot_against, last, member_voice_state, more_packets, reply_to,
 };
 
 /// The op 4 payloads the bot sent for `GUILD`: `Some(channel)` joins, `None` leaves.
@@ -50,13 +50,9 @@ async fn play(gateway: &FakeGateway, rest: &FakeRest, id: u64) -> (String, Durat
     command(gateway, rest, id, "play", &options).await
 }
 
+/// The bot against the fakes, with ann in the voice channel.
 async fn started(voice: &FakeVoiceServer) -> (FakeGateway, FakeRest, BotProcess) {
-    let gateway = FakeGateway::start().await;
-    gateway.set_voice_endpoint(&voice.endpoint());
-    let rest = FakeRest::start().await;
-    rest.set_gateway_url(&gateway.url());
-    let bot = spawn(&gateway, &rest, voice);
-    gateway.wait_for_op(2, 1).await;
+    let (gateway, rest, bot) = bot_against(voice).await;
     let state = member_voice_state(GUILD, Some(VOICE_CHANNEL), MEMBER);
     assert!(gateway.dispatch("VOICE_STATE_UPDATE", &state));
     (gateway, rest, bot)
