@@ -552,7 +552,9 @@ fn checker_reports_app_depending_on_sea_orm() {
     ]);
     assert_eq!(
         layering_violations(&metadata),
-        ["minstrel-app must not depend on sea-orm (CONTRIBUTING.md: app knows no adapter technology)"]
+        [
+            "minstrel-app must not depend on sea-orm (CONTRIBUTING.md: app knows no adapter technology)"
+        ]
     );
 }
 
@@ -569,7 +571,8 @@ fn checker_reports_presentation_depending_on_db() {
     let violations = layering_violations(&metadata);
     assert_eq!(violations.len(), 1, "{violations:?}");
     assert!(
-        violations[0].starts_with("minstrel-console must not depend on minstrel-db (CONTRIBUTING.md:"),
+        violations[0]
+            .starts_with("minstrel-console must not depend on minstrel-db (CONTRIBUTING.md:"),
         "{violations:?}"
     );
 }

@@ -24,8 +24,8 @@ pub mod write_behind;
 #[cfg(test)]
 mod tests;
 
-pub use deadline_player::DeadlinePlayer;
 pub use bridge::{BridgeError, BridgePorts, BridgeService, LinkOutcome};
+pub use deadline_player::DeadlinePlayer;
 pub use error::MusicError;
 pub use filters::FilterService;
 pub use guild_commands::{

@@ -267,7 +267,9 @@ pub enum PlayerError {
     #[error("I could not connect to the voice channel: {0}")]
     JoinFailed(String),
     /// The player did not answer within its deadline (a broken voice connection).
-    #[error("the voice connection did not answer in time ({action}); try again, or /leave and /join")]
+    #[error(
+        "the voice connection did not answer in time ({action}); try again, or /leave and /join"
+    )]
     TimedOut { action: &'static str },
 }
 

@@ -545,9 +545,12 @@ async fn shut_down(
     // next start would not join again.
     checkpoints.abort();
     player_events.abort();
-    if tokio::time::timeout(CHECKPOINT_SHUTDOWN_GRACE, app.music.checkpoint_at_shutdown())
-        .await
-        .is_err()
+    if tokio::time::timeout(
+        CHECKPOINT_SHUTDOWN_GRACE,
+        app.music.checkpoint_at_shutdown(),
+    )
+    .await
+    .is_err()
     {
         warn!("saving the playing queues took too long; the last checkpoint stands");
     }
