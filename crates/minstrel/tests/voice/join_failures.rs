@@ -93,6 +93,7 @@ async fn a_join_without_a_voice_server_leaves_cleanly_and_the_next_play_joins_ag
     assert!(reply.contains("voice server"), "the likely cause: {reply}");
     assert!(took < Duration::from_secs(15), "told after {took:?}");
     // Discord's side forgets the bot: a join, then a leave.
+    gateway.wait_for_op(4, 2).await;
     let updates = voice_updates(&gateway);
     assert_eq!(
         updates,
@@ -144,6 +145,7 @@ async fn an_unreachable_voice_server_is_reported_and_left() {
         bot.stderr()
     );
     assert!(reply.contains("could not be reached"), "{reply}");
+    gateway.wait_for_op(4, 2).await;
     let updates = voice_updates(&gateway);
     assert_eq!(updates.last(), Some(&None), "left: {updates:?}");
     every_command_answers_at_once(&gateway, &rest, &bot).await;
