@@ -106,7 +106,7 @@ impl GainRamp {
 /// [`FilterControl::set_filters`] on the caller's thread, and the replaced one goes back to the
 /// control side to be dropped there. Exceptions: output that is not pulled keeps growing;
 /// several chains following one handle build their own engines when another took the prepared
-/// one; and a strong timescale speed-up (speed 2 × rate 5 was seen) still grows one buffer
+/// one; and a strong timescale speed-up (such as speed 2 × rate 5) may still grow one buffer
 /// once on the audio thread after the change (the dry run in `Engine::prepared` misses it).
 #[derive(Debug)]
 pub struct FilterChain {

@@ -72,10 +72,9 @@ const COPY_PIECE: usize = 512;
 /// `target.copy_from_slice(source)` (same lengths) in pieces of at most 2 KiB.
 ///
 /// With AVX2, glibc copies 4 KiB or more with `rep movsb`, and a 20 ms block is 7.5 KiB. On
-/// the AMD EPYC machines this project is measured on that took about twice as long as its
-/// vector loop: the full chain spent 9 % of its time in `memcpy`, and 4 % with the vector
-/// loop forced (`GLIBC_TUNABLES=glibc.cpu.x86_rep_movsb_threshold=10000000`). 2 KiB pieces
-/// stay below that threshold (on SSE2-only CPUs glibc's is 2 KiB, so there they still take
+/// AMD EPYC CPUs `rep movsb` is slower than glibc's vector loop at these sizes (compare with
+/// `GLIBC_TUNABLES=glibc.cpu.x86_rep_movsb_threshold=10000000`). 2 KiB pieces stay below
+/// that threshold (on SSE2-only CPUs glibc's is 2 KiB, so there they still take
 /// `rep movsb`), at the cost of a call per 2 KiB.
 #[inline]
 pub(crate) fn copy_samples(target: &mut [f32], source: &[f32]) {

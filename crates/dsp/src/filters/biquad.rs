@@ -135,8 +135,8 @@ impl Biquad {
     /// two samples: the sample-to-sample dependency is one step per sample. A new input is
     /// three steps from the output, so in a cascade (the karaoke's two band-passes) the
     /// second section waits three steps for the first, not five. (Summing the input terms
-    /// and `a2 · y[n−2]` first and the new input last measured faster for the karaoke and
-    /// slower for the bass boost: it makes `y[n−2]` three steps from `y[n]`.)
+    /// and `a2 · y[n−2]` first and the new input last would shorten the cascade's wait but
+    /// put `y[n−2]` three steps from `y[n]`, which slows a single section.)
     #[inline(always)]
     pub(crate) fn process<const FMA: bool>(&mut self, x: f64) -> f64 {
         let c = &self.coefficients;

@@ -49,13 +49,12 @@ struct BandVector {
 /// `difference` (`x[n] − x[n−2]` per channel) to `sum` (per frame, partial sums per lane).
 ///
 /// The lanes are summed to left and right only once per frame, after every pass: a halving
-/// tree in each pass cost more than the vector add to memory (measured on the 15 bands,
-/// 2,686× → 3,050× realtime).
+/// tree in each pass costs more than the vector add to memory.
 ///
 /// This is the portable loop: where AVX2 + FMA are there, [`bank`] runs instead. How many
 /// vectors one pass over the block runs side by side is a trade: more overlap more
-/// recurrences, but past the register file their state goes through the stack; two measured
-/// best with AVX2 (run 6: 1,970× → 2,260–2,290×).
+/// recurrences, but past the register file their state goes through the stack; two is the
+/// best trade with AVX2's sixteen registers.
 #[inline(always)]
 fn accumulate<const N: usize, const FMA: bool>(
     vectors: &mut [BandVector; N],

@@ -60,8 +60,8 @@ impl KaraokeFilter {
 
     /// Two passes per block: the low band of the mono sum (the cascade, a sample-to-sample
     /// recurrence) into a scratch buffer, then the centre removal and the band's return,
-    /// which has no recurrence and runs eight lanes wide. One pass doing both per frame
-    /// measured slower: the cascade's latency left the rest of each frame's work waiting.
+    /// which has no recurrence and runs eight lanes wide. Not one pass doing both per frame:
+    /// there the cascade's latency leaves the rest of each frame's work waiting.
     #[inline(always)]
     fn process_inline<const FMA: bool>(&mut self, block: &mut [f32]) {
         let level = self.level;

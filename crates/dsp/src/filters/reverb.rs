@@ -52,8 +52,8 @@ fn flushed(value: f32) -> f32 {
 
 /// Blocks of headroom in a comb's history beyond the one being written: the history is moved
 /// back to its start once every this many blocks. 12 costs about 56 KB per comb (0.9 MB for a
-/// reverb's 16). With 6 the move took 9 % of the reverb's time (`perf`); 12 measured 5 %
-/// faster.
+/// reverb's 16); fewer blocks move the history more often, and the move is then a noticeable
+/// share of the reverb's time.
 const HISTORY_BLOCKS: usize = 12;
 
 /// A damped feedback comb: `out = line[n − length]`, `store = out·(1 − damp) + store·damp`,
@@ -489,7 +489,7 @@ mod bank {
         /// [`run_inline`] as `pulp` runs it with AVX2 + FMA enabled: a struct with an
         /// `#[inline(always)]` method, not a closure, because only what is inlined into
         /// `pulp`'s entry point gets its CPU features and a closure is inlined at the
-        /// compiler's discretion (one build left this one out of line: 30× slower).
+        /// compiler's discretion, and out of line it runs without them.
         struct RunCombs<'a> {
             simd: Simd,
             combs: &'a mut [Comb; 8],

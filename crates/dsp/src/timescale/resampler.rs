@@ -47,7 +47,7 @@ const LANES: usize = 16;
 /// interleaved stereo of the same length, a multiple of `LANES`.
 ///
 /// Not inlined on purpose: inlined into the output loop, where the lengths are constants, the
-/// compiler unrolled it completely into narrow two-lane vectors and ran several times slower.
+/// compiler may unroll it completely into narrow two-lane vectors, which are much slower.
 /// Compiled for baseline x86-64 and for AVX2 + FMA, picked at run time ([`crate::kernel`]).
 #[inline(never)]
 #[multiversion::multiversion(targets("x86_64+avx2+fma"))]
@@ -433,7 +433,7 @@ mod vector {
     /// The output loop as `pulp` runs it with AVX2 + FMA enabled. A struct with an
     /// `#[inline(always)]` method rather than a closure: only what is inlined into `pulp`'s
     /// entry point gets its CPU features, and a closure is inlined at the compiler's
-    /// discretion (one build left the reverb's closure out of line and ran 30× slower).
+    /// discretion, and out of line it runs without them.
     #[cfg(target_arch = "x86_64")]
     struct Produce<'a> {
         simd: Simd,
