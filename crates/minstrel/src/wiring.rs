@@ -397,9 +397,8 @@ const OUTBOX_SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_sec
 /// and queue snapshots while the database is away.
 ///
 /// Queue snapshots are written at once on every change, not debounced: a trailing debounce
-/// loses the last acknowledged change when the process is killed inside its window (the
-/// console and voice e2e tests caught it), and "nothing acknowledged is lost" wins over saving
-/// writes.
+/// loses the last acknowledged change when the process is killed inside its window, and
+/// "nothing acknowledged is lost" wins over saving writes.
 pub(crate) struct Unsaved {
     pub(crate) outbox: minstrel_cache::Outbox,
     history: Arc<minstrel_app::BatchedHistoryRepo>,
