@@ -1272,7 +1272,7 @@ async fn a_burst_of_fifty_commands_runs_each_on_arrival_and_replies_keep_to_the_
         );
         to_effect.push(latency);
     }
-    // Replies are coalesced instead of queued for minutes; their latency is measured for
+    // Replies are coalesced rather than queued one by one; their latency is printed for
     // docs/BENCHMARKS.md, not asserted.
     let accepted: Vec<_> = harness
         .fake
