@@ -3,10 +3,14 @@
 
 use std::fmt;
 
+mod edit;
+
+pub use edit::{FilterChange, FilterKind};
+
 /// Why a filter specification was refused. Messages are written for the person who typed them.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum FilterError {
-    #[error("{filter}: {parameter} must be between {min} and {max} (got {value})")]
+    #[error("{filter}: {parameter} must be {range} (got {value})", range = edit::range_text(*min, *max))]
     OutOfRange {
         filter: &'static str,
         parameter: &'static str,
@@ -23,6 +27,20 @@ pub enum FilterError {
     NoSuchBand(usize),
     #[error("unknown preset \"{0}\"; try one of: {list}", list = Preset::names().join(", "))]
     UnknownPreset(String),
+    #[error("unknown filter \"{0}\"; the filters are {list}", list = FilterKind::names().join(", "))]
+    UnknownFilter(String),
+    #[error("{filter} has no parameter \"{given}\"; {filter} takes {expected}", expected = filter.parameters())]
+    UnknownParameter { filter: FilterKind, given: String },
+    #[error("{filter}: {parameter} must be a number, not \"{given}\"")]
+    NotANumber {
+        filter: FilterKind,
+        parameter: String,
+        given: String,
+    },
+    #[error("write {filter}'s settings as name=value (got \"{given}\"); {filter} takes {expected}", expected = filter.parameters())]
+    NotNameValue { filter: FilterKind, given: String },
+    #[error("say what to set; {filter} takes {expected}", expected = filter.parameters())]
+    NothingToSet { filter: FilterKind },
 }
 
 fn check(
@@ -494,7 +512,7 @@ impl Preset {
             Self::BassBoostExtreme => "extreme low-shelf bass boost (+12 dB, limited)",
             Self::Reverb => "room reverb",
             Self::Slow => "slowed down (rate 0.8)",
-            Self::Speed => "sped up (rate 1.25)",
+            Self::Speed => "sped up, same pitch (speed 1.25)",
             Self::Nightcore => "faster and higher (rate 1.25)",
             Self::Vaporwave => "slower, lower and darker (rate 0.8, low-pass)",
             Self::EightD => "sound circling your head (rotation 0.2 Hz, light reverb)",
@@ -564,7 +582,17 @@ impl Preset {
                 timescale: Some(rate(0.8)),
                 ..none
             },
-            Self::Speed | Self::Nightcore => FilterSpec {
+            // Speed keeps the pitch and nightcore raises it, so each is told apart by its spec
+            // (replies name the presets they recognise in the active filters).
+            Self::Speed => FilterSpec {
+                timescale: Some(Timescale {
+                    speed: 1.25,
+                    pitch: 1.0,
+                    rate: 1.0,
+                }),
+                ..none
+            },
+            Self::Nightcore => FilterSpec {
                 timescale: Some(rate(1.25)),
                 ..none
             },
