@@ -24,6 +24,12 @@ pub mod write_behind;
 #[cfg(test)]
 mod tests;
 
+/// docs/EXTENDING.md, whose examples (a source, a storage adapter, a front-end) compile and run
+/// as this crate's doctests so the guide stays true to the ports.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/EXTENDING.md")]
+pub struct ExtendingGuide;
+
 pub use bridge::{BridgeError, BridgePorts, BridgeService, LinkOutcome};
 pub use deadline_player::DeadlinePlayer;
 pub use error::MusicError;
