@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use minstrel_domain::filters::{FilterChange, FilterKind};
 use minstrel_domain::{DomainEvent, FilterSpec, GuildId, Preset};
 
 use crate::error::MusicError;
@@ -35,7 +36,42 @@ impl FilterService {
     ) -> Result<FilterSpec, MusicError> {
         let preset = Preset::parse(name)?;
         self.update(guild, actor, Some(preset), false, |current| {
-            current.merged_with(&preset.spec())
+            Ok(current.merged_with(&preset.spec()))
+        })
+        .await
+    }
+
+    /// Sets parameters of one filter, typed as `distortion sinOffset=0.1 scale=2`; the
+    /// parameters not named keep their current values.
+    ///
+    /// # Errors
+    /// The parse error (one sentence naming what is allowed), or as [`Self::apply_spec`].
+    pub async fn set_filter_params(
+        &self,
+        guild: GuildId,
+        actor: &Actor,
+        text: &str,
+    ) -> Result<FilterSpec, MusicError> {
+        let change = FilterChange::parse(text)?;
+        self.update(guild, actor, None, true, |current| {
+            Ok(change.apply(current)?)
+        })
+        .await
+    }
+
+    /// Turns one filter off (by its Lavalink name: `reverb`, `channelMix`, …), the others stay.
+    ///
+    /// # Errors
+    /// An unknown filter name, or as [`Self::reset`].
+    pub async fn remove_filter(
+        &self,
+        guild: GuildId,
+        actor: &Actor,
+        name: &str,
+    ) -> Result<FilterSpec, MusicError> {
+        let kind = FilterKind::parse(name)?;
+        self.update(guild, actor, None, false, |current| {
+            Ok(current.without(kind))
         })
         .await
     }
@@ -48,14 +84,14 @@ impl FilterService {
         spec: FilterSpec,
     ) -> Result<FilterSpec, MusicError> {
         self.update(guild, actor, None, true, |current| {
-            current.merged_with(&spec)
+            Ok(current.merged_with(&spec))
         })
         .await
     }
 
     /// Turns every filter off.
     pub async fn reset(&self, guild: GuildId, actor: &Actor) -> Result<FilterSpec, MusicError> {
-        self.update(guild, actor, None, false, |_| FilterSpec::default())
+        self.update(guild, actor, None, false, |_| Ok(FilterSpec::default()))
             .await
     }
 
@@ -70,7 +106,7 @@ impl FilterService {
         actor: &Actor,
         preset: Option<Preset>,
         manual: bool,
-        change: impl FnOnce(FilterSpec) -> FilterSpec,
+        change: impl FnOnce(FilterSpec) -> Result<FilterSpec, MusicError>,
     ) -> Result<FilterSpec, MusicError> {
         self.music.check_rate(actor)?;
         let session = self.music.session(guild).await?;
@@ -87,7 +123,7 @@ impl FilterService {
             }
             _ => {}
         }
-        let filters = change(session.filters);
+        let filters = change(session.filters)?;
         if session.queue.current().is_some() {
             self.music
                 .ports()

@@ -46,6 +46,16 @@ pub enum GuildCommand {
     ApplyPreset {
         name: String,
     },
+    /// Parameters of one filter, as typed: `distortion sinOffset=0.1` (parsed by the owner).
+    SetFilter {
+        text: String,
+    },
+    /// Turns one filter off by its name (`reverb`).
+    RemoveFilter {
+        name: String,
+    },
+    /// The active filters.
+    ShowFilters,
     ResetFilters,
     SetRepeat {
         mode: RepeatMode,
@@ -66,6 +76,9 @@ impl GuildCommand {
             Self::NowPlaying => "np",
             Self::SetVolume { .. } => "volume",
             Self::ApplyPreset { .. } => "filter",
+            Self::SetFilter { .. } => "filter_set",
+            Self::RemoveFilter { .. } => "filter_remove",
+            Self::ShowFilters => "filter_show",
             Self::ResetFilters => "filter_reset",
             Self::SetRepeat { .. } => "repeat",
             Self::Shuffle => "shuffle",
@@ -170,6 +183,13 @@ impl LocalCommandBus {
             GuildCommand::ApplyPreset { name } => {
                 CommandReply::Filters(self.filters.apply_preset(guild, actor, &name).await?)
             }
+            GuildCommand::SetFilter { text } => {
+                CommandReply::Filters(self.filters.set_filter_params(guild, actor, &text).await?)
+            }
+            GuildCommand::RemoveFilter { name } => {
+                CommandReply::Filters(self.filters.remove_filter(guild, actor, &name).await?)
+            }
+            GuildCommand::ShowFilters => CommandReply::Filters(self.filters.active(guild).await?),
             GuildCommand::ResetFilters => {
                 CommandReply::Filters(self.filters.reset(guild, actor).await?)
             }
@@ -436,6 +456,46 @@ impl GuildCommands {
         actor: &Actor,
     ) -> Result<FilterSpec, CommandError> {
         self.filters(guild, actor, GuildCommand::ResetFilters).await
+    }
+
+    /// # Errors
+    /// As [`FilterService::set_filter_params`], or the owner did not answer.
+    pub async fn set_filter(
+        &self,
+        guild: GuildId,
+        actor: &Actor,
+        text: &str,
+    ) -> Result<FilterSpec, CommandError> {
+        let command = GuildCommand::SetFilter {
+            text: text.to_owned(),
+        };
+        self.filters(guild, actor, command).await
+    }
+
+    /// # Errors
+    /// As [`FilterService::remove_filter`], or the owner did not answer.
+    pub async fn remove_filter(
+        &self,
+        guild: GuildId,
+        actor: &Actor,
+        name: &str,
+    ) -> Result<FilterSpec, CommandError> {
+        let command = GuildCommand::RemoveFilter {
+            name: name.to_owned(),
+        };
+        self.filters(guild, actor, command).await
+    }
+
+    /// `actor` is who asks (a read needs no permission, but travels with the command).
+    ///
+    /// # Errors
+    /// As [`FilterService::active`], or the owner did not answer.
+    pub async fn active_filters(
+        &self,
+        guild: GuildId,
+        actor: &Actor,
+    ) -> Result<FilterSpec, CommandError> {
+        self.filters(guild, actor, GuildCommand::ShowFilters).await
     }
 
     async fn filters(

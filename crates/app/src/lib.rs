@@ -15,6 +15,7 @@ pub mod playlists;
 pub mod policy;
 pub mod ports;
 pub mod preview;
+mod recent;
 pub mod redact;
 pub mod search;
 pub mod settings;

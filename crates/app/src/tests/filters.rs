@@ -293,3 +293,156 @@ async fn a_server_that_restricts_presets_refuses_hand_made_filters() {
     assert_eq!(error, MusicError::ManualFiltersNotAllowed);
     assert!(harness.take_player_calls().is_empty());
 }
+
+#[tokio::test]
+async fn one_filter_is_set_by_its_parameters_and_the_player_gets_it() {
+    let mut harness = Fixture::new().build();
+    start_playing(&mut harness).await;
+    let filters = service(&harness);
+    let nightcore = filters
+        .apply_preset(guild(), &Actor::console(), "nightcore")
+        .await
+        .unwrap();
+
+    let distorted = filters
+        .set_filter_params(
+            guild(),
+            &Actor::console(),
+            "distortion sinOffset=0.1 scale=2",
+        )
+        .await
+        .unwrap();
+    let louder = filters
+        .set_filter_params(guild(), &Actor::console(), "distortion offset=0.5")
+        .await
+        .unwrap();
+
+    let distortion = louder.distortion.unwrap();
+    assert_eq!(
+        (distortion.sin_offset, distortion.scale, distortion.offset),
+        (0.1, 2.0, 0.5),
+        "a second change keeps the parameters the first set"
+    );
+    assert_eq!(louder.timescale, nightcore.timescale, "the preset stays");
+    assert_eq!(louder.labels(), ["nightcore", "distortion"]);
+    assert_eq!(
+        harness.take_player_calls(),
+        [
+            PlayerCall::SetFilters(nightcore),
+            PlayerCall::SetFilters(distorted),
+            PlayerCall::SetFilters(louder)
+        ]
+    );
+    assert_eq!(harness.last_save().filters, louder);
+}
+
+#[tokio::test]
+async fn one_filter_is_removed_and_the_others_stay() {
+    let mut harness = Fixture::new().build();
+    start_playing(&mut harness).await;
+    let filters = service(&harness);
+    let eight_d = filters
+        .apply_preset(guild(), &Actor::console(), "8d")
+        .await
+        .unwrap();
+    harness.take_player_calls();
+    harness.take_events();
+
+    let without_reverb = filters
+        .remove_filter(guild(), &Actor::console(), "Reverb")
+        .await
+        .unwrap();
+
+    assert_eq!(without_reverb.reverb, None);
+    assert_eq!(without_reverb.rotation, eight_d.rotation);
+    assert_eq!(
+        harness.take_player_calls(),
+        [PlayerCall::SetFilters(without_reverb)]
+    );
+    assert_eq!(
+        harness.take_events(),
+        [DomainEvent::FiltersChanged {
+            guild: guild(),
+            filters: without_reverb
+        }]
+    );
+    assert_eq!(filters.active(guild()).await, Ok(without_reverb));
+}
+
+#[tokio::test]
+async fn a_bad_filter_change_is_one_sentence_and_reaches_no_player() {
+    let mut harness = Fixture::new().build();
+    start_playing(&mut harness).await;
+    let filters = service(&harness);
+
+    let error = filters
+        .set_filter_params(guild(), &Actor::console(), "distortion sinOffset=12")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "distortion: sinOffset must be between -10 and 10 (got 12)"
+    );
+    let error = filters
+        .remove_filter(guild(), &Actor::console(), "echo")
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        error,
+        MusicError::Filter(FilterError::UnknownFilter(_))
+    ));
+    assert!(harness.take_player_calls().is_empty());
+    assert_eq!(filters.active(guild()).await, Ok(FilterSpec::default()));
+}
+
+#[tokio::test]
+async fn a_server_that_restricts_presets_refuses_hand_set_parameters_but_not_removal() {
+    let mut fixture = Fixture::new();
+    fixture.guild_settings.allowed_filters = Some(vec![Preset::Reverb]);
+    let harness = fixture.build();
+    let filters = service(&harness);
+    filters
+        .apply_preset(guild(), &Actor::console(), "reverb")
+        .await
+        .unwrap();
+
+    assert_eq!(
+        filters
+            .set_filter_params(guild(), &Actor::console(), "reverb wet=1")
+            .await,
+        Err(MusicError::ManualFiltersNotAllowed)
+    );
+    let removed = filters
+        .remove_filter(guild(), &Actor::console(), "reverb")
+        .await
+        .unwrap();
+    assert!(removed.is_neutral());
+}
+
+#[tokio::test]
+async fn guild_commands_set_show_and_remove_one_filter() {
+    let mut harness = Fixture::new().build();
+    start_playing(&mut harness).await;
+    let commands = crate::GuildCommands::local(harness.music.clone());
+    let actor = Actor::console();
+
+    let set = commands
+        .set_filter(
+            guild(),
+            &actor,
+            "channelMix leftToRight=0.5 rightToLeft=0.5",
+        )
+        .await
+        .unwrap();
+    assert_eq!(set.channel_mix.unwrap().left_to_right, 0.5);
+    assert_eq!(commands.active_filters(guild(), &actor).await, Ok(set));
+    let removed = commands
+        .remove_filter(guild(), &actor, "channelMix")
+        .await
+        .unwrap();
+    assert!(removed.is_neutral());
+    assert_eq!(
+        harness.take_player_calls(),
+        [PlayerCall::SetFilters(set), PlayerCall::SetFilters(removed)]
+    );
+}

@@ -12,6 +12,7 @@ mod music;
 mod player_events;
 mod playlists;
 mod preview;
+mod recent;
 mod settings;
 
 use std::sync::{Arc, Mutex};

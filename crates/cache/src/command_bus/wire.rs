@@ -59,6 +59,9 @@ enum CommandJson {
     NowPlaying,
     SetVolume { percent: i64 },
     ApplyPreset { name: String },
+    SetFilter { text: String },
+    RemoveFilter { name: String },
+    ShowFilters,
     ResetFilters,
     SetRepeat { mode: String },
     Shuffle,
@@ -172,6 +175,9 @@ pub(super) fn encode_request(request: &Request) -> Result<String, String> {
         GuildCommand::NowPlaying => CommandJson::NowPlaying,
         &GuildCommand::SetVolume { percent } => CommandJson::SetVolume { percent },
         GuildCommand::ApplyPreset { name } => CommandJson::ApplyPreset { name: name.clone() },
+        GuildCommand::SetFilter { text } => CommandJson::SetFilter { text: text.clone() },
+        GuildCommand::RemoveFilter { name } => CommandJson::RemoveFilter { name: name.clone() },
+        GuildCommand::ShowFilters => CommandJson::ShowFilters,
         GuildCommand::ResetFilters => CommandJson::ResetFilters,
         GuildCommand::SetRepeat { mode } => CommandJson::SetRepeat {
             mode: mode.as_str().to_owned(),
@@ -232,6 +238,9 @@ pub(super) fn decode_request(text: &str) -> Result<Request, String> {
         CommandJson::NowPlaying => GuildCommand::NowPlaying,
         CommandJson::SetVolume { percent } => GuildCommand::SetVolume { percent },
         CommandJson::ApplyPreset { name } => GuildCommand::ApplyPreset { name },
+        CommandJson::SetFilter { text } => GuildCommand::SetFilter { text },
+        CommandJson::RemoveFilter { name } => GuildCommand::RemoveFilter { name },
+        CommandJson::ShowFilters => GuildCommand::ShowFilters,
         CommandJson::ResetFilters => GuildCommand::ResetFilters,
         CommandJson::SetRepeat { mode } => GuildCommand::SetRepeat {
             mode: repeat(&mode)?,
@@ -433,6 +442,13 @@ mod tests {
             GuildCommand::ApplyPreset {
                 name: "nightcore".to_owned(),
             },
+            GuildCommand::SetFilter {
+                text: "distortion sinOffset=0.1 scale=2".to_owned(),
+            },
+            GuildCommand::RemoveFilter {
+                name: "reverb".to_owned(),
+            },
+            GuildCommand::ShowFilters,
             GuildCommand::ResetFilters,
             GuildCommand::SetRepeat {
                 mode: RepeatMode::Queue,
@@ -494,6 +510,16 @@ mod tests {
         })));
         round_trip(CommandReply::Volume(Volume::new(150).unwrap()));
         round_trip(CommandReply::Filters(Preset::Nightcore.spec()));
+        let by_hand = [
+            "distortion sinOffset=0.1 scale=2",
+            "channelMix leftToRight=0.5",
+        ]
+        .into_iter()
+        .try_fold(Preset::EightD.spec(), |spec, text| {
+            minstrel_domain::filters::FilterChange::parse(text)?.apply(spec)
+        })
+        .unwrap();
+        round_trip(CommandReply::Filters(by_hand));
         round_trip(CommandReply::Shuffled(3));
     }
 
