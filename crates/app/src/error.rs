@@ -49,6 +49,8 @@ pub enum MusicError {
     Settings(#[from] SettingsError),
     #[error("no playlist called \"{0}\"")]
     NoSuchPlaylist(String),
+    #[error("the track is still loading; try again in a moment")]
+    StillOpening,
 }
 
 impl MusicError {

@@ -52,6 +52,20 @@ pub(crate) struct Session {
     /// The restored track and how many restarts brought it back unfinished, saved with the
     /// queue for the crash-loop guard (see [`MAX_RESTORED_STARTS`]).
     restored_attempts: Option<(TrackId, u32)>,
+    /// Counts the starts and stops of the player, so a start that was opening with the session
+    /// unlocked (see [`MusicService::start_current`]) knows on return whether a later command
+    /// replaced it.
+    start_seq: u64,
+    /// The player is opening a track or seeking with the session unlocked.
+    opening: bool,
+}
+
+impl Session {
+    /// A start or seek under way is no longer wanted (a stop, a leave, a lost connection).
+    fn supersede_opening(&mut self) {
+        self.start_seq = self.start_seq.wrapping_add(1);
+        self.opening = false;
+    }
 }
 
 /// What `play` did.
@@ -161,6 +175,8 @@ impl MusicService {
                 resuming: false,
                 idle_since: None,
                 restored_attempts: None,
+                start_seq: 0,
+                opening: false,
             }))
         });
         Ok(Arc::clone(session))
@@ -228,6 +244,7 @@ impl MusicService {
             warn!(%guild, channel = %voice_channel, %error, "the voice join failed");
             // A move to another channel failed: the old connection is gone too.
             let moved = session.voice_channel.take().is_some();
+            session.supersede_opening();
             if session.queue.requeue_current() {
                 session.state = PlaybackState::Stopped;
             }
@@ -259,6 +276,7 @@ impl MusicService {
             Ok(_) | Err(MusicError::Playback(PlaybackError::NothingPlaying)) => {}
             Err(error) => return Err(error),
         }
+        session.supersede_opening();
         self.ports.player.leave(guild).await?;
         session.voice_channel = None;
         if let Err(error) = self.ports.queue_store.delete(guild).await {
@@ -298,7 +316,7 @@ impl MusicService {
             .into_iter()
             .map(|info| self.new_track(info, actor))
             .collect();
-        let mut session = session.lock().await;
+        let mut session = session.lock_owned().await;
         let was_idle = session.queue.current().is_none();
         let (queued, first_index, rejected) = if tracks.len() == 1 {
             let index = session.queue.add(tracks[0].clone(), placement)?;
@@ -326,7 +344,7 @@ impl MusicService {
         if was_idle {
             self.apply_user_defaults(actor, &mut session).await;
             session.queue.advance(Advance::Skipped);
-            started = self.start_current(guild, &mut session).await;
+            (session, started) = self.start_current(guild, session).await;
             if started
                 .as_ref()
                 .is_some_and(|track| track.id == queued[0].id)
@@ -408,8 +426,17 @@ impl MusicService {
     }
 
     /// Plays the queue's current track; a track that fails to start is reported and the next
-    /// one is tried. Returns the track that started, if any.
-    async fn start_current(&self, guild: GuildId, session: &mut Session) -> Option<Track> {
+    /// one is tried. Returns the session again with the track that started, if any.
+    ///
+    /// The session is unlocked while the player opens the track: opening can take seconds (a
+    /// slow source, a broken voice connection up to the player's deadline), and every other
+    /// command of the guild answers meanwhile. A start that a later command replaced while it
+    /// was opening (a skip, a stop, a leave) returns `None` and leaves the session to it.
+    async fn start_current(
+        &self,
+        guild: GuildId,
+        mut session: OwnedMutexGuard<Session>,
+    ) -> (OwnedMutexGuard<Session>, Option<Track>) {
         session.skip_votes.clear();
         // Every failed attempt removes a track, so this ends.
         loop {
@@ -420,26 +447,33 @@ impl MusicService {
                         .publish(DomainEvent::QueueFinished { guild });
                 }
                 session.state = session.state.queue_finished();
-                return None;
+                return (session, None);
             };
             let start_at = session.queue.position();
             let options = OpenOptions::for_guild(&session.settings);
-            match self
+            let (volume, filters) = (session.volume, session.filters);
+            session.start_seq = session.start_seq.wrapping_add(1);
+            session.opening = true;
+            let seq = session.start_seq;
+            let slot = Arc::clone(OwnedMutexGuard::mutex(&session));
+            drop(session);
+            let result = self
                 .ports
                 .player
-                .play(
-                    guild,
-                    &track,
-                    start_at,
-                    session.volume,
-                    session.filters,
-                    options,
-                )
-                .await
-            {
+                .play(guild, &track, start_at, volume, filters, options)
+                .await;
+            session = slot.lock_owned().await;
+            if session.start_seq != seq {
+                debug!(%guild, track = %track.display_title(), "a later command replaced this start");
+                return (session, None);
+            }
+            session.opening = false;
+            match result {
                 Ok(()) => {
                     session.state = session.state.start();
                     info!(%guild, track = %track.display_title(), "track started");
+                    self.catch_up_controls(guild, &session, volume, filters)
+                        .await;
                     self.ports.events.publish(DomainEvent::TrackStarted {
                         guild,
                         track: track.clone(),
@@ -447,7 +481,7 @@ impl MusicService {
                     if !std::mem::take(&mut session.resuming) {
                         self.record_history(guild, &track).await;
                     }
-                    return Some(track);
+                    return (session, Some(track));
                 }
                 Err(error) => {
                     warn!(%guild, track = %track.display_title(), ?error, "track failed to start");
@@ -459,6 +493,27 @@ impl MusicService {
                     session.queue.advance(Advance::Skipped);
                 }
             }
+        }
+    }
+
+    /// A volume or filter change that came while the track was opening reached the session but
+    /// not the new track: it is applied now.
+    async fn catch_up_controls(
+        &self,
+        guild: GuildId,
+        session: &Session,
+        volume: Volume,
+        filters: FilterSpec,
+    ) {
+        if session.volume != volume
+            && let Err(error) = self.ports.player.set_volume(guild, session.volume).await
+        {
+            warn!(%guild, ?error, "could not apply the volume set while the track opened");
+        }
+        if session.filters != filters
+            && let Err(error) = self.ports.player.set_filters(guild, session.filters).await
+        {
+            warn!(%guild, ?error, "could not apply the filters set while the track opened");
         }
     }
 
@@ -484,7 +539,7 @@ impl MusicService {
         let Some(session) = self.existing_session(event.guild) else {
             return;
         };
-        let mut session = session.lock().await;
+        let mut session = session.lock_owned().await;
         if let PlayerEventKind::Disconnected(reason) = &event.kind {
             self.output_lost(event.guild, &mut session, reason).await;
             return;
@@ -517,7 +572,7 @@ impl MusicService {
             reason,
         });
         session.queue.advance(advance);
-        self.start_current(guild, &mut session).await;
+        let (session, _) = self.start_current(guild, session).await;
         self.persist(guild, &session).await;
     }
 
@@ -542,6 +597,7 @@ impl MusicService {
             queued: session.queue.len(),
         });
         session.state = PlaybackState::Stopped;
+        session.supersede_opening();
         session.voice_channel = None;
         session.skip_votes.clear();
         session.idle_since = None;
@@ -639,6 +695,7 @@ impl MusicService {
 
     pub async fn pause(&self, guild: GuildId, actor: &Actor) -> Result<(), MusicError> {
         let mut session = self.authorized(guild, actor, Action::Pause).await?;
+        refuse_while_opening(&session)?;
         let next = session.state.pause()?;
         self.ports.player.pause(guild).await?;
         session.state = next;
@@ -652,6 +709,7 @@ impl MusicService {
 
     pub async fn resume(&self, guild: GuildId, actor: &Actor) -> Result<(), MusicError> {
         let mut session = self.authorized(guild, actor, Action::Resume).await?;
+        refuse_while_opening(&session)?;
         let next = session.state.resume()?;
         self.ports.player.resume(guild).await?;
         session.state = next;
@@ -664,20 +722,20 @@ impl MusicService {
     pub async fn skip(&self, guild: GuildId, actor: &Actor) -> Result<SkipOutcome, MusicError> {
         self.check_rate(actor)?;
         let session = self.session(guild).await?;
-        let mut session = session.lock().await;
+        let session = session.lock_owned().await;
         let current = session
             .queue
             .current()
             .cloned()
             .ok_or(MusicError::NothingPlaying)?;
         authorize(actor, Action::Skip, &session.settings, Some(&current))?;
-        Ok(self.skip_locked(guild, &mut session, current).await)
+        Ok(self.skip_locked(guild, session, current).await)
     }
 
     async fn skip_locked(
         &self,
         guild: GuildId,
-        session: &mut Session,
+        mut session: OwnedMutexGuard<Session>,
         current: Track,
     ) -> SkipOutcome {
         if let Err(error) = self.ports.player.stop(guild).await {
@@ -693,8 +751,8 @@ impl MusicService {
             reason: EndReason::Skipped,
         });
         session.queue.advance(Advance::Skipped);
-        let next = self.start_current(guild, session).await;
-        self.persist(guild, session).await;
+        let (session, next) = self.start_current(guild, session).await;
+        self.persist(guild, &session).await;
         SkipOutcome {
             skipped: current,
             next,
@@ -710,7 +768,7 @@ impl MusicService {
     ) -> Result<VoteOutcome, MusicError> {
         self.check_rate(actor)?;
         let session = self.session(guild).await?;
-        let mut session = session.lock().await;
+        let mut session = session.lock_owned().await;
         let current = session
             .queue
             .current()
@@ -722,7 +780,7 @@ impl MusicService {
         let votes = session.skip_votes.len();
         let needed = session.settings.votes_needed(listeners);
         let skipped = if votes >= needed {
-            Some(self.skip_locked(guild, &mut session, current).await)
+            Some(self.skip_locked(guild, session, current).await)
         } else {
             None
         };
@@ -757,7 +815,7 @@ impl MusicService {
             });
         }
         session.queue.skip_to(index)?;
-        let started = self.start_current(guild, &mut session).await;
+        let (session, started) = self.start_current(guild, session).await;
         self.persist(guild, &session).await;
         started.ok_or(MusicError::NothingPlaying)
     }
@@ -767,7 +825,7 @@ impl MusicService {
         let mut session = self.authorized(guild, actor, Action::Previous).await?;
         session.queue.previous()?;
         let _ = self.ports.player.stop(guild).await;
-        let started = self.start_current(guild, &mut session).await;
+        let (session, started) = self.start_current(guild, session).await;
         self.persist(guild, &session).await;
         started.ok_or(MusicError::NothingPlaying)
     }
@@ -792,6 +850,7 @@ impl MusicService {
             return Ok(removed);
         };
         self.ports.player.stop(guild).await?;
+        session.supersede_opening();
         let removed = session.queue.stop();
         session.state = session.state.stop().unwrap_or(PlaybackState::Stopped);
         self.ports.events.publish(DomainEvent::TrackEnded {
@@ -820,7 +879,22 @@ impl MusicService {
         {
             return Err(MusicError::SeekPastEnd(format_duration(duration)));
         }
-        self.ports.player.seek(guild, position).await?;
+        refuse_while_opening(&session)?;
+        // The player reopens the track at the position, which can take as long as a start:
+        // the session is unlocked meanwhile, as in `start_current`.
+        session.start_seq = session.start_seq.wrapping_add(1);
+        session.opening = true;
+        let seq = session.start_seq;
+        let slot = Arc::clone(OwnedMutexGuard::mutex(&session));
+        drop(session);
+        let sought = self.ports.player.seek(guild, position).await;
+        let mut session = slot.lock_owned().await;
+        if session.start_seq != seq {
+            // A skip, stop or leave came first: the seek no longer matters.
+            return Ok(());
+        }
+        session.opening = false;
+        sought?;
         session.queue.set_position(position);
         self.ports
             .events
@@ -1078,7 +1152,7 @@ impl MusicService {
             let (saved_current, saved_upcoming, saved_position, attempts) =
                 self.guard_restored_current(&snapshot);
             let session = self.session(guild).await?;
-            let mut session = session.lock().await;
+            let mut session = session.lock_owned().await;
             if session.queue.current().is_some() || !session.queue.is_empty() {
                 // Somebody played here between start-up and the restore (with Discord the
                 // restore waits for READY): what they asked for wins over the snapshot.
@@ -1120,7 +1194,7 @@ impl MusicService {
                 session.restored_attempts = Some((track.id, attempts.saturating_add(1)));
                 self.persist(guild, &session).await;
                 session.resuming = true;
-                self.start_current(guild, &mut session).await;
+                (session, _) = self.start_current(guild, session).await;
                 if snapshot.paused
                     && session.state == PlaybackState::Playing
                     && self.ports.player.pause(guild).await.is_ok()
@@ -1165,6 +1239,14 @@ pub const MAX_RESTORED_STARTS: u32 = 2;
 /// The notice for a track the crash-loop guard dropped.
 const CRASH_LOOP_REASON: &str =
     "the bot stopped twice while playing it after a restart, so it was taken off the queue";
+
+/// A track is still opening (or seeking): the player has nothing to pause or seek yet.
+fn refuse_while_opening(session: &Session) -> Result<(), MusicError> {
+    if session.opening {
+        return Err(MusicError::StillOpening);
+    }
+    Ok(())
+}
 
 impl std::fmt::Debug for MusicService {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

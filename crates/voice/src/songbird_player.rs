@@ -75,6 +75,10 @@ pub struct SongbirdPlayer {
     songbird: OnceLock<Arc<Songbird>>,
     playing: Arc<Mutex<HashMap<GuildId, Playing>>>,
     generation: AtomicU64,
+    /// The latest start, seek or stop asked for in each guild (a number from `generation`).
+    /// Opening a track takes time; a request that a later one replaced meanwhile ends without
+    /// playing, so a slow open never replaces the track asked for after it.
+    latest: Mutex<HashMap<GuildId, u64>>,
     events: broadcast::Sender<PlayerEvent>,
     /// Guilds whose `Call` has a [`ConnectionWatcher`]: songbird keeps one `Call` per guild
     /// across joins, and a second watcher would count every reconnect twice.
@@ -99,7 +103,7 @@ impl std::fmt::Debug for SongbirdPlayer {
 /// and the `swap_remove` it does then leaves the call moved into the freed slot with its own
 /// RTP header over the ciphertext of the call that left: that packet, sealed with another
 /// session's key, cannot be decrypted (`scheduler/live.rs`, `offload_mixer` called from
-/// `run_once`; our three-guild voice e2e caught it on a loaded CI machine). Calls still start
+/// `run_once`; the three-guild voice e2e test covers it). Calls still start
 /// on a new thread once one holds 16, and each call costs a small part of the 20 ms tick, so
 /// the hand-over buys little and its cost is a lost packet in two guilds.
 ///
@@ -137,6 +141,7 @@ impl SongbirdPlayer {
             songbird: OnceLock::new(),
             playing: Arc::new(Mutex::new(HashMap::new())),
             generation: AtomicU64::new(1),
+            latest: Mutex::new(HashMap::new()),
             events,
             watched: Mutex::new(HashSet::new()),
             stuck_after: DEFAULT_STUCK_AFTER,
@@ -193,6 +198,23 @@ impl SongbirdPlayer {
         })
     }
 
+    /// Records a new request for the guild, replacing any before it; returns its number.
+    fn request(&self, guild: GuildId) -> u64 {
+        let request = self.generation.fetch_add(1, Ordering::Relaxed);
+        self.lock_latest().insert(guild, request);
+        request
+    }
+
+    fn is_latest(&self, guild: GuildId, request: u64) -> bool {
+        self.lock_latest().get(&guild) == Some(&request)
+    }
+
+    fn lock_latest(&self) -> std::sync::MutexGuard<'_, HashMap<GuildId, u64>> {
+        self.latest
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     fn lock_playing(&self) -> std::sync::MutexGuard<'_, HashMap<GuildId, Playing>> {
         self.playing
             .lock()
@@ -222,6 +244,7 @@ impl SongbirdPlayer {
         let call = songbird
             .get(songbird_guild(guild)?)
             .ok_or(PlayerError::NotConnected)?;
+        let generation = self.request(guild);
         let opener = Arc::clone(&self.opener);
         let opened_track = track.clone();
         let open =
@@ -236,9 +259,13 @@ impl SongbirdPlayer {
                 ));
             }
         };
+        if !self.is_latest(guild, generation) {
+            // A later start, seek, stop or leave came while this track opened: it wins.
+            debug!(%guild, track = %track.display_title(), "dropped an opened track a later request replaced");
+            return Ok(());
+        }
         let feed = Feed::from_stream(guild, stream)
             .map_err(|error| PlayerError::Internal(format!("cannot start a reader: {error}")))?;
-        let generation = self.generation.fetch_add(1, Ordering::Relaxed);
         let reporter = Reporter {
             guild,
             track: track.id,
@@ -318,6 +345,7 @@ impl Player for SongbirdPlayer {
         // join starts afresh.
         let cause = join_failure(&error);
         warn!(%guild, %channel, cause, error = %error, "the voice join failed; leaving");
+        self.lock_latest().remove(&guild);
         self.lock_playing().remove(&guild);
         self.watched
             .lock()
@@ -330,6 +358,7 @@ impl Player for SongbirdPlayer {
     }
 
     async fn leave(&self, guild: GuildId) -> Result<(), PlayerError> {
+        self.lock_latest().remove(&guild);
         self.lock_playing().remove(&guild);
         // `remove` drops the `Call` and its watcher; the next join gets a new one.
         self.watched
@@ -373,6 +402,7 @@ impl Player for SongbirdPlayer {
     }
 
     async fn stop(&self, guild: GuildId) -> Result<(), PlayerError> {
+        self.request(guild);
         // Removed first, so the End event of the stopped track is recognised as ours.
         let playing = self.lock_playing().remove(&guild);
         if let Some(playing) = playing {

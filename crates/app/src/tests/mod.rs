@@ -9,6 +9,7 @@
 
 mod filters;
 mod music;
+mod opening;
 mod player_events;
 mod playlists;
 mod preview;
