@@ -3,7 +3,6 @@
 use std::fmt::Write as _;
 
 use minstrel_app::{GuildSettingChange, MusicError, NowPlaying, QueuePage};
-use minstrel_domain::filters::{Equalizer, Timescale};
 use minstrel_domain::track::{format_duration, parse_duration};
 use minstrel_domain::{AddPosition, FilterSpec, RepeatMode};
 
@@ -51,8 +50,13 @@ commands (the same names as on Discord):
   remove <n>            remove queue position n
   move <from> <to>      move a track in the queue
   filter <preset...>    e.g. filter nightcore 8d  (filter list | filter reset)
-  filter eq <band:gain,...>            e.g. filter eq 0:0.2,1:0.15
-  filter timescale speed=1.1 pitch=1 rate=1
+  filter set <filter> <name=value...>  e.g. filter set distortion sinOffset=0.1 scale=2
+                        (filters: volume, equalizer, karaoke, timescale, tremolo, vibrato,
+                        rotation, distortion, channelMix, lowPass, bassBoost, reverb)
+  filter eq <band=gain ...>            e.g. filter eq 0=0.2 1=0.15
+  filter remove <filter>               e.g. filter remove reverb
+  filter show           every active filter with its parameters
+  history [page]        the tracks this player played lately, newest first
   playlist create|add|addto|remove|use|show|list|delete ...
   settings [normalisation on|off]      show or change this player's settings
   wait                  wait until the queue has finished
@@ -180,7 +184,7 @@ impl Console {
                 music.leave(guild, actor).await?;
                 Reply::text("left")
             }
-            "history" => Reply::text("history is kept for Discord users"),
+            "history" => self.history(rest).await?,
             "wait" => Reply {
                 text: String::new(),
                 action: ReplyAction::Wait,
@@ -248,12 +252,13 @@ impl Console {
     async fn filter(&self, rest: &str) -> Result<Reply, CommandError> {
         let filters = &self.services.filters;
         let (guild, actor) = (self.guild, &self.actor);
-        let mut words = rest.split_whitespace();
-        let first = words.next().unwrap_or("");
+        let (first, args) = rest
+            .split_once(char::is_whitespace)
+            .map_or((rest, ""), |(first, args)| (first, args.trim()));
         let spec = match first.to_lowercase().as_str() {
             "" | "show" => {
                 let active = filters.active(guild).await?;
-                return Ok(Reply::text(format_filters(&active)));
+                return Ok(Reply::text(describe_filters(&active)));
             }
             "list" => {
                 let mut text = String::from("presets:");
@@ -263,31 +268,69 @@ impl Console {
                 return Ok(Reply::text(text));
             }
             "reset" | "off" | "clear" | "none" => filters.reset(guild, actor).await?,
-            "eq" | "equalizer" => {
-                let bands = parse_bands(words.next().unwrap_or(""))?;
-                let spec = FilterSpec {
-                    equalizer: Some(Equalizer::from_bands(&bands)?),
-                    ..FilterSpec::default()
-                };
-                filters.apply_spec(guild, actor, spec).await?
+            "set" if args.is_empty() => {
+                return Err(usage(
+                    "filter set <filter> <name=value...>, e.g. filter set distortion sinOffset=0.1",
+                ));
             }
-            "timescale" => {
-                let timescale = parse_timescale(words)?;
-                let spec = FilterSpec {
-                    timescale: Some(timescale),
-                    ..FilterSpec::default()
-                };
-                filters.apply_spec(guild, actor, spec).await?
+            "set" => {
+                let spec = filters.set_filter_params(guild, actor, args).await?;
+                return Ok(Reply::text(describe_filters(&spec)));
+            }
+            // The equalizer and timescale keep their short forms (`filter eq 0=0.2`).
+            "eq" | "equalizer" | "timescale" => {
+                let spec = filters.set_filter_params(guild, actor, rest).await?;
+                return Ok(Reply::text(describe_filters(&spec)));
+            }
+            "remove" | "rm" if args.is_empty() => {
+                return Err(usage("filter remove <filter>, e.g. filter remove reverb"));
+            }
+            "remove" | "rm" => {
+                let spec = filters.remove_filter(guild, actor, args).await?;
+                return Ok(Reply::text(format!(
+                    "{} off; {}",
+                    args.trim(),
+                    format_filters(&spec)
+                )));
             }
             _ => {
                 let mut spec = FilterSpec::default();
-                for name in std::iter::once(first).chain(words) {
+                for name in rest.split_whitespace() {
                     spec = filters.apply_preset(guild, actor, name).await?;
                 }
                 spec
             }
         };
         Ok(Reply::text(format_filters(&spec)))
+    }
+
+    /// The tracks this guild's player played lately: the console has no Discord user whose
+    /// durable history could be shown, so it shows the player's own.
+    async fn history(&self, rest: &str) -> Result<Reply, CommandError> {
+        const PER_PAGE: usize = 10;
+        let page = if rest.is_empty() {
+            1
+        } else {
+            parse_number(rest)?.max(1)
+        };
+        let tracks = self
+            .services
+            .music
+            .recently_played(self.guild, page, PER_PAGE)
+            .await?;
+        if tracks.is_empty() {
+            return Ok(Reply::text(if page == 1 {
+                "nothing played yet"
+            } else {
+                "no tracks on that page"
+            }));
+        }
+        let mut text = String::from("played lately, newest first:");
+        for (index, track) in tracks.iter().enumerate() {
+            let number = (page - 1) * PER_PAGE + index + 1;
+            let _ = write!(text, "\n{number:>3}. {}", describe(track));
+        }
+        Ok(Reply::text(text))
     }
 
     /// `settings` shows the guild settings the console can change; `settings normalisation
@@ -437,45 +480,6 @@ fn parse_position(text: &str) -> Result<usize, CommandError> {
         .ok_or_else(|| usage("positions start at 1"))
 }
 
-fn parse_bands(text: &str) -> Result<Vec<(usize, f32)>, CommandError> {
-    text.split(',')
-        .filter(|part| !part.trim().is_empty())
-        .map(|part| {
-            let (band, gain) = part
-                .split_once(':')
-                .ok_or_else(|| usage("filter eq <band:gain,...>, e.g. filter eq 0:0.2,1:0.15"))?;
-            let band = band
-                .trim()
-                .parse()
-                .map_err(|_| usage("a band is a number from 0 to 14"))?;
-            let gain = gain
-                .trim()
-                .parse()
-                .map_err(|_| usage("a gain is a number from -0.25 to 1.0"))?;
-            Ok((band, gain))
-        })
-        .collect()
-}
-
-fn parse_timescale<'a>(words: impl Iterator<Item = &'a str>) -> Result<Timescale, CommandError> {
-    let (mut speed, mut pitch, mut rate) = (1.0, 1.0, 1.0);
-    for word in words {
-        let (key, value) = word
-            .split_once('=')
-            .ok_or_else(|| usage("filter timescale speed=1.1 pitch=1 rate=1"))?;
-        let value: f32 = value
-            .parse()
-            .map_err(|_| usage("timescale values are numbers"))?;
-        match key {
-            "speed" => speed = value,
-            "pitch" => pitch = value,
-            "rate" => rate = value,
-            _ => return Err(usage("timescale takes speed=, pitch= and rate=")),
-        }
-    }
-    Ok(Timescale::new(speed, pitch, rate)?)
-}
-
 fn describe(track: &minstrel_domain::Track) -> String {
     match track.duration {
         Some(duration) => format!("{} [{}]", track.display_title(), format_duration(duration)),
@@ -483,12 +487,23 @@ fn describe(track: &minstrel_domain::Track) -> String {
     }
 }
 
+/// The active filters, named after the presets the user chose (`filters: nightcore, reverb`).
 fn format_filters(spec: &FilterSpec) -> String {
-    let names = spec.active_names();
+    let names = spec.labels();
     if names.is_empty() {
         "filters: none".to_owned()
     } else {
         format!("filters: {}", names.join(", "))
+    }
+}
+
+/// Every active filter with its parameters, one a line.
+fn describe_filters(spec: &FilterSpec) -> String {
+    let lines = spec.describe();
+    if lines.is_empty() {
+        "filters: none".to_owned()
+    } else {
+        format!("filters:\n  {}", lines.join("\n  "))
     }
 }
 

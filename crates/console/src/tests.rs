@@ -11,7 +11,7 @@ use minstrel_app::{
     FilterService, HistoryService, MusicPorts, MusicService, PlaylistService, RateLimit,
     SettingsService,
 };
-use minstrel_domain::{GuildSettings, SourceKind};
+use minstrel_domain::{FilterSpec, GuildSettings, SourceKind};
 use tokio::sync::broadcast;
 
 use crate::{Console, ConsoleServices, Mode, ReplyAction};
@@ -109,7 +109,124 @@ async fn play_then_queue_then_np() {
     assert!(now.contains("0:30/1:35"), "{now}");
     assert_eq!(
         console.execute("filter nightcore").await.text,
-        "filters: timescale"
+        "filters: nightcore",
+        "the reply names the preset chosen, not its effects"
+    );
+}
+
+fn recording_player(sent: &Arc<Mutex<Vec<FilterSpec>>>) -> MockPlayer {
+    let mut player = MockPlayer::new();
+    player.expect_play().returning(|_, _, _, _, _, _| Ok(()));
+    let log = Arc::clone(sent);
+    player.expect_set_filters().returning(move |_, spec| {
+        log.lock().unwrap().push(spec);
+        Ok(())
+    });
+    let (sender, _) = broadcast::channel(4);
+    player.expect_events().returning(move || sender.subscribe());
+    player
+}
+
+fn resolving() -> MockTrackResolver {
+    let mut resolver = MockTrackResolver::new();
+    resolver
+        .expect_resolve()
+        .returning(|query| Ok(vec![info(query)]));
+    resolver
+}
+
+#[tokio::test]
+async fn one_filter_is_set_shown_and_removed_by_name() {
+    let sent: Arc<Mutex<Vec<FilterSpec>>> = Arc::default();
+    let console = console(resolving(), recording_player(&sent));
+    console.execute("play first").await;
+
+    assert_eq!(console.execute("filter 8d").await.text, "filters: 8d");
+    assert_eq!(
+        console
+            .execute("filter set distortion sinOffset=0.1 scale=2")
+            .await
+            .text,
+        "filters:\n  rotation rotationHz=0.2 (8d)\n  distortion sinOffset=0.1 sinScale=1 \
+         cosOffset=0 cosScale=1 tanOffset=0 tanScale=1 offset=0 scale=2\n  \
+         reverb roomSize=0.3 damping=0.5 wet=0.15 (8d)"
+    );
+    let distortion = sent.lock().unwrap().last().unwrap().distortion.unwrap();
+    assert_eq!((distortion.sin_offset, distortion.scale), (0.1, 2.0));
+
+    console
+        .execute("filter set channelMix leftToRight=0.5 rightToLeft=0.5")
+        .await;
+    console.execute("filter eq 0=0.2").await;
+    let show = console.execute("filter show").await.text;
+    assert!(
+        show.contains("channelMix leftToLeft=1 leftToRight=0.5 rightToLeft=0.5 rightToRight=1")
+            && show.contains("equalizer 0=0.2"),
+        "{show}"
+    );
+
+    assert_eq!(
+        console.execute("filter remove reverb").await.text,
+        "reverb off; filters: equalizer, rotation, distortion, channelMix"
+    );
+    let last = *sent.lock().unwrap().last().unwrap();
+    assert_eq!(last.reverb, None);
+    assert!(last.rotation.is_some() && last.distortion.is_some());
+}
+
+#[tokio::test]
+async fn a_bad_filter_setting_names_what_is_allowed() {
+    let sent: Arc<Mutex<Vec<FilterSpec>>> = Arc::default();
+    let console = console(resolving(), recording_player(&sent));
+    console.execute("play first").await;
+    assert_eq!(
+        console
+            .execute("filter set distortion sinOffset=11")
+            .await
+            .text,
+        "error: distortion: sinOffset must be between -10 and 10 (got 11)"
+    );
+    let unknown = console.execute("filter set wobble x=1").await.text;
+    assert!(
+        unknown.starts_with("error: unknown filter \"wobble\"") && unknown.contains("channelMix"),
+        "{unknown}"
+    );
+    let key = console.execute("filter set karaoke pitch=1").await.text;
+    assert!(
+        key.contains("karaoke has no parameter \"pitch\"") && key.contains("monoLevel"),
+        "{key}"
+    );
+    assert!(
+        console
+            .execute("filter remove")
+            .await
+            .text
+            .starts_with("usage: filter remove")
+    );
+    assert!(
+        sent.lock().unwrap().is_empty(),
+        "nothing reached the player"
+    );
+}
+
+#[tokio::test]
+async fn history_lists_what_this_player_played_newest_first() {
+    let mut player = playing_player();
+    player.expect_stop().returning(|_| Ok(()));
+    let console = console(resolving(), player);
+    assert_eq!(console.execute("history").await.text, "nothing played yet");
+    console.execute("play first").await;
+    console.execute("play second").await;
+    console.execute("play third").await;
+    console.execute("skip").await;
+    console.execute("skip").await;
+    assert_eq!(
+        console.execute("history").await.text,
+        "played lately, newest first:\n  1. second [1:35]\n  2. first [1:35]"
+    );
+    assert_eq!(
+        console.execute("history 2").await.text,
+        "no tracks on that page"
     );
 }
 

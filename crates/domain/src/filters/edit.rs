@@ -191,9 +191,11 @@ impl FilterKind {
             }
             _ => {
                 let params = self.params();
-                let same = params
-                    .iter()
-                    .all(|p| p.min == params[0].min && p.max == params[0].max);
+                // Exactly the same bounds (the tables repeat the same constants).
+                let same = params.iter().all(|p| {
+                    p.min.to_bits() == params[0].min.to_bits()
+                        && p.max.to_bits() == params[0].max.to_bits()
+                });
                 if same && params.len() > 1 {
                     let keys: Vec<&str> = params.iter().map(|p| p.key).collect();
                     format!(
