@@ -1,0 +1,283 @@
+//! `MusicService`: the playback use cases of one bot (join, play, pause, skip, queue, …).
+//!
+//! This module holds the service, a guild's session and what the use cases answer; the use
+//! cases are grouped by what they do: [`voice`] (join, leave), [`queueing`] (play and the
+//! queue's commands), [`transport`] (pause, skip, seek, …), [`starting`] (starting the current
+//! track) and [`lifecycle`] (the player's events, checkpoints, restore).
+
+mod lifecycle;
+mod queueing;
+mod starting;
+mod transport;
+mod voice;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex as StdMutex};
+use std::time::{Duration, SystemTime};
+
+use minstrel_domain::{
+    ChannelId, DomainEvent, FilterSpec, GuildId, GuildSettings, PlaybackState, Queue, RepeatMode,
+    RequesterId, Track, TrackId, Volume,
+};
+use tokio::sync::{Mutex, OwnedMutexGuard};
+use tracing::warn;
+
+use crate::error::MusicError;
+use crate::policy::{Action, Actor, RateLimit, authorize};
+use crate::ports::{
+    Clock, EventBus, HistoryRepo, Player, PlaylistRepo, QueueSnapshot, QueueStore, SettingsRepo,
+    TrackInfo, TrackResolver,
+};
+
+/// The adapters the music use cases work through.
+#[derive(Clone)]
+pub struct MusicPorts {
+    pub resolver: Arc<dyn TrackResolver>,
+    pub player: Arc<dyn Player>,
+    pub settings: Arc<dyn SettingsRepo>,
+    pub playlists: Arc<dyn PlaylistRepo>,
+    pub history: Arc<dyn HistoryRepo>,
+    pub queue_store: Arc<dyn QueueStore>,
+    pub events: Arc<dyn EventBus>,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// One guild's live state.
+#[derive(Debug)]
+pub(crate) struct Session {
+    pub(crate) queue: Queue,
+    pub(crate) state: PlaybackState,
+    pub(crate) volume: Volume,
+    pub(crate) filters: FilterSpec,
+    pub(crate) settings: GuildSettings,
+    voice_channel: Option<ChannelId>,
+    text_channel: Option<ChannelId>,
+    skip_votes: HashSet<RequesterId>,
+    /// The next start resumes a restored track: it was already recorded in history.
+    resuming: bool,
+    /// When the player was first seen with nothing playing, for the idle timeout.
+    idle_since: Option<SystemTime>,
+    /// The restored track and how many restarts brought it back unfinished, saved with the
+    /// queue for the crash-loop guard (see [`MAX_RESTORED_STARTS`]).
+    restored_attempts: Option<(TrackId, u32)>,
+    /// Counts the starts and stops of the player, so a start that was opening with the session
+    /// unlocked (see [`MusicService::start_current`]) knows on return whether a later command
+    /// replaced it.
+    start_seq: u64,
+    /// The player is opening a track or seeking with the session unlocked.
+    opening: bool,
+}
+
+impl Session {
+    /// A start or seek under way is no longer wanted (a stop, a leave, a lost connection).
+    fn supersede_opening(&mut self) {
+        self.start_seq = self.start_seq.wrapping_add(1);
+        self.opening = false;
+    }
+}
+
+/// What `play` did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlayOutcome {
+    /// The tracks that were queued, in order.
+    pub queued: Vec<Track>,
+    /// 0-based queue position of the first queued track, `None` when it started at once.
+    pub position: Option<usize>,
+    /// The track that started playing because the player was idle.
+    pub started: Option<Track>,
+    /// Tracks that did not fit in the queue.
+    pub rejected: usize,
+}
+
+/// What `skip` did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SkipOutcome {
+    pub skipped: Track,
+    pub next: Option<Track>,
+}
+
+/// A vote to skip.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VoteOutcome {
+    pub votes: usize,
+    pub needed: usize,
+    pub skipped: Option<SkipOutcome>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NowPlaying {
+    pub track: Track,
+    pub position: Duration,
+    pub state: PlaybackState,
+    pub volume: Volume,
+    pub filters: FilterSpec,
+    pub repeat: RepeatMode,
+    pub upcoming: usize,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueuePage {
+    pub current: Option<Track>,
+    /// 0-based positions and tracks of this page.
+    pub items: Vec<(usize, Track)>,
+    /// 1-based page number actually shown (clamped).
+    pub page: usize,
+    pub pages: usize,
+    pub total: usize,
+    pub total_duration: Duration,
+    pub repeat: RepeatMode,
+}
+
+/// The music use cases. Cheap to share: wrap in `Arc`.
+pub struct MusicService {
+    ports: MusicPorts,
+    sessions: StdMutex<HashMap<GuildId, Arc<Mutex<Session>>>>,
+    next_track_id: AtomicU64,
+    rate_limit: RateLimit,
+}
+
+impl MusicService {
+    pub fn new(ports: MusicPorts, rate_limit: RateLimit) -> Self {
+        Self {
+            ports,
+            sessions: StdMutex::new(HashMap::new()),
+            next_track_id: AtomicU64::new(1),
+            rate_limit,
+        }
+    }
+
+    pub(crate) fn ports(&self) -> &MusicPorts {
+        &self.ports
+    }
+
+    /// What happens to every guild's player from now on (the event bus these use cases
+    /// publish to), for front-ends that tell their users unasked.
+    pub fn events(&self) -> tokio::sync::broadcast::Receiver<DomainEvent> {
+        self.ports.events.subscribe()
+    }
+
+    pub(crate) async fn session(&self, guild: GuildId) -> Result<Arc<Mutex<Session>>, MusicError> {
+        if let Some(session) = self.existing_session(guild) {
+            return Ok(session);
+        }
+        let settings = self
+            .ports
+            .settings
+            .guild(guild)
+            .await?
+            .unwrap_or_else(|| GuildSettings::new(guild));
+        let mut sessions = self
+            .sessions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let session = sessions.entry(guild).or_insert_with(|| {
+            Arc::new(Mutex::new(Session {
+                queue: Queue::new(settings.max_queue()),
+                state: PlaybackState::Idle,
+                volume: settings.default_volume,
+                filters: FilterSpec::default(),
+                settings,
+                voice_channel: None,
+                text_channel: None,
+                skip_votes: HashSet::new(),
+                resuming: false,
+                idle_since: None,
+                restored_attempts: None,
+                start_seq: 0,
+                opening: false,
+            }))
+        });
+        Ok(Arc::clone(session))
+    }
+
+    /// Every guild's session, taken out of the map so no lock is held while they are visited.
+    fn all_sessions(&self) -> Vec<(GuildId, Arc<Mutex<Session>>)> {
+        self.sessions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+            .map(|(guild, session)| (*guild, Arc::clone(session)))
+            .collect()
+    }
+
+    fn existing_session(&self, guild: GuildId) -> Option<Arc<Mutex<Session>>> {
+        let sessions = self
+            .sessions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        sessions.get(&guild).cloned()
+    }
+
+    pub(crate) fn check_rate(&self, actor: &Actor) -> Result<(), MusicError> {
+        self.rate_limit
+            .check(&actor.requester.id)
+            .map_err(|retry_after| MusicError::RateLimited { retry_after })
+    }
+
+    /// Checks the rate limit, locks the guild's session and checks `action` is allowed.
+    async fn authorized(
+        &self,
+        guild: GuildId,
+        actor: &Actor,
+        action: Action,
+    ) -> Result<OwnedMutexGuard<Session>, MusicError> {
+        self.check_rate(actor)?;
+        let session = self.session(guild).await?.lock_owned().await;
+        authorize(actor, action, &session.settings, None)?;
+        Ok(session)
+    }
+
+    fn new_track(&self, info: TrackInfo, actor: &Actor) -> Track {
+        let id = TrackId(self.next_track_id.fetch_add(1, Ordering::Relaxed));
+        info.into_track(id, actor.requester.clone())
+    }
+
+    pub(crate) async fn persist(&self, guild: GuildId, session: &Session) {
+        let snapshot = QueueSnapshot {
+            guild,
+            voice_channel: session.voice_channel,
+            text_channel: session.text_channel,
+            current: session.queue.current().cloned(),
+            upcoming: session.queue.upcoming().cloned().collect(),
+            position: session.queue.position(),
+            repeat: session.queue.repeat(),
+            filters: session.filters,
+            volume: session.volume,
+            paused: session.state == PlaybackState::Paused,
+            updated_at: self.ports.clock.now(),
+            // Once the restored track finished or was skipped, the count no longer applies.
+            current_attempts: match (session.queue.current(), session.restored_attempts) {
+                (Some(current), Some((restored, attempts))) if current.id == restored => attempts,
+                _ => 0,
+            },
+        };
+        if let Err(error) = self.ports.queue_store.save(&snapshot).await {
+            warn!(%guild, ?error, "could not save the queue snapshot");
+        }
+    }
+}
+
+/// Restarts that may bring a track back unfinished before the crash-loop guard drops it: the
+/// process died during it after each of them, so a third restore would most likely die again.
+pub const MAX_RESTORED_STARTS: u32 = 2;
+
+/// The notice for a track the crash-loop guard dropped.
+const CRASH_LOOP_REASON: &str =
+    "the bot stopped twice while playing it after a restart, so it was taken off the queue";
+
+/// A track is still opening (or seeking): the player has nothing to pause or seek yet.
+fn refuse_while_opening(session: &Session) -> Result<(), MusicError> {
+    if session.opening {
+        return Err(MusicError::StillOpening);
+    }
+    Ok(())
+}
+
+impl std::fmt::Debug for MusicService {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("MusicService")
+            .finish_non_exhaustive()
+    }
+}

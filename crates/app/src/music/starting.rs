@@ -1,0 +1,123 @@
+//! Starting the queue's current track, with the session unlocked while the player opens it.
+
+use std::sync::Arc;
+
+use minstrel_domain::{
+    Advance, DomainEvent, FilterSpec, GuildId, HistoryEntry, RequesterId, Track, Volume,
+};
+use tokio::sync::OwnedMutexGuard;
+use tracing::{debug, info, warn};
+
+use super::{MusicService, Session};
+use crate::ports::OpenOptions;
+
+impl MusicService {
+    /// Plays the queue's current track; a track that fails to start is reported and the next
+    /// one is tried. Returns the session again with the track that started, if any.
+    ///
+    /// The session is unlocked while the player opens the track: opening can take seconds (a
+    /// slow source, a broken voice connection up to the player's deadline), and every other
+    /// command of the guild answers meanwhile. A start that a later command replaced while it
+    /// was opening (a skip, a stop, a leave) returns `None` and leaves the session to it.
+    pub(super) async fn start_current(
+        &self,
+        guild: GuildId,
+        mut session: OwnedMutexGuard<Session>,
+    ) -> (OwnedMutexGuard<Session>, Option<Track>) {
+        session.skip_votes.clear();
+        // Every failed attempt removes a track, so this ends.
+        loop {
+            let Some(track) = session.queue.current().cloned() else {
+                if session.state.is_active() {
+                    self.ports
+                        .events
+                        .publish(DomainEvent::QueueFinished { guild });
+                }
+                session.state = session.state.queue_finished();
+                return (session, None);
+            };
+            let start_at = session.queue.position();
+            let options = OpenOptions::for_guild(&session.settings);
+            let (volume, filters) = (session.volume, session.filters);
+            session.start_seq = session.start_seq.wrapping_add(1);
+            session.opening = true;
+            let seq = session.start_seq;
+            let slot = Arc::clone(OwnedMutexGuard::mutex(&session));
+            drop(session);
+            let result = self
+                .ports
+                .player
+                .play(guild, &track, start_at, volume, filters, options)
+                .await;
+            session = slot.lock_owned().await;
+            if session.start_seq != seq {
+                debug!(%guild, track = %track.display_title(), "a later command replaced this start");
+                return (session, None);
+            }
+            session.opening = false;
+            match result {
+                Ok(()) => {
+                    session.state = session.state.start();
+                    info!(%guild, track = %track.display_title(), "track started");
+                    self.catch_up_controls(guild, &session, volume, filters)
+                        .await;
+                    self.ports.events.publish(DomainEvent::TrackStarted {
+                        guild,
+                        track: track.clone(),
+                    });
+                    if !std::mem::take(&mut session.resuming) {
+                        self.record_history(guild, &track).await;
+                    }
+                    return (session, Some(track));
+                }
+                Err(error) => {
+                    warn!(%guild, track = %track.display_title(), ?error, "track failed to start");
+                    self.ports.events.publish(DomainEvent::TrackFailed {
+                        guild,
+                        track,
+                        reason: error.to_string(),
+                    });
+                    session.queue.advance(Advance::Skipped);
+                }
+            }
+        }
+    }
+
+    /// A volume or filter change that came while the track was opening reached the session but
+    /// not the new track: it is applied now.
+    pub(super) async fn catch_up_controls(
+        &self,
+        guild: GuildId,
+        session: &Session,
+        volume: Volume,
+        filters: FilterSpec,
+    ) {
+        if session.volume != volume
+            && let Err(error) = self.ports.player.set_volume(guild, session.volume).await
+        {
+            warn!(%guild, ?error, "could not apply the volume set while the track opened");
+        }
+        if session.filters != filters
+            && let Err(error) = self.ports.player.set_filters(guild, session.filters).await
+        {
+            warn!(%guild, ?error, "could not apply the filters set while the track opened");
+        }
+    }
+
+    pub(super) async fn record_history(&self, guild: GuildId, track: &Track) {
+        if !matches!(track.requested_by.id, RequesterId::Discord(_)) {
+            return;
+        }
+        let entry = HistoryEntry {
+            guild_id: guild,
+            requester: track.requested_by.id.clone(),
+            title: track.display_title(),
+            locator: track.locator.clone(),
+            duration: track.duration,
+            played_at: self.ports.clock.now(),
+        };
+        if let Err(error) = self.ports.history.record(&[entry]).await {
+            warn!(%guild, ?error, "could not record history");
+        }
+    }
+}
