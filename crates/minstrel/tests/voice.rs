@@ -26,6 +26,8 @@ use serde_json::json;
 mod close_codes;
 #[path = "voice/join_failures.rs"]
 mod join_failures;
+#[path = "voice/lifecycle.rs"]
+mod lifecycle;
 
 const TOKEN: &str = "MTIzNDU2.SECRET-voice-token.never-printed";
 const GUILD: u64 = 300_000_000_000_000_002;
