@@ -4,6 +4,7 @@
 mod bench;
 mod config;
 mod doctor;
+mod logging;
 mod ops;
 mod preview;
 mod render;
@@ -13,9 +14,8 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use tracing_subscriber::EnvFilter;
 
-use crate::config::{Config, LogFormat};
+use crate::config::Config;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -120,12 +120,15 @@ async fn run_with(cli: Cli, mut config: Config) -> anyhow::Result<()> {
         // The flags win over the environment and the file, and are checked the same way.
         config = config.with_shards(args.shards.clone(), args.shard_total)?;
     }
-    init_tracing(&config)?;
+    logging::init(&config)?;
     for warning in config.warnings() {
         tracing::warn!("{warning}");
     }
     match command {
-        Command::Run(_) => wiring::run(config).await,
+        Command::Run(_) => {
+            logging::log_start(&config);
+            wiring::run(config).await
+        }
         Command::Render(args) => render::run(&args),
         Command::Migrate => {
             let database = wiring::connect_database(&config).await?;
@@ -167,27 +170,4 @@ fn print_discord_commands(json: bool) {
     for command in minstrel_discord::definitions() {
         println!("/{}: {}", command.name, command.description);
     }
-}
-
-fn init_tracing(config: &Config) -> anyhow::Result<()> {
-    let mut filter = EnvFilter::try_new(&config.log)
-        .with_context(|| format!("MINSTREL_LOG \"{}\" is not a valid log filter", config.log))?;
-    // symphonia's probe logs an ERROR for every file it cannot identify; minstrel already
-    // answers that itself, with a friendly error to whoever asked, so the log line is only
-    // noise (and a second line under `minstrel render`'s one-line error). A filter that names
-    // symphonia keeps it.
-    if !config.log.contains("symphonia") {
-        filter = filter.add_directive("symphonia_core::probe=off".parse()?);
-    }
-    // Logs go to stderr so the console front-end's replies on stdout stay clean.
-    // Colours only on a terminal: a log file or journald gets plain text.
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr);
-    let result = match config.log_format {
-        LogFormat::Pretty => builder.try_init(),
-        LogFormat::Json => builder.json().try_init(),
-    };
-    result.map_err(|error| anyhow::anyhow!("could not start logging: {error}"))
 }

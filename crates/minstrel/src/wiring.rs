@@ -580,7 +580,6 @@ async fn start_ops(
     let listener = tokio::net::TcpListener::bind(address)
         .await
         .with_context(|| format!("could not listen on MINSTREL_HTTP_ADDR {address}"))?;
-    info!(%address, "ops endpoint: /health, /ready, /metrics");
     let readiness = Readiness::standard(
         app.database.clone(),
         app.layered_cache.clone(),

@@ -576,3 +576,60 @@ fn a_named_configuration_file_must_exist_and_an_empty_ops_address_is_off() {
     let (ok, said) = minstrel_says(dir.path(), &["doctor"], &[("MINSTREL_HTTP_ADDR", "")]);
     assert!(ok, "{said}");
 }
+
+/// INFO lines a start and a `quit` of the console may log: what runs and where (the start-up
+/// line, the database, the ops endpoint, the front-end) and no more.
+const MOST_INFO_LINES_AT_START: usize = 4;
+
+#[test]
+fn a_start_tells_what_runs_in_a_few_info_lines_and_leaves_migrations_to_debug() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("music")).unwrap();
+    // A fresh database (the default `minstrel.db` in `dir`): every migration is applied.
+    let started = |log: &str| {
+        let mut child = console_in(dir.path())
+            .env("MINSTREL_LOG", log)
+            .env("MINSTREL_HTTP_ADDR", "127.0.0.1:0")
+            .env_remove("MINSTREL_REDIS_URL")
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(b"quit\n").unwrap();
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert!(output.status.success(), "{stderr}");
+        stderr
+    };
+
+    let first = started("info");
+    let info: Vec<&str> = first
+        .lines()
+        .filter(|line| line.contains(" INFO "))
+        .collect();
+    assert!(
+        info.len() <= MOST_INFO_LINES_AT_START,
+        "{} INFO lines:\n{first}",
+        info.len()
+    );
+    assert!(
+        info[0].contains("minstrel starting")
+            && info[0].contains(env!("CARGO_PKG_VERSION"))
+            && info[0].contains("console")
+            && info[0].contains("sqlite://minstrel.db"),
+        "{first}"
+    );
+    assert!(!first.contains("sea_orm_migration"), "{first}");
+    let ops: Vec<&&str> = info
+        .iter()
+        .filter(|line| line.contains("ops endpoint"))
+        .collect();
+    assert_eq!(ops.len(), 1, "{first}");
+    assert!(
+        !ops[0].trim_end().ends_with(":0"),
+        "not the bound port: {first}"
+    );
+
+    // The details are there for whoever asks: the migrations were applied at the first start,
+    // so the second finds none pending and says so at debug.
+    let second = started("debug");
+    assert!(second.contains("sea_orm_migration"), "{second}");
+}
