@@ -38,7 +38,9 @@ pub enum Command {
     Stop,
     #[command(description = "set the volume: /volume <0-200>")]
     Volume(String),
-    #[command(description = "add a filter preset: /filter <preset>, /filter list, /filter reset")]
+    #[command(
+        description = "filters: /filter <preset>, /filter set <filter> name=value, /filter remove <filter>, /filter show, /filter reset"
+    )]
     Filter(String),
     #[command(description = "repeat mode: /repeat off|track|queue")]
     Repeat(String),

@@ -9,7 +9,7 @@ use minstrel_app::ports::{
 };
 use minstrel_app::{Actor, BridgeError, BridgeService, CommandError};
 use minstrel_domain::{
-    GuildId, PlaybackState, Preset, RepeatMode, Requester as Person, RequesterId, TelegramChatId,
+    GuildId, PlaybackState, RepeatMode, Requester as Person, RequesterId, TelegramChatId,
     TelegramUserId, TrackId,
 };
 use teloxide::RequestError;
@@ -28,6 +28,8 @@ use crate::redact::describe;
 use crate::replies::ReplyHold;
 use crate::text::{now_playing_text, play_text, queue_text, shorten, split_message};
 use crate::{Context, TelegramBot};
+
+mod filters;
 
 type HandlerResult = Result<(), RequestError>;
 
@@ -462,7 +464,9 @@ async fn music_command(
                 .await
                 .map(|volume| Reply::text(format!("🔊 Volume set to {volume}.")))
         }
-        Command::Filter(argument) => return filter(guild, actor, argument.trim(), context).await,
+        Command::Filter(argument) => {
+            return filters::filter(guild, actor, argument.trim(), context).await;
+        }
         Command::Repeat(argument) => {
             let Some(mode) = RepeatMode::parse(&argument) else {
                 return Reply::refusal("Usage: /repeat off|track|queue");
@@ -486,45 +490,6 @@ async fn music_command(
         }
     };
     result.unwrap_or_else(|error| music_reply(&error))
-}
-
-async fn filter(guild: GuildId, actor: &Actor, argument: &str, context: &Context) -> Reply {
-    let filters = &context.services.commands;
-    let result = match argument.to_lowercase().as_str() {
-        "" | "list" => {
-            let presets: Vec<String> = filters
-                .presets()
-                .into_iter()
-                .map(|(name, description)| format!("{name}: {description}"))
-                .collect();
-            return Reply::text(format!(
-                "Usage: /filter <preset> (or /filter reset). Presets:\n{}",
-                presets.join("\n")
-            ));
-        }
-        "reset" | "off" | "clear" => filters
-            .reset_filters(guild, actor)
-            .await
-            .map(|_| "🎛 Filters off.".to_owned()),
-        name => filters.apply_preset(guild, actor, name).await.map(|spec| {
-            // Said as the user chose it: the spec only knows the effects the preset set.
-            let chosen = Preset::parse(name)
-                .map_or_else(|_| name.to_owned(), |preset| preset.name().to_owned());
-            let effects = spec.active_names();
-            if effects.len() > 1 {
-                format!(
-                    "🎛 Filter {chosen} on (effects now: {}).",
-                    effects.join(", ")
-                )
-            } else {
-                format!("🎛 Filter {chosen} on.")
-            }
-        }),
-    };
-    match result {
-        Ok(text) => Reply::text(text),
-        Err(error) => music_reply(&error),
-    }
 }
 
 async fn issue_code(

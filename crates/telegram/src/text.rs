@@ -105,7 +105,7 @@ pub(crate) fn player_text(view: &PlayerView<'_>) -> String {
         settings.push(format!("repeat {repeat}"));
     }
     if let Some(filters) = view.filters {
-        let names = filters.active_names();
+        let names = filters.labels();
         if !names.is_empty() {
             settings.push(format!("filters: {}", names.join(", ")));
         }

@@ -183,6 +183,7 @@ impl Harness {
         config.limits = limits;
         config.mirror = MirrorConfig {
             coalesce_window: Duration::from_millis(150),
+            ..MirrorConfig::default()
         };
         let frontend = TelegramFrontend::start(
             config,
@@ -577,6 +578,75 @@ async fn every_command_in_a_linked_chat_drives_the_linked_guilds_player() {
     let members = harness.bridge.chat_members(guild()).await.unwrap();
     assert_eq!(members.len(), 1);
     assert_eq!(members[0].user.get(), MEMBER);
+    harness.stop().await;
+}
+
+#[tokio::test]
+async fn one_filter_is_set_shown_and_removed_by_name_and_replies_keep_the_preset_names() {
+    let harness = Harness::start().await;
+    harness.link_directly(GROUP).await;
+    harness.say(GROUP, MEMBER, "/play first song").await;
+
+    let preset = harness.say(GROUP, MEMBER, "/filter 8d").await;
+    assert_eq!(preset, "🎛 Filter 8d on.");
+    let set = harness
+        .say(
+            GROUP,
+            MEMBER,
+            "/filter set distortion sinOffset=0.1 scale=2",
+        )
+        .await;
+    assert!(
+        set.contains("• rotation rotationHz=0.2 (8d)")
+            && set.contains("• distortion sinOffset=0.1 sinScale=1")
+            && set.contains("scale=2"),
+        "{set}"
+    );
+    let live = harness.music.now_playing(guild()).await.unwrap().filters;
+    let distortion = live
+        .distortion
+        .expect("the guild's player has the distortion");
+    assert_eq!((distortion.sin_offset, distortion.scale), (0.1, 2.0));
+
+    let nightcore = harness.say(GROUP, MEMBER, "/filter nightcore").await;
+    assert_eq!(
+        nightcore,
+        "🎛 Filter nightcore on (filters now: nightcore, 8d, distortion)."
+    );
+    let shown = harness.say(GROUP, MEMBER, "/filter show").await;
+    assert!(
+        shown.contains("• timescale speed=1 pitch=1 rate=1.25 (nightcore)")
+            && shown.contains("• reverb roomSize=0.3 damping=0.5 wet=0.15 (8d)"),
+        "{shown}"
+    );
+
+    let removed = harness.say(GROUP, MEMBER, "/filter remove Reverb").await;
+    assert_eq!(
+        removed,
+        "🎛 reverb off. Filters now: nightcore, rotation, distortion."
+    );
+    let live = harness.music.now_playing(guild()).await.unwrap().filters;
+    assert_eq!(live.reverb, None);
+    assert!(live.rotation.is_some());
+
+    let refused = harness
+        .say(GROUP, MEMBER, "/filter set distortion sinOffset=11")
+        .await;
+    assert_eq!(
+        refused,
+        "Sorry: distortion: sinOffset must be between -10 and 10 (got 11)."
+    );
+    let unknown = harness.say(GROUP, MEMBER, "/filter remove echo").await;
+    assert!(
+        unknown.starts_with("Sorry: unknown filter \"echo\"") && unknown.contains("channelMix"),
+        "{unknown}"
+    );
+    assert!(
+        harness
+            .say(GROUP, MEMBER, "/filter set")
+            .await
+            .starts_with("Usage: /filter set")
+    );
     harness.stop().await;
 }
 
