@@ -1,3 +1,5 @@
+#![allow(clippy::float_cmp)] // values parsed from text are compared exactly with the literals typed
+
 use super::*;
 
 fn set(spec: FilterSpec, text: &str) -> Result<FilterSpec, FilterError> {
