@@ -12,6 +12,7 @@ use minstrel_app::ports::EventBus;
 use minstrel_app::{
     Actor, FilterService, HistoryService, MusicService, PlaylistService, SettingsService,
 };
+use minstrel_domain::events::{DEFAULT_TRACK_STUCK_AFTER, stuck_window_text};
 use minstrel_domain::{DomainEvent, EndReason, GuildId, PlaylistOwner};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::broadcast;
@@ -44,6 +45,8 @@ pub struct Console {
     services: ConsoleServices,
     guild: GuildId,
     actor: Actor,
+    /// The player's silence window (`MINSTREL_TRACK_STUCK_AFTER`), which the stuck notice names.
+    track_stuck_after: Duration,
 }
 
 impl Console {
@@ -55,7 +58,15 @@ impl Console {
             services,
             guild: GuildId::new(Self::LOCAL_GUILD).unwrap_or_else(|_| unreachable!("non-zero")),
             actor: Actor::console(),
+            track_stuck_after: DEFAULT_TRACK_STUCK_AFTER,
         }
+    }
+
+    /// The player skips a track after `track_stuck_after` without audio; the notice says so.
+    #[must_use]
+    pub fn with_track_stuck_after(mut self, track_stuck_after: Duration) -> Self {
+        self.track_stuck_after = track_stuck_after;
+        self
     }
 
     pub fn guild(&self) -> GuildId {
@@ -112,7 +123,7 @@ impl Console {
                 }
                 event = events.recv() => {
                     if let Ok(event) = event
-                        && let Some(text) = describe_event(&event, self.guild)
+                        && let Some(text) = describe_event(&event, self.guild, self.track_stuck_after)
                     {
                         write_line(&mut output, &text).await?;
                     }
@@ -147,7 +158,7 @@ impl Console {
             // The state is re-checked every second, so a missed event cannot hang the wait.
             match tokio::time::timeout(Duration::from_secs(1), events.recv()).await {
                 Ok(Ok(event)) => {
-                    if let Some(text) = describe_event(&event, self.guild) {
+                    if let Some(text) = describe_event(&event, self.guild, self.track_stuck_after) {
                         write_line(output, &text).await?;
                     }
                 }
@@ -164,8 +175,13 @@ async fn write_line<W: AsyncWrite + Unpin>(output: &mut W, text: &str) -> std::i
     output.flush().await
 }
 
-/// One line for the events a person at the console wants to see.
-fn describe_event(event: &DomainEvent, guild: GuildId) -> Option<String> {
+/// One line for the events a person at the console wants to see; a stuck track is one that
+/// gave no audio for `track_stuck_after`.
+fn describe_event(
+    event: &DomainEvent,
+    guild: GuildId,
+    track_stuck_after: Duration,
+) -> Option<String> {
     if event.guild() != guild {
         return None;
     }
@@ -182,8 +198,9 @@ fn describe_event(event: &DomainEvent, guild: GuildId) -> Option<String> {
             reason: EndReason::Stuck,
             ..
         } => Some(format!(
-            "✖ {} produced no audio for 10 s and was skipped",
-            track.display_title()
+            "✖ {} produced no audio for {} and was skipped",
+            track.display_title(),
+            stuck_window_text(track_stuck_after)
         )),
         DomainEvent::QueueFinished { .. } => Some("■ the queue has finished".to_owned()),
         _ => None,
@@ -201,3 +218,37 @@ impl std::fmt::Debug for Console {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod stuck_notice_tests {
+    use minstrel_domain::{Requester, SourceKind, Track, TrackId};
+
+    use super::*;
+
+    #[test]
+    fn the_stuck_notice_names_the_configured_window() {
+        let guild = GuildId::new(Console::LOCAL_GUILD).unwrap();
+        let stuck = DomainEvent::TrackEnded {
+            guild,
+            track: Track {
+                id: TrackId(1),
+                title: "Radio".to_owned(),
+                artist: None,
+                duration: None,
+                source_kind: SourceKind::Http,
+                locator: "https://example.com/radio".to_owned(),
+                thumbnail: None,
+                requested_by: Requester::console(),
+            },
+            reason: EndReason::Stuck,
+        };
+        assert_eq!(
+            describe_event(&stuck, guild, Duration::from_millis(2500)).as_deref(),
+            Some("✖ Radio produced no audio for 2.5 s and was skipped")
+        );
+        assert_eq!(
+            describe_event(&stuck, guild, DEFAULT_TRACK_STUCK_AFTER).as_deref(),
+            Some("✖ Radio produced no audio for 10 s and was skipped")
+        );
+    }
+}

@@ -7,20 +7,38 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
+use minstrel_domain::events::{DEFAULT_TRACK_STUCK_AFTER, stuck_window_text};
 use minstrel_domain::{ChannelId, DomainEvent, EndReason, GuildId};
 use tokio::sync::broadcast;
 use tracing::{debug, warn};
 use twilight_http::Client;
 use twilight_model::id::Id;
 
-/// Where each guild's notices go.
-#[derive(Debug, Default)]
+/// Where each guild's notices go, and what they say about a stuck track.
+#[derive(Debug)]
 pub(crate) struct GuildNotices {
     channels: Mutex<HashMap<GuildId, ChannelId>>,
+    /// The player's silence window (`MINSTREL_TRACK_STUCK_AFTER`), which the stuck notice names.
+    track_stuck_after: Duration,
+}
+
+impl Default for GuildNotices {
+    fn default() -> Self {
+        Self::new(DEFAULT_TRACK_STUCK_AFTER)
+    }
 }
 
 impl GuildNotices {
+    /// Notices for a player that skips a track after `track_stuck_after` without audio.
+    pub(crate) fn new(track_stuck_after: Duration) -> Self {
+        Self {
+            channels: Mutex::default(),
+            track_stuck_after,
+        }
+    }
+
     /// `/play` was used in `channel`: the guild's notices go there from now on.
     pub(crate) fn remember(&self, guild: GuildId, channel: ChannelId) {
         self.channels
@@ -47,16 +65,18 @@ fn tracks(count: usize) -> String {
     }
 }
 
-/// The notice for `event`, if it deserves one.
-pub(crate) fn notice(event: &DomainEvent) -> Option<String> {
+/// The notice for `event`, if it deserves one; a stuck track is one that gave no audio for
+/// `track_stuck_after`.
+pub(crate) fn notice(event: &DomainEvent, track_stuck_after: Duration) -> Option<String> {
     match event {
         DomainEvent::TrackEnded {
             track,
             reason: EndReason::Stuck,
             ..
         } => Some(format!(
-            "⚠️ **{}** produced no audio for 10 s and was skipped.",
-            track.display_title()
+            "⚠️ **{}** produced no audio for {} and was skipped.",
+            crate::reply::escape(&track.display_title()),
+            stuck_window_text(track_stuck_after)
         )),
         DomainEvent::TrackFailed { track, reason, .. } => Some(format!(
             "⚠️ **{}** could not be played and was skipped: {}.",
@@ -105,7 +125,7 @@ pub(crate) async fn run(
             }
             Err(broadcast::error::RecvError::Closed) => return,
         };
-        let Some(text) = notice(&event) else {
+        let Some(text) = notice(&event, notices.track_stuck_after) else {
             continue;
         };
         let guild = event.guild();
@@ -134,18 +154,24 @@ mod tests {
 
     #[test]
     fn a_lost_voice_connection_says_the_queue_was_kept_and_how_to_resume() {
-        let text = notice(&DomainEvent::VoiceLost {
-            guild: guild(),
-            queued: 3,
-        })
+        let text = notice(
+            &DomainEvent::VoiceLost {
+                guild: guild(),
+                queued: 3,
+            },
+            DEFAULT_TRACK_STUCK_AFTER,
+        )
         .unwrap();
         assert!(text.contains("disconnected"), "{text}");
         assert!(text.contains("queue was kept (3 tracks)"), "{text}");
         assert!(text.contains("/join") && text.contains("/play"), "{text}");
-        let empty = notice(&DomainEvent::VoiceLost {
-            guild: guild(),
-            queued: 0,
-        })
+        let empty = notice(
+            &DomainEvent::VoiceLost {
+                guild: guild(),
+                queued: 0,
+            },
+            DEFAULT_TRACK_STUCK_AFTER,
+        )
         .unwrap();
         assert!(!empty.contains("queue"), "{empty}");
     }
@@ -168,25 +194,44 @@ mod tests {
             reason: EndReason::Stuck,
         };
         assert_eq!(
-            notice(&stuck).as_deref(),
+            notice(&stuck, DEFAULT_TRACK_STUCK_AFTER).as_deref(),
             Some("⚠️ **Radio** produced no audio for 10 s and was skipped.")
+        );
+        assert_eq!(
+            notice(&stuck, Duration::from_millis(2500)).as_deref(),
+            Some("⚠️ **Radio** produced no audio for 2.5 s and was skipped."),
+            "the notice names the configured window, not the default"
+        );
+        assert_eq!(
+            notice(
+                &stuck,
+                GuildNotices::new(Duration::from_secs(90)).track_stuck_after
+            )
+            .as_deref(),
+            Some("⚠️ **Radio** produced no audio for 1 min 30 s and was skipped.")
         );
         let finished = DomainEvent::TrackEnded {
             guild: guild(),
             track: track.clone(),
             reason: EndReason::Finished,
         };
-        assert_eq!(notice(&finished), None);
+        assert_eq!(notice(&finished, DEFAULT_TRACK_STUCK_AFTER), None);
         let failed = DomainEvent::TrackFailed {
             guild: guild(),
             track: track.clone(),
             reason: "the stream was reset".to_owned(),
         };
         assert_eq!(
-            notice(&failed).as_deref(),
+            notice(&failed, DEFAULT_TRACK_STUCK_AFTER).as_deref(),
             Some("⚠️ **Radio** could not be played and was skipped: the stream was reset.")
         );
-        assert_eq!(notice(&DomainEvent::Paused { guild: guild() }), None);
+        assert_eq!(
+            notice(
+                &DomainEvent::Paused { guild: guild() },
+                DEFAULT_TRACK_STUCK_AFTER
+            ),
+            None
+        );
     }
 
     #[test]

@@ -8,6 +8,31 @@ use crate::ids::GuildId;
 use crate::track::Track;
 use crate::volume::Volume;
 
+/// How long a playing track may stay silent before the player skips it as stuck, unless
+/// configured otherwise (the players' own default is the same).
+pub const DEFAULT_TRACK_STUCK_AFTER: Duration = Duration::from_secs(10);
+
+/// The silence after which a track counted as stuck, as the notices name it: "10 s",
+/// "2.5 s", "1 min 30 s".
+pub fn stuck_window_text(after: Duration) -> String {
+    // A window under a millisecond is named as one rather than as none.
+    let millis = after.as_millis().max(u128::from(!after.is_zero()));
+    let (seconds, fraction) = (millis / 1000, millis % 1000);
+    if fraction == 0 && seconds >= 60 {
+        let (minutes, seconds) = (seconds / 60, seconds % 60);
+        return if seconds == 0 {
+            format!("{minutes} min")
+        } else {
+            format!("{minutes} min {seconds} s")
+        };
+    }
+    if fraction == 0 {
+        return format!("{seconds} s");
+    }
+    let fraction = format!("{fraction:03}");
+    format!("{seconds}.{} s", fraction.trim_end_matches('0'))
+}
+
 /// Why a track stopped playing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EndReason {
@@ -109,5 +134,21 @@ impl DomainEvent {
             Self::Skipped { .. } => "skipped",
             Self::VoiceLost { .. } => "voice_lost",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_stuck_window_is_named_in_seconds_or_minutes() {
+        assert_eq!(stuck_window_text(DEFAULT_TRACK_STUCK_AFTER), "10 s");
+        assert_eq!(stuck_window_text(Duration::from_millis(2500)), "2.5 s");
+        assert_eq!(stuck_window_text(Duration::from_millis(250)), "0.25 s");
+        assert_eq!(stuck_window_text(Duration::from_micros(10)), "0.001 s");
+        assert_eq!(stuck_window_text(Duration::from_secs(90)), "1 min 30 s");
+        assert_eq!(stuck_window_text(Duration::from_hours(1)), "60 min");
+        assert_eq!(stuck_window_text(Duration::from_millis(60_500)), "60.5 s");
     }
 }

@@ -808,6 +808,7 @@ async fn start_telegram(config: &Config, app: &App) -> Option<TelegramFrontend> 
     }
     let mut telegram = TelegramConfig::new(config.telegram_token.expose());
     telegram.api_url.clone_from(&config.telegram_api_url);
+    telegram.mirror.track_stuck_after = config.track_stuck_after();
     let services = TelegramServices {
         commands: app.commands.clone(),
         bridge: app.bridge.clone(),
@@ -829,7 +830,8 @@ async fn start_telegram(config: &Config, app: &App) -> Option<TelegramFrontend> 
 
 async fn run_console(config: &Config, app: &App) -> anyhow::Result<()> {
     info!(library = %config.library_dir.display(), output = %config.output, "starting the console front-end");
-    let console = Console::new(app.console.clone());
+    let console =
+        Console::new(app.console.clone()).with_track_stuck_after(config.track_stuck_after());
     let mode = if std::io::stdin().is_terminal() {
         Mode::Interactive
     } else {

@@ -17,6 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use minstrel_app::BridgeService;
+use minstrel_domain::events::{DEFAULT_TRACK_STUCK_AFTER, stuck_window_text};
 use minstrel_domain::{
     DomainEvent, EndReason, FilterSpec, GuildId, RepeatMode, TelegramChatId, Track, Volume,
 };
@@ -38,12 +39,16 @@ use crate::text::{PlayerView, player_text, split_message};
 pub struct MirrorConfig {
     /// How long to gather a burst of events before sending anything.
     pub coalesce_window: Duration,
+    /// The player's silence window (`MINSTREL_TRACK_STUCK_AFTER`), which the stuck notice
+    /// names.
+    pub track_stuck_after: Duration,
 }
 
 impl Default for MirrorConfig {
     fn default() -> Self {
         Self {
             coalesce_window: Duration::from_secs(1),
+            track_stuck_after: DEFAULT_TRACK_STUCK_AFTER,
         }
     }
 }
@@ -101,10 +106,11 @@ struct GuildView {
 
 impl GuildView {
     /// Applies `event`; `answered` when a command reply in the chat already told it, so it
-    /// raises no notice. `false` when the event changes nothing the chat shows.
-    fn apply(&mut self, event: &DomainEvent, answered: bool) -> bool {
+    /// raises no notice. `false` when the event changes nothing the chat shows. A stuck track
+    /// is one that gave no audio for `track_stuck_after`.
+    fn apply(&mut self, event: &DomainEvent, answered: bool, track_stuck_after: Duration) -> bool {
         let notices = self.notices.len();
-        let changed = self.apply_event(event);
+        let changed = self.apply_event(event, track_stuck_after);
         if answered {
             self.notices.truncate(notices);
         } else {
@@ -113,7 +119,7 @@ impl GuildView {
         changed
     }
 
-    fn apply_event(&mut self, event: &DomainEvent) -> bool {
+    fn apply_event(&mut self, event: &DomainEvent, track_stuck_after: Duration) -> bool {
         match event {
             DomainEvent::TrackStarted { track, .. } => {
                 self.track = Some(track.clone());
@@ -127,7 +133,7 @@ impl GuildView {
             }
             DomainEvent::TrackEnded { track, reason, .. } => {
                 self.ended = Some(ended_text(track, reason));
-                return self.apply_ended(track, reason);
+                return self.apply_ended(track, reason, track_stuck_after);
             }
             DomainEvent::TrackFailed { track, reason, .. } => self.notices.push(format!(
                 "✖ Could not play {}: {reason}",
@@ -153,15 +159,21 @@ impl GuildView {
         true
     }
 
-    fn apply_ended(&mut self, track: &Track, reason: &EndReason) -> bool {
+    fn apply_ended(
+        &mut self,
+        track: &Track,
+        reason: &EndReason,
+        track_stuck_after: Duration,
+    ) -> bool {
         match reason {
             EndReason::Stopped => {
                 self.track = None;
                 self.notices.push("⏹ Playback stopped".to_owned());
             }
             EndReason::Stuck => self.notices.push(format!(
-                "✖ {} produced no audio for 10 s and was skipped",
-                track.display_title()
+                "✖ {} produced no audio for {} and was skipped",
+                track.display_title(),
+                stuck_window_text(track_stuck_after)
             )),
             EndReason::Finished
             | EndReason::Skipped
@@ -308,7 +320,7 @@ impl Mirror {
         let answered = self.replies.answering(guild, now);
         let window = self.config.coalesce_window;
         let view = self.views.entry(guild).or_default();
-        if view.apply(event, answered) && view.due.is_none() {
+        if view.apply(event, answered, self.config.track_stuck_after) && view.due.is_none() {
             view.due = Some(now + window);
         }
         self.adopt_shown(guild);
@@ -630,22 +642,28 @@ mod tests {
             thumbnail: None,
             requested_by: Requester::console(),
         };
+        let stuck = DomainEvent::TrackEnded {
+            guild,
+            track,
+            reason: EndReason::Stuck,
+        };
+        let default = MirrorConfig::default().track_stuck_after;
         let mut view = GuildView::default();
-        assert!(view.apply(
-            &DomainEvent::TrackEnded {
-                guild,
-                track,
-                reason: EndReason::Stuck,
-            },
-            false,
-        ));
-        assert!(view.apply(&DomainEvent::VoiceLost { guild, queued: 3 }, false));
+        assert!(view.apply(&stuck, false, default));
+        assert!(view.apply(&DomainEvent::VoiceLost { guild, queued: 3 }, false, default));
         assert_eq!(
             view.notices,
             [
                 "✖ Radio produced no audio for 10 s and was skipped",
                 "⏏ Discord disconnected the bot from the voice channel; the queue was kept (3 tracks)",
             ]
+        );
+        let mut configured = GuildView::default();
+        assert!(configured.apply(&stuck, false, Duration::from_millis(2500)));
+        assert_eq!(
+            configured.notices,
+            ["✖ Radio produced no audio for 2.5 s and was skipped"],
+            "the notice names the configured window, not the default"
         );
     }
 }
