@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use minstrel_app::SettingsService;
 use minstrel_domain::{ChannelId, GuildId, UserId};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -26,6 +27,8 @@ use crate::commands;
 use crate::directory::VoiceChannelDirectory;
 use crate::handler::{DiscordServices, InteractionHandler};
 use crate::voice_state::VoiceStates;
+
+mod alone;
 
 /// Which shards this process runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -320,6 +323,7 @@ impl DiscordFrontEnd {
         report(DiscordState::Starting);
         let http = Arc::new(Self::http_client(config));
         let voice = Arc::new(VoiceStates::default());
+        let settings = Arc::clone(&services.settings);
         let handler = Arc::new(InteractionHandler::new(
             services,
             Arc::clone(&http),
@@ -350,6 +354,7 @@ impl DiscordFrontEnd {
                 voice_gateway: config.voice.clone(),
                 leave_when_alone_after: config.leave_when_alone_after,
                 alone_checks: Arc::clone(&alone_checks),
+                settings: Arc::clone(&settings),
                 directory: config.directory.clone(),
                 presences: config.presences,
             };
@@ -497,6 +502,8 @@ struct ShardRunner {
     leave_when_alone_after: Option<Duration>,
     /// Guilds with a pending "still alone?" check, so one check runs at a time per guild.
     alone_checks: Arc<std::sync::Mutex<std::collections::HashSet<GuildId>>>,
+    /// The guilds' settings: a guild that stays 24/7 keeps the bot when nobody listens.
+    settings: Arc<SettingsService>,
     directory: Option<Arc<VoiceChannelDirectory>>,
     presences: bool,
 }
@@ -673,7 +680,7 @@ impl ShardRunner {
     }
 
     /// When the bot is left with nobody to play to, leaves after the grace period unless
-    /// somebody came back meanwhile.
+    /// somebody came back meanwhile or the guild stays 24/7.
     fn check_alone(&self, guild: GuildId) {
         let Some(after) = self.leave_when_alone_after else {
             return;
@@ -691,6 +698,7 @@ impl ShardRunner {
         }
         let voice = Arc::clone(&self.voice);
         let handler = Arc::clone(&self.handler);
+        let settings = Arc::clone(&self.settings);
         let pending = Arc::clone(&self.alone_checks);
         tokio::spawn(async move {
             tokio::time::sleep(after).await;
@@ -698,9 +706,7 @@ impl ShardRunner {
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .remove(&guild);
-            if voice.humans_with_bot(guild) == Some(0) {
-                handler.leave_alone(guild).await;
-            }
+            alone::leave_if_still_alone(&voice, &settings, &handler, guild).await;
         });
     }
 }
