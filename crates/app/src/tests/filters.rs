@@ -434,7 +434,7 @@ async fn guild_commands_set_show_and_remove_one_filter() {
         )
         .await
         .unwrap();
-    assert_eq!(set.channel_mix.unwrap().left_to_right, 0.5);
+    assert!((set.channel_mix.unwrap().left_to_right - 0.5).abs() < 1e-6);
     assert_eq!(commands.active_filters(guild(), &actor).await, Ok(set));
     let removed = commands
         .remove_filter(guild(), &actor, "channelMix")
