@@ -52,8 +52,8 @@ impl MusicService {
             reason,
         });
         session.queue.advance(advance);
-        let (session, _) = self.start_current(guild, session).await;
-        self.persist(guild, &session).await;
+        // Bounded, so a slow open holds this guild's events for a moment, not every guild's.
+        self.start_for_reply(guild, session).await;
     }
 
     /// Consumes the player's events until the player goes away. The composition root spawns it.
@@ -268,7 +268,7 @@ impl MusicService {
                 session.restored_attempts = Some((track.id, attempts.saturating_add(1)));
                 self.persist(guild, &session).await;
                 session.resuming = true;
-                (session, _) = self.start_current(guild, session).await;
+                (session, _) = self.ports.start_current(guild, session).await;
                 if snapshot.paused
                     && session.state == PlaybackState::Playing
                     && self.ports.player.pause(guild).await.is_ok()

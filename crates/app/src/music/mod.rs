@@ -62,7 +62,7 @@ pub(crate) struct Session {
     /// queue for the crash-loop guard (see [`MAX_RESTORED_STARTS`]).
     restored_attempts: Option<(TrackId, u32)>,
     /// Counts the starts and stops of the player, so a start that was opening with the session
-    /// unlocked (see [`MusicService::start_current`]) knows on return whether a later command
+    /// unlocked (see [`MusicPorts::start_current`]) knows on return whether a later command
     /// replaced it.
     start_seq: u64,
     /// The player is opening a track or seeking with the session unlocked.
@@ -135,6 +135,33 @@ pub struct MusicService {
     sessions: StdMutex<HashMap<GuildId, Arc<Mutex<Session>>>>,
     next_track_id: AtomicU64,
     rate_limit: RateLimit,
+}
+
+impl MusicPorts {
+    /// Saves the guild's queue snapshot (a failure is logged: playback goes on).
+    pub(super) async fn persist(&self, guild: GuildId, session: &Session) {
+        let snapshot = QueueSnapshot {
+            guild,
+            voice_channel: session.voice_channel,
+            text_channel: session.text_channel,
+            current: session.queue.current().cloned(),
+            upcoming: session.queue.upcoming().cloned().collect(),
+            position: session.queue.position(),
+            repeat: session.queue.repeat(),
+            filters: session.filters,
+            volume: session.volume,
+            paused: session.state == PlaybackState::Paused,
+            updated_at: self.clock.now(),
+            // Once the restored track finished or was skipped, the count no longer applies.
+            current_attempts: match (session.queue.current(), session.restored_attempts) {
+                (Some(current), Some((restored, attempts))) if current.id == restored => attempts,
+                _ => 0,
+            },
+        };
+        if let Err(error) = self.queue_store.save(&snapshot).await {
+            warn!(%guild, ?error, "could not save the queue snapshot");
+        }
+    }
 }
 
 impl MusicService {
@@ -234,27 +261,7 @@ impl MusicService {
     }
 
     pub(crate) async fn persist(&self, guild: GuildId, session: &Session) {
-        let snapshot = QueueSnapshot {
-            guild,
-            voice_channel: session.voice_channel,
-            text_channel: session.text_channel,
-            current: session.queue.current().cloned(),
-            upcoming: session.queue.upcoming().cloned().collect(),
-            position: session.queue.position(),
-            repeat: session.queue.repeat(),
-            filters: session.filters,
-            volume: session.volume,
-            paused: session.state == PlaybackState::Paused,
-            updated_at: self.ports.clock.now(),
-            // Once the restored track finished or was skipped, the count no longer applies.
-            current_attempts: match (session.queue.current(), session.restored_attempts) {
-                (Some(current), Some((restored, attempts))) if current.id == restored => attempts,
-                _ => 0,
-            },
-        };
-        if let Err(error) = self.ports.queue_store.save(&snapshot).await {
-            warn!(%guild, ?error, "could not save the queue snapshot");
-        }
+        self.ports.persist(guild, session).await;
     }
 }
 

@@ -71,15 +71,17 @@ impl MusicService {
         if was_idle {
             self.apply_user_defaults(actor, &mut session).await;
             session.queue.advance(Advance::Skipped);
-            (session, started) = self.start_current(guild, session).await;
+            // The start saves the queue when it is done.
+            started = self.start_for_reply(guild, session).await;
             if started
                 .as_ref()
                 .is_some_and(|track| track.id == queued[0].id)
             {
                 position = None;
             }
+        } else {
+            self.persist(guild, &session).await;
         }
-        self.persist(guild, &session).await;
         Ok(PlayOutcome {
             queued,
             position,

@@ -1,17 +1,19 @@
 //! Starting the queue's current track, with the session unlocked while the player opens it.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use minstrel_domain::{
     Advance, DomainEvent, FilterSpec, GuildId, HistoryEntry, RequesterId, Track, Volume,
 };
 use tokio::sync::OwnedMutexGuard;
+use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
 
-use super::{MusicService, Session};
+use super::{MusicPorts, MusicService, Session};
 use crate::ports::OpenOptions;
 
-impl MusicService {
+impl MusicPorts {
     /// Plays the queue's current track; a track that fails to start is reported and the next
     /// one is tried. Returns the session again with the track that started, if any.
     ///
@@ -29,9 +31,7 @@ impl MusicService {
         loop {
             let Some(track) = session.queue.current().cloned() else {
                 if session.state.is_active() {
-                    self.ports
-                        .events
-                        .publish(DomainEvent::QueueFinished { guild });
+                    self.events.publish(DomainEvent::QueueFinished { guild });
                 }
                 session.state = session.state.queue_finished();
                 return (session, None);
@@ -45,7 +45,6 @@ impl MusicService {
             let slot = Arc::clone(OwnedMutexGuard::mutex(&session));
             drop(session);
             let result = self
-                .ports
                 .player
                 .play(guild, &track, start_at, volume, filters, options)
                 .await;
@@ -61,7 +60,7 @@ impl MusicService {
                     info!(%guild, track = %track.display_title(), "track started");
                     self.catch_up_controls(guild, &session, volume, filters)
                         .await;
-                    self.ports.events.publish(DomainEvent::TrackStarted {
+                    self.events.publish(DomainEvent::TrackStarted {
                         guild,
                         track: track.clone(),
                     });
@@ -72,7 +71,7 @@ impl MusicService {
                 }
                 Err(error) => {
                     warn!(%guild, track = %track.display_title(), ?error, "track failed to start");
-                    self.ports.events.publish(DomainEvent::TrackFailed {
+                    self.events.publish(DomainEvent::TrackFailed {
                         guild,
                         track,
                         reason: error.to_string(),
@@ -93,12 +92,12 @@ impl MusicService {
         filters: FilterSpec,
     ) {
         if session.volume != volume
-            && let Err(error) = self.ports.player.set_volume(guild, session.volume).await
+            && let Err(error) = self.player.set_volume(guild, session.volume).await
         {
             warn!(%guild, ?error, "could not apply the volume set while the track opened");
         }
         if session.filters != filters
-            && let Err(error) = self.ports.player.set_filters(guild, session.filters).await
+            && let Err(error) = self.player.set_filters(guild, session.filters).await
         {
             warn!(%guild, ?error, "could not apply the filters set while the track opened");
         }
@@ -114,10 +113,54 @@ impl MusicService {
             title: track.display_title(),
             locator: track.locator.clone(),
             duration: track.duration,
-            played_at: self.ports.clock.now(),
+            played_at: self.clock.now(),
         };
-        if let Err(error) = self.ports.history.record(&[entry]).await {
+        if let Err(error) = self.history.record(&[entry]).await {
             warn!(%guild, ?error, "could not record history");
+        }
+    }
+}
+
+/// How long a command waits for the track it starts before it answers with the track still
+/// opening: a slow source or a broken voice connection must not hold the reply.
+const START_REPLY_WAIT: Duration = Duration::from_millis(1500);
+
+impl MusicService {
+    /// Starts the queue's current track on a task of its own, which saves the queue when it
+    /// is done; the event loop hands a finished track's successor to it and goes on at once.
+    pub(super) fn spawn_start(
+        &self,
+        guild: GuildId,
+        session: OwnedMutexGuard<Session>,
+    ) -> JoinHandle<Option<Track>> {
+        let ports = self.ports.clone();
+        tokio::spawn(async move {
+            let (session, started) = ports.start_current(guild, session).await;
+            ports.persist(guild, &session).await;
+            started
+        })
+    }
+
+    /// [`Self::spawn_start`], waiting up to [`START_REPLY_WAIT`] for the answer: the track
+    /// that started, or the track still opening (the start goes on; if it fails, its
+    /// `TrackFailed` event tells the guild).
+    pub(super) async fn start_for_reply(
+        &self,
+        guild: GuildId,
+        session: OwnedMutexGuard<Session>,
+    ) -> Option<Track> {
+        let opening = session.queue.current().cloned();
+        let mut start = self.spawn_start(guild, session);
+        match tokio::time::timeout(START_REPLY_WAIT, &mut start).await {
+            Ok(Ok(started)) => started,
+            Ok(Err(error)) => {
+                warn!(%guild, %error, "the start of a track ended abnormally");
+                None
+            }
+            Err(_) => {
+                debug!(%guild, "answering while the track still opens");
+                opening
+            }
         }
     }
 }

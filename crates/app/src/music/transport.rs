@@ -73,8 +73,7 @@ impl MusicService {
             reason: EndReason::Skipped,
         });
         session.queue.advance(Advance::Skipped);
-        let (session, next) = self.start_current(guild, session).await;
-        self.persist(guild, &session).await;
+        let next = self.start_for_reply(guild, session).await;
         SkipOutcome {
             skipped: current,
             next,
@@ -137,8 +136,7 @@ impl MusicService {
             });
         }
         session.queue.skip_to(index)?;
-        let (session, started) = self.start_current(guild, session).await;
-        self.persist(guild, &session).await;
+        let started = self.start_for_reply(guild, session).await;
         started.ok_or(MusicError::NothingPlaying)
     }
 
@@ -147,8 +145,7 @@ impl MusicService {
         let mut session = self.authorized(guild, actor, Action::Previous).await?;
         session.queue.previous()?;
         let _ = self.ports.player.stop(guild).await;
-        let (session, started) = self.start_current(guild, session).await;
-        self.persist(guild, &session).await;
+        let started = self.start_for_reply(guild, session).await;
         started.ok_or(MusicError::NothingPlaying)
     }
 
@@ -203,7 +200,7 @@ impl MusicService {
         }
         refuse_while_opening(&session)?;
         // The player reopens the track at the position, which can take as long as a start:
-        // the session is unlocked meanwhile, as in `start_current`.
+        // the session is unlocked meanwhile, as in `MusicPorts::start_current`.
         session.start_seq = session.start_seq.wrapping_add(1);
         session.opening = true;
         let seq = session.start_seq;

@@ -1,5 +1,6 @@
 //! A track that fails to start is reported in the channel of the last `/play` with its reason,
-//! and the queue goes on; a SIGTERM mid-track saves the queue at its position, leaves the
+//! and the queue goes on; while a track hangs opening, every command answers at once and a
+//! skip moves past it; a SIGTERM mid-track saves the queue at its position, leaves the
 //! voice channel and exits 0 within 10 s, and the next start brings the track back into the
 //! voice channel where it stopped.
 
@@ -183,4 +184,76 @@ async fn sigterm_mid_track_saves_the_queue_leaves_and_the_next_start_carries_on(
     more_packets(&voice, 50, &restarted).await;
     assert!(voice.decoded().len() > before);
     assert_440_hz(&last(&voice, 0.5), "after the restart", &restarted);
+}
+
+/// Runs ann's command and checks the reply came within two seconds.
+async fn answered_at_once(
+    gateway: &FakeGateway,
+    rest: &FakeRest,
+    id: u64,
+    name: &str,
+    options: &serde_json::Value,
+) -> String {
+    let asked = Instant::now();
+    let reply = command(gateway, rest, id, name, options).await;
+    assert!(
+        asked.elapsed() < Duration::from_secs(2),
+        "/{name} took {:?}: {reply}",
+        asked.elapsed()
+    );
+    reply
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_answer_at_once_while_a_track_hangs_opening_and_skip_moves_past_it() {
+    let voice = FakeVoiceServer::start().await;
+    let (gateway, rest) = fakes(&voice).await;
+    let bot = spawn_with(
+        &gateway,
+        &rest,
+        voice.ca_file(),
+        &[
+            ("tone.wav", 440.0),
+            ("second.wav", 440.0),
+            ("third.wav", 880.0),
+        ],
+        &[],
+    );
+    gateway.wait_for_op(2, 1).await;
+    play_tone(&gateway, &rest, &bot, 8_201, "lifecycle-hang").await;
+    more_packets(&voice, 25, &bot).await;
+    for (id, query) in [(8_202, "second.wav"), (8_203, "third.wav")] {
+        let options = json!([{"name": "query", "type": 3, "value": query}]);
+        command(&gateway, &rest, id, "play", &options).await;
+    }
+    // The second track becomes a source that never answers: a named pipe nobody writes to,
+    // whose opening blocks.
+    let second = bot.dir().join("music").join("second.wav");
+    std::fs::remove_file(&second).unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(&second)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    answered_at_once(&gateway, &rest, 8_204, "skip", &json!([])).await;
+
+    // While it hangs opening, the guild answers every command at once.
+    let now = answered_at_once(&gateway, &rest, 8_205, "nowplaying", &json!([])).await;
+    assert!(now.contains("second"), "{now}");
+    let queue = answered_at_once(&gateway, &rest, 8_206, "queue", &json!([])).await;
+    assert!(queue.contains("third"), "{queue}");
+    answered_at_once(&gateway, &rest, 8_207, "skip", &json!([])).await;
+
+    // The skip moved past the hanging track: the third one plays.
+    more_packets(&voice, 50, &bot).await;
+    let heard = last(&voice, 0.5);
+    let (at_880, at_440) = (
+        minstrel_testkit::audio::power_at(&heard, 880.0),
+        minstrel_testkit::audio::power_at(&heard, 440.0),
+    );
+    assert!(
+        at_880 > 10.0 * at_440,
+        "880 Hz {at_880} against 440 Hz {at_440}\n{}",
+        bot.stderr()
+    );
 }
