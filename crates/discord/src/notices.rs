@@ -145,6 +145,7 @@ pub(crate) async fn run(
 #[cfg(test)]
 mod tests {
     use minstrel_domain::{Requester, SourceKind, Track, TrackId};
+    use minstrel_testkit::discord::FakeRest;
 
     use super::*;
 
@@ -176,9 +177,8 @@ mod tests {
         assert!(!empty.contains("queue"), "{empty}");
     }
 
-    #[test]
-    fn a_stuck_track_is_named_and_other_events_say_nothing() {
-        let track = Track {
+    fn radio() -> Track {
+        Track {
             id: TrackId(1),
             title: "Radio".to_owned(),
             artist: None,
@@ -187,12 +187,45 @@ mod tests {
             locator: "https://example.com/radio".to_owned(),
             thumbnail: None,
             requested_by: Requester::console(),
-        };
-        let stuck = DomainEvent::TrackEnded {
+        }
+    }
+
+    fn stuck() -> DomainEvent {
+        DomainEvent::TrackEnded {
             guild: guild(),
-            track: track.clone(),
+            track: radio(),
             reason: EndReason::Stuck,
-        };
+        }
+    }
+
+    #[tokio::test]
+    async fn the_posted_stuck_notice_names_the_window_its_notices_were_made_with() {
+        let rest = FakeRest::start().await;
+        let http = Client::builder()
+            .token("Bot test-token".to_owned())
+            .proxy(rest.proxy_address(), true)
+            .ratelimiter(None)
+            .build();
+        let notices = Arc::new(GuildNotices::new(Duration::from_millis(2500)));
+        notices.remember(guild(), ChannelId::new(10).unwrap());
+        let (events, receiver) = broadcast::channel(4);
+        let _running = Running(tokio::spawn(run(receiver, Arc::new(http), notices)));
+        events.send(stuck()).unwrap();
+        let posted = rest
+            .wait_for("the stuck notice", |request| {
+                request.method == "POST" && request.path.ends_with("/channels/10/messages")
+            })
+            .await;
+        assert_eq!(
+            posted.body["content"],
+            "⚠️ **Radio** produced no audio for 2.5 s and was skipped."
+        );
+    }
+
+    #[test]
+    fn a_stuck_track_is_named_and_other_events_say_nothing() {
+        let track = radio();
+        let stuck = stuck();
         assert_eq!(
             notice(&stuck, DEFAULT_TRACK_STUCK_AFTER).as_deref(),
             Some("⚠️ **Radio** produced no audio for 10 s and was skipped.")
