@@ -1,5 +1,6 @@
 //! The slash command definitions minstrel registers, as twilight-model `Command` values.
 
+use minstrel_domain::filters::FilterKind;
 use minstrel_domain::{GuildSettings, Preset};
 use twilight_model::application::command::{Command, CommandType};
 use twilight_model::application::interaction::InteractionContextType;
@@ -12,7 +13,7 @@ use twilight_util::builder::command::{
 };
 
 /// Every command name, in registration order.
-pub const COMMAND_NAMES: [&str; 33] = [
+pub const COMMAND_NAMES: [&str; 35] = [
     "join",
     "leave",
     "play",
@@ -45,6 +46,8 @@ pub const COMMAND_NAMES: [&str; 33] = [
     // Sub-commands that people look for by name are listed too, so a test can check them.
     "playlist create",
     "filters reset",
+    "filters set",
+    "filters remove",
     "settings volume",
     "guildsettings djrole",
 ];
@@ -156,11 +159,7 @@ pub fn definitions() -> Vec<Command> {
             .build(),
         simple("clear", "remove every upcoming track"),
         filter_command(),
-        command("filters", "show or reset the active filters")
-            .option(SubCommandBuilder::new("reset", "turn every filter off"))
-            .option(SubCommandBuilder::new("show", "list the active filters"))
-            .option(SubCommandBuilder::new("list", "list the presets"))
-            .build(),
+        filters_command(),
         command(
             "preview",
             "hear 10 s of the current track with a filter, as a file",
@@ -228,6 +227,48 @@ fn filter_command() -> Command {
                 .max_length(200),
         )
         .option(BooleanBuilder::new("karaoke", "remove centred vocals"))
+        .build()
+}
+
+/// Lavalink's filter names, for `/filters set` and `/filters remove`.
+fn filter_kind_choices() -> Vec<(&'static str, &'static str)> {
+    FilterKind::ALL
+        .iter()
+        .map(|kind| (kind.name(), kind.name()))
+        .collect()
+}
+
+/// `/filters`: one filter at a time by its Lavalink name (a slash command cannot give every
+/// parameter of every filter its own option, so they are typed as `name=value` in one string).
+fn filters_command() -> Command {
+    let filter = |description: &str| {
+        StringBuilder::new("filter", description)
+            .choices(filter_kind_choices())
+            .required(true)
+    };
+    command("filters", "show, set, remove or reset the active filters")
+        .option(SubCommandBuilder::new("reset", "turn every filter off"))
+        .option(SubCommandBuilder::new(
+            "show",
+            "every active filter with its parameters",
+        ))
+        .option(SubCommandBuilder::new("list", "list the presets"))
+        .option(
+            SubCommandBuilder::new("set", "set parameters of one filter")
+                .option(filter("the filter to set"))
+                .option(
+                    StringBuilder::new(
+                        "params",
+                        "name=value pairs, e.g. sinOffset=0.1 scale=2 (bassBoost: level=high)",
+                    )
+                    .max_length(300)
+                    .required(true),
+                ),
+        )
+        .option(
+            SubCommandBuilder::new("remove", "turn one filter off")
+                .option(filter("the filter to turn off")),
+        )
         .build()
 }
 

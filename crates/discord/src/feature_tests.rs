@@ -626,3 +626,99 @@ async fn a_long_playlist_shows_how_far_it_has_loaded_before_the_answer() {
         last.body
     );
 }
+
+fn filters_sub(sub: &str, options: &Value) -> Value {
+    json!([{"name": sub, "type": 1, "options": options}])
+}
+
+#[tokio::test]
+async fn one_filter_is_set_shown_and_removed_with_filters_sub_commands() {
+    let rest = FakeRest::start().await;
+    let services = Mocks::new().playing().services();
+    let handler = handler(services.clone(), &rest);
+    start_playing(&services).await;
+    let said = |token: &'static str| {
+        let rest = &rest;
+        async move {
+            rest.wait_for_original_edit(token)
+                .await
+                .embed_description()
+                .unwrap()
+        }
+    };
+
+    command(
+        &handler,
+        51,
+        "filter",
+        &json!([{"name": "preset", "type": 3, "value": "8d"}]),
+    )
+    .await;
+    let preset = said("token-51").await;
+    assert!(preset.contains("Active filters: 8d."), "{preset}");
+
+    let set = filters_sub(
+        "set",
+        &json!([
+            {"name": "filter", "type": 3, "value": "distortion"},
+            {"name": "params", "type": 3, "value": "sinOffset=0.1 scale=2"},
+        ]),
+    );
+    command(&handler, 52, "filters", &set).await;
+    let reply = said("token-52").await;
+    assert!(
+        reply.contains("`distortion sinOffset=0.1 sinScale=1")
+            && reply.contains("scale=2`")
+            && reply.contains("`rotation rotationHz=0.2 (8d)`"),
+        "{reply}"
+    );
+    let live = handler_filters(&handler).await;
+    let distortion = live.distortion.unwrap();
+    assert_eq!((distortion.sin_offset, distortion.scale), (0.1, 2.0));
+
+    let mix = filters_sub(
+        "set",
+        &json!([
+            {"name": "filter", "type": 3, "value": "channelMix"},
+            {"name": "params", "type": 3, "value": "leftToRight=0.5 rightToLeft=0.5"},
+        ]),
+    );
+    command(&handler, 53, "filters", &mix).await;
+    said("token-53").await;
+    command(&handler, 54, "filters", &filters_sub("show", &json!([]))).await;
+    let shown = said("token-54").await;
+    assert!(
+        shown.contains("`channelMix leftToLeft=1 leftToRight=0.5 rightToLeft=0.5 rightToRight=1`")
+            && shown.contains("`reverb roomSize=0.3 damping=0.5 wet=0.15 (8d)`"),
+        "{shown}"
+    );
+
+    let remove = filters_sub(
+        "remove",
+        &json!([{"name": "filter", "type": 3, "value": "reverb"}]),
+    );
+    command(&handler, 55, "filters", &remove).await;
+    let removed = said("token-55").await;
+    assert_eq!(
+        removed,
+        "`reverb` is off. Active filters: rotation, distortion, channelMix."
+    );
+    let live = handler_filters(&handler).await;
+    assert_eq!(live.reverb, None);
+    assert!(live.rotation.is_some() && live.channel_mix.is_some());
+
+    let wrong = filters_sub(
+        "set",
+        &json!([
+            {"name": "filter", "type": 3, "value": "distortion"},
+            {"name": "params", "type": 3, "value": "sinOffset=11"},
+        ]),
+    );
+    command(&handler, 56, "filters", &wrong).await;
+    let refused = said("token-56").await;
+    assert!(
+        refused.contains("sinOffset must be between -10 and 10 (got 11)"),
+        "{refused}"
+    );
+    assert_eq!(handler_filters(&handler).await, live, "nothing changed");
+}

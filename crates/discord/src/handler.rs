@@ -35,6 +35,7 @@ use twilight_model::http::interaction::{
     InteractionResponse, InteractionResponseData, InteractionResponseType,
 };
 
+use crate::filter_edit;
 use crate::live::{self, LiveMessage, LiveNowPlaying};
 use crate::metrics::{Outcome, record_ack, record_command};
 use crate::notices::{self, GuildNotices};
@@ -820,12 +821,12 @@ impl InteractionHandler {
                 services.filters.reset(guild, actor).await?;
                 Reply::info("Filters", "Every filter is off.")
             }
-            Request::FiltersShow => {
-                let spec = services.filters.active(guild).await?;
-                Reply::info(
-                    "Filters",
-                    format!("Active filters: {}.", reply::format_filters(&spec)),
-                )
+            Request::FiltersShow => filter_edit::show(&services.filters, guild).await?,
+            Request::FiltersSet { filter, params } => {
+                filter_edit::set(&services.filters, guild, actor, &filter, &params).await?
+            }
+            Request::FiltersRemove { filter } => {
+                filter_edit::remove(&services.filters, guild, actor, &filter).await?
             }
             Request::FiltersList => {
                 let mut text = String::new();

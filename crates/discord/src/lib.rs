@@ -10,12 +10,14 @@ mod commands;
 mod directory;
 #[cfg(test)]
 mod feature_tests;
+mod filter_edit;
 mod gateway;
 mod handler;
 mod join_check;
 mod live;
 pub mod metrics;
 mod notices;
+pub mod parity;
 mod reply;
 mod request;
 mod voice_state;

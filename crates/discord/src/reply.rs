@@ -160,7 +160,7 @@ pub(crate) fn describe(track: &Track) -> String {
 }
 
 pub(crate) fn format_filters(spec: &FilterSpec) -> String {
-    let names = spec.active_names();
+    let names = spec.labels();
     if names.is_empty() {
         "none".to_owned()
     } else {

@@ -105,6 +105,15 @@ pub(crate) enum Request {
     FilterMenu,
     FiltersReset,
     FiltersShow,
+    /// `/filters set`: one filter's parameters as typed (`sinOffset=0.1 scale=2`).
+    FiltersSet {
+        filter: String,
+        params: String,
+    },
+    /// `/filters remove`: one filter off.
+    FiltersRemove {
+        filter: String,
+    },
     FiltersList,
     Preview {
         preset: Option<String>,
@@ -306,9 +315,16 @@ pub(crate) fn parse(data: &CommandData) -> Result<Request, UsageError> {
         },
         "clear" => Request::Clear,
         "filter" => parse_filter(&options),
-        "filters" => match options.sub_command()?.0 {
-            "reset" => Request::FiltersReset,
-            "list" => Request::FiltersList,
+        "filters" => match options.sub_command()? {
+            ("reset", _) => Request::FiltersReset,
+            ("list", _) => Request::FiltersList,
+            ("set", sub) => Request::FiltersSet {
+                filter: sub.required_string("filter")?,
+                params: sub.required_string("params")?,
+            },
+            ("remove", sub) => Request::FiltersRemove {
+                filter: sub.required_string("filter")?,
+            },
             _ => Request::FiltersShow,
         },
         "preview" => Request::Preview {
@@ -532,6 +548,51 @@ mod tests {
             Request::FiltersReset
         );
         assert_eq!(parse(&data("filter", vec![])).unwrap(), Request::FilterMenu);
+        assert_eq!(
+            parse(&data(
+                "filters",
+                vec![option(
+                    "set",
+                    CommandOptionValue::SubCommand(vec![
+                        option("filter", CommandOptionValue::String("distortion".into())),
+                        option(
+                            "params",
+                            CommandOptionValue::String(" sinOffset=0.1 scale=2 ".into())
+                        ),
+                    ]),
+                )]
+            ))
+            .unwrap(),
+            Request::FiltersSet {
+                filter: "distortion".into(),
+                params: "sinOffset=0.1 scale=2".into()
+            }
+        );
+        assert_eq!(
+            parse(&data(
+                "filters",
+                vec![option(
+                    "remove",
+                    CommandOptionValue::SubCommand(vec![option(
+                        "filter",
+                        CommandOptionValue::String("reverb".into())
+                    )]),
+                )]
+            ))
+            .unwrap(),
+            Request::FiltersRemove {
+                filter: "reverb".into()
+            }
+        );
+        assert_eq!(
+            parse(&data(
+                "filters",
+                vec![option("set", CommandOptionValue::SubCommand(vec![]))]
+            ))
+            .unwrap_err()
+            .to_string(),
+            "tell me the filter"
+        );
         assert!(parse(&data("nonsense", vec![])).is_err());
     }
 }
