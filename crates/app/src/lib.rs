@@ -20,6 +20,7 @@ pub mod redact;
 pub mod search;
 pub mod settings;
 pub mod shards;
+pub mod vocabulary;
 pub mod write_behind;
 
 #[cfg(test)]

@@ -35,7 +35,7 @@ impl Reply {
     }
 }
 
-const HELP: &str = "\
+pub(crate) const HELP: &str = "\
 commands (the same names as on Discord):
   play <file|words>     queue a track (no argument: the active playlist)
   playnext <file|words> queue a track to play next
@@ -59,6 +59,8 @@ commands (the same names as on Discord):
   history [page]        the tracks this player played lately, newest first
   playlist create|add|addto|remove|use|show|list|delete ...
   settings [normalisation on|off]      show or change this player's settings
+  leave                 stop, clear the queue and let go of the player
+  help                  this list
   wait                  wait until the queue has finished
   quit                  leave (quit! stops at once)";
 

@@ -4,6 +4,7 @@
 //! Talks only to the application services; knows no infrastructure crate.
 
 mod commands;
+pub mod parity;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -14,6 +14,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use minstrel_app::vocabulary::{self, CommandId, Surface};
 
 use crate::config::Config;
 
@@ -49,6 +50,12 @@ enum Command {
     /// Discord tools that need no connection.
     #[command(subcommand)]
     Discord(DiscordCommand),
+    /// Print every command against the front-ends that offer it (the parity table).
+    Commands {
+        /// As the Markdown table the README carries.
+        #[arg(long)]
+        markdown: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -105,6 +112,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         print_discord_commands(*json);
         return Ok(());
     }
+    if let Some(Command::Commands { markdown }) = &cli.command {
+        print_parity(*markdown);
+        return Ok(());
+    }
     let config = Config::load(cli.config.as_deref())?;
     // Whatever fails from here on may quote the configuration (a driver's message quotes the
     // database URL): every secret is blanked out of the one line printed.
@@ -158,6 +169,36 @@ async fn run_with(cli: Cli, mut config: Config) -> anyhow::Result<()> {
             print_discord_commands(json);
             Ok(())
         }
+        Command::Commands { markdown } => {
+            print_parity(markdown);
+            Ok(())
+        }
+    }
+}
+
+/// Every front-end's way of offering each command, with the reasons for what one leaves out.
+pub(crate) const FRONT_ENDS: [vocabulary::FrontEnd<'static>; 3] = [
+    ("Discord", minstrel_discord::parity::surface),
+    ("Telegram", minstrel_telegram::parity::surface),
+    ("console", minstrel_console::parity::surface),
+];
+
+/// The parity table on stdout: Markdown, or one line per command.
+fn print_parity(markdown: bool) {
+    if markdown {
+        print!("{}", vocabulary::parity_markdown(&FRONT_ENDS));
+        return;
+    }
+    for id in CommandId::ALL {
+        let spec = id.spec();
+        let offered: Vec<String> = FRONT_ENDS
+            .iter()
+            .map(|(title, surface)| match surface(id) {
+                Surface::Offered(spelling) => format!("{title}: {spelling}"),
+                Surface::Absent(_) => format!("{title}: —"),
+            })
+            .collect();
+        println!("{} — {} ({})", spec.name, spec.summary, offered.join(", "));
     }
 }
 
@@ -169,5 +210,29 @@ fn print_discord_commands(json: bool) {
     }
     for command in minstrel_discord::definitions() {
         println!("/{}: {}", command.name, command.description);
+    }
+}
+
+#[cfg(test)]
+mod parity_tests {
+    use super::{FRONT_ENDS, vocabulary};
+
+    /// The README's parity table is the one the code generates: a command added, or a front-end
+    /// that drops one, changes it.
+    #[test]
+    fn the_readme_carries_the_generated_parity_table() {
+        let readme = include_str!("../../../README.md");
+        let start = "<!-- parity table: minstrel commands --markdown -->\n";
+        let end = "<!-- end of parity table -->";
+        let table = readme
+            .split_once(start)
+            .and_then(|(_, rest)| rest.split_once(end))
+            .map(|(table, _)| table)
+            .expect("README.md has the parity table between its markers");
+        assert_eq!(
+            table,
+            vocabulary::parity_markdown(&FRONT_ENDS),
+            "regenerate it with `cargo run -- commands --markdown`"
+        );
     }
 }

@@ -19,6 +19,7 @@ mod keyboard;
 pub mod metrics;
 mod mirror;
 mod pacer;
+pub mod parity;
 mod redact;
 mod replies;
 mod text;
