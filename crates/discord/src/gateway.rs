@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use minstrel_app::SettingsService;
+use minstrel_app::{MusicService, SettingsService};
 use minstrel_domain::{ChannelId, GuildId, UserId};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -107,6 +107,9 @@ pub struct DiscordConfig {
     pub voice: Option<Arc<dyn VoiceGateway>>,
     /// Leave a voice channel once nobody but bots has been in it this long; `None` stays.
     pub leave_when_alone_after: Option<Duration>,
+    /// The player's silence window (`MINSTREL_TRACK_STUCK_AFTER`), which the stuck notice
+    /// names.
+    pub track_stuck_after: Duration,
     /// Fed with every gateway event, for other front-ends' member lists; `None`: nobody asks.
     pub directory: Option<Arc<VoiceChannelDirectory>>,
     /// Ask for the privileged [`PRESENCE_INTENTS`] as well (the directory then sees who is
@@ -129,6 +132,7 @@ impl DiscordConfig {
             rest_ratelimiter: true,
             voice: None,
             leave_when_alone_after: Some(Duration::from_mins(1)),
+            track_stuck_after: minstrel_domain::events::DEFAULT_TRACK_STUCK_AFTER,
             directory: None,
             presences: false,
             on_state: None,
@@ -157,6 +161,7 @@ impl std::fmt::Debug for DiscordConfig {
             .field("rest_ratelimiter", &self.rest_ratelimiter)
             .field("voice", &self.voice.is_some())
             .field("leave_when_alone_after", &self.leave_when_alone_after)
+            .field("track_stuck_after", &self.track_stuck_after)
             .field("directory", &self.directory.is_some())
             .field("presences", &self.presences)
             .field("on_state", &self.on_state.is_some())
@@ -324,11 +329,11 @@ impl DiscordFrontEnd {
         let http = Arc::new(Self::http_client(config));
         let voice = Arc::new(VoiceStates::default());
         let settings = Arc::clone(&services.settings);
-        let handler = Arc::new(InteractionHandler::new(
-            services,
-            Arc::clone(&http),
-            Arc::clone(&voice),
-        ));
+        let music = Arc::clone(&services.music);
+        let handler = Arc::new(
+            InteractionHandler::new(services, Arc::clone(&http), Arc::clone(&voice))
+                .with_track_stuck_after(config.track_stuck_after),
+        );
         let _notices = handler.spawn_notices();
         let mut shutdown = std::pin::pin!(shutdown);
         let shards = tokio::select! {
@@ -355,6 +360,7 @@ impl DiscordFrontEnd {
                 leave_when_alone_after: config.leave_when_alone_after,
                 alone_checks: Arc::clone(&alone_checks),
                 settings: Arc::clone(&settings),
+                music: Arc::clone(&music),
                 directory: config.directory.clone(),
                 presences: config.presences,
             };
@@ -504,6 +510,8 @@ struct ShardRunner {
     alone_checks: Arc<std::sync::Mutex<std::collections::HashSet<GuildId>>>,
     /// The guilds' settings: a guild that stays 24/7 keeps the bot when nobody listens.
     settings: Arc<SettingsService>,
+    /// Leaves a channel nobody listens in, keeping the queue.
+    music: Arc<MusicService>,
     directory: Option<Arc<VoiceChannelDirectory>>,
     presences: bool,
 }
@@ -697,7 +705,7 @@ impl ShardRunner {
             return;
         }
         let voice = Arc::clone(&self.voice);
-        let handler = Arc::clone(&self.handler);
+        let music = Arc::clone(&self.music);
         let settings = Arc::clone(&self.settings);
         let pending = Arc::clone(&self.alone_checks);
         tokio::spawn(async move {
@@ -706,7 +714,7 @@ impl ShardRunner {
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .remove(&guild);
-            alone::leave_if_still_alone(&voice, &settings, &handler, guild).await;
+            alone::leave_if_still_alone(&voice, &settings, &music, guild).await;
         });
     }
 }

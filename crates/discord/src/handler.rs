@@ -204,6 +204,13 @@ impl InteractionHandler {
         )))
     }
 
+    /// The stuck-track notice names `track_stuck_after`, the player's silence window.
+    #[must_use]
+    pub fn with_track_stuck_after(mut self, track_stuck_after: std::time::Duration) -> Self {
+        self.notices = Arc::new(GuildNotices::new(track_stuck_after));
+        self
+    }
+
     /// Redraws live `/nowplaying` messages this often instead of every 12 s.
     #[must_use]
     pub fn with_now_playing_interval(mut self, interval: std::time::Duration) -> Self {

@@ -737,6 +737,7 @@ fn discord_config(config: &Config) -> anyhow::Result<Option<DiscordConfig>> {
         };
     }
     discord.presences = config.discord_presence;
+    discord.track_stuck_after = config.track_stuck_after();
     discord.leave_when_alone_after = (config.leave_when_alone_after > 0)
         .then(|| std::time::Duration::from_secs(config.leave_when_alone_after));
     discord.gateway_url.clone_from(&config.discord_gateway_url);

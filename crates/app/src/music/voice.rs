@@ -69,6 +69,31 @@ impl MusicService {
         Ok(())
     }
 
+    /// Leaves because nobody listens: playback stops, the current track goes back to the front
+    /// of the queue and the queue is saved with no channel, so the next `join` or `play`
+    /// carries on where it stopped. Returns how many tracks wait.
+    pub async fn leave_keeping_queue(&self, guild: GuildId) -> Result<usize, MusicError> {
+        let session = self.session(guild).await?;
+        let mut session = session.lock().await;
+        session.supersede_opening();
+        if let Some(track) = session.queue.current().cloned() {
+            self.ports.player.stop(guild).await?;
+            self.ports.events.publish(DomainEvent::TrackEnded {
+                guild,
+                track,
+                reason: EndReason::Stopped,
+            });
+        }
+        self.ports.player.leave(guild).await?;
+        session.queue.requeue_current();
+        session.state = PlaybackState::Stopped;
+        session.voice_channel = None;
+        session.skip_votes.clear();
+        session.idle_since = None;
+        self.persist(guild, &session).await;
+        Ok(session.queue.len())
+    }
+
     /// The player lost its output for good (kicked out of the voice channel, channel deleted):
     /// no rejoin. The player's state for the guild is released, the current track goes back to
     /// the front of the queue and the queue is saved, so the next `play` or `join` carries on

@@ -1,23 +1,22 @@
 //! Leaving a voice channel nobody listens in: once the grace period is over, the bot leaves
 //! unless somebody came back or the guild stays 24/7 (`/settings stay247`).
 
-use minstrel_app::SettingsService;
+use minstrel_app::{MusicService, SettingsService};
 use minstrel_domain::GuildId;
-use tracing::{debug, warn};
+use tracing::{debug, info, warn};
 
-use crate::handler::InteractionHandler;
 use crate::voice_state::VoiceStates;
 
 /// Leaves `guild`'s voice channel if the bot is still alone there and the guild does not stay
-/// 24/7; returns whether it left.
+/// 24/7; returns whether it left. The queue is kept, the current track back at its front, so
+/// the next `/join` or `/play` carries on.
 ///
 /// The setting is read when the grace period ends, so turning stay247 on while the bot waits
-/// keeps it. When the settings cannot be read the bot stays: leaving ends the queue, and the
-/// idle timeout still applies.
+/// keeps it. When the settings cannot be read the bot stays; the idle timeout still applies.
 pub(super) async fn leave_if_still_alone(
     voice: &VoiceStates,
     settings: &SettingsService,
-    handler: &InteractionHandler,
+    music: &MusicService,
     guild: GuildId,
 ) -> bool {
     if voice.humans_with_bot(guild) != Some(0) {
@@ -34,8 +33,17 @@ pub(super) async fn leave_if_still_alone(
             return false;
         }
     }
-    handler.leave_alone(guild).await;
-    true
+    match music.leave_keeping_queue(guild).await {
+        Ok(queued) => {
+            voice.set_bot_channel(guild, None);
+            info!(%guild, queued, "left the voice channel: nobody was listening; the queue is kept");
+            true
+        }
+        Err(error) => {
+            warn!(%guild, %error, "could not leave an empty voice channel");
+            false
+        }
+    }
 }
 
 #[cfg(test)]
@@ -43,19 +51,20 @@ mod tests {
     use std::sync::Arc;
     use std::time::Duration;
 
+    use minstrel_app::Actor;
     use minstrel_app::ports::{
         InProcessEventBus, MockHistoryRepo, MockPlayer, MockPlaylistRepo, MockQueueStore,
-        MockSettingsRepo, MockTrackResolver, SettingsRepo, StoreError, SystemClock,
+        MockSettingsRepo, MockTrackResolver, SettingsRepo, StoreError, SystemClock, TrackInfo,
     };
     use minstrel_app::{
         FilterService, HistoryService, MusicPorts, MusicService, PlaylistService, RateLimit,
         SearchService,
     };
-    use minstrel_domain::{ChannelId, GuildSettings, UserId};
+    use minstrel_domain::{AddPosition, ChannelId, GuildSettings, SourceKind, UserId};
     use twilight_http::Client;
 
     use super::*;
-    use crate::handler::DiscordServices;
+    use crate::handler::{DiscordServices, InteractionHandler};
 
     const GUILD: u64 = 300_000_000_000_000_001;
     const CHANNEL: u64 = 600_000_000_000_000_001;
@@ -80,20 +89,30 @@ mod tests {
         Arc::new(repo)
     }
 
-    /// A handler whose player must be asked to leave exactly `leaves` times; its saved queue
-    /// is deleted only when it leaves.
+    /// A handler whose player plays anything and must be asked to leave exactly `leaves`
+    /// times; its saved queue is never deleted.
     fn handler(settings: &Arc<dyn SettingsRepo>, leaves: usize) -> InteractionHandler {
         let mut player = MockPlayer::new();
         player.expect_leave().times(leaves).returning(|_| Ok(()));
         player.expect_stop().returning(|_| Ok(()));
+        player.expect_join().returning(|_, _| Ok(()));
+        player.expect_play().returning(|_, _, _, _, _, _| Ok(()));
+        player.expect_position().returning(|_| None);
+        let mut resolver = MockTrackResolver::new();
+        resolver.expect_resolve().returning(|query| {
+            Ok(vec![TrackInfo {
+                title: query.to_owned(),
+                artist: None,
+                duration: Some(Duration::from_mins(3)),
+                source_kind: SourceKind::Local,
+                locator: format!("{query}.wav"),
+                thumbnail: None,
+            }])
+        });
         let mut queue_store = MockQueueStore::new();
-        queue_store
-            .expect_delete()
-            .times(leaves)
-            .returning(|_| Ok(()));
+        queue_store.expect_delete().never();
         queue_store.expect_save().returning(|_| Ok(()));
-        let resolver: Arc<dyn minstrel_app::ports::TrackResolver> =
-            Arc::new(MockTrackResolver::new());
+        let resolver: Arc<dyn minstrel_app::ports::TrackResolver> = Arc::new(resolver);
         let playlists: Arc<dyn minstrel_app::ports::PlaylistRepo> =
             Arc::new(MockPlaylistRepo::new());
         let history: Arc<dyn minstrel_app::ports::HistoryRepo> = Arc::new(MockHistoryRepo::new());
@@ -153,7 +172,8 @@ mod tests {
         let voice = handler.voice_states();
         bot_in_voice(voice, member_stays);
         let settings = &handler.services().settings;
-        let left = leave_if_still_alone(voice, settings, &handler, guild()).await;
+        let music = &handler.services().music;
+        let left = leave_if_still_alone(voice, settings, music, guild()).await;
         assert_eq!(
             voice.bot_channel(guild()).is_none(),
             left,
@@ -170,6 +190,38 @@ mod tests {
     #[tokio::test]
     async fn without_stay247_the_bot_leaves_once_nobody_listens() {
         assert!(leaves_when(Some(false), false, 1).await);
+    }
+
+    #[tokio::test]
+    async fn leaving_alone_keeps_the_queue_with_the_current_track_first() {
+        let handler = handler(&settings_repo(Some(false)), 1);
+        let music = &handler.services().music;
+        let actor = Actor::console();
+        let channel = ChannelId::new(CHANNEL).unwrap();
+        music.join(guild(), &actor, channel, None).await.unwrap();
+        for song in ["first", "second"] {
+            music
+                .play(guild(), &actor, song, AddPosition::End)
+                .await
+                .unwrap();
+        }
+        let voice = handler.voice_states();
+        bot_in_voice(voice, false);
+        let settings = &handler.services().settings;
+        assert!(leave_if_still_alone(voice, settings, music, guild()).await);
+        let page = music.queue_page(guild(), 1, 10).await.unwrap();
+        let titles: Vec<&str> = page
+            .items
+            .iter()
+            .map(|(_, track)| track.title.as_str())
+            .collect();
+        assert_eq!(
+            titles,
+            ["first", "second"],
+            "the queue is kept for the next /play"
+        );
+        assert!(page.current.is_none());
+        assert_eq!(music.voice_channel(guild()).await, None);
     }
 
     #[tokio::test]
