@@ -19,10 +19,10 @@ pub(super) async fn filter(
     context: &Context,
 ) -> Reply {
     let commands = &context.services.commands;
-    let (first, rest) = argument
-        .split_once(char::is_whitespace)
-        .map(|(first, rest)| (first, rest.trim()))
-        .unwrap_or((argument, ""));
+    let (first, rest) = match argument.split_once(char::is_whitespace) {
+        Some((first, rest)) => (first, rest.trim()),
+        None => (argument, ""),
+    };
     let result = match first.to_lowercase().as_str() {
         "" | "list" => return Reply::text(usage(&commands.presets())),
         "show" => commands
