@@ -28,6 +28,7 @@ mod m20261123_000004_queue_snapshots;
 mod m20261123_000005_telegram;
 mod m20261123_000006_audit_log;
 mod m20261207_000007_queue_current_attempts;
+mod m20261207_000008_default_voice_channel;
 
 /// Every table the migrations create, in creation order (the migration bookkeeping table
 /// `seaql_migrations` is not among them).
@@ -60,6 +61,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000005_telegram::Migration),
             Box::new(m20261123_000006_audit_log::Migration),
             Box::new(m20261207_000007_queue_current_attempts::Migration),
+            Box::new(m20261207_000008_default_voice_channel::Migration),
         ]
     }
 }

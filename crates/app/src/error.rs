@@ -51,6 +51,11 @@ pub enum MusicError {
     NoSuchPlaylist(String),
     #[error("the track is still loading; try again in a moment")]
     StillOpening,
+    #[error(
+        "I am not in a voice channel: someone on Discord starts me with /join or /play, or a \
+         server manager sets a default channel with /guildsettings voicechannel"
+    )]
+    NoVoiceChannel,
 }
 
 impl MusicError {

@@ -11,7 +11,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use minstrel_domain::{FilterSpec, GuildId, Preset, RepeatMode, Volume};
+use minstrel_domain::{FilterSpec, GuildId, Preset, RepeatMode, RequesterId, Volume};
 use tracing::debug;
 
 use crate::error::MusicError;
@@ -159,6 +159,10 @@ impl LocalCommandBus {
         let music = &self.music;
         Ok(match command {
             GuildCommand::Play { query } => {
+                // A Telegram user is in no Discord voice channel the bot could follow.
+                if matches!(actor.requester.id, RequesterId::Telegram(_)) {
+                    music.join_for_remote_play(guild, actor).await?;
+                }
                 CommandReply::Played(music.play(guild, actor, &query, AddPosition::End).await?)
             }
             GuildCommand::Skip => CommandReply::Skipped(music.skip(guild, actor).await?),

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use minstrel_domain::{
-    GuildId, GuildSettings, HistoryEntry, Preset, RoleId, UserId, UserSettings, Volume,
+    ChannelId, GuildId, GuildSettings, HistoryEntry, Preset, RoleId, UserId, UserSettings, Volume,
 };
 
 use crate::error::MusicError;
@@ -19,6 +19,8 @@ pub enum GuildSettingChange {
     DefaultVolume(i64),
     DjRole(Option<RoleId>),
     Stay247(bool),
+    /// The channel a play from a linked Telegram chat joins; `None` removes it.
+    DefaultVoiceChannel(Option<ChannelId>),
     IdleTimeout(Duration),
     VoteSkipRatio(f32),
     Normalisation(bool),
@@ -107,6 +109,9 @@ impl SettingsService {
             }
             GuildSettingChange::DjRole(role) => settings.dj_role = role,
             GuildSettingChange::Stay247(on) => settings.stay_24_7 = on,
+            GuildSettingChange::DefaultVoiceChannel(channel) => {
+                settings.default_voice_channel = channel;
+            }
             GuildSettingChange::IdleTimeout(timeout) => settings.set_idle_timeout(timeout)?,
             GuildSettingChange::VoteSkipRatio(ratio) => settings.set_vote_skip_ratio(ratio)?,
             GuildSettingChange::Normalisation(on) => settings.normalisation = on,

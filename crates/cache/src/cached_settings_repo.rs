@@ -4,7 +4,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use minstrel_app::ports::{Cache, SettingsRepo, StoreError};
-use minstrel_domain::{GuildId, GuildSettings, Preset, RoleId, UserId, UserSettings, Volume};
+use minstrel_domain::{
+    ChannelId, GuildId, GuildSettings, Preset, RoleId, UserId, UserSettings, Volume,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::keys;
@@ -212,6 +214,9 @@ struct StoredGuildSettings {
     vote_skip_ratio: f32,
     normalisation: bool,
     locale: String,
+    /// Absent from entries cached before it existed.
+    #[serde(default)]
+    default_voice_channel: Option<u64>,
 }
 
 impl StoredGuildSettings {
@@ -227,6 +232,7 @@ impl StoredGuildSettings {
             vote_skip_ratio: settings.vote_skip_ratio(),
             normalisation: settings.normalisation,
             locale: settings.locale.clone(),
+            default_voice_channel: settings.default_voice_channel.map(ChannelId::get),
         }
     }
 
@@ -249,6 +255,10 @@ impl StoredGuildSettings {
         settings.set_vote_skip_ratio(self.vote_skip_ratio).ok()?;
         settings.normalisation = self.normalisation;
         settings.locale = self.locale;
+        settings.default_voice_channel = match self.default_voice_channel {
+            Some(channel) => Some(ChannelId::new(channel).ok()?),
+            None => None,
+        };
         Some(settings)
     }
 }

@@ -348,6 +348,16 @@ fn guild_settings_command() -> Command {
                 .option(BooleanBuilder::new("enabled", "on or off").required(true)),
         )
         .option(
+            SubCommandBuilder::new(
+                "voicechannel",
+                "the channel a play from the linked Telegram chat joins",
+            )
+            .option(
+                ChannelBuilder::new("channel", "a voice channel; leave out to remove it")
+                    .channel_types([ChannelType::GuildVoice, ChannelType::GuildStageVoice]),
+            ),
+        )
+        .option(
             SubCommandBuilder::new("idletimeout", "leave after this long idle").option(
                 IntegerBuilder::new("minutes", "minutes")
                     .min_value(1)

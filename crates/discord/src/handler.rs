@@ -1133,6 +1133,9 @@ impl InteractionHandler {
             GuildSettingsRequest::DjRole(role) => Some(GuildSettingChange::DjRole(role)),
             GuildSettingsRequest::MaxQueue(value) => Some(GuildSettingChange::MaxQueue(value)),
             GuildSettingsRequest::Stay247(on) => Some(GuildSettingChange::Stay247(on)),
+            GuildSettingsRequest::DefaultVoiceChannel(channel) => {
+                Some(GuildSettingChange::DefaultVoiceChannel(channel))
+            }
             GuildSettingsRequest::IdleTimeout(timeout) => {
                 Some(GuildSettingChange::IdleTimeout(timeout))
             }
@@ -1166,13 +1169,18 @@ impl InteractionHandler {
             },
         );
         let text = format!(
-            "DJ role: {}\nMax queue: {}\n24/7: {}\nIdle timeout: {}\nVote-skip ratio: {:.2}\n\
-             Normalisation: {}\nDefault volume: {}\nAllowed filters: {}",
+            "DJ role: {}\nMax queue: {}\n24/7: {}\nVoice channel for Telegram plays: {}\n\
+             Idle timeout: {}\nVote-skip ratio: {:.2}\nNormalisation: {}\nDefault volume: {}\n\
+             Allowed filters: {}",
             settings
                 .dj_role
                 .map_or_else(|| "none".to_owned(), |role| format!("<@&{role}>")),
             settings.max_queue(),
             if settings.stay_24_7 { "on" } else { "off" },
+            settings.default_voice_channel.map_or_else(
+                || "the last one I was in".to_owned(),
+                |channel| format!("<#{channel}>")
+            ),
             format_duration(settings.idle_timeout()),
             settings.vote_skip_ratio(),
             if settings.normalisation { "on" } else { "off" },

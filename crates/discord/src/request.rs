@@ -58,6 +58,7 @@ pub(crate) enum GuildSettingsRequest {
     DjRole(Option<RoleId>),
     MaxQueue(usize),
     Stay247(bool),
+    DefaultVoiceChannel(Option<ChannelId>),
     IdleTimeout(Duration),
     VoteSkipRatio(f32),
     Normalisation(bool),
@@ -426,6 +427,10 @@ fn parse_guild_settings(options: &Options<'_>) -> Result<GuildSettingsRequest, U
                 .map_err(|_| usage("the queue needs room for at least one track"))?,
         ),
         "stay247" => GuildSettingsRequest::Stay247(options.required_boolean("enabled")?),
+        "voicechannel" => GuildSettingsRequest::DefaultVoiceChannel(match options.get("channel") {
+            Some(CommandOptionValue::Channel(id)) => ChannelId::new(id.get()).ok(),
+            _ => None,
+        }),
         "idletimeout" => {
             let minutes = u64::try_from(options.required_integer("minutes")?)
                 .map_err(|_| usage("the idle timeout is a number of minutes"))?;
@@ -508,6 +513,39 @@ mod tests {
             .unwrap_err()
             .to_string(),
             "positions start at 1"
+        );
+    }
+
+    #[test]
+    fn the_voice_channel_for_telegram_plays_is_set_and_removed() {
+        let set = parse(&data(
+            "guildsettings",
+            vec![option(
+                "voicechannel",
+                CommandOptionValue::SubCommand(vec![option(
+                    "channel",
+                    CommandOptionValue::Channel(twilight_model::id::Id::new(77)),
+                )]),
+            )],
+        ))
+        .unwrap();
+        assert_eq!(
+            set,
+            Request::GuildSettings(GuildSettingsRequest::DefaultVoiceChannel(Some(
+                ChannelId::new(77).unwrap()
+            )))
+        );
+        let removed = parse(&data(
+            "guildsettings",
+            vec![option(
+                "voicechannel",
+                CommandOptionValue::SubCommand(vec![]),
+            )],
+        ))
+        .unwrap();
+        assert_eq!(
+            removed,
+            Request::GuildSettings(GuildSettingsRequest::DefaultVoiceChannel(None))
         );
     }
 

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use crate::filters::{FilterSpec, Preset};
-use crate::ids::{GuildId, RoleId, UserId};
+use crate::ids::{ChannelId, GuildId, RoleId, UserId};
 use crate::volume::Volume;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -57,6 +57,10 @@ pub struct GuildSettings {
     vote_skip_ratio: f32,
     pub normalisation: bool,
     pub locale: String,
+    /// The voice channel the player joins when a command from outside Discord (a linked
+    /// Telegram chat) asks it to play while it is in none and has not been in one since it
+    /// started.
+    pub default_voice_channel: Option<ChannelId>,
 }
 
 impl GuildSettings {
@@ -72,6 +76,7 @@ impl GuildSettings {
             default_volume: Volume::DEFAULT,
             allowed_filters: None,
             dj_role: None,
+            default_voice_channel: None,
             stay_24_7: false,
             idle_timeout: Duration::from_mins(5),
             vote_skip_ratio: 0.5,

@@ -261,6 +261,7 @@ impl MusicService {
             session.volume = snapshot.volume;
             session.filters = snapshot.filters;
             session.voice_channel = snapshot.voice_channel;
+            session.last_voice_channel = snapshot.voice_channel;
             session.text_channel = snapshot.text_channel;
             if let Some(track) = session.queue.current() {
                 // Counted and saved before it plays: if the process dies during it, the next

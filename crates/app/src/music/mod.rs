@@ -65,6 +65,9 @@ pub(crate) struct Session {
     /// unlocked (see [`MusicPorts::start_current`]) knows on return whether a later command
     /// replaced it.
     start_seq: u64,
+    /// The voice channel the player was last connected to since the process started (or
+    /// restored), kept after a leave: a play from a linked Telegram chat joins it again.
+    last_voice_channel: Option<ChannelId>,
     /// The player is opening a track or seeking with the session unlocked.
     opening: bool,
 }
@@ -211,6 +214,7 @@ impl MusicService {
                 resuming: false,
                 idle_since: None,
                 restored_attempts: None,
+                last_voice_channel: None,
                 start_seq: 0,
                 opening: false,
             }))

@@ -38,9 +38,34 @@ impl MusicService {
             return Err(error.into());
         }
         session.voice_channel = Some(voice_channel);
+        session.last_voice_channel = Some(voice_channel);
         session.text_channel = text_channel.or(session.text_channel);
         self.persist(guild, &session).await;
         Ok(())
+    }
+
+    /// For a play asked from outside Discord (a linked Telegram chat), whose user is in no
+    /// voice channel the bot could follow: joins the channel the player was last in since it
+    /// started, or else the guild's default voice channel. Nothing to do while connected.
+    pub async fn join_for_remote_play(
+        &self,
+        guild: GuildId,
+        actor: &Actor,
+    ) -> Result<(), MusicError> {
+        let (connected, remembered, default) = {
+            let session = self.session(guild).await?;
+            let session = session.lock().await;
+            (
+                session.voice_channel.is_some(),
+                session.last_voice_channel,
+                session.settings.default_voice_channel,
+            )
+        };
+        if connected {
+            return Ok(());
+        }
+        let channel = remembered.or(default).ok_or(MusicError::NoVoiceChannel)?;
+        self.join(guild, actor, channel, None).await
     }
 
     /// The voice channel the guild's player is connected to, `None` while it is in none (a

@@ -13,6 +13,7 @@ mod opening;
 mod player_events;
 mod playlists;
 mod preview;
+mod remote_play;
 mod recent;
 mod settings;
 

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use minstrel_app::ports::SettingsRepo;
-use minstrel_domain::{GuildSettings, Preset, RoleId, UserSettings, Volume};
+use minstrel_domain::{ChannelId, GuildSettings, Preset, RoleId, UserSettings, Volume};
 
 use super::fixtures;
 
@@ -63,6 +63,7 @@ pub async fn guild_settings_roundtrip(repo: &dyn SettingsRepo) {
     settings.set_vote_skip_ratio(0.75).unwrap();
     settings.normalisation = false;
     "pt-BR".clone_into(&mut settings.locale);
+    settings.default_voice_channel = Some(ChannelId::new(fixtures::unique()).unwrap());
     repo.save_guild(&settings).await.unwrap();
     assert_eq!(
         repo.guild(settings.guild_id).await.unwrap(),
@@ -72,6 +73,7 @@ pub async fn guild_settings_roundtrip(repo: &dyn SettingsRepo) {
     // An empty allow-list (nothing allowed) differs from `None` (everything allowed).
     settings.allowed_filters = Some(Vec::new());
     settings.dj_role = None;
+    settings.default_voice_channel = None;
     repo.save_guild(&settings).await.unwrap();
     assert_eq!(repo.guild(settings.guild_id).await.unwrap(), Some(settings));
 }

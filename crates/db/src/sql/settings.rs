@@ -1,6 +1,6 @@
 use async_trait::async_trait;
 use minstrel_app::ports::{SettingsRepo, StoreError};
-use minstrel_domain::{GuildId, GuildSettings, RoleId, UserId, UserSettings, Volume};
+use minstrel_domain::{ChannelId, GuildId, GuildSettings, RoleId, UserId, UserSettings, Volume};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait};
 
@@ -97,6 +97,10 @@ fn guild_from_row(row: guild_settings::Model) -> Result<GuildSettings, StoreErro
         .map_err(invalid)?;
     settings.normalisation = row.normalisation;
     settings.locale = row.locale;
+    settings.default_voice_channel = row
+        .default_voice_channel_id
+        .map(|channel| id_from_column(channel, "default voice channel id", ChannelId::new))
+        .transpose()?;
     Ok(settings)
 }
 
@@ -167,6 +171,10 @@ impl SettingsRepo for SqlSettingsRepo {
             vote_skip_ratio: Set(settings.vote_skip_ratio()),
             normalisation: Set(settings.normalisation),
             locale: Set(settings.locale.clone()),
+            default_voice_channel_id: Set(settings
+                .default_voice_channel
+                .map(|channel| id_to_column(channel.get(), "default voice channel id"))
+                .transpose()?),
             updated_at_ms: Set(now_column()),
         };
         guild_settings::Entity::insert(row)
@@ -182,6 +190,7 @@ impl SettingsRepo for SqlSettingsRepo {
                         guild_settings::Column::VoteSkipRatio,
                         guild_settings::Column::Normalisation,
                         guild_settings::Column::Locale,
+                        guild_settings::Column::DefaultVoiceChannelId,
                         guild_settings::Column::UpdatedAtMs,
                     ])
                     .to_owned(),

@@ -16,6 +16,7 @@ pub struct Model {
     pub vote_skip_ratio: f32,
     pub normalisation: bool,
     pub locale: String,
+    pub default_voice_channel_id: Option<i64>,
     pub updated_at_ms: i64,
 }
 
