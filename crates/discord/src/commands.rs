@@ -13,9 +13,10 @@ use twilight_util::builder::command::{
 };
 
 /// Every command name, in registration order.
-pub const COMMAND_NAMES: [&str; 35] = [
+pub const COMMAND_NAMES: [&str; 36] = [
     "join",
     "leave",
+    "help",
     "play",
     "playnext",
     "pause",
@@ -99,6 +100,7 @@ pub fn definitions() -> Vec<Command> {
             )
             .build(),
         simple("leave", "stop, clear the queue and leave the voice channel"),
+        simple("help", "list the commands"),
         command(
             "play",
             "play a song or a link; without one, the active playlist",

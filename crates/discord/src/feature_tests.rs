@@ -722,3 +722,36 @@ async fn one_filter_is_set_shown_and_removed_with_filters_sub_commands() {
     );
     assert_eq!(handler_filters(&handler).await, live, "nothing changed");
 }
+
+#[tokio::test]
+async fn help_lists_every_command_discord_offers_with_its_arguments() {
+    let rest = FakeRest::start().await;
+    let services = Mocks::new().services();
+    let handler = handler(services, &rest);
+    command(&handler, 61, "help", &json!([])).await;
+    let listed = rest
+        .wait_for_original_edit("token-61")
+        .await
+        .embed_description()
+        .unwrap();
+    for id in minstrel_app::vocabulary::CommandId::ALL {
+        match crate::parity::surface(id) {
+            minstrel_app::vocabulary::Surface::Offered(name) => {
+                assert!(
+                    listed.contains(&format!("/{name}")),
+                    "/{name} missing:\n{listed}"
+                );
+            }
+            minstrel_app::vocabulary::Surface::Absent(_) => {}
+        }
+    }
+    assert!(
+        listed.contains("/volume <0-200> — set the volume"),
+        "{listed}"
+    );
+    assert!(
+        listed.len() <= 4096,
+        "over an embed's limit: {}",
+        listed.len()
+    );
+}

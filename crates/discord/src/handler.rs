@@ -717,6 +717,10 @@ impl InteractionHandler {
                 self.join_checked(context, channel).await?;
                 Reply::info("Joined", format!("Connected to <#{channel}>."))
             }
+            Request::Help => Reply::info(
+                "Commands",
+                minstrel_app::vocabulary::help_lines("/", crate::parity::surface).join("\n"),
+            ),
             Request::Leave => {
                 music.leave(guild, actor).await?;
                 self.voice.set_bot_channel(guild, None);

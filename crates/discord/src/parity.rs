@@ -38,7 +38,7 @@ pub fn surface(command: CommandId) -> Surface {
         CommandId::Unlink => Absent("a chat admin unlinks from the Telegram chat (/unlink)"),
         CommandId::VoiceMembers => Absent("Discord itself shows who is in a voice channel"),
         CommandId::All => Offered("all"),
-        CommandId::Help => Absent("not yet: Discord lists the slash commands as you type /"),
+        CommandId::Help => Offered("help"),
         CommandId::Start => Absent("Telegram's first-contact greeting; Discord has no such step"),
     }
 }

@@ -74,6 +74,8 @@ pub(crate) enum Request {
         channel: Option<ChannelId>,
     },
     Leave,
+    /// The list of commands, from the vocabulary.
+    Help,
     Play {
         query: String,
         placement: AddPosition,
@@ -276,6 +278,7 @@ pub(crate) fn parse(data: &CommandData) -> Result<Request, UsageError> {
             },
         },
         "leave" => Request::Leave,
+        "help" => Request::Help,
         "play" => Request::Play {
             query: options.string("query").unwrap_or_default(),
             placement: AddPosition::End,

@@ -184,7 +184,6 @@ impl Harness {
         config.mirror = MirrorConfig {
             coalesce_window: Duration::from_millis(150),
             ..MirrorConfig::default()
-            ..MirrorConfig::default()
         };
         let frontend = TelegramFrontend::start(
             config,

@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 use minstrel_testkit::discord::{
     FakeGateway, FakeMember, FakeRest, RecordedRequest, slash_command,
 };
-use minstrel_testkit::process::BotProcess;
 use minstrel_testkit::voice::FakeVoiceServer;
 use serde_json::json;
 
@@ -144,7 +143,7 @@ async fn sigterm_mid_track_saves_the_queue_leaves_and_the_next_start_carries_on(
         .find(|snapshot| snapshot.guild.get() == GUILD)
         .unwrap_or_else(|| panic!("the guild's queue was not saved:\n{}", bot.stderr()));
     assert_eq!(
-        saved.voice_channel.map(|channel| channel.get()),
+        saved.voice_channel.map(minstrel_domain::ChannelId::get),
         Some(VOICE_CHANNEL),
         "{saved:?}"
     );
