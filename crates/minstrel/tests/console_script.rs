@@ -132,7 +132,7 @@ fn piped_play_filter_quit_records_nightcore_audio() {
         run.stderr
     );
     assert!(
-        run.stdout.contains("filters: timescale"),
+        run.stdout.contains("filters: nightcore"),
         "stdout:\n{}",
         run.stdout
     );
