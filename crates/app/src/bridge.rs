@@ -1,6 +1,6 @@
 //! `BridgeService`: links between a Discord guild and a Telegram chat, made safely with one-time
 //! codes, audited, kept across a group → supergroup migration; and the cache of Telegram chat
-//! members the Discord side mentions with `/all`.
+//! members the Discord side calls with `/all` ([`BridgeService::call_chat`]).
 //!
 //! Two ways to link, both needing an administrator on each side:
 //! - a Telegram chat administrator runs `/id` ([`BridgeService::issue_chat_code`]); a Discord
@@ -14,14 +14,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use minstrel_domain::{GuildId, RequesterId, TelegramChatId, TelegramUserId, UserId};
+use minstrel_domain::{DomainEvent, GuildId, RequesterId, TelegramChatId, TelegramUserId, UserId};
 use rand::Rng;
 use tracing::{info, warn};
 
 use crate::policy::Actor;
 use crate::ports::{
-    AuditEntry, AuditLog, ChatLink, ChatLinkRepo, Clock, LinkCode, LinkCodeRepo, LinkCodeTarget,
-    StoreError, TelegramMember, TelegramMemberRepo,
+    AuditEntry, AuditLog, ChatLink, ChatLinkRepo, Clock, EventBus, LinkCode, LinkCodeRepo,
+    LinkCodeTarget, StoreError, TelegramMember, TelegramMemberRepo,
 };
 
 /// How long a link code stays valid.
@@ -84,10 +84,23 @@ pub struct LinkOutcome {
     pub replaced: Vec<ChatLink>,
 }
 
+/// What `/all` did ([`BridgeService::call_chat`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallOutcome {
+    /// The call went to the Telegram side, which mentions this many known members.
+    Sent { members: usize },
+    /// The linked chat has no known human member yet: nothing was sent.
+    NobodyKnown,
+    /// This bot has no way to the Telegram side (no event bus given): nothing was sent.
+    Unreachable,
+}
+
 /// The bridge use cases. Cheap to share: wrap in `Arc`.
 pub struct BridgeService {
     ports: BridgePorts,
     code_ttl: Duration,
+    /// Where `/all` calls go: the event bus the Telegram front-end's bridge listens to.
+    events: Option<Arc<dyn EventBus>>,
 }
 
 impl BridgeService {
@@ -95,7 +108,16 @@ impl BridgeService {
         Self {
             ports,
             code_ttl: LINK_CODE_TTL,
+            events: None,
         }
+    }
+
+    /// Sends `/all` calls through `events`, which the Telegram front-end's bridge (possibly
+    /// in another process) listens to. Without it, [`Self::call_chat`] says `Unreachable`.
+    #[must_use]
+    pub fn with_events(mut self, events: Arc<dyn EventBus>) -> Self {
+        self.events = Some(events);
+        self
     }
 
     /// Codes valid for `ttl` instead of [`LINK_CODE_TTL`].
@@ -429,6 +451,40 @@ impl BridgeService {
         Ok(members)
     }
 
+    /// Discord's `/all`: asks the Telegram side to mention, in the chat linked to `guild`, each
+    /// of its known human members, naming `caller` and the `reason` (blank counts as none).
+    /// The member count is the one known now; the Telegram side reads the list again as it
+    /// sends.
+    ///
+    /// # Errors
+    /// `GuildNotLinked` when the guild has no chat; `Store` when the link or the members
+    /// cannot be read.
+    pub async fn call_chat(
+        &self,
+        guild: GuildId,
+        caller: &str,
+        reason: Option<&str>,
+    ) -> Result<CallOutcome, BridgeError> {
+        let members = self.chat_members(guild).await?.len();
+        if members == 0 {
+            return Ok(CallOutcome::NobodyKnown);
+        }
+        let Some(events) = &self.events else {
+            warn!(%guild, "/all has no way to the Telegram side: the bridge has no event bus");
+            return Ok(CallOutcome::Unreachable);
+        };
+        let reason = reason
+            .map(str::trim)
+            .filter(|reason| !reason.is_empty())
+            .map(str::to_owned);
+        events.publish(DomainEvent::CallToChat {
+            guild,
+            caller: caller.to_owned(),
+            reason,
+        });
+        Ok(CallOutcome::Sent { members })
+    }
+
     /// The guild's audit trail, newest first.
     pub async fn audit_trail(
         &self,
@@ -478,6 +534,7 @@ impl std::fmt::Debug for BridgeService {
         formatter
             .debug_struct("BridgeService")
             .field("code_ttl", &self.code_ttl)
+            .field("events", &self.events.is_some())
             .finish_non_exhaustive()
     }
 }

@@ -32,7 +32,7 @@ mod tests;
 #[doc = include_str!("../../../docs/EXTENDING.md")]
 pub struct ExtendingGuide;
 
-pub use bridge::{BridgeError, BridgePorts, BridgeService, LinkOutcome};
+pub use bridge::{BridgeError, BridgePorts, BridgeService, CallOutcome, LinkOutcome};
 pub use deadline_player::DeadlinePlayer;
 pub use error::MusicError;
 pub use filters::FilterService;

@@ -911,24 +911,9 @@ impl InteractionHandler {
                 }
             }
             Request::All { message } => {
-                let members = self.bridge()?.chat_members(guild).await?;
-                if members.is_empty() {
-                    Reply::info("Telegram", "Nobody in the linked chat is known yet.")
-                } else {
-                    let names: Vec<String> = members
-                        .iter()
-                        .map(|member| match &member.username {
-                            Some(username) => format!("@{}", reply::escape(username)),
-                            None => reply::escape(&member.display_name()),
-                        })
-                        .collect();
-                    let mut text = String::new();
-                    if let Some(message) = message {
-                        let _ = writeln!(text, "{}\n", reply::escape(&message));
-                    }
-                    text.push_str(&names.join(", "));
-                    Reply::info("Calling Telegram", text)
-                }
+                let caller = &actor.requester.display_name;
+                let bridge = self.bridge()?;
+                crate::all::reply(bridge.call_chat(guild, caller, message.as_deref()).await?)
             }
         };
         Ok(reply)

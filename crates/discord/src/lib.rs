@@ -5,6 +5,9 @@
 //! Knows the application layer, the domain and twilight; no infrastructure crate (no database,
 //! cache, source resolver or audio player). Voice playback is the Player port's business.
 
+mod all;
+#[cfg(test)]
+mod all_tests;
 mod boot;
 mod commands;
 mod directory;

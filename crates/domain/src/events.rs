@@ -98,6 +98,14 @@ pub enum DomainEvent {
         guild: GuildId,
         queued: usize,
     },
+    /// Someone on Discord called the guild's linked Telegram chat with `/all`: the chat is to
+    /// mention each of its known members, naming `caller` and the `reason` (`None` when none
+    /// was given). The Telegram side looks the members up when it sends.
+    CallToChat {
+        guild: GuildId,
+        caller: String,
+        reason: Option<String>,
+    },
 }
 
 impl DomainEvent {
@@ -114,7 +122,8 @@ impl DomainEvent {
             | Self::Seeked { guild, .. }
             | Self::QueueFinished { guild }
             | Self::Skipped { guild, .. }
-            | Self::VoiceLost { guild, .. } => *guild,
+            | Self::VoiceLost { guild, .. }
+            | Self::CallToChat { guild, .. } => *guild,
         }
     }
 
@@ -133,6 +142,7 @@ impl DomainEvent {
             Self::QueueFinished { .. } => "queue_finished",
             Self::Skipped { .. } => "skipped",
             Self::VoiceLost { .. } => "voice_lost",
+            Self::CallToChat { .. } => "call_to_chat",
         }
     }
 }

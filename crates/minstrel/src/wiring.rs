@@ -355,16 +355,20 @@ pub(crate) async fn build(config: &Config) -> anyhow::Result<App> {
         history: Arc::new(HistoryService::new(history)),
         events,
     };
-    let bridge = Arc::new(BridgeService::new(BridgePorts {
-        links: Arc::new(database.chat_link_repo()),
-        codes: Arc::new(database.link_code_repo()),
-        members: Arc::new(database.telegram_member_repo()),
-        audit: Arc::new(minstrel_cache::OutboxAuditLog::new(
-            Arc::new(database.audit_log()),
-            unsaved.outbox.clone(),
-        )),
-        clock: Arc::new(SystemClock),
-    }));
+    let bridge = Arc::new(
+        BridgeService::new(BridgePorts {
+            links: Arc::new(database.chat_link_repo()),
+            codes: Arc::new(database.link_code_repo()),
+            members: Arc::new(database.telegram_member_repo()),
+            audit: Arc::new(minstrel_cache::OutboxAuditLog::new(
+                Arc::new(database.audit_log()),
+                unsaved.outbox.clone(),
+            )),
+            clock: Arc::new(SystemClock),
+        })
+        // Discord's /all reaches the Telegram bridge (maybe in another process) as an event.
+        .with_events(console.events.clone()),
+    );
     let guild_directory = config.runs_discord().then(|| {
         Arc::new(if config.discord_presence {
             VoiceChannelDirectory::with_presences()

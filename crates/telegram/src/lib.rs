@@ -13,6 +13,7 @@
 //! token (HTTP 409) stops this front-end with a clear error while the rest of the bot runs on.
 
 mod buttons;
+mod call;
 mod commands;
 mod handlers;
 mod keyboard;

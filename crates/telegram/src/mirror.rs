@@ -9,6 +9,9 @@
 //! instead of sending new ones, and the message it replaces loses its buttons and says how its
 //! track ended.
 //!
+//! A call from Discord's `/all` ([`DomainEvent::CallToChat`]) is no player state: it goes out
+//! at once as its own message (see [`crate::call`]).
+//!
 //! Events caused by a command typed in the linked chat are already told by its reply (see
 //! [`crate::replies`]): they keep the now-playing message up to date but send nothing new.
 
@@ -154,7 +157,10 @@ impl GuildView {
                     tracks(*queued)
                 ));
             }
-            DomainEvent::TrackQueued { .. } | DomainEvent::Seeked { .. } => return false,
+            // A call from Discord is no player state: `Mirror::apply` sends it on its own.
+            DomainEvent::TrackQueued { .. }
+            | DomainEvent::Seeked { .. }
+            | DomainEvent::CallToChat { .. } => return false,
         }
         true
     }
@@ -315,6 +321,23 @@ impl Mirror {
     }
 
     fn apply(&mut self, event: &DomainEvent) {
+        if let DomainEvent::CallToChat {
+            guild,
+            caller,
+            reason,
+        } = event
+        {
+            // On its own task: a long call waits on the chat's lane, and the bridge must not.
+            tokio::spawn(crate::call::send_call(
+                Arc::clone(&self.bridge),
+                self.pacer.clone(),
+                self.token.clone(),
+                *guild,
+                caller.clone(),
+                reason.clone(),
+            ));
+            return;
+        }
         let now = Instant::now();
         let guild = event.guild();
         let answered = self.replies.answering(guild, now);

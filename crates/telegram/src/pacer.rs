@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use teloxide::prelude::*;
-use teloxide::types::{InlineKeyboardMarkup, MessageId};
+use teloxide::types::{InlineKeyboardMarkup, MessageEntity, MessageId};
 use teloxide::{ApiError, RequestError};
 use tokio::sync::oneshot;
 use tokio::time::Instant;
@@ -130,10 +130,33 @@ impl Pacer {
         keyboard: Option<InlineKeyboardMarkup>,
         origin: Origin,
     ) -> impl Future<Output = Result<Delivered, RequestError>> + Send + 'static {
+        self.send_part(chat, text, keyboard, Vec::new(), origin)
+    }
+
+    /// Queues a bridge message whose `entities` (mentions) format `text`; like [`Self::send`]
+    /// it is never merged with another message, so the entities' offsets hold.
+    pub(crate) fn send_formatted(
+        &self,
+        chat: ChatId,
+        text: String,
+        entities: Vec<MessageEntity>,
+    ) -> impl Future<Output = Result<Delivered, RequestError>> + Send + 'static {
+        self.send_part(chat, text, None, entities, Origin::Bridge)
+    }
+
+    fn send_part(
+        &self,
+        chat: ChatId,
+        text: String,
+        keyboard: Option<InlineKeyboardMarkup>,
+        entities: Vec<MessageEntity>,
+        origin: Origin,
+    ) -> impl Future<Output = Result<Delivered, RequestError>> + Send + 'static {
         let (done, receiver) = oneshot::channel();
         let part = Part {
             text,
             keyboard,
+            entities,
             origin,
             done,
         };
@@ -288,7 +311,12 @@ async fn perform_send(
 ) -> Option<(Duration, Option<Job>)> {
     let (text, carrier) = job.render();
     let keyboard = carrier.and_then(|index| job.parts[index].keyboard.clone());
-    let request = bot.send_message(chat, text);
+    let mut request = bot.send_message(chat, text);
+    if let [part] = job.parts.as_slice()
+        && !part.entities.is_empty()
+    {
+        request = request.entities(part.entities.clone());
+    }
     let result = match keyboard {
         Some(keyboard) => request.reply_markup(keyboard).await,
         None => request.await,

@@ -67,6 +67,11 @@ enum EventJson {
         guild: u64,
         queued: usize,
     },
+    CallToChat {
+        guild: u64,
+        caller: String,
+        reason: Option<String>,
+    },
 }
 
 #[derive(Serialize, Deserialize)]
@@ -140,6 +145,11 @@ pub(super) fn encode(event: &DomainEvent) -> Result<String, String> {
         DomainEvent::VoiceLost { queued, .. } => EventJson::VoiceLost {
             guild,
             queued: *queued,
+        },
+        DomainEvent::CallToChat { caller, reason, .. } => EventJson::CallToChat {
+            guild,
+            caller: caller.clone(),
+            reason: reason.clone(),
         },
     };
     serde_json::to_string(&json).map_err(|error| format!("could not encode the event: {error}"))
@@ -223,6 +233,15 @@ pub(super) fn decode(text: &str) -> Result<DomainEvent, String> {
             guild: guild_of(guild)?,
             queued,
         },
+        EventJson::CallToChat {
+            guild,
+            caller,
+            reason,
+        } => DomainEvent::CallToChat {
+            guild: guild_of(guild)?,
+            caller,
+            reason,
+        },
     })
 }
 
@@ -294,6 +313,16 @@ mod tests {
                 track: track(),
             },
             DomainEvent::VoiceLost { guild, queued: 4 },
+            DomainEvent::CallToChat {
+                guild,
+                caller: "Ada <b>\"Lovelace\"</b>".to_owned(),
+                reason: Some("movie night ✓".to_owned()),
+            },
+            DomainEvent::CallToChat {
+                guild,
+                caller: "Ada".to_owned(),
+                reason: None,
+            },
         ];
         for event in events {
             let text = encode(&event).unwrap();

@@ -3,7 +3,7 @@
 use std::collections::VecDeque;
 
 use teloxide::RequestError;
-use teloxide::types::{InlineKeyboardMarkup, MessageId};
+use teloxide::types::{InlineKeyboardMarkup, MessageEntity, MessageId};
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
@@ -17,6 +17,9 @@ const SEPARATOR: &str = "\n";
 pub(super) struct Part {
     pub(super) text: String,
     pub(super) keyboard: Option<InlineKeyboardMarkup>,
+    /// Formatting of `text` (mentions), at UTF-16 offsets into it; only a bridge part, which
+    /// is never merged with another, has any.
+    pub(super) entities: Vec<MessageEntity>,
     pub(super) origin: Origin,
     pub(super) done: oneshot::Sender<Result<Delivered, RequestError>>,
 }

@@ -22,6 +22,7 @@ fn part(text: &str, keyboard: Option<InlineKeyboardMarkup>, origin: Origin) -> P
     Part {
         text: text.to_owned(),
         keyboard,
+        entities: Vec::new(),
         origin,
         done: oneshot::channel().0,
     }

@@ -1,0 +1,172 @@
+//! `/all` on Discord: the call goes to the linked Telegram chat (as a domain event the
+//! Telegram bridge sends), and the reply says so without listing the chat's members.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use minstrel_app::ports::{
+    ChatLink, EventBus, InProcessEventBus, MockAuditLog, MockChatLinkRepo, MockHistoryRepo,
+    MockLinkCodeRepo, MockPlayer, MockPlaylistRepo, MockQueueStore, MockSettingsRepo,
+    MockTelegramMemberRepo, MockTrackResolver, SystemClock, TelegramMember,
+};
+use minstrel_app::{
+    BridgePorts, BridgeService, FilterService, HistoryService, MusicPorts, MusicService,
+    PlaylistService, RateLimit, SearchService, SettingsService,
+};
+use minstrel_domain::{DomainEvent, GuildId, TelegramChatId, TelegramUserId, UserId};
+use minstrel_testkit::discord::{FakeMember, FakeRest, RecordedRequest, slash_command};
+use serde_json::json;
+use tokio::sync::broadcast::error::TryRecvError;
+use twilight_http::Client;
+
+use crate::handler::{DiscordServices, InteractionHandler};
+use crate::voice_state::VoiceStates;
+
+const GUILD: u64 = 310_000_000_000_000_001;
+const CHAT: i64 = -1_001_234_567_890;
+
+fn member(user: i64, username: Option<&str>, first_name: &str, is_bot: bool) -> TelegramMember {
+    TelegramMember {
+        chat: TelegramChatId::new(CHAT).unwrap(),
+        user: TelegramUserId::new(user).unwrap(),
+        username: username.map(str::to_owned),
+        first_name: first_name.to_owned(),
+        last_name: None,
+        is_bot,
+        updated_at: SystemTime::UNIX_EPOCH,
+    }
+}
+
+/// Services on mocks whose guild is linked (`linked`) to a chat with `members` known; the
+/// bridge sends its calls through `events`.
+fn services(
+    linked: bool,
+    members: Vec<TelegramMember>,
+    events: Arc<InProcessEventBus>,
+) -> DiscordServices {
+    let mut settings = MockSettingsRepo::new();
+    settings.expect_guild().returning(|_| Ok(None));
+    let settings: Arc<dyn minstrel_app::ports::SettingsRepo> = Arc::new(settings);
+    let playlists: Arc<dyn minstrel_app::ports::PlaylistRepo> = Arc::new(MockPlaylistRepo::new());
+    let resolver: Arc<dyn minstrel_app::ports::TrackResolver> = Arc::new(MockTrackResolver::new());
+    let history: Arc<dyn minstrel_app::ports::HistoryRepo> = Arc::new(MockHistoryRepo::new());
+    let music = Arc::new(MusicService::new(
+        MusicPorts {
+            resolver: Arc::clone(&resolver),
+            player: Arc::new(MockPlayer::new()),
+            settings: Arc::clone(&settings),
+            playlists: Arc::clone(&playlists),
+            history: Arc::clone(&history),
+            queue_store: Arc::new(MockQueueStore::new()),
+            events: Arc::new(InProcessEventBus::default()),
+            clock: Arc::new(SystemClock),
+        },
+        RateLimit::new(10_000, Duration::from_millis(1)),
+    ));
+    let mut links = MockChatLinkRepo::new();
+    links.expect_by_guild().returning(move |guild| {
+        Ok(linked.then(|| ChatLink {
+            guild,
+            chat: TelegramChatId::new(CHAT).unwrap(),
+            linked_by: UserId::new(9).unwrap(),
+            linked_at: SystemTime::UNIX_EPOCH,
+        }))
+    });
+    let mut known = MockTelegramMemberRepo::new();
+    known.expect_list().returning(move |_| Ok(members.clone()));
+    let bridge = BridgeService::new(BridgePorts {
+        links: Arc::new(links),
+        codes: Arc::new(MockLinkCodeRepo::new()),
+        members: Arc::new(known),
+        audit: Arc::new(MockAuditLog::new()),
+        clock: Arc::new(SystemClock),
+    })
+    .with_events(events);
+    DiscordServices {
+        filters: FilterService::new(Arc::clone(&music)),
+        playlists: Arc::new(PlaylistService::new(
+            playlists,
+            Arc::clone(&resolver),
+            Arc::clone(&music),
+        )),
+        settings: Arc::new(SettingsService::new(settings, Arc::clone(&music))),
+        history: Arc::new(HistoryService::new(history)),
+        bridge: Some(Arc::new(bridge)),
+        search: Arc::new(SearchService::new(resolver)),
+        preview: None,
+        music,
+    }
+}
+
+/// Runs `/all` (with `message`, if any) as the member "grace" and returns the reply's text.
+async fn call(services: DiscordServices, message: Option<&str>) -> String {
+    let rest = FakeRest::start().await;
+    let http = Client::builder()
+        .token("Bot test-token".to_owned())
+        .proxy(rest.proxy_address(), true)
+        .ratelimiter(None)
+        .build();
+    let handler =
+        InteractionHandler::new(services, Arc::new(http), Arc::new(VoiceStates::default()));
+    let options = match message {
+        Some(message) => json!([{ "name": "message", "type": 3, "value": message }]),
+        None => json!([]),
+    };
+    let member = FakeMember::new(400_000_000_000_000_001, "grace");
+    let value = slash_command(1, "token-1", GUILD, &member, "all", &options);
+    Box::pin(handler.handle(serde_json::from_value(value).unwrap())).await;
+    let replies = rest
+        .wait_for_count("the /all reply", 1, |request| {
+            request.embed_description().is_some()
+        })
+        .await;
+    replies
+        .iter()
+        .filter_map(RecordedRequest::embed_description)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[tokio::test]
+async fn all_sends_the_call_to_telegram_and_says_how_many_it_reaches() {
+    let events = Arc::new(InProcessEventBus::default());
+    let mut heard = events.subscribe();
+    let members = vec![
+        member(11, Some("ada_tg"), "Ada", false),
+        member(12, None, "Eve", false),
+        member(13, Some("helper_bot"), "Helper", true),
+    ];
+    let reply = call(services(true, members, events.clone()), Some("movie night")).await;
+
+    assert_eq!(
+        reply,
+        "Sent to the linked Telegram chat, mentioning 2 members."
+    );
+    for name in ["ada_tg", "Eve", "helper_bot"] {
+        assert!(!reply.contains(name), "no names on Discord: {reply}");
+    }
+    assert_eq!(
+        heard.try_recv().unwrap(),
+        DomainEvent::CallToChat {
+            guild: GuildId::new(GUILD).unwrap(),
+            caller: "grace".to_owned(),
+            reason: Some("movie night".to_owned()),
+        }
+    );
+}
+
+#[tokio::test]
+async fn all_without_known_members_or_a_link_says_so_and_calls_nobody() {
+    let events = Arc::new(InProcessEventBus::default());
+    let mut heard = events.subscribe();
+    let bots_only = vec![member(13, Some("helper_bot"), "Helper", true)];
+    let reply = call(services(true, bots_only, events.clone()), None).await;
+    assert!(
+        reply.contains("Nobody in the linked chat is known yet"),
+        "{reply}"
+    );
+
+    let reply = call(services(false, Vec::new(), events.clone()), None).await;
+    assert!(reply.contains("not linked to a Telegram chat"), "{reply}");
+    assert!(matches!(heard.try_recv(), Err(TryRecvError::Empty)));
+}
