@@ -38,11 +38,11 @@ fn member(user: i64, username: Option<&str>, first_name: &str, is_bot: bool) -> 
 }
 
 /// Services on mocks whose guild is linked (`linked`) to a chat with `members` known; the
-/// bridge sends its calls through `events`.
+/// bridge sends its calls through `events` (`None`: it has no way to Telegram).
 fn services(
     linked: bool,
     members: Vec<TelegramMember>,
-    events: Arc<InProcessEventBus>,
+    events: Option<Arc<InProcessEventBus>>,
 ) -> DiscordServices {
     let mut settings = MockSettingsRepo::new();
     settings.expect_guild().returning(|_| Ok(None));
@@ -74,14 +74,16 @@ fn services(
     });
     let mut known = MockTelegramMemberRepo::new();
     known.expect_list().returning(move |_| Ok(members.clone()));
-    let bridge = BridgeService::new(BridgePorts {
+    let mut bridge = BridgeService::new(BridgePorts {
         links: Arc::new(links),
         codes: Arc::new(MockLinkCodeRepo::new()),
         members: Arc::new(known),
         audit: Arc::new(MockAuditLog::new()),
         clock: Arc::new(SystemClock),
-    })
-    .with_events(events);
+    });
+    if let Some(events) = events {
+        bridge = bridge.with_events(events);
+    }
     DiscordServices {
         filters: FilterService::new(Arc::clone(&music)),
         playlists: Arc::new(PlaylistService::new(
@@ -136,7 +138,11 @@ async fn all_sends_the_call_to_telegram_and_says_how_many_it_reaches() {
         member(12, None, "Eve", false),
         member(13, Some("helper_bot"), "Helper", true),
     ];
-    let reply = call(services(true, members, events.clone()), Some("movie night")).await;
+    let reply = call(
+        services(true, members, Some(events.clone())),
+        Some("movie night"),
+    )
+    .await;
 
     assert_eq!(
         reply,
@@ -160,13 +166,21 @@ async fn all_without_known_members_or_a_link_says_so_and_calls_nobody() {
     let events = Arc::new(InProcessEventBus::default());
     let mut heard = events.subscribe();
     let bots_only = vec![member(13, Some("helper_bot"), "Helper", true)];
-    let reply = call(services(true, bots_only, events.clone()), None).await;
+    let reply = call(services(true, bots_only, Some(events.clone())), None).await;
     assert!(
         reply.contains("Nobody in the linked chat is known yet"),
         "{reply}"
     );
 
-    let reply = call(services(false, Vec::new(), events.clone()), None).await;
+    let reply = call(services(false, Vec::new(), Some(events.clone())), None).await;
     assert!(reply.contains("not linked to a Telegram chat"), "{reply}");
     assert!(matches!(heard.try_recv(), Err(TryRecvError::Empty)));
+}
+
+#[tokio::test]
+async fn all_says_so_when_the_bot_has_no_way_to_telegram() {
+    let members = vec![member(11, Some("ada_tg"), "Ada", false)];
+    let reply = call(services(true, members, None), Some("movie night")).await;
+    assert!(reply.contains("cannot be reached"), "{reply}");
+    assert!(!reply.contains("ada_tg"), "{reply}");
 }
