@@ -122,6 +122,23 @@ pub trait TrackResolver: Send + Sync {
     }
 }
 
+/// Finds tracks related to one that just played, for autoplay when the queue runs out.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait RelatedTracks: Send + Sync {
+    /// Tracks related to `seed`, best first; none of them has a locator listed in `recent`
+    /// (the tracks played lately, most recent first) or the seed's own locator.
+    ///
+    /// # Errors
+    /// `NotFound` when nothing related is known, `Unavailable` when a backing service is
+    /// down, `Unsupported` for a seed no source can relate to.
+    async fn related(
+        &self,
+        seed: &Track,
+        recent: &[String],
+    ) -> Result<Vec<TrackInfo>, ResolveError>;
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AudioError {
     #[error("the file could not be read: {0}")]
@@ -686,6 +703,7 @@ mod tests {
 
     // Every port must live behind `Arc<dyn Port>` shared across tasks.
     static_assertions::assert_impl_all!(dyn TrackResolver: Send, Sync);
+    static_assertions::assert_impl_all!(dyn RelatedTracks: Send, Sync);
     static_assertions::assert_impl_all!(dyn Player: Send, Sync);
     static_assertions::assert_impl_all!(dyn SettingsRepo: Send, Sync);
     static_assertions::assert_impl_all!(dyn PlaylistRepo: Send, Sync);

@@ -82,7 +82,6 @@ pub struct Queue {
     upcoming: VecDeque<Track>,
     history: VecDeque<Track>,
     repeat: RepeatMode,
-    autoplay: bool,
     max_size: usize,
     position: Duration,
 }
@@ -94,7 +93,6 @@ impl Queue {
             upcoming: VecDeque::new(),
             history: VecDeque::new(),
             repeat: RepeatMode::Off,
-            autoplay: false,
             max_size: max_size.max(1),
             position: Duration::ZERO,
         }
@@ -156,14 +154,6 @@ impl Queue {
 
     pub fn set_repeat(&mut self, repeat: RepeatMode) {
         self.repeat = repeat;
-    }
-
-    pub fn autoplay(&self) -> bool {
-        self.autoplay
-    }
-
-    pub fn set_autoplay(&mut self, autoplay: bool) {
-        self.autoplay = autoplay;
     }
 
     /// Playback position in the current track.

@@ -4,9 +4,11 @@
 //! library ([`LocalFileResolver`]), direct web links through an SSRF-safe client
 //! ([`HttpResolver`]), `YouTube` and other sites through yt-dlp ([`YtDlpResolver`]), Spotify
 //! links matched to a search ([`SpotifyResolver`]), all behind one [`RoutingResolver`] and an
-//! optional [`CachingResolver`]. Openers turn a track into a
-//! [`minstrel_app::ports::PcmStream`] of interleaved stereo `f32` at 48 kHz, decoded with
-//! symphonia (plus libopus for Opus) and resampled with rubato ([`SymphoniaStream`]);
+//! optional [`CachingResolver`]. Autoplay's related tracks come from `YouTube`'s mix through
+//! yt-dlp or the library's same folder and artist ([`RoutingRelatedTracks`]). Openers turn a
+//! track into a [`minstrel_app::ports::PcmStream`] of interleaved stereo `f32` at 48 kHz,
+//! decoded with symphonia (plus libopus for Opus) and resampled with rubato
+//! ([`SymphoniaStream`]);
 //! [`NormalisedStream`] evens loudness out with EBU R128.
 //!
 //! This crate implements `minstrel-app`'s ports and knows nothing of players, voice
@@ -18,6 +20,7 @@ mod http;
 mod local;
 mod normalise;
 mod opener;
+mod related;
 mod resample;
 mod routing;
 mod spotify;
@@ -34,6 +37,7 @@ pub use http::{
 pub use local::{AUDIO_EXTENSIONS, LocalAudioOpener, LocalFileResolver};
 pub use normalise::{NormalisationConfig, NormalisedStream, NormalisingOpener};
 pub use opener::SourceAudioOpener;
+pub use related::RoutingRelatedTracks;
 pub use routing::{Resolvers, Route, RoutingResolver, SearchProvider};
 pub use spotify::{
     DURATION_TOLERANCE, SpotifyConfig, SpotifyCredentials, SpotifyKind, SpotifyLink,

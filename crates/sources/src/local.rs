@@ -221,9 +221,46 @@ impl LocalFileResolver {
         // shallowest path, then alphabetical, so the result never depends on directory order.
         let joined = words.join(" ");
         let mut best: Option<((bool, usize, usize, String), PathBuf)> = None;
+        self.for_each_file(|path, symlink, depth| {
+            let Some(name) = path.file_name().and_then(OsStr::to_str) else {
+                return;
+            };
+            let name_length = name.chars().count();
+            let lower = name.to_lowercase();
+            if !is_audio_file_name(&path) || !words.iter().all(|word| lower.contains(word)) {
+                return;
+            }
+            let canonical = if symlink {
+                match path.canonicalize() {
+                    Ok(target) if target.starts_with(&self.library.root) && target.is_file() => {
+                        target
+                    }
+                    _ => return,
+                }
+            } else {
+                path
+            };
+            let stem = Path::new(&lower)
+                .file_stem()
+                .and_then(OsStr::to_str)
+                .unwrap_or_default()
+                .to_owned();
+            let rank = (stem != joined, name_length, depth, lower);
+            if best.as_ref().is_none_or(|(best_rank, _)| rank < *best_rank) {
+                best = Some((rank, canonical));
+            }
+        });
+        best.map(|(_, path)| path)
+            .ok_or_else(|| ResolveError::NotFound(query.to_owned()))
+    }
+
+    /// Visits the library's files below the root, at most [`SEARCH_MAX_DEPTH`] folders deep
+    /// and [`SEARCH_MAX_FILES`] files; `visit` gets each file's path, whether it is a
+    /// symlink, and its depth. Symlinked folders are not followed: no loops, no escapes.
+    fn for_each_file(&self, mut visit: impl FnMut(PathBuf, bool, usize)) {
         let mut visited = 0_usize;
         let mut folders = vec![(self.library.root.clone(), 0_usize)];
-        'walk: while let Some((folder, depth)) = folders.pop() {
+        while let Some((folder, depth)) = folders.pop() {
             let Ok(entries) = std::fs::read_dir(&folder) else {
                 continue;
             };
@@ -231,52 +268,20 @@ impl LocalFileResolver {
                 let Ok(kind) = entry.file_type() else {
                     continue;
                 };
-                let path = entry.path();
                 if kind.is_dir() {
-                    // Symlinked folders are not followed: no loops, no escapes.
                     if depth < SEARCH_MAX_DEPTH {
-                        folders.push((path, depth + 1));
+                        folders.push((entry.path(), depth + 1));
                     }
                     continue;
                 }
                 visited += 1;
                 if visited > SEARCH_MAX_FILES {
-                    tracing::debug!("library search stopped after {SEARCH_MAX_FILES} files");
-                    break 'walk;
+                    tracing::debug!("library walk stopped after {SEARCH_MAX_FILES} files");
+                    return;
                 }
-                let Some(name) = path.file_name().and_then(OsStr::to_str) else {
-                    continue;
-                };
-                let name_length = name.chars().count();
-                let lower = name.to_lowercase();
-                if !is_audio_file_name(&path) || !words.iter().all(|word| lower.contains(word)) {
-                    continue;
-                }
-                let canonical = if kind.is_symlink() {
-                    match path.canonicalize() {
-                        Ok(target)
-                            if target.starts_with(&self.library.root) && target.is_file() =>
-                        {
-                            target
-                        }
-                        _ => continue,
-                    }
-                } else {
-                    path
-                };
-                let stem = Path::new(&lower)
-                    .file_stem()
-                    .and_then(OsStr::to_str)
-                    .unwrap_or_default()
-                    .to_owned();
-                let rank = (stem != joined, name_length, depth, lower);
-                if best.as_ref().is_none_or(|(best_rank, _)| rank < *best_rank) {
-                    best = Some((rank, canonical));
-                }
+                visit(entry.path(), kind.is_symlink(), depth);
             }
         }
-        best.map(|(_, path)| path)
-            .ok_or_else(|| ResolveError::NotFound(query.to_owned()))
     }
 
     /// The blocking part of [`TrackResolver::resolve`].
@@ -384,6 +389,8 @@ impl AudioOpener for LocalAudioOpener {
         Ok(Box::new(SymphoniaStream::open_file(&path, start_at)?))
     }
 }
+
+mod related;
 
 #[cfg(test)]
 mod tests;

@@ -105,3 +105,34 @@ pub(crate) fn pitch(samples: &[f32], rate: u32) -> f32 {
     let span = crossings[crossings.len() - 1] - crossings[0];
     (crossings.len() - 1) as f32 * rate as f32 / span
 }
+
+/// One RIFF chunk: its id, its length and its body, padded to an even length.
+pub(crate) fn riff_chunk(id: [u8; 4], body: &[u8]) -> Vec<u8> {
+    let mut bytes = id.to_vec();
+    bytes.extend_from_slice(&u32::try_from(body.len()).unwrap().to_le_bytes());
+    bytes.extend_from_slice(body);
+    if body.len() % 2 == 1 {
+        bytes.push(0);
+    }
+    bytes
+}
+
+/// Writes a short silent 16-bit mono WAV whose LIST/INFO chunk names `artist`.
+pub(crate) fn write_tagged_wav(path: &Path, artist: &str) {
+    let rate: u32 = 8000;
+    let mut format = Vec::new();
+    format.extend_from_slice(&1_u16.to_le_bytes());
+    format.extend_from_slice(&1_u16.to_le_bytes());
+    format.extend_from_slice(&rate.to_le_bytes());
+    format.extend_from_slice(&(rate * 2).to_le_bytes());
+    format.extend_from_slice(&2_u16.to_le_bytes());
+    format.extend_from_slice(&16_u16.to_le_bytes());
+    let mut info = b"INFO".to_vec();
+    info.extend(riff_chunk(*b"IART", format!("{artist}\0").as_bytes()));
+    let data = vec![0_u8; 1600];
+    let mut body = b"WAVE".to_vec();
+    body.extend(riff_chunk(*b"fmt ", &format));
+    body.extend(riff_chunk(*b"LIST", &info));
+    body.extend(riff_chunk(*b"data", &data));
+    std::fs::write(path, riff_chunk(*b"RIFF", &body)).unwrap();
+}

@@ -24,6 +24,8 @@ use url::Url;
 
 use crate::http::{SafeHttpClient, open_url};
 
+mod related;
+
 /// Sites played through yt-dlp: host suffix, source kind, extractor name prefix.
 const SITES: &[(&str, SourceKind, &str)] = &[
     ("music.youtube.com", SourceKind::YouTubeMusic, "youtube"),

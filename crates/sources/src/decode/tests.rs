@@ -7,7 +7,9 @@
 use std::time::Duration;
 
 use super::*;
-use crate::test_support::{SampleFormat, channel, decode_all, pitch, rms, write_sine_wav};
+use crate::test_support::{
+    SampleFormat, channel, decode_all, pitch, riff_chunk as chunk, rms, write_sine_wav,
+};
 
 const SOURCE_AMPLITUDE: f32 = 0.5;
 
@@ -238,16 +240,6 @@ fn a_panic_inside_the_decoder_becomes_a_clean_error() {
             "the decoder crashed on this file".to_owned()
         ))
     );
-}
-
-fn chunk(id: [u8; 4], body: &[u8]) -> Vec<u8> {
-    let mut bytes = id.to_vec();
-    bytes.extend_from_slice(&u32::try_from(body.len()).unwrap().to_le_bytes());
-    bytes.extend_from_slice(body);
-    if body.len() % 2 == 1 {
-        bytes.push(0);
-    }
-    bytes
 }
 
 /// A 16-bit mono WAV carrying a title and an artist in a LIST/INFO chunk.

@@ -5,7 +5,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use minstrel_app::ports::{
-    AudioOpener, LoadProgress, OpenOptions, ProgressSink, ResolveError, TrackResolver,
+    AudioOpener, LoadProgress, OpenOptions, ProgressSink, RelatedTracks, ResolveError,
+    TrackResolver,
 };
 use minstrel_domain::SourceKind;
 use minstrel_sources::{
@@ -548,4 +549,88 @@ async fn failed_runs_are_counted_by_reason() {
             .is_err()
     );
     assert_eq!(failures_since(&snapshotter), [].into());
+}
+
+// ----- autoplay: YouTube's mix -------------------------------------------------------------
+
+/// What `yt-dlp --flat-playlist -J` prints for a mix (trimmed, same shape): the seed first,
+/// then related videos.
+const MIX_JSON: &str = r#"{"id": "RDdQw4w9WgXcQ", "title": "Mix - Rick Astley - Never Gonna Give You Up", "_type": "playlist", "extractor": "youtube:tab", "extractor_key": "YoutubeTab", "webpage_url": "https://www.youtube.com/watch?v=dQw4w9WgXcQ&list=RDdQw4w9WgXcQ", "entries": [{"_type": "url", "ie_key": "Youtube", "id": "dQw4w9WgXcQ", "url": "https://www.youtube.com/watch?v=dQw4w9WgXcQ", "title": "Rick Astley - Never Gonna Give You Up", "duration": 212, "channel": "Rick Astley"}, {"_type": "url", "ie_key": "Youtube", "id": "yPYZpwSpKmA", "url": "https://www.youtube.com/watch?v=yPYZpwSpKmA", "title": "Rick Astley - Together Forever", "duration": 205, "channel": "Rick Astley"}, {"_type": "url", "ie_key": "Youtube", "id": "djV11Xbc914", "url": "https://www.youtube.com/watch?v=djV11Xbc914", "title": "a-ha - Take On Me", "duration": 225, "channel": "a-ha"}, {"_type": "url", "ie_key": "Youtube", "id": "9jK-NcRmVcw", "title": "Europe - The Final Countdown", "duration": 310, "channel": "Europe"}]}"#;
+
+fn youtube_seed() -> minstrel_domain::Track {
+    track(
+        SourceKind::YouTube,
+        "https://www.youtube.com/watch?v=dQw4w9WgXcQ",
+    )
+}
+
+#[tokio::test]
+async fn autoplay_reads_the_youtube_mix_and_skips_the_seed_and_recent_tracks() {
+    let fake = Fake::printing(MIX_JSON);
+    let recent = ["https://youtu.be/yPYZpwSpKmA".to_owned()];
+
+    let found = fake
+        .resolver()
+        .related(&youtube_seed(), &recent)
+        .await
+        .unwrap();
+
+    let locators: Vec<&str> = found.iter().map(|info| info.locator.as_str()).collect();
+    assert_eq!(
+        locators,
+        [
+            "https://www.youtube.com/watch?v=djV11Xbc914",
+            "https://www.youtube.com/watch?v=9jK-NcRmVcw",
+        ]
+    );
+    assert_eq!(found[0].title, "a-ha - Take On Me");
+    assert_eq!(found[0].artist.as_deref(), Some("a-ha"));
+    assert_eq!(found[0].source_kind, SourceKind::YouTube);
+    let calls = fake.calls();
+    assert_eq!(calls.len(), 1);
+    let (options, value) = split_call(&calls[0]);
+    assert_eq!(
+        value,
+        "https://www.youtube.com/watch?v=dQw4w9WgXcQ&list=RDdQw4w9WgXcQ"
+    );
+    for wanted in [
+        "--ignore-config",
+        "--flat-playlist",
+        "--playlist-items",
+        "-J",
+        "--use-extractors",
+    ] {
+        assert!(
+            options.iter().any(|option| option == wanted),
+            "{wanted} in {options:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn autoplay_through_yt_dlp_needs_a_youtube_seed_and_something_new() {
+    let fake = Fake::printing(MIX_JSON);
+    let resolver = fake.resolver();
+
+    let local = track(SourceKind::Local, "Album/song.wav");
+    assert!(matches!(
+        resolver.related(&local, &[]).await,
+        Err(ResolveError::Unsupported(_))
+    ));
+    assert!(fake.calls().is_empty(), "a local seed never reaches yt-dlp");
+
+    let everything_played: Vec<String> = ["yPYZpwSpKmA", "djV11Xbc914", "9jK-NcRmVcw"]
+        .iter()
+        .map(|id| format!("https://www.youtube.com/watch?v={id}"))
+        .collect();
+    assert!(matches!(
+        resolver.related(&youtube_seed(), &everything_played).await,
+        Err(ResolveError::NotFound(_))
+    ));
+
+    let failing = Fake::new("echo 'ERROR: Sign in to confirm you are not a bot' >&2\nexit 1");
+    assert!(matches!(
+        failing.resolver().related(&youtube_seed(), &[]).await,
+        Err(ResolveError::Unavailable(_))
+    ));
 }
