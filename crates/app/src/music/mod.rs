@@ -3,13 +3,17 @@
 //! This module holds the service, a guild's session and what the use cases answer; the use
 //! cases are grouped by what they do: [`voice`] (join, leave), [`queueing`] (play and the
 //! queue's commands), [`transport`] (pause, skip, seek, …), [`starting`] (starting the current
-//! track) and [`lifecycle`] (the player's events, checkpoints, restore).
+//! track), [`autoplay`] (a related track when the queue runs out) and [`lifecycle`] (the
+//! player's events, checkpoints, restore).
 
+mod autoplay;
 mod lifecycle;
 mod queueing;
 mod starting;
 mod transport;
 mod voice;
+
+pub use autoplay::AUTOPLAY_REQUESTER_NAME;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -26,8 +30,8 @@ use tracing::warn;
 use crate::error::MusicError;
 use crate::policy::{Action, Actor, RateLimit, authorize};
 use crate::ports::{
-    Clock, EventBus, HistoryRepo, Player, PlaylistRepo, QueueSnapshot, QueueStore, SettingsRepo,
-    TrackInfo, TrackResolver,
+    Clock, EventBus, HistoryRepo, Player, PlaylistRepo, QueueSnapshot, QueueStore, RelatedTracks,
+    SettingsRepo, TrackInfo, TrackResolver,
 };
 
 /// The adapters the music use cases work through.
@@ -136,8 +140,11 @@ pub struct QueuePage {
 pub struct MusicService {
     ports: MusicPorts,
     sessions: StdMutex<HashMap<GuildId, Arc<Mutex<Session>>>>,
-    next_track_id: AtomicU64,
+    /// Shared with autoplay, which queues tracks from the player's start task.
+    next_track_id: Arc<AtomicU64>,
     rate_limit: RateLimit,
+    /// Where autoplay finds related tracks; `None` turns autoplay off for every guild.
+    related: Option<Arc<dyn RelatedTracks>>,
 }
 
 impl MusicPorts {
@@ -172,9 +179,18 @@ impl MusicService {
         Self {
             ports,
             sessions: StdMutex::new(HashMap::new()),
-            next_track_id: AtomicU64::new(1),
+            next_track_id: Arc::new(AtomicU64::new(1)),
             rate_limit,
+            related: None,
         }
+    }
+
+    /// Lets autoplay queue a track from `related` when a guild's queue runs out and the
+    /// requester of the last track turned autoplay on.
+    #[must_use]
+    pub fn with_related_tracks(mut self, related: Arc<dyn RelatedTracks>) -> Self {
+        self.related = Some(related);
+        self
     }
 
     pub(crate) fn ports(&self) -> &MusicPorts {

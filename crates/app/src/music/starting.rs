@@ -10,6 +10,7 @@ use tokio::sync::OwnedMutexGuard;
 use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
 
+use super::autoplay::{Autoplayed, Autoplayer};
 use super::{MusicPorts, MusicService, Session};
 use crate::ports::OpenOptions;
 
@@ -24,12 +25,34 @@ impl MusicPorts {
     pub(super) async fn start_current(
         &self,
         guild: GuildId,
+        session: OwnedMutexGuard<Session>,
+    ) -> (OwnedMutexGuard<Session>, Option<Track>) {
+        self.start_current_or_autoplay(guild, session, None).await
+    }
+
+    /// [`Self::start_current`]; when the queue has run out while playing, `autoplayer` may
+    /// queue one related track first (once, so a related track that fails ends it).
+    pub(super) async fn start_current_or_autoplay(
+        &self,
+        guild: GuildId,
         mut session: OwnedMutexGuard<Session>,
+        mut autoplayer: Option<Autoplayer>,
     ) -> (OwnedMutexGuard<Session>, Option<Track>) {
         session.skip_votes.clear();
-        // Every failed attempt removes a track, so this ends.
+        // Every failed attempt removes a track and autoplay adds one at most, so this ends.
         loop {
             let Some(track) = session.queue.current().cloned() else {
+                if session.state.is_active()
+                    && let Some(autoplayer) = autoplayer.take()
+                {
+                    let outcome;
+                    (session, outcome) = self.autoplay(guild, session, &autoplayer).await;
+                    match outcome {
+                        Autoplayed::Queued => continue,
+                        Autoplayed::Replaced => return (session, None),
+                        Autoplayed::Nothing => {}
+                    }
+                }
                 if session.state.is_active() {
                     self.events.publish(DomainEvent::QueueFinished { guild });
                 }
@@ -134,8 +157,11 @@ impl MusicService {
         session: OwnedMutexGuard<Session>,
     ) -> JoinHandle<Option<Track>> {
         let ports = self.ports.clone();
+        let autoplayer = self.autoplayer();
         tokio::spawn(async move {
-            let (session, started) = ports.start_current(guild, session).await;
+            let (session, started) = ports
+                .start_current_or_autoplay(guild, session, autoplayer)
+                .await;
             ports.persist(guild, &session).await;
             started
         })

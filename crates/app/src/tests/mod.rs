@@ -7,14 +7,15 @@
 //! The permissive player and store defaults log what they were asked, so tests can assert on the
 //! exact calls without restating expectations.
 
+mod autoplay;
 mod filters;
 mod music;
 mod opening;
 mod player_events;
 mod playlists;
 mod preview;
-mod remote_play;
 mod recent;
+mod remote_play;
 mod settings;
 
 use std::sync::{Arc, Mutex};
@@ -30,8 +31,8 @@ use crate::music::{MusicPorts, MusicService};
 use crate::policy::{Actor, RateLimit};
 use crate::ports::{
     EventBus, InProcessEventBus, MockClock, MockHistoryRepo, MockPlayer, MockPlaylistRepo,
-    MockQueueStore, MockSettingsRepo, MockTrackResolver, OpenOptions, PlayerEvent, QueueSnapshot,
-    TrackInfo,
+    MockQueueStore, MockRelatedTracks, MockSettingsRepo, MockTrackResolver, OpenOptions,
+    PlayerEvent, QueueSnapshot, TrackInfo,
 };
 
 /// The guild every test plays in.
@@ -154,6 +155,8 @@ struct Fixture {
     playlists: MockPlaylistRepo,
     history: MockHistoryRepo,
     queue_store: MockQueueStore,
+    /// Where autoplay finds related tracks; `None` leaves autoplay without a source.
+    related: Option<MockRelatedTracks>,
     /// What the default `SettingsRepo::guild` returns for [`guild()`].
     guild_settings: GuildSettings,
     rate_limit: RateLimit,
@@ -169,6 +172,7 @@ impl Fixture {
             playlists: MockPlaylistRepo::new(),
             history: MockHistoryRepo::new(),
             queue_store: MockQueueStore::new(),
+            related: None,
             guild_settings: GuildSettings::new(guild()),
             // Generous enough that no test but the rate-limit ones ever meets it.
             rate_limit: RateLimit::new(10_000, Duration::from_millis(1)),
@@ -233,8 +237,12 @@ impl Fixture {
             events: bus,
             clock: Arc::new(clock),
         };
+        let mut music = MusicService::new(ports, self.rate_limit);
+        if let Some(related) = self.related {
+            music = music.with_related_tracks(Arc::new(related));
+        }
         Harness {
-            music: Arc::new(MusicService::new(ports, self.rate_limit)),
+            music: Arc::new(music),
             resolver,
             playlists,
             settings,
