@@ -9,8 +9,8 @@ use std::sync::Arc;
 use anyhow::Context;
 use minstrel_app::ports::{
     AudioOpener, Cache, Clock, CommandBus, EventBus, GuildDirectory, HistoryRepo,
-    InProcessEventBus, Player, PlaylistRepo, QueueStore, SettingsRepo, StoreError, SystemClock,
-    TrackResolver,
+    InProcessEventBus, Player, PlaylistRepo, QueueStore, RelatedTracks, SettingsRepo, StoreError,
+    SystemClock, TrackResolver,
 };
 use minstrel_app::{
     BridgePorts, BridgeService, FilterService, GuildCommands, HistoryService, LocalCommandBus,
@@ -30,9 +30,9 @@ use minstrel_discord::{
 use minstrel_domain::GuildId;
 use minstrel_sources::{
     CachingResolver, HttpAudioOpener, HttpLimits, HttpResolver, LocalAudioOpener,
-    LocalFileResolver, NormalisationConfig, NormalisingOpener, Resolvers, RoutingResolver,
-    SafeHttpClient, SearchProvider, SearchSite, SourceAudioOpener, SpotifyConfig, SpotifyResolver,
-    YtDlpAudioOpener, YtDlpConfig, YtDlpResolver,
+    LocalFileResolver, NormalisationConfig, NormalisingOpener, Resolvers, RoutingRelatedTracks,
+    RoutingResolver, SafeHttpClient, SearchProvider, SearchSite, SourceAudioOpener, SpotifyConfig,
+    SpotifyResolver, YtDlpAudioOpener, YtDlpConfig, YtDlpResolver,
 };
 use minstrel_telegram::{TelegramConfig, TelegramExit, TelegramFrontend, TelegramServices};
 use minstrel_voice::{LocalPlayer, Pace, SinkKind, SongbirdPlayer};
@@ -212,6 +212,8 @@ fn build_command_bus(
 struct Sources {
     resolver: Arc<dyn TrackResolver>,
     opener: Arc<dyn AudioOpener>,
+    /// Autoplay's related tracks: `YouTube`'s mix through yt-dlp, else the library.
+    related: Arc<dyn RelatedTracks>,
 }
 
 /// Every source: the local library, web links (SSRF-safe), yt-dlp sites and Spotify links,
@@ -244,11 +246,11 @@ fn build_sources(config: &Config, cache: Arc<dyn Cache>) -> anyhow::Result<Sourc
         },
         ytdlp_resolver.clone(),
     );
+    let library = LocalFileResolver::new(&config.library_dir).map_err(library_error)?;
+    let related = RoutingRelatedTracks::new(Some(ytdlp.clone()), Some(library.clone()));
     let router = RoutingResolver::new(
         Resolvers {
-            local: Some(Arc::new(
-                LocalFileResolver::new(&config.library_dir).map_err(library_error)?,
-            )),
+            local: Some(Arc::new(library)),
             http: Some(Arc::new(HttpResolver::new(http_client.clone()))),
             ytdlp: Some(ytdlp_resolver),
             spotify: Some(Arc::new(spotify)),
@@ -268,6 +270,7 @@ fn build_sources(config: &Config, cache: Arc<dyn Cache>) -> anyhow::Result<Sourc
     Ok(Sources {
         resolver: Arc::new(CachingResolver::new(Arc::new(router), cache)),
         opener: Arc::new(NormalisingOpener::new(Arc::new(opener), normalisation)),
+        related: Arc::new(related),
     })
 }
 
@@ -284,6 +287,7 @@ pub(crate) async fn build(config: &Config) -> anyhow::Result<App> {
     let sources = build_sources(config, cache.clone())?;
     let resolver = sources.resolver;
     let opener = sources.opener;
+    let related = sources.related;
     let preview_renderer = Arc::new(crate::preview::DspPreviewRenderer::new(opener.clone()));
     let (sink, pace) = match config.output()? {
         Output::Null => (SinkKind::Null, Pace::Fast),
@@ -334,19 +338,22 @@ pub(crate) async fn build(config: &Config) -> anyhow::Result<App> {
     };
     // No command waits on the player for longer than its deadline, whatever voice does.
     let player_port: Arc<dyn Player> = Arc::new(minstrel_app::DeadlinePlayer::new(adapter));
-    let music = Arc::new(MusicService::new(
-        MusicPorts {
-            resolver: resolver.clone(),
-            player: player_port,
-            settings: settings.clone(),
-            playlists: playlists.clone(),
-            history: history.clone(),
-            queue_store,
-            events: events.clone(),
-            clock,
-        },
-        RateLimit::default(),
-    ));
+    let music = Arc::new(
+        MusicService::new(
+            MusicPorts {
+                resolver: resolver.clone(),
+                player: player_port,
+                settings: settings.clone(),
+                playlists: playlists.clone(),
+                history: history.clone(),
+                queue_store,
+                events: events.clone(),
+                clock,
+            },
+            RateLimit::default(),
+        )
+        .with_related_tracks(related),
+    );
     let console = ConsoleServices {
         music: music.clone(),
         filters: FilterService::new(music.clone()),
