@@ -186,7 +186,7 @@ pub fn definitions() -> Vec<Command> {
             .option(StringBuilder::new("message", "what to tell them").max_length(1000))
             .build(),
     ];
-    debug_assert_eq!(commands.len(), 29);
+    debug_assert_eq!(commands.len(), 30);
     commands.shrink_to_fit();
     commands
 }

@@ -356,7 +356,7 @@ async fn the_filter_menu_is_acknowledged_at_once_then_applies_a_preset_and_redra
     let edit = rest.wait_for_original_edit("token-22").await;
     let said = edit.embed_description().unwrap();
     assert!(
-        said.contains("Nightcore added by ada") && said.contains("Active filters: timescale"),
+        said.contains("Nightcore added by ada") && said.contains("Active filters: nightcore"),
         "{said}"
     );
     assert_eq!(

@@ -157,7 +157,7 @@ async fn preview_attaches_ten_seconds_of_the_track_with_the_filter_and_play_auto
     let edit = rest.wait_for_original_edit("feat-filters").await;
     assert_eq!(
         edit.embed_description().as_deref(),
-        Some("Active filters: none.")
+        Some("No filter is on.")
     );
 
     assert!(bot.is_running());

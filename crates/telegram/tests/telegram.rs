@@ -75,6 +75,24 @@ fn guild() -> GuildId {
     GuildId::new(777).unwrap()
 }
 
+/// The voice channel a play from the linked chat joins (the guild's default).
+fn default_voice_channel() -> minstrel_domain::ChannelId {
+    minstrel_domain::ChannelId::new(7_770).unwrap()
+}
+
+/// Settings where [`guild`] has a default voice channel, so a `/play` from the chat joins it
+/// (without one, it answers how to start playback).
+fn settings_with_a_voice_channel() -> Arc<MemorySettingsRepo> {
+    let repo = MemorySettingsRepo::new();
+    let mut settings = minstrel_domain::GuildSettings::new(guild());
+    settings.default_voice_channel = Some(default_voice_channel());
+    futures::executor::block_on(minstrel_app::ports::SettingsRepo::save_guild(
+        &repo, &settings,
+    ))
+    .unwrap();
+    Arc::new(repo)
+}
+
 type VolumeLog = Arc<Mutex<Vec<(u16, Instant)>>>;
 
 fn permissive_player(
@@ -158,7 +176,7 @@ impl Harness {
             MusicPorts {
                 resolver: Arc::new(echo_resolver()),
                 player: Arc::new(permissive_player(&player_events, &volumes)),
-                settings: Arc::new(MemorySettingsRepo::new()),
+                settings: settings_with_a_voice_channel(),
                 playlists: Arc::new(MemoryPlaylistRepo::new()),
                 history: Arc::new(MemoryHistoryRepo::new()),
                 queue_store: Arc::new(MemoryQueueStore::new()),
@@ -1183,7 +1201,7 @@ fn services_for_errors() -> TelegramServices {
         MusicPorts {
             resolver: Arc::new(echo_resolver()),
             player: Arc::new(permissive_player(&player_events, &VolumeLog::default())),
-            settings: Arc::new(MemorySettingsRepo::new()),
+            settings: settings_with_a_voice_channel(),
             playlists: Arc::new(MemoryPlaylistRepo::new()),
             history: Arc::new(MemoryHistoryRepo::new()),
             queue_store: Arc::new(MemoryQueueStore::new()),

@@ -1,0 +1,189 @@
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
+use minstrel_app::ports::{
+    InProcessEventBus, MockHistoryRepo, MockPlayer, MockPlaylistRepo, MockQueueStore,
+    MockSettingsRepo, MockTrackResolver, StoreError, SystemClock,
+};
+use minstrel_app::{MusicPorts, RateLimit};
+use minstrel_testkit::discord::{FakeMember, FakeRest, slash_command};
+
+use super::manual::manual_spec;
+use crate::request::ManualFilters;
+use super::*;
+use crate::metrics::{COMMANDS_TOTAL, INTERACTION_ACK_SECONDS};
+
+const WORKING_GUILD: u64 = 300_000_000_000_000_001;
+const BROKEN_GUILD: u64 = 300_000_000_000_000_002;
+
+/// Services on mocks: guild settings load in one guild and fail in the other.
+fn services() -> DiscordServices {
+    let mut settings = MockSettingsRepo::new();
+    settings.expect_guild().returning(|guild| {
+        if guild.get() == BROKEN_GUILD {
+            Err(StoreError::Internal("the disk is on fire".to_owned()))
+        } else {
+            Ok(None)
+        }
+    });
+    let settings: Arc<dyn minstrel_app::ports::SettingsRepo> = Arc::new(settings);
+    let playlists: Arc<dyn minstrel_app::ports::PlaylistRepo> = Arc::new(MockPlaylistRepo::new());
+    let resolver: Arc<dyn minstrel_app::ports::TrackResolver> = Arc::new(MockTrackResolver::new());
+    let history: Arc<dyn minstrel_app::ports::HistoryRepo> = Arc::new(MockHistoryRepo::new());
+    let music = Arc::new(MusicService::new(
+        MusicPorts {
+            resolver: Arc::clone(&resolver),
+            player: Arc::new(MockPlayer::new()),
+            settings: Arc::clone(&settings),
+            playlists: Arc::clone(&playlists),
+            history: Arc::clone(&history),
+            queue_store: Arc::new(MockQueueStore::new()),
+            events: Arc::new(InProcessEventBus::default()),
+            clock: Arc::new(SystemClock),
+        },
+        RateLimit::new(10_000, Duration::from_millis(1)),
+    ));
+    DiscordServices {
+        filters: FilterService::new(Arc::clone(&music)),
+        playlists: Arc::new(PlaylistService::new(
+            playlists,
+            Arc::clone(&resolver),
+            Arc::clone(&music),
+        )),
+        settings: Arc::new(SettingsService::new(settings, Arc::clone(&music))),
+        history: Arc::new(HistoryService::new(history)),
+        bridge: None,
+        search: Arc::new(SearchService::new(resolver)),
+        preview: None,
+        music,
+    }
+}
+
+/// The command counts by labels and the number of acknowledgement latencies recorded,
+/// since the last snapshot (which drains the recorder).
+fn recorded_since(snapshotter: &Snapshotter) -> (BTreeMap<Vec<String>, u64>, usize) {
+    let mut commands = BTreeMap::new();
+    let mut acks = 0;
+    for (key, _, _, value) in snapshotter.snapshot().into_vec() {
+        let key = key.key();
+        match value {
+            DebugValue::Counter(count) if key.name() == COMMANDS_TOTAL => {
+                let labels = key
+                    .labels()
+                    .map(|label| format!("{}={}", label.key(), label.value()))
+                    .collect();
+                commands.insert(labels, count);
+            }
+            DebugValue::Histogram(samples) if key.name() == INTERACTION_ACK_SECONDS => {
+                acks += samples.len();
+            }
+            _ => {}
+        }
+    }
+    (commands, acks)
+}
+
+fn labels(command: &str, outcome: &str) -> Vec<String> {
+    vec![
+        "frontend=discord".to_owned(),
+        format!("command={command}"),
+        format!("outcome={outcome}"),
+    ]
+}
+
+#[tokio::test]
+async fn commands_count_by_name_and_outcome_and_acks_are_timed() {
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    // A current-thread test: the thread's recorder sees every await of the handler.
+    let _guard = metrics::set_default_local_recorder(&recorder);
+    let rest = FakeRest::start().await;
+    let http = Client::builder()
+        .token("Bot test-token".to_owned())
+        .proxy(rest.proxy_address(), true)
+        .ratelimiter(None)
+        .build();
+    let handler =
+        InteractionHandler::new(services(), Arc::new(http), Arc::new(VoiceStates::default()));
+    let member = FakeMember::new(400_000_000_000_000_001, "ada");
+    let interaction = |id: u64, guild: u64, name: &str| -> Interaction {
+        let value = slash_command(
+            id,
+            &format!("token-{id}"),
+            guild,
+            &member,
+            name,
+            &serde_json::json!([]),
+        );
+        serde_json::from_value(value).unwrap()
+    };
+
+    // Boxed: the handler's future is large.
+    Box::pin(handler.handle(interaction(1, WORKING_GUILD, "queue"))).await;
+    // `playnext` needs a query.
+    Box::pin(handler.handle(interaction(2, WORKING_GUILD, "playnext"))).await;
+    Box::pin(handler.handle(interaction(3, BROKEN_GUILD, "queue"))).await;
+
+    let (commands, acks) = recorded_since(&snapshotter);
+    assert_eq!(
+        commands,
+        BTreeMap::from([
+            (labels("playnext", "user_error"), 1),
+            (labels("queue", "internal_error"), 1),
+            (labels("queue", "ok"), 1),
+        ])
+    );
+    assert_eq!(acks, 3);
+    assert_eq!(
+        rest.requests().iter().filter(|r| r.is_callback()).count(),
+        3
+    );
+}
+
+#[test]
+fn each_acknowledgement_records_its_latency() {
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let received = Instant::now()
+        .checked_sub(Duration::from_millis(30))
+        .unwrap();
+    metrics::with_local_recorder(&recorder, || crate::metrics::record_ack(received));
+    let latencies: Vec<f64> = snapshotter
+        .snapshot()
+        .into_vec()
+        .into_iter()
+        .find_map(|(key, _, _, value)| match value {
+            DebugValue::Histogram(samples) if key.key().name() == INTERACTION_ACK_SECONDS => {
+                Some(samples.into_iter().map(|sample| sample.0).collect())
+            }
+            _ => None,
+        })
+        .unwrap_or_default();
+    assert_eq!(latencies.len(), 1, "{latencies:?}");
+    assert!((0.03..1.0).contains(&latencies[0]), "{latencies:?}");
+}
+
+#[test]
+fn manual_filters_use_the_domain_ranges() {
+    let spec = manual_spec(&ManualFilters {
+        speed: Some(1.25),
+        equalizer: Some("0:0.2, 1:0.1".into()),
+        ..ManualFilters::default()
+    })
+    .unwrap();
+    assert!(spec.timescale.is_some() && spec.equalizer.is_some());
+    let error = manual_spec(&ManualFilters {
+        equalizer: Some("0=1".into()),
+        ..ManualFilters::default()
+    })
+    .unwrap_err();
+    assert!(error.to_string().contains("band:gain"), "{error}");
+    assert!(
+        manual_spec(&ManualFilters {
+            equalizer: Some("99:0.1".into()),
+            ..ManualFilters::default()
+        })
+        .is_err()
+    );
+}
