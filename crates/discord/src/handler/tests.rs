@@ -10,9 +10,9 @@ use minstrel_app::{MusicPorts, RateLimit};
 use minstrel_testkit::discord::{FakeMember, FakeRest, slash_command};
 
 use super::manual::manual_spec;
-use crate::request::ManualFilters;
 use super::*;
 use crate::metrics::{COMMANDS_TOTAL, INTERACTION_ACK_SECONDS};
+use crate::request::ManualFilters;
 
 const WORKING_GUILD: u64 = 300_000_000_000_000_001;
 const BROKEN_GUILD: u64 = 300_000_000_000_000_002;
