@@ -58,7 +58,7 @@ async fn migrations_up_down_up(database: SqlDatabase) {
 
     assert!(user_tables(database.tables().await.unwrap()).is_empty());
     let applied = database.migrate_up().await.unwrap();
-    assert_eq!(applied.len(), 7, "{applied:?}");
+    assert_eq!(applied.len(), 8, "{applied:?}");
     assert!(applied.is_sorted(), "oldest first: {applied:?}");
     assert_eq!(user_tables(database.tables().await.unwrap()), expected);
     assert!(database.pending_migrations().await.unwrap().is_empty());

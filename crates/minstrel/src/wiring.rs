@@ -332,28 +332,31 @@ pub(crate) async fn build(config: &Config) -> anyhow::Result<App> {
     let queue_store: Arc<dyn QueueStore> = unsaved.queues.clone();
     let events = build_event_bus(config)?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let adapter: Arc<dyn Player> = match &player {
-        AudioOutput::Discord(songbird) => songbird.clone(),
-        AudioOutput::Local(local) => local.clone(),
+    let (adapter, in_voice): (Arc<dyn Player>, bool) = match &player {
+        AudioOutput::Discord(songbird) => (songbird.clone(), true),
+        AudioOutput::Local(local) => (local.clone(), false),
     };
     // No command waits on the player for longer than its deadline, whatever voice does.
     let player_port: Arc<dyn Player> = Arc::new(minstrel_app::DeadlinePlayer::new(adapter));
-    let music = Arc::new(
-        MusicService::new(
-            MusicPorts {
-                resolver: resolver.clone(),
-                player: player_port,
-                settings: settings.clone(),
-                playlists: playlists.clone(),
-                history: history.clone(),
-                queue_store,
-                events: events.clone(),
-                clock,
-            },
-            RateLimit::default(),
-        )
-        .with_related_tracks(related),
-    );
+    let music = MusicService::new(
+        MusicPorts {
+            resolver: resolver.clone(),
+            player: player_port,
+            settings: settings.clone(),
+            playlists: playlists.clone(),
+            history: history.clone(),
+            queue_store,
+            events: events.clone(),
+            clock,
+        },
+        RateLimit::default(),
+    )
+    .with_related_tracks(related);
+    let music = Arc::new(if in_voice {
+        music.with_voice_channels()
+    } else {
+        music
+    });
     let console = ConsoleServices {
         music: music.clone(),
         filters: FilterService::new(music.clone()),

@@ -145,6 +145,9 @@ pub struct MusicService {
     rate_limit: RateLimit,
     /// Where autoplay finds related tracks; `None` turns autoplay off for every guild.
     related: Option<Arc<dyn RelatedTracks>>,
+    /// The player plays into voice channels (Discord), so it must be in one to play; a local
+    /// output plays without.
+    needs_voice_channel: bool,
 }
 
 impl MusicPorts {
@@ -182,6 +185,7 @@ impl MusicService {
             next_track_id: Arc::new(AtomicU64::new(1)),
             rate_limit,
             related: None,
+            needs_voice_channel: false,
         }
     }
 
@@ -190,6 +194,14 @@ impl MusicService {
     #[must_use]
     pub fn with_related_tracks(mut self, related: Arc<dyn RelatedTracks>) -> Self {
         self.related = Some(related);
+        self
+    }
+
+    /// The player plays into voice channels: a play from outside Discord joins one first
+    /// (see [`MusicService::join_for_remote_play`]).
+    #[must_use]
+    pub fn with_voice_channels(mut self) -> Self {
+        self.needs_voice_channel = true;
         self
     }
 

@@ -46,7 +46,8 @@ impl MusicService {
 
     /// For a play asked from outside Discord (a linked Telegram chat), whose user is in no
     /// voice channel the bot could follow: joins the channel the player was last in since it
-    /// started, or else the guild's default voice channel. Nothing to do while connected.
+    /// started, or else the guild's default voice channel. Nothing to do while connected, or
+    /// when the player plays without voice channels (a local output).
     pub async fn join_for_remote_play(
         &self,
         guild: GuildId,
@@ -61,7 +62,7 @@ impl MusicService {
                 session.settings.default_voice_channel,
             )
         };
-        if connected {
+        if connected || !self.needs_voice_channel {
             return Ok(());
         }
         let channel = remembered.or(default).ok_or(MusicError::NoVoiceChannel)?;

@@ -161,6 +161,8 @@ struct Fixture {
     guild_settings: GuildSettings,
     rate_limit: RateLimit,
     defaults: Defaults,
+    /// The player plays into voice channels (as on Discord).
+    in_voice: bool,
 }
 
 impl Fixture {
@@ -177,6 +179,7 @@ impl Fixture {
             // Generous enough that no test but the rate-limit ones ever meets it.
             rate_limit: RateLimit::new(10_000, Duration::from_millis(1)),
             defaults: Defaults::default(),
+            in_voice: false,
         }
     }
 
@@ -240,6 +243,9 @@ impl Fixture {
         let mut music = MusicService::new(ports, self.rate_limit);
         if let Some(related) = self.related {
             music = music.with_related_tracks(Arc::new(related));
+        }
+        if self.in_voice {
+            music = music.with_voice_channels();
         }
         Harness {
             music: Arc::new(music),

@@ -23,9 +23,16 @@ async fn telegram_play(harness: &Harness, query: &str) -> Result<(), CommandErro
         .map(|_| ())
 }
 
+/// A harness whose player plays into voice channels, as on Discord.
+fn in_voice() -> Fixture {
+    let mut fixture = Fixture::new();
+    fixture.in_voice = true;
+    fixture
+}
+
 #[tokio::test]
 async fn with_no_channel_known_it_says_how_to_start_and_plays_nothing() {
-    let harness = Fixture::new().build();
+    let harness = in_voice().build();
     let refused = telegram_play(&harness, "song").await;
     assert!(
         matches!(
@@ -39,7 +46,7 @@ async fn with_no_channel_known_it_says_how_to_start_and_plays_nothing() {
 
 #[tokio::test]
 async fn it_joins_the_guilds_default_voice_channel_then_plays() {
-    let mut fixture = Fixture::new();
+    let mut fixture = in_voice();
     fixture.guild_settings.default_voice_channel = Some(voice_channel());
     let harness = fixture.build();
     telegram_play(&harness, "song").await.unwrap();
@@ -59,7 +66,7 @@ async fn it_joins_the_guilds_default_voice_channel_then_plays() {
 
 #[tokio::test]
 async fn it_rejoins_the_channel_the_player_was_last_in() {
-    let harness = Fixture::new().build();
+    let harness = in_voice().build();
     let channel = minstrel_domain::ChannelId::new(77).unwrap();
     harness
         .music
@@ -80,5 +87,22 @@ async fn it_rejoins_the_channel_the_player_was_last_in() {
             .take_player_calls()
             .iter()
             .any(|call| matches!(call, PlayerCall::Join(_)))
+    );
+}
+
+#[tokio::test]
+async fn a_local_output_plays_without_a_voice_channel() {
+    let harness = Fixture::new().build();
+    telegram_play(&harness, "song").await.unwrap();
+    let calls = harness.take_player_calls();
+    assert!(
+        !calls.iter().any(|call| matches!(call, PlayerCall::Join(_))),
+        "{calls:?}"
+    );
+    assert!(
+        calls
+            .iter()
+            .any(|call| matches!(call, PlayerCall::Play { title, .. } if title == "song")),
+        "{calls:?}"
     );
 }

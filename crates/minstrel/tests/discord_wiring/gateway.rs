@@ -178,7 +178,7 @@ async fn an_invalid_session_resumes_when_resumable_and_identifies_again_when_not
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_fatal_close_code_mid_session_stops_discord_with_its_reason() {
-    let codes = [4010, 4011, 4012, 4013];
+    let codes = [4004, 4010, 4011, 4012, 4013, 4014];
     let mut runs = Vec::new();
     for code in codes {
         let (gateway, rest) = fakes().await;
