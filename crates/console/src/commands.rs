@@ -216,16 +216,7 @@ impl Console {
         if let Some(started) = &outcome.started {
             let _ = write!(text, "playing {}", describe(started));
         }
-        let queued_later: Vec<_> = outcome
-            .queued
-            .iter()
-            .filter(|track| {
-                outcome
-                    .started
-                    .as_ref()
-                    .is_none_or(|started| started.id != track.id)
-            })
-            .collect();
+        let queued_later = outcome.queued_later();
         if let (Some(first), Some(position)) = (queued_later.first(), outcome.position) {
             if !text.is_empty() {
                 text.push('\n');

@@ -208,6 +208,37 @@ async fn play_reaches_the_voice_channel_as_440_hz_and_nightcore_moves_it_to_550(
     bot.assert_never_printed("SECRET-voice");
 }
 
+/// Waits for the guild's notice and returns its text, checking it went to the `/play` channel.
+async fn notice(rest: &FakeRest) -> String {
+    let notice = rest
+        .wait_for("a notice", RecordedRequest::is_channel_message)
+        .await;
+    assert_eq!(
+        notice.path_segment(4),
+        Some(PLAY_TEXT_CHANNEL),
+        "{}",
+        notice.path
+    );
+    notice.body["content"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// The queue the bot saved for [`GUILD`] in the database at `database`.
+async fn saved_queue(database: &str, bot: &BotProcess) -> minstrel_app::ports::QueueSnapshot {
+    let store = minstrel_db::SqlDatabase::connect(database)
+        .await
+        .unwrap()
+        .queue_store();
+    minstrel_app::ports::QueueStore::load_all(&store)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|snapshot| snapshot.guild.get() == GUILD)
+        .unwrap_or_else(|| panic!("the guild's queue was not saved:\n{}", bot.stderr()))
+}
+
 /// `member`'s voice state in `guild`: in `channel`, or out of voice with `None`.
 fn member_voice_state(guild: u64, channel: Option<u64>, member: u64) -> serde_json::Value {
     json!({
@@ -605,19 +636,7 @@ async fn a_voice_close_4014_is_not_fought_and_the_queue_is_saved() {
     assert!(listed.contains("tone"), "{listed}\n{}", bot.stderr());
     // The guild hears why the music stopped, in the channel /play was used in, and how to go
     // on: exactly one notice.
-    let notice = rest
-        .wait_for(
-            "the disconnection notice",
-            RecordedRequest::is_channel_message,
-        )
-        .await;
-    assert_eq!(
-        notice.path_segment(4),
-        Some(PLAY_TEXT_CHANNEL),
-        "{}",
-        notice.path
-    );
-    let said = notice.body["content"].as_str().unwrap_or_default();
+    let said = notice(&rest).await;
     assert!(said.contains("disconnected"), "{said}");
     assert!(said.contains("queue was kept (1 track)"), "{said}");
     assert!(said.contains("/join") && said.contains("/play"), "{said}");
@@ -647,17 +666,7 @@ async fn a_voice_close_4014_is_not_fought_and_the_queue_is_saved() {
     assert_eq!(joins, 1, "rejoined after 4014");
 
     // ... and saved where the bot keeps it: not in a voice channel, the track up next.
-    let store = minstrel_db::SqlDatabase::connect(&database)
-        .await
-        .unwrap()
-        .queue_store();
-    let snapshots = minstrel_app::ports::QueueStore::load_all(&store)
-        .await
-        .unwrap();
-    let saved = snapshots
-        .iter()
-        .find(|snapshot| snapshot.guild.get() == GUILD)
-        .expect("the guild's queue was saved");
+    let saved = saved_queue(&database, &bot).await;
     assert_eq!(saved.voice_channel, None, "{saved:?}");
     assert!(saved.current.is_none(), "{saved:?}");
     assert_eq!(saved.upcoming.len(), 1, "{saved:?}");

@@ -163,16 +163,7 @@ pub(crate) fn play_text(outcome: &PlayOutcome) -> String {
     if let Some(started) = &outcome.started {
         let _ = writeln!(text, "▶ Now playing: {}", shorten(&started.display_title()));
     }
-    let queued: Vec<&Track> = outcome
-        .queued
-        .iter()
-        .filter(|track| {
-            outcome
-                .started
-                .as_ref()
-                .is_none_or(|started| started.id != track.id)
-        })
-        .collect();
+    let queued = outcome.queued_later();
     match (queued.as_slice(), outcome.position) {
         ([], _) => {}
         ([track], Some(position)) => {

@@ -91,10 +91,25 @@ pub struct PlayOutcome {
     pub queued: Vec<Track>,
     /// 0-based queue position of the first queued track, `None` when it started at once.
     pub position: Option<usize>,
-    /// The track that started playing because the player was idle.
+    /// The track that started playing because the player was idle (or is still opening when
+    /// the answer was due).
     pub started: Option<Track>,
     /// Tracks that did not fit in the queue.
     pub rejected: usize,
+}
+
+impl PlayOutcome {
+    /// The queued tracks that wait their turn: every queued track but the one that started.
+    pub fn queued_later(&self) -> Vec<&Track> {
+        self.queued
+            .iter()
+            .filter(|track| {
+                self.started
+                    .as_ref()
+                    .is_none_or(|started| started.id != track.id)
+            })
+            .collect()
+    }
 }
 
 /// What `skip` did.

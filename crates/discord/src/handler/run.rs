@@ -444,16 +444,7 @@ pub(super) fn play_reply(outcome: &minstrel_app::PlayOutcome) -> Reply {
     if let Some(started) = &outcome.started {
         let _ = write!(text, "Now playing {}.", reply::describe(started));
     }
-    let later: Vec<_> = outcome
-        .queued
-        .iter()
-        .filter(|track| {
-            outcome
-                .started
-                .as_ref()
-                .is_none_or(|started| started.id != track.id)
-        })
-        .collect();
+    let later = outcome.queued_later();
     if let Some(first) = later.first() {
         if !text.is_empty() {
             text.push('\n');

@@ -7,16 +7,14 @@
 //! UDP silence needs no test of its own: the fake voice server never answers a UDP keepalive,
 //! so every voice test here runs under it, and songbird does not act on the missing answers.
 
-use minstrel_testkit::discord::{
-    FakeGateway, FakeMember, FakeRest, RecordedRequest, slash_command,
-};
+use minstrel_testkit::discord::{FakeGateway, FakeMember, FakeRest, slash_command};
 use minstrel_testkit::process::BotProcess;
 use minstrel_testkit::voice::FakeVoiceServer;
 use serde_json::json;
 
 use super::{
-    GUILD, MEMBER, PLAY_TEXT_CHANNEL, VOICE_CHANNEL, assert_440_hz, bot_against, joins_sent, last,
-    more_packets, play_tone, reply_to,
+    GUILD, MEMBER, VOICE_CHANNEL, assert_440_hz, bot_against, joins_sent, last, more_packets,
+    notice, play_tone, reply_to,
 };
 
 /// The bot playing the 440 Hz tone into `voice`, a half second in.
@@ -70,23 +68,6 @@ async fn a_close_4016_gets_a_new_voice_session_and_the_audio_goes_on() {
     assert_eq!(joins_sent(&gateway, VOICE_CHANNEL), 2, "{}", bot.stderr());
     audio_goes_on(&voice, &bot, "after 4016").await;
     assert_eq!(voice.identified().len(), 2, "a new session");
-}
-
-/// Waits for the guild's notice and returns its text, checking it went to the `/play` channel.
-async fn notice(rest: &FakeRest) -> String {
-    let notice = rest
-        .wait_for("a notice", RecordedRequest::is_channel_message)
-        .await;
-    assert_eq!(
-        notice.path_segment(4),
-        Some(PLAY_TEXT_CHANNEL),
-        "{}",
-        notice.path
-    );
-    notice.body["content"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
 }
 
 /// The bot has left: its `leave`-th op 4 has no channel, and `/queue` still lists the tone.

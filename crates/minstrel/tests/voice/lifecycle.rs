@@ -14,7 +14,7 @@ use serde_json::json;
 
 use super::{
     GUILD, MEMBER, PLAY_TEXT_CHANNEL, VOICE_CHANNEL, assert_440_hz, last, member_voice_state,
-    more_packets, play_tone, reply_to, spawn_with,
+    more_packets, play_tone, reply_to, saved_queue, spawn_with,
 };
 
 /// The fakes with `voice` as the guild's voice server.
@@ -131,17 +131,7 @@ async fn sigterm_mid_track_saves_the_queue_leaves_and_the_next_start_carries_on(
     assert_eq!(gateway.identifies(), 1, "no new IDENTIFY at shutdown");
 
     // Saved with its voice channel and the position it reached.
-    let store = minstrel_db::SqlDatabase::connect(&database)
-        .await
-        .unwrap()
-        .queue_store();
-    let snapshots = minstrel_app::ports::QueueStore::load_all(&store)
-        .await
-        .unwrap();
-    let saved = snapshots
-        .iter()
-        .find(|snapshot| snapshot.guild.get() == GUILD)
-        .unwrap_or_else(|| panic!("the guild's queue was not saved:\n{}", bot.stderr()));
+    let saved = saved_queue(&database, &bot).await;
     assert_eq!(
         saved.voice_channel.map(minstrel_domain::ChannelId::get),
         Some(VOICE_CHANNEL),
@@ -158,7 +148,6 @@ async fn sigterm_mid_track_saves_the_queue_leaves_and_the_next_start_carries_on(
         saved.position >= Duration::from_secs(1),
         "the position was not saved: {saved:?}"
     );
-    drop(store);
 
     // The next start rejoins the channel and plays the tone on from there.
     let before = voice.decoded().len();
