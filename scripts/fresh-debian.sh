@@ -64,17 +64,16 @@ on_exit() {
 [[ "$(id -u)" -eq 0 ]] || fail "run as root: debootstrap, chroot and mount need it"
 command -v debootstrap >/dev/null || fail "debootstrap is missing: apt-get install -y debootstrap"
 
-# The README's test command, read from the committed README itself (the first `cargo test` line under
+# The README's test command, read from the committed README (the first `cargo test` line under
 # "## Tests"), so the two cannot drift apart.
-test_command=$(git -C "${repo}" show HEAD:README.md |
-    awk '/^## /{ tests = ($0 == "## Tests") } tests && /^cargo test/ { print; exit }')
+readme=$(git -C "${repo}" show HEAD:README.md)
+test_command=$(awk '/^## /{ tests = ($0 == "## Tests") } tests && /^cargo test/ && !found { print; found = 1 }' <<<"${readme}")
 [[ -n "${test_command}" ]] || fail "README.md names no \`cargo test\` command under \"## Tests\""
 # The list as committed, like the rest of the repository the chroot gets.
 mapfile -t packages < <(git -C "${repo}" show HEAD:scripts/debian-packages.txt | grep -v '^[[:space:]]*\(#\|$\)')
 
 # The README's apt-get line must name the same list, or the proof would not be the README's.
-readme_packages=$(git -C "${repo}" show HEAD:README.md |
-    sed -n 's/^sudo apt-get install -y //p' | head -n 1 | tr ' ' '\n' | sort | xargs)
+readme_packages=$(sed -n 's/^sudo apt-get install -y //p' <<<"${readme}" | tr ' ' '\n' | sort | xargs)
 [[ "${readme_packages}" == "$(printf '%s\n' "${packages[@]}" | sort | xargs)" ]] ||
     fail "README's apt-get line (${readme_packages}) is not scripts/debian-packages.txt (${packages[*]})"
 
