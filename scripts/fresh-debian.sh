@@ -72,6 +72,10 @@ test_command=$(awk '/^## /{ tests = ($0 == "## Tests") } tests && /^cargo test/ 
 # The list as committed, like the rest of the repository the chroot gets.
 mapfile -t packages < <(git -C "${repo}" show HEAD:scripts/debian-packages.txt | grep -v '^[[:space:]]*\(#\|$\)')
 
+# The README's rustup line, as written there.
+rustup_command=$(sed -n '/^curl .*rustup/p' <<<"${readme}")
+[[ -n "${rustup_command}" ]] || fail "README.md has no \`curl ... rustup\` line"
+
 # The README's apt-get line must name the same list, or the proof would not be the README's.
 readme_packages=$(sed -n 's/^sudo apt-get install -y //p' <<<"${readme}" | tr ' ' '\n' | sort | xargs)
 [[ "${readme_packages}" == "$(printf '%s\n' "${packages[@]}" | sort | xargs)" ]] ||
@@ -108,10 +112,12 @@ in_root() {
 }
 
 step "the README's packages: ${packages[*]}"
-in_root "apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q ${packages[*]}"
+in_root "apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q ${packages[*]}" \
+    >"${root}.apt.log" 2>&1 || fail "apt-get failed; see ${root}.apt.log"
+tail -n 1 "${root}.apt.log"
 
-step "Rust through rustup (https://rustup.rs)"
-in_root "curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y"
+step "Rust through rustup: ${rustup_command}"
+in_root "${rustup_command}" >"${root}.rustup.log" 2>&1 || fail "rustup failed; see ${root}.rustup.log"
 in_root "cargo --version && rustc --version"
 
 step "the repository at $(git -C "${repo}" rev-parse --short HEAD) (git archive HEAD)"
@@ -155,12 +161,16 @@ echo "out.wav: ${out_bytes} bytes"
 ((out_bytes > 2 * 48000 * 2 * 2)) || fail "out.wav holds less than 2 s of audio"
 
 if [[ "${MINSTREL_FRESH_NO_TESTS:-0}" == 1 ]]; then
-    step "${test_command} --no-run (MINSTREL_FRESH_NO_TESTS=1)"
-    in_root "${test_command} --no-run"
-else
-    step "the README's test command: ${test_command}"
-    in_root "${test_command}"
+    test_command+=" --no-run"
 fi
+step "the README's test command: ${test_command}"
+if ! in_root "${test_command}" >"${root}.test.log" 2>&1; then
+    grep -E '^(test .* FAILED|failures:|error)' "${root}.test.log" | head -n 40 || true
+    fail "the test command failed; its log: ${root}.test.log"
+fi
+# One line per test binary: how many passed, failed and were ignored.
+grep -E '^test result:' "${root}.test.log" |
+    awk '{ passed += $4; failed += $6; ignored += $8 } END { printf "%d test binaries: %d passed, %d failed, %d ignored\n", NR, passed, failed, ignored }'
 
 finish_step
 echo
