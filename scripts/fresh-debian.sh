@@ -90,8 +90,17 @@ if [[ -e "${root}" ]]; then
 fi
 trap on_exit EXIT
 mkdir -p "${root}"
-debootstrap bookworm "${root}" "${mirror}" >"${root}.debootstrap.log" 2>&1 ||
-    fail "debootstrap failed; see ${root}.debootstrap.log"
+# debootstrap's output, untouched, is kept beside the root and unpacked on the next run (delete
+# it to bootstrap anew): it is the same clean base system, made in seconds instead of minutes.
+base_tarball="${root}.base.tar"
+if [[ -f "${base_tarball}" ]]; then
+    echo "unpacking the base system debootstrap made earlier (${base_tarball})"
+    tar -x -f "${base_tarball}" -C "${root}"
+else
+    debootstrap bookworm "${root}" "${mirror}" >"${root}.debootstrap.log" 2>&1 ||
+        fail "debootstrap failed; see ${root}.debootstrap.log"
+    tar -c -f "${base_tarball}.partial" -C "${root}" . && mv "${base_tarball}.partial" "${base_tarball}"
+fi
 touch "${root}/${marker}"
 mount -t proc proc "${root}/proc"
 mount -t sysfs sys "${root}/sys"
@@ -100,6 +109,13 @@ mount -t devpts devpts "${root}/dev/pts"
 mount -t tmpfs tmpfs "${root}/dev/shm"
 mount -t tmpfs tmpfs "${root}/tmp"
 cp /etc/resolv.conf "${root}/etc/resolv.conf"
+# Certificate authorities added on this machine (a network that inspects TLS needs its own; a
+# plain one has none): network plumbing like resolv.conf, not a prerequisite of the README.
+# ca-certificates, from the list, adds them to the bundle when it is installed.
+if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
+    mkdir -p "${root}/usr/local/share/ca-certificates"
+    cp /usr/local/share/ca-certificates/*.crt "${root}/usr/local/share/ca-certificates/"
+fi
 echo "deb ${mirror} bookworm main" >"${root}/etc/apt/sources.list"
 grep -E '^(PRETTY_NAME|VERSION)=' "${root}/etc/os-release"
 
