@@ -164,10 +164,14 @@ const RULES: &[Rule] = &[
                 "futures",
                 "url",
                 "percent-encoding",
+                "secrecy",
+                "backon",
+                "metrics",
             ],
             reason: "CONTRIBUTING.md: app uses domain, async-trait, tokio sync/time, tracing and \
-                     thiserror (plus governor, rand, mockall, futures; url and \
-                     percent-encoding for the one redaction of secrets)",
+                     thiserror (plus governor, rand, mockall, futures; url, percent-encoding \
+                     and secrecy for the one redaction of secrets; backon and metrics for \
+                     the database outbox)",
         }),
     },
     Rule {
@@ -310,15 +314,43 @@ const RULES: &[Rule] = &[
     Rule {
         package: "minstrel-cache",
         internal: Patterns {
-            patterns: &["minstrel-domain", "minstrel-app", "minstrel-wire"],
-            reason: "CONTRIBUTING.md: cache implements app's ports (its event bus sends the serde forms \
-                     of minstrel-wire) and knows no other adapter or presentation crate",
+            patterns: &["minstrel-domain", "minstrel-app"],
+            reason: "CONTRIBUTING.md: cache implements app's ports and knows no other adapter or \
+                     presentation crate",
         },
         exceptions: NO_EXCEPTIONS,
         forbidden: &[
             Patterns {
                 patterns: &["sea-orm*", "sqlx*", "symphonia*", "rubato", "songbird"],
                 reason: "CONTRIBUTING.md: cache keeps to its own technology (redis, moka), not another \
+                         adapter's",
+            },
+            Patterns {
+                patterns: &["twilight-*", "teloxide*"],
+                reason: "CONTRIBUTING.md: infrastructure knows no presentation framework",
+            },
+        ],
+        allowed_only: None,
+    },
+    Rule {
+        package: "minstrel-bus",
+        internal: Patterns {
+            patterns: &["minstrel-domain", "minstrel-app", "minstrel-wire"],
+            reason: "CONTRIBUTING.md: bus implements app's ports (its entries carry the serde forms \
+                     of minstrel-wire) and knows no other adapter or presentation crate",
+        },
+        exceptions: NO_EXCEPTIONS,
+        forbidden: &[
+            Patterns {
+                patterns: &[
+                    "sea-orm*",
+                    "sqlx*",
+                    "moka",
+                    "symphonia*",
+                    "rubato",
+                    "songbird",
+                ],
+                reason: "CONTRIBUTING.md: bus keeps to its own technology (Redis Streams), not another \
                          adapter's",
             },
             Patterns {
@@ -578,6 +610,36 @@ fn checker_reports_presentation_depending_on_db() {
 }
 
 #[test]
+fn checker_reports_the_bus_reaching_a_front_end_or_another_adapter() {
+    let metadata = synthetic_metadata(&[(
+        "minstrel-bus",
+        &[
+            ("minstrel-app", None),
+            ("minstrel-discord", None),
+            ("minstrel-cache", None),
+            ("moka", None),
+            ("teloxide", None),
+            ("deadpool-redis", None),
+        ],
+    )]);
+    let violations = layering_violations(&metadata);
+    let broken: Vec<&str> = violations
+        .iter()
+        .map(|violation| violation.split(" (").next().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        broken,
+        [
+            "minstrel-bus must not depend on minstrel-discord",
+            "minstrel-bus must not depend on minstrel-cache",
+            "minstrel-bus must not depend on moka",
+            "minstrel-bus must not depend on teloxide",
+        ],
+        "{violations:?}"
+    );
+}
+
+#[test]
 fn checker_collects_every_broken_edge() {
     let metadata = synthetic_metadata(&[
         ("minstrel-domain", &[("thiserror", None), ("tokio", None)]),
@@ -645,6 +707,15 @@ fn checker_accepts_the_allowed_graph() {
         (
             "minstrel-cache",
             &[("deadpool-redis", None), ("moka", None)],
+        ),
+        (
+            "minstrel-bus",
+            &[
+                ("minstrel-app", None),
+                ("minstrel-wire", None),
+                ("deadpool-redis", None),
+                ("backon", None),
+            ],
         ),
         (
             "minstrel-discord",

@@ -11,6 +11,7 @@ pub mod error;
 pub mod filters;
 pub mod guild_commands;
 pub mod music;
+pub mod outbox;
 pub mod playlists;
 pub mod policy;
 pub mod ports;
@@ -41,6 +42,10 @@ pub use guild_commands::{
 };
 pub use music::{
     MusicPorts, MusicService, NowPlaying, PlayOutcome, QueuePage, SkipOutcome, VoteOutcome,
+};
+pub use outbox::{
+    OUTBOX_DEPTH_GAUGE, Outbox, OutboxAuditLog, OutboxConfig, OutboxHistoryRepo, OutboxQueueStore,
+    OutboxWrite, Written, outbox_write,
 };
 pub use playlists::PlaylistService;
 pub use policy::{Action, Actor, PermissionError, RateLimit};

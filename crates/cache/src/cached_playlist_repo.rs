@@ -3,13 +3,13 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use minstrel_app::ports::{Cache, PlaylistRepo, StoreError};
+use minstrel_app::{Outbox, Written, outbox_write};
 use minstrel_domain::{
     GuildId, Playlist, PlaylistEntry, PlaylistId, PlaylistName, PlaylistOwner, SourceKind, UserId,
 };
 use serde::{Deserialize, Serialize};
 
 use crate::keys;
-use crate::outbox::{Outbox, Written, outbox_write};
 use crate::read_through::{self, Lookup};
 
 /// A [`PlaylistRepo`] decorator caching each guild's active playlist, which `play` with no

@@ -4,13 +4,13 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use minstrel_app::ports::{Cache, SettingsRepo, StoreError};
+use minstrel_app::{Outbox, Written, outbox_write};
 use minstrel_domain::{
     ChannelId, GuildId, GuildSettings, Preset, RoleId, UserId, UserSettings, Volume,
 };
 use serde::{Deserialize, Serialize};
 
 use crate::keys;
-use crate::outbox::{Outbox, Written, outbox_write};
 use crate::read_through;
 
 /// A [`SettingsRepo`] decorator: reads through the cache (`user_settings:{user}`,

@@ -248,7 +248,7 @@ impl Default for Config {
             library_dir: PathBuf::from("music"),
             output: "null-realtime".to_owned(),
             database_url: "sqlite://minstrel.db".to_owned(),
-            outbox_capacity: minstrel_cache::OutboxConfig::DEFAULT_CAPACITY,
+            outbox_capacity: minstrel_app::OutboxConfig::DEFAULT_CAPACITY,
             redis_url: None,
             event_bus: "memory".to_owned(),
             event_bus_process_id: None,

@@ -68,8 +68,8 @@ pub(crate) mod metric {
     /// Gauge, label `component`: 1 while that component reports degraded or unhealthy.
     pub(crate) const COMPONENT_DEGRADED: &str = "minstrel_component_degraded";
     /// Gauge: database writes held in the outbox while the database is unreachable (set by
-    /// minstrel-cache).
-    pub(crate) const OUTBOX_DEPTH: &str = minstrel_cache::OUTBOX_DEPTH_GAUGE;
+    /// minstrel-app's outbox).
+    pub(crate) const OUTBOX_DEPTH: &str = minstrel_app::OUTBOX_DEPTH_GAUGE;
     /// Counter, label `reason` ([`minstrel_sources::YtDlpFailure::as_str`]): yt-dlp runs that
     /// failed (resolve or stream).
     pub(crate) const YT_DLP_FAILURES: &str = minstrel_sources::YT_DLP_FAILURES_COUNTER;
@@ -323,7 +323,7 @@ pub(crate) fn cache_check(
 
 /// The database outbox: degraded while writes wait in it for the database.
 pub(crate) fn outbox_check(
-    outbox: minstrel_cache::Outbox,
+    outbox: minstrel_app::Outbox,
 ) -> impl Fn() -> BoxFuture<'static, ComponentStatus> + Send + Sync + 'static {
     move || {
         let status = match outbox.depth() {

@@ -17,9 +17,9 @@ use minstrel_app::{
     MusicPorts, MusicService, PlaylistService, PreviewService, RateLimit, SearchService,
     SettingsService, ShardOwnership, ShardedCommandBus,
 };
+use minstrel_bus::{RedisCommandBus, RedisCommandBusConfig, RedisEventBus, RedisEventBusConfig};
 use minstrel_cache::{
     CacheCapacity, LayeredCache, LayeredCacheConfig, MokaCache, RedisCache, RedisCacheConfig,
-    RedisCommandBus, RedisCommandBusConfig, RedisEventBus, RedisEventBusConfig,
 };
 use minstrel_console::{Console, ConsoleServices, Mode};
 use minstrel_db::SqlDatabase;
@@ -315,9 +315,9 @@ pub(crate) async fn build(config: &Config) -> anyhow::Result<App> {
     );
     // SQL is the source of truth; the cache holds copies that every write deletes.
     // While the database is unreachable, acknowledged writes wait in the outbox, in order.
-    let outbox = minstrel_cache::Outbox::spawn(minstrel_cache::OutboxConfig {
+    let outbox = minstrel_app::Outbox::spawn(minstrel_app::OutboxConfig {
         capacity: config.outbox_capacity,
-        ..minstrel_cache::OutboxConfig::default()
+        ..minstrel_app::OutboxConfig::default()
     });
     let settings: Arc<dyn SettingsRepo> = Arc::new(
         minstrel_cache::CachedSettingsRepo::new(Arc::new(database.settings_repo()), cache.clone())
@@ -370,7 +370,7 @@ pub(crate) async fn build(config: &Config) -> anyhow::Result<App> {
             links: Arc::new(database.chat_link_repo()),
             codes: Arc::new(database.link_code_repo()),
             members: Arc::new(database.telegram_member_repo()),
-            audit: Arc::new(minstrel_cache::OutboxAuditLog::new(
+            audit: Arc::new(minstrel_app::OutboxAuditLog::new(
                 Arc::new(database.audit_log()),
                 unsaved.outbox.clone(),
             )),
@@ -414,21 +414,21 @@ const OUTBOX_SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_sec
 /// loses the last acknowledged change when the process is killed inside its window, and
 /// "nothing acknowledged is lost" wins over saving writes.
 pub(crate) struct Unsaved {
-    pub(crate) outbox: minstrel_cache::Outbox,
+    pub(crate) outbox: minstrel_app::Outbox,
     history: Arc<minstrel_app::BatchedHistoryRepo>,
-    queues: Arc<minstrel_cache::OutboxQueueStore>,
+    queues: Arc<minstrel_app::OutboxQueueStore>,
 }
 
 impl Unsaved {
-    fn start(database: &SqlDatabase, outbox: minstrel_cache::Outbox) -> Self {
+    fn start(database: &SqlDatabase, outbox: minstrel_app::Outbox) -> Self {
         let history = Arc::new(minstrel_app::BatchedHistoryRepo::new(
-            Arc::new(minstrel_cache::OutboxHistoryRepo::new(
+            Arc::new(minstrel_app::OutboxHistoryRepo::new(
                 Arc::new(database.history_repo()),
                 outbox.clone(),
             )),
             minstrel_app::HistoryBatching::default(),
         ));
-        let queues = Arc::new(minstrel_cache::OutboxQueueStore::new(
+        let queues = Arc::new(minstrel_app::OutboxQueueStore::new(
             Arc::new(database.queue_store()),
             outbox.clone(),
         ));

@@ -1,6 +1,6 @@
 //! serde forms (DTOs) of the domain values that leave the process whole: a queue snapshot's
 //! tracks and a filter chain in minstrel-db's `TEXT` columns, and the tracks and filters an
-//! event carries over Redis Streams in minstrel-cache.
+//! event or a command's reply carries over Redis Streams in minstrel-bus.
 //!
 //! The domain types derive no serde, so these mirror them, once, for both adapters. Reading
 //! validates everything again through the domain's constructors: a hand-edited row or a foreign

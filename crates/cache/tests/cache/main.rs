@@ -6,8 +6,6 @@
 
 mod cached_playlists;
 mod cached_settings;
-mod command_bus;
-mod event_bus;
 mod faults;
 mod layered;
 mod moka;

@@ -1,6 +1,6 @@
 //! Fault test: the Postgres connection drops while the bot writes. A TCP proxy between the pool
 //! and Postgres is cut (every open connection closed, every new one closed at once) and then
-//! restored. Writes made meanwhile go through the outbox of minstrel-cache: each is
+//! restored. Writes made meanwhile go through the outbox of minstrel-app: each is
 //! acknowledged, held, and saved in order once Postgres answers again; the rows are then
 //! exactly those written. The saved settings read back from the cache while the database is
 //! away.
@@ -10,9 +10,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use minstrel_app::ports::{HistoryRepo, SettingsRepo};
-use minstrel_cache::{
-    CacheCapacity, CachedSettingsRepo, MokaCache, Outbox, OutboxConfig, OutboxHistoryRepo,
-};
+use minstrel_app::{Outbox, OutboxConfig, OutboxHistoryRepo};
+use minstrel_cache::{CacheCapacity, CachedSettingsRepo, MokaCache};
 use minstrel_db::conformance::fixtures;
 use minstrel_db::{SqlDatabase, SqlTimeouts};
 use minstrel_domain::{GuildId, HistoryEntry, RequesterId, UserId, UserSettings, Volume};

@@ -21,7 +21,7 @@
 //!   with `process_id`) thereby delivers what its previous run read but did not handle.
 //! - Redis down: local delivery is unaffected; the first failure logs a warning and sets the
 //!   gauge [`EVENT_BUS_DEGRADED_GAUGE`] to 1, events published meanwhile reach only this
-//!   process, and both tasks retry in the background with a growing pause (up to
+//!   process, and both tasks retry in the background after a growing, jittered pause (up to
 //!   `max_backoff`); the first success logs that the bus recovered and sets the gauge to 0.
 //!
 //! Delivery to other processes is at least once: a crash after delivering and before the
@@ -35,15 +35,16 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use deadpool_redis::redis::{self, Value};
+use deadpool_redis::redis::streams::{StreamId, StreamMaxlen, StreamReadOptions, StreamReadReply};
+use deadpool_redis::redis::{Cmd, FromRedisValue};
 use minstrel_app::ports::{CacheError, EventBus};
+use minstrel_app::redact::redact_url;
 use minstrel_domain::DomainEvent;
 use tokio::sync::{broadcast, mpsc, watch};
 use tracing::{debug, info, warn};
 
-use crate::redact::redact_url;
 use crate::streams::{
-    Backoff, Entry, StreamConnection, Tasks, block_millis, now_millis, stream_entries,
+    PAGE, RetryPauses, StreamConnection, Tasks, added_millis, block_millis, field, now_millis,
 };
 
 /// Reads 1 while the Redis event bus cannot reach Redis (events then reach only this process).
@@ -86,7 +87,7 @@ impl RedisEventBusConfig {
     pub fn new(url: impl Into<String>) -> Self {
         Self {
             url: url.into(),
-            key_prefix: crate::RedisCacheConfig::DEFAULT_KEY_PREFIX.to_owned(),
+            key_prefix: crate::DEFAULT_KEY_PREFIX.to_owned(),
             process_id: unique_process_id(),
             max_len: 10_000,
             max_age: Duration::from_mins(1),
@@ -122,7 +123,7 @@ impl fmt::Debug for RedisEventBusConfig {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         formatter
             .debug_struct("RedisEventBusConfig")
-            .field("url", &redact_url(&self.url).shown)
+            .field("url", &redact_url(&self.url))
             .field("key_prefix", &self.key_prefix)
             .field("process_id", &self.process_id)
             .field("max_len", &self.max_len)
@@ -197,7 +198,7 @@ struct Shared {
 }
 
 impl Shared {
-    async fn query(&self, command: &redis::Cmd, extra: Duration) -> Result<Value, String> {
+    async fn query<T: FromRedisValue>(&self, command: &Cmd, extra: Duration) -> Result<T, String> {
         self.redis.query(command, extra).await
     }
 }
@@ -344,7 +345,7 @@ async fn write_events(
     mut waiting: mpsc::Receiver<DomainEvent>,
     mut stop: watch::Receiver<bool>,
 ) {
-    let mut backoff = Backoff::new(shared.config.max_backoff);
+    let mut pauses = RetryPauses::new(shared.config.max_backoff);
     let mut next_attempt = tokio::time::Instant::now();
     loop {
         let event = tokio::select! {
@@ -365,26 +366,24 @@ async fn write_events(
                 continue;
             }
         };
-        let mut command = redis::cmd("XADD");
-        command
-            .arg(&shared.stream)
-            .arg("MAXLEN")
-            .arg("~")
-            .arg(shared.config.max_len.max(1))
-            .arg("*")
-            .arg("origin")
-            .arg(&shared.config.process_id)
-            .arg("event")
-            .arg(json);
-        match shared.query(&command, Duration::ZERO).await {
-            Ok(_) => {
+        let command = Cmd::xadd_maxlen(
+            shared.stream.as_str(),
+            StreamMaxlen::Approx(shared.config.max_len.max(1)),
+            "*",
+            &[
+                ("origin", shared.config.process_id.as_str()),
+                ("event", json.as_str()),
+            ],
+        );
+        match shared.query::<()>(&command, Duration::ZERO).await {
+            Ok(()) => {
                 shared.health.succeeded();
-                backoff.reset();
+                pauses.reset();
             }
             Err(error) => {
                 metrics::counter!(EVENT_BUS_LOCAL_ONLY_COUNTER).increment(1);
                 shared.health.failed("publish an event", &error);
-                next_attempt = tokio::time::Instant::now() + backoff.take();
+                next_attempt = tokio::time::Instant::now() + pauses.next_pause();
             }
         }
     }
@@ -394,16 +393,16 @@ async fn write_events(
 /// entries; on any failure pauses (growing) and starts over.
 async fn read_events(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
     let consumer = format!("{}:reader", shared.config.process_id);
-    let mut backoff = Backoff::new(shared.config.max_backoff);
+    let mut pauses = RetryPauses::new(shared.config.max_backoff);
     loop {
         let outcome = tokio::select! {
-            outcome = read_until_failure(&shared, &consumer, &mut backoff) => outcome,
+            outcome = read_until_failure(&shared, &consumer, &mut pauses) => outcome,
             _ = stop.wait_for(|stopped| *stopped) => return,
         };
         let Err(error) = outcome;
         shared.health.failed("read the event stream", &error);
         tokio::select! {
-            () = tokio::time::sleep(backoff.take()) => {}
+            () = tokio::time::sleep(pauses.next_pause()) => {}
             _ = stop.wait_for(|stopped| *stopped) => return,
         }
     }
@@ -413,7 +412,7 @@ async fn read_events(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
 async fn read_until_failure(
     shared: &Shared,
     consumer: &str,
-    backoff: &mut Backoff,
+    pauses: &mut RetryPauses,
 ) -> Result<Infallible, String> {
     ensure_group(shared).await?;
     shared.reading.send_replace(true);
@@ -425,7 +424,7 @@ async fn read_until_failure(
         }
         let entries = read_new(shared, consumer).await?;
         shared.health.succeeded();
-        backoff.reset();
+        pauses.reset();
         handle(shared, entries).await?;
     }
 }
@@ -436,31 +435,26 @@ async fn ensure_group(shared: &Shared) -> Result<(), String> {
     shared.redis.ensure_group(&shared.stream, group, "$").await
 }
 
-async fn read_new(shared: &Shared, consumer: &str) -> Result<Vec<Entry>, String> {
+/// Entries never delivered to this process's group (`>`), waiting up to `read_block` for one.
+async fn read_new(shared: &Shared, consumer: &str) -> Result<Vec<StreamId>, String> {
     let block = shared.config.read_block;
-    let mut command = redis::cmd("XREADGROUP");
-    command
-        .arg("GROUP")
-        .arg(&shared.config.process_id)
-        .arg(consumer)
-        .arg("COUNT")
-        .arg(100)
-        .arg("BLOCK")
-        .arg(block_millis(block))
-        .arg("STREAMS")
-        .arg(&shared.stream)
-        .arg(">");
-    let reply = shared.query(&command, block).await?;
-    Ok(stream_entries(&reply)
+    let options = StreamReadOptions::default()
+        .group(shared.config.process_id.as_str(), consumer)
+        .count(PAGE)
+        .block(block_millis(block));
+    let command = Cmd::xread_options(&[shared.stream.as_str()], &[">"], &options);
+    let reply: Option<StreamReadReply> = shared.query(&command, block).await?;
+    Ok(reply
         .into_iter()
-        .map(|(_, entry)| entry)
+        .flat_map(|reply| reply.keys)
+        .flat_map(|stream| stream.ids)
         .collect())
 }
 
 async fn claim_pending(shared: &Shared, consumer: &str) -> Result<(), String> {
     let mut start = "0-0".to_owned();
     loop {
-        let (next, entries) = shared
+        let page = shared
             .redis
             .autoclaim(
                 &shared.stream,
@@ -470,22 +464,22 @@ async fn claim_pending(shared: &Shared, consumer: &str) -> Result<(), String> {
                 &start,
             )
             .await?;
-        if !entries.is_empty() {
+        if !page.claimed.is_empty() {
             debug!(
-                entries = entries.len(),
+                entries = page.claimed.len(),
                 "took over pending event stream entries"
             );
         }
-        handle(shared, entries).await?;
-        if next == "0-0" {
+        handle(shared, page.claimed).await?;
+        if page.next_stream_id == "0-0" {
             return Ok(());
         }
-        start = next;
+        start = page.next_stream_id;
     }
 }
 
 /// Delivers what is due to local subscribers, then acknowledges every entry.
-async fn handle(shared: &Shared, entries: Vec<Entry>) -> Result<(), String> {
+async fn handle(shared: &Shared, entries: Vec<StreamId>) -> Result<(), String> {
     if entries.is_empty() {
         return Ok(());
     }
@@ -493,18 +487,18 @@ async fn handle(shared: &Shared, entries: Vec<Entry>) -> Result<(), String> {
     let mut ids = Vec::with_capacity(entries.len());
     for entry in entries {
         ids.push(entry.id.clone());
-        if entry.field("origin") == Some(shared.config.process_id.as_str()) {
+        if field(&entry, "origin").as_deref() == Some(shared.config.process_id.as_str()) {
             continue;
         }
-        if entry.millis().is_some_and(|at| at < oldest_wanted) {
+        if added_millis(&entry.id).is_some_and(|at| at < oldest_wanted) {
             debug!(id = %entry.id, "skipped an event stream entry older than max_age");
             continue;
         }
-        let Some(event) = entry.field("event") else {
+        let Some(event) = field(&entry, "event") else {
             warn!(id = %entry.id, "an event stream entry has no event; skipped");
             continue;
         };
-        match wire::decode(event) {
+        match wire::decode(&event) {
             Ok(event) => {
                 shared.received.fetch_add(1, Ordering::SeqCst);
                 let _ = shared.local.send(event);
@@ -514,12 +508,15 @@ async fn handle(shared: &Shared, entries: Vec<Entry>) -> Result<(), String> {
             }
         }
     }
-    let mut command = redis::cmd("XACK");
-    command
-        .arg(&shared.stream)
-        .arg(&shared.config.process_id)
-        .arg(&ids);
-    shared.query(&command, Duration::ZERO).await.map(drop)
+    let command = Cmd::xack(
+        shared.stream.as_str(),
+        shared.config.process_id.as_str(),
+        &ids,
+    );
+    shared
+        .query::<usize>(&command, Duration::ZERO)
+        .await
+        .map(drop)
 }
 
 #[cfg(test)]

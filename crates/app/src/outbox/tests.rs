@@ -1,5 +1,6 @@
 use std::sync::atomic::AtomicBool;
 
+use backon::BackoffBuilder;
 use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
 
 use super::*;
@@ -237,6 +238,20 @@ async fn drained_returns_at_once_when_nothing_is_held() {
     tokio::time::timeout(Duration::from_millis(1), outbox.drained())
         .await
         .expect("nothing held");
+}
+
+#[test]
+fn retry_pauses_are_jittered_and_never_longer_than_the_most() {
+    let config = small(5);
+    let pauses: Vec<Duration> = config.retry_pauses().build().take(40).collect();
+    assert!(pauses[0] >= config.retry_min_delay, "{pauses:?}");
+    assert!(
+        pauses.iter().all(|pause| *pause <= config.retry_max_delay),
+        "{pauses:?}"
+    );
+    // At the cap every step is the same; jitter keeps the pauses apart.
+    let capped: std::collections::BTreeSet<Duration> = pauses[10..].iter().copied().collect();
+    assert!(capped.len() > 1, "no jitter: {pauses:?}");
 }
 
 #[test]

@@ -4,8 +4,8 @@
 //! A write goes to the database at once while nothing waits. When the database reports
 //! `Unavailable`, the write is held and the caller gets `Ok` (it is acknowledged); from then on
 //! every write queues behind the held ones, so the database sees them in the order they were
-//! made. One background task ([`Outbox::spawn`]) replays the oldest held write with backoff
-//! until the database takes it, then the next. The outbox is bounded: when it is full a write
+//! made. One background task ([`Outbox::spawn`]) replays the oldest held write after growing,
+//! jittered pauses (backon) until the database takes it, then the next. The outbox is bounded: when it is full a write
 //! is refused with [`StoreError::Backlogged`], a sentence the user reads, never dropped quietly.
 //!
 //! Writes that set a whole value (settings, a guild's queue snapshot, the active playlist)
@@ -14,6 +14,14 @@
 //!
 //! The depth is the [`OUTBOX_DEPTH_GAUGE`] gauge; a line is logged when writes start to wait
 //! and when they are all saved.
+//!
+//! [`OutboxHistoryRepo`], [`OutboxQueueStore`] and [`OutboxAuditLog`] send their port's writes
+//! through it. Like the write-behind of history ([`crate::write_behind`]), it knows the ports
+//! only, no database technology.
+
+mod repos;
+
+pub use repos::{OutboxAuditLog, OutboxHistoryRepo, OutboxQueueStore};
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -23,8 +31,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use backon::{ExponentialBuilder, Retryable};
-use minstrel_app::ports::StoreError;
 use tokio::sync::Notify;
+
+use crate::ports::StoreError;
 
 /// Gauge: database writes waiting in the outbox.
 pub const OUTBOX_DEPTH_GAUGE: &str = "minstrel_outbox_depth";
@@ -38,14 +47,26 @@ pub type OutboxWrite =
 pub struct OutboxConfig {
     /// Writes held at most; the next one is refused with [`StoreError::Backlogged`].
     pub capacity: usize,
-    /// The first pause before a held write is tried again; it doubles on every failure…
+    /// The shortest pause before a held write is tried again; the pauses double on every
+    /// failure, each drawn between its step and twice it so that processes do not retry in
+    /// step…
     pub retry_min_delay: Duration,
-    /// …up to this.
+    /// …and none is longer than this.
     pub retry_max_delay: Duration,
 }
 
 impl OutboxConfig {
     pub const DEFAULT_CAPACITY: usize = 1_000;
+
+    /// The pauses between attempts at a held write: exponential with jitter, the steps capped
+    /// at half of `retry_max_delay` since jitter adds up to one step more.
+    fn retry_pauses(&self) -> ExponentialBuilder {
+        ExponentialBuilder::default()
+            .with_min_delay(self.retry_min_delay)
+            .with_max_delay((self.retry_max_delay / 2).max(self.retry_min_delay))
+            .with_jitter()
+            .without_max_times()
+    }
 }
 
 impl Default for OutboxConfig {
@@ -244,13 +265,8 @@ impl Outbox {
             state.head_in_flight = true;
             head
         };
-        let config = self.shared.config;
-        let backoff = ExponentialBuilder::default()
-            .with_min_delay(config.retry_min_delay)
-            .with_max_delay(config.retry_max_delay)
-            .without_max_times();
         let result = (|| write())
-            .retry(backoff)
+            .retry(self.shared.config.retry_pauses())
             .sleep(tokio::time::sleep)
             .when(|error| matches!(error, StoreError::Unavailable(_)))
             .notify(|error, pause| {

@@ -21,7 +21,7 @@
 //!   `{key_prefix}commands:replies:{process_id}`, deleting what it read) hands over. No answer
 //!   in time is [`CommandError::OwnerUnreachable`], a sentence for the user.
 //! - Redis down: `dispatch` fails at once with [`CommandError::Transport`]; the reader tasks
-//!   retry with a growing pause (up to `max_backoff`) and log once per outage.
+//!   retry after a growing, jittered pause (up to `max_backoff`) and log once per outage.
 
 mod wire;
 
@@ -32,22 +32,23 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use deadpool_redis::redis::{self, Value};
+use deadpool_redis::redis::streams::{StreamId, StreamMaxlen, StreamReadOptions, StreamReadReply};
+use deadpool_redis::redis::{Cmd, FromRedisValue};
 use minstrel_app::ports::{CacheError, CommandBus};
+use minstrel_app::redact::redact_url;
 use minstrel_app::{Actor, CommandError, CommandReply, GuildCommand, shard_of};
 use minstrel_domain::GuildId;
 use tokio::sync::{oneshot, watch};
 use tracing::{debug, info, warn};
 
-use crate::redact::redact_url;
-use crate::streams::{
-    Backoff, Entry, StreamConnection, Tasks, block_millis, now_millis, stream_entries,
-};
+use crate::streams::{PAGE, RetryPauses, StreamConnection, Tasks, block_millis, field, now_millis};
 
 /// The consumer group every owner of a shard reads in.
 const OWNERS_GROUP: &str = "owners";
 /// How long a reply stream outlives its last reply (its caller is gone by then).
 const REPLY_STREAM_TTL: Duration = Duration::from_hours(1);
+/// A reply stream keeps about this many entries (`MAXLEN ~`); its reader deletes what it read.
+const REPLY_STREAM_MAX_LEN: usize = 1000;
 
 /// How a [`RedisCommandBus`] reaches its streams.
 #[derive(Clone)]
@@ -82,7 +83,7 @@ impl RedisCommandBusConfig {
     pub fn new(url: impl Into<String>, process_id: impl Into<String>, shard_total: u32) -> Self {
         Self {
             url: url.into(),
-            key_prefix: crate::RedisCacheConfig::DEFAULT_KEY_PREFIX.to_owned(),
+            key_prefix: crate::DEFAULT_KEY_PREFIX.to_owned(),
             process_id: process_id.into(),
             shard_total: shard_total.max(1),
             reply_timeout: Duration::from_secs(15),
@@ -116,7 +117,7 @@ impl fmt::Debug for RedisCommandBusConfig {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         formatter
             .debug_struct("RedisCommandBusConfig")
-            .field("url", &redact_url(&self.url).shown)
+            .field("url", &redact_url(&self.url))
             .field("key_prefix", &self.key_prefix)
             .field("process_id", &self.process_id)
             .field("shard_total", &self.shard_total)
@@ -145,7 +146,7 @@ struct Shared {
 }
 
 impl Shared {
-    async fn query(&self, command: &redis::Cmd, extra: Duration) -> Result<Value, String> {
+    async fn query<T: FromRedisValue>(&self, command: &Cmd, extra: Duration) -> Result<T, String> {
         self.redis.query(command, extra).await
     }
 
@@ -169,8 +170,11 @@ impl Shared {
         }
     }
 
-    fn block_millis(&self) -> u64 {
-        block_millis(self.config.read_block)
+    /// How a read of this bus waits for entries and how many it takes.
+    fn read_options(&self) -> StreamReadOptions {
+        StreamReadOptions::default()
+            .count(PAGE)
+            .block(block_millis(self.config.read_block))
     }
 }
 
@@ -342,21 +346,19 @@ impl CommandBus for RedisCommandBus {
         let deadline = now_millis().saturating_add(
             u64::try_from(shared.config.reply_timeout.as_millis()).unwrap_or(u64::MAX),
         );
-        let mut xadd = redis::cmd("XADD");
-        xadd.arg(shared.config.shard_stream(owner_shard))
-            .arg("MAXLEN")
-            .arg("~")
-            .arg(shared.config.max_len.max(1))
-            .arg("*")
-            .arg("correlation")
-            .arg(&correlation)
-            .arg("reply_to")
-            .arg(&shared.reply_stream)
-            .arg("deadline")
-            .arg(deadline)
-            .arg("request")
-            .arg(request);
-        shared.query(&xadd, Duration::ZERO).await.map_err(|error| {
+        let deadline = deadline.to_string();
+        let xadd = Cmd::xadd_maxlen(
+            shared.config.shard_stream(owner_shard),
+            StreamMaxlen::Approx(shared.config.max_len.max(1)),
+            "*",
+            &[
+                ("correlation", correlation.as_str()),
+                ("reply_to", shared.reply_stream.as_str()),
+                ("deadline", deadline.as_str()),
+                ("request", request.as_str()),
+            ],
+        );
+        shared.query::<()>(&xadd, Duration::ZERO).await.map_err(|error| {
             warn!(%guild, shard = owner_shard, command = name, %error, "could not send a command to its owner");
             CommandError::Transport(error)
         })?;
@@ -382,7 +384,7 @@ impl CommandBus for RedisCommandBus {
 
 /// Reads this process's reply stream and hands each reply to its waiting caller.
 async fn read_replies(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
-    let mut backoff = Backoff::new(shared.config.max_backoff);
+    let mut pauses = RetryPauses::new(shared.config.max_backoff);
     // The stream is this process's alone; what a previous run with the same id left has no
     // caller any more and is dropped below.
     let mut last_id = "0-0".to_owned();
@@ -394,12 +396,12 @@ async fn read_replies(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
         match outcome {
             Ok(()) => {
                 shared.succeeded();
-                backoff = Backoff::new(shared.config.max_backoff);
+                pauses.reset();
             }
             Err(error) => {
                 shared.failed("read its replies", &error);
                 tokio::select! {
-                    () = tokio::time::sleep(backoff.take()) => {}
+                    () = tokio::time::sleep(pauses.next_pause()) => {}
                     _ = stop.wait_for(|stopped| *stopped) => return,
                 }
             }
@@ -408,31 +410,32 @@ async fn read_replies(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
 }
 
 async fn read_replies_once(shared: &Shared, last_id: &mut String) -> Result<(), String> {
-    let mut command = redis::cmd("XREAD");
-    command
-        .arg("COUNT")
-        .arg(100)
-        .arg("BLOCK")
-        .arg(shared.block_millis())
-        .arg("STREAMS")
-        .arg(&shared.reply_stream)
-        .arg(last_id.as_str());
+    let command = Cmd::xread_options(
+        &[shared.reply_stream.as_str()],
+        &[last_id.as_str()],
+        &shared.read_options(),
+    );
     // The first call is about to block: from now on no reply is missed.
     shared.ready.send_replace(true);
-    let reply = shared.query(&command, shared.config.read_block).await?;
-    let entries = stream_entries(&reply);
+    let reply: Option<StreamReadReply> = shared.query(&command, shared.config.read_block).await?;
+    let entries: Vec<StreamId> = reply
+        .into_iter()
+        .flat_map(|reply| reply.keys)
+        .flat_map(|stream| stream.ids)
+        .collect();
     if entries.is_empty() {
         return Ok(());
     }
     let mut ids = Vec::with_capacity(entries.len());
-    for (_, entry) in entries {
+    for entry in entries {
         ids.push(entry.id.clone());
-        let (Some(correlation), Some(text)) = (entry.field("correlation"), entry.field("reply"))
+        let (Some(correlation), Some(text)) =
+            (field(&entry, "correlation"), field(&entry, "reply"))
         else {
             warn!(id = %entry.id, "a command reply has no correlation or reply; skipped");
             continue;
         };
-        let reply = wire::decode_reply(text).unwrap_or_else(|error| {
+        let reply = wire::decode_reply(&text).unwrap_or_else(|error| {
             warn!(id = %entry.id, %error, "a command reply is damaged");
             Err(CommandError::Transport(error))
         });
@@ -440,7 +443,7 @@ async fn read_replies_once(shared: &Shared, last_id: &mut String) -> Result<(), 
             .waiting
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .remove(correlation);
+            .remove(&correlation);
         if let Some(waiter) = waiter {
             let _ = waiter.send(reply);
         } else {
@@ -450,9 +453,11 @@ async fn read_replies_once(shared: &Shared, last_id: &mut String) -> Result<(), 
     if let Some(last) = ids.last() {
         last_id.clone_from(last);
     }
-    let mut delete = redis::cmd("XDEL");
-    delete.arg(&shared.reply_stream).arg(&ids);
-    shared.query(&delete, Duration::ZERO).await.map(drop)
+    let delete = Cmd::xdel(shared.reply_stream.as_str(), &ids);
+    shared
+        .query::<usize>(&delete, Duration::ZERO)
+        .await
+        .map(drop)
 }
 
 /// Reads the owned shards' streams in the owners' group, runs each command, replies and
@@ -464,16 +469,16 @@ async fn serve_shards(
     mut stop: watch::Receiver<bool>,
 ) {
     let consumer = shared.config.process_id.clone();
-    let mut backoff = Backoff::new(shared.config.max_backoff);
+    let mut pauses = RetryPauses::new(shared.config.max_backoff);
     loop {
         let outcome = tokio::select! {
-            outcome = serve_until_failure(&shared, &streams, &consumer, &local) => outcome,
+            outcome = serve_until_failure(&shared, &streams, &consumer, &local, &mut pauses) => outcome,
             _ = stop.wait_for(|stopped| *stopped) => return,
         };
         let Err(error) = outcome;
         shared.failed("read its shards' commands", &error);
         tokio::select! {
-            () = tokio::time::sleep(backoff.take()) => {}
+            () = tokio::time::sleep(pauses.next_pause()) => {}
             _ = stop.wait_for(|stopped| *stopped) => return,
         }
     }
@@ -484,10 +489,14 @@ async fn serve_until_failure(
     streams: &[String],
     consumer: &str,
     local: &Arc<dyn CommandBus>,
+    pauses: &mut RetryPauses,
 ) -> Result<std::convert::Infallible, String> {
     for stream in streams {
         ensure_group(shared, stream).await?;
     }
+    // Only entries never delivered to any owner: `>` for each stream.
+    let new_only = vec![">"; streams.len()];
+    let options = shared.read_options().group(OWNERS_GROUP, consumer);
     let mut next_claim = tokio::time::Instant::now();
     loop {
         if tokio::time::Instant::now() >= next_claim {
@@ -496,24 +505,15 @@ async fn serve_until_failure(
             }
             next_claim = tokio::time::Instant::now() + shared.config.claim_every;
         }
-        let mut command = redis::cmd("XREADGROUP");
-        command
-            .arg("GROUP")
-            .arg(OWNERS_GROUP)
-            .arg(consumer)
-            .arg("COUNT")
-            .arg(100)
-            .arg("BLOCK")
-            .arg(shared.block_millis())
-            .arg("STREAMS")
-            .arg(streams);
-        for _ in streams {
-            command.arg(">");
-        }
-        let reply = shared.query(&command, shared.config.read_block).await?;
+        let command = Cmd::xread_options(streams, &new_only, &options);
+        let reply: Option<StreamReadReply> =
+            shared.query(&command, shared.config.read_block).await?;
         shared.succeeded();
-        for (stream, entry) in stream_entries(&reply) {
-            run_entry(shared, stream, entry, local).await?;
+        pauses.reset();
+        for stream in reply.into_iter().flat_map(|reply| reply.keys) {
+            for entry in stream.ids {
+                run_entry(shared, stream.key.clone(), entry, local).await?;
+            }
         }
     }
 }
@@ -532,7 +532,7 @@ async fn claim_pending(
 ) -> Result<(), String> {
     let mut start = "0-0".to_owned();
     loop {
-        let (next, entries) = shared
+        let page = shared
             .redis
             .autoclaim(
                 stream,
@@ -542,7 +542,7 @@ async fn claim_pending(
                 &start,
             )
             .await?;
-        for entry in entries {
+        for entry in page.claimed {
             let running = shared
                 .running
                 .lock()
@@ -554,10 +554,10 @@ async fn claim_pending(
             info!(id = %entry.id, stream, "took over a command another owner left unanswered");
             run_entry(shared, stream.to_owned(), entry, local).await?;
         }
-        if next == "0-0" {
+        if page.next_stream_id == "0-0" {
             return Ok(());
         }
-        start = next;
+        start = page.next_stream_id;
     }
 }
 
@@ -566,16 +566,14 @@ async fn claim_pending(
 async fn run_entry(
     shared: &Arc<Shared>,
     stream: String,
-    entry: Entry,
+    entry: StreamId,
     local: &Arc<dyn CommandBus>,
 ) -> Result<(), String> {
-    let deadline = entry
-        .field("deadline")
-        .and_then(|deadline| deadline.parse::<u64>().ok());
+    let deadline = field(&entry, "deadline").and_then(|deadline| deadline.parse::<u64>().ok());
     let (Some(correlation), Some(reply_to), Some(request)) = (
-        entry.field("correlation"),
-        entry.field("reply_to"),
-        entry.field("request"),
+        field(&entry, "correlation"),
+        field(&entry, "reply_to"),
+        field(&entry, "request"),
     ) else {
         warn!(id = %entry.id, stream, "a command entry lacks a field; dropped");
         return acknowledge(shared, &stream, &entry.id).await;
@@ -584,15 +582,13 @@ async fn run_entry(
         debug!(id = %entry.id, stream, "a command past its deadline; dropped");
         return acknowledge(shared, &stream, &entry.id).await;
     }
-    let reply = match wire::decode_request(request) {
+    let reply = match wire::decode_request(&request) {
         Ok(request) => Ok(request),
         Err(error) => {
             warn!(id = %entry.id, stream, %error, "a command entry is damaged");
             Err(CommandError::Transport(error))
         }
     };
-    let correlation = correlation.to_owned();
-    let reply_to = reply_to.to_owned();
     shared
         .running
         .lock()
@@ -636,28 +632,29 @@ async fn send_reply(
 ) -> Result<(), String> {
     let text = wire::encode_reply(reply)
         .or_else(|error| wire::encode_reply(&Err(CommandError::Transport(error))))?;
-    let mut add = redis::cmd("XADD");
-    add.arg(reply_to)
-        .arg("MAXLEN")
-        .arg("~")
-        .arg(1000)
-        .arg("*")
-        .arg("correlation")
-        .arg(correlation)
-        .arg("reply")
-        .arg(text);
-    shared.query(&add, Duration::ZERO).await?;
-    let mut expire = redis::cmd("PEXPIRE");
-    expire
-        .arg(reply_to)
-        .arg(u64::try_from(REPLY_STREAM_TTL.as_millis()).unwrap_or(u64::MAX));
-    shared.query(&expire, Duration::ZERO).await.map(drop)
+    let add = Cmd::xadd_maxlen(
+        reply_to,
+        StreamMaxlen::Approx(REPLY_STREAM_MAX_LEN),
+        "*",
+        &[("correlation", correlation), ("reply", text.as_str())],
+    );
+    shared.query::<()>(&add, Duration::ZERO).await?;
+    let expire = Cmd::pexpire(
+        reply_to,
+        i64::try_from(REPLY_STREAM_TTL.as_millis()).unwrap_or(i64::MAX),
+    );
+    shared
+        .query::<bool>(&expire, Duration::ZERO)
+        .await
+        .map(drop)
 }
 
 async fn acknowledge(shared: &Shared, stream: &str, id: &str) -> Result<(), String> {
-    let mut command = redis::cmd("XACK");
-    command.arg(stream).arg(OWNERS_GROUP).arg(id);
-    shared.query(&command, Duration::ZERO).await.map(drop)
+    let command = Cmd::xack(stream, OWNERS_GROUP, &[id]);
+    shared
+        .query::<usize>(&command, Duration::ZERO)
+        .await
+        .map(drop)
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use deadpool_redis::redis::{self, Value};
 use minstrel_app::ports::EventBus;
-use minstrel_cache::{EVENT_BUS_DEGRADED_GAUGE, RedisEventBus, RedisEventBusConfig};
+use minstrel_bus::{EVENT_BUS_DEGRADED_GAUGE, RedisEventBus, RedisEventBusConfig};
 use minstrel_domain::{DomainEvent, GuildId};
 use tokio::sync::broadcast;
 
@@ -195,8 +195,8 @@ async fn a_healthy_idle_redis_is_never_taken_for_down() {
             .with_process_id("idle-listener"),
     )
     .unwrap();
-    let commands = minstrel_cache::RedisCommandBus::new(
-        minstrel_cache::RedisCommandBusConfig::new(url.as_str(), "idle-commands", 2)
+    let commands = minstrel_bus::RedisCommandBus::new(
+        minstrel_bus::RedisCommandBusConfig::new(url.as_str(), "idle-commands", 2)
             .with_key_prefix(&prefix),
     )
     .unwrap();

@@ -4,12 +4,12 @@
 //! time, idle pauses between some of them so blocked reads are measured too. Prints the
 //! percentiles; docs/BENCHMARKS.md keeps the current figures.
 //!
-//! `cargo bench -p minstrel-cache --bench event_latency [-- EVENTS]`
+//! `cargo bench -p minstrel-bus --bench event_latency [-- EVENTS]`
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use minstrel_app::ports::EventBus as _;
-use minstrel_cache::{RedisEventBus, RedisEventBusConfig};
+use minstrel_bus::{RedisEventBus, RedisEventBusConfig};
 use minstrel_domain::{DomainEvent, GuildId};
 
 fn bus(url: &str, prefix: &str, process: &str) -> RedisEventBus {

@@ -1,19 +1,17 @@
 //! Repository decorators that send their writes through the [`Outbox`]: history, queue
 //! snapshots and the audit log. Reads go straight to the inner repository.
 //!
-//! The settings and playlist writes go through the outbox inside [`crate::CachedSettingsRepo`]
-//! and [`crate::CachedPlaylistRepo`] ([`crate::CachedSettingsRepo::with_outbox`]), which also
-//! put a held value in the cache, so it is read back while the database is away.
+//! The settings and playlist writes go through the outbox inside minstrel-cache's caching
+//! decorators (`CachedSettingsRepo::with_outbox`, `CachedPlaylistRepo::with_outbox`), which
+//! also put a held value in the cache, so it is read back while the database is away.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use minstrel_app::ports::{
-    AuditEntry, AuditLog, HistoryRepo, QueueSnapshot, QueueStore, StoreError,
-};
 use minstrel_domain::{GuildId, HistoryEntry, UserId};
 
-use crate::outbox::{Outbox, outbox_write};
+use super::{Outbox, outbox_write};
+use crate::ports::{AuditEntry, AuditLog, HistoryRepo, QueueSnapshot, QueueStore, StoreError};
 
 /// A [`HistoryRepo`] whose batches wait in the outbox while the database is away.
 #[derive(Clone)]

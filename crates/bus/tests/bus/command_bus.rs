@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use deadpool_redis::redis::{self, Value};
 use minstrel_app::ports::CommandBus;
 use minstrel_app::{Actor, CommandError, CommandReply, GuildCommand, MusicError};
-use minstrel_cache::{RedisCommandBus, RedisCommandBusConfig};
+use minstrel_bus::{RedisCommandBus, RedisCommandBusConfig};
 use minstrel_domain::{GuildId, Requester, RequesterId, TelegramUserId, Volume};
 
 use crate::support::{closed_port, eventually, fresh_prefix, redis_url};
