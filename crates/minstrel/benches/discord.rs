@@ -15,10 +15,8 @@
 //! `MINSTREL_BENCH_GUILDS` (default 20).
 
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use minstrel_testkit::audio::write_tone;
 use minstrel_testkit::discord::{FakeGateway, FakeMember, FakeRest, slash_command};
 use minstrel_testkit::process::BotProcess;
 use minstrel_testkit::voice::FakeVoiceServer;
@@ -42,24 +40,15 @@ fn setting(name: &str, default: usize) -> usize {
 }
 
 fn spawn(gateway: &FakeGateway, rest: &FakeRest, ca_file: &Path) -> BotProcess {
-    let dir = tempfile::tempdir().expect("scratch folder");
-    let library = dir.path().join("music");
-    std::fs::create_dir(&library).expect("library folder");
-    write_tone(&library.join("tone.wav"), 120, 440.0, 12_000.0);
-    let mut command = Command::new(env!("CARGO_BIN_EXE_minstrel"));
-    command
-        .env_remove("TELEGRAM_TOKEN")
-        .env("DISCORD_TOKEN", TOKEN)
-        .env("MINSTREL_DISCORD_GATEWAY_URL", gateway.url())
-        .env("MINSTREL_DISCORD_REST_PROXY", rest.proxy_address())
-        .env("MINSTREL_LIBRARY_DIR", &library)
-        .env("MINSTREL_SEARCH_PROVIDER", "local")
+    BotProcess::builder(env!("CARGO_BIN_EXE_minstrel"))
+        .discord(TOKEN, gateway, rest)
+        .trust(ca_file)
+        .tone("tone.wav", 120, 440.0, 12_000.0)
+        .local_search()
         .env("MINSTREL_NORMALISATION", "false")
         .env("MINSTREL_LEAVE_WHEN_ALONE_AFTER", "0")
-        .env("MINSTREL_LOG", "warn")
-        .env("SSL_CERT_FILE", ca_file)
-        .stdin(Stdio::null());
-    BotProcess::spawn(command, dir)
+        .log("warn")
+        .spawn()
 }
 
 /// `VmRSS` of `pid` in KiB.

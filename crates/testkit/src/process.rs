@@ -1,10 +1,26 @@
-//! The minstrel binary as a child process: in a scratch folder of its own, with its output
-//! in files there, killed when dropped. Every wait is bounded; a hang fails the test.
+//! The minstrel binary as a child process: described by a [`BotBuilder`], run with its
+//! output in files of a scratch folder, killed when dropped. Every wait is bounded; a hang
+//! fails the test.
+
+mod builder;
+#[cfg(test)]
+mod tests;
 
 use std::fs::File;
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
+
+pub use builder::{BotBuilder, Finished};
+
+/// One of the process's two output streams.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    /// Standard output (the console's replies, command output).
+    Stdout,
+    /// Standard error (the log).
+    Stderr,
+}
 
 /// A running bot process.
 #[derive(Debug)]
@@ -14,16 +30,16 @@ pub struct BotProcess {
 }
 
 impl BotProcess {
-    /// Runs `command` in `dir`, its stdout and stderr going to `stdout.log` and `stderr.log`
-    /// there. Standard input is whatever `command` says (the caller's choice).
+    /// Runs `command` in `working_dir`, its stdout and stderr going to `stdout.log` and
+    /// `stderr.log` in `dir`. Standard input is whatever `command` says.
     ///
     /// # Panics
     /// When the log files cannot be created or the process cannot start.
-    pub fn spawn(mut command: Command, dir: tempfile::TempDir) -> Self {
+    fn spawn(mut command: Command, working_dir: &Path, dir: tempfile::TempDir) -> Self {
         let stdout = File::create(dir.path().join("stdout.log")).expect("create stdout.log");
         let stderr = File::create(dir.path().join("stderr.log")).expect("create stderr.log");
         let child = command
-            .current_dir(dir.path())
+            .current_dir(working_dir)
             .stdout(Stdio::from(stdout))
             .stderr(Stdio::from(stderr))
             .spawn()
@@ -36,7 +52,8 @@ impl BotProcess {
         self.child.id()
     }
 
-    /// The process's folder (its working directory).
+    /// The process's scratch folder (its logs; its working directory unless the builder
+    /// named another).
     pub fn dir(&self) -> &Path {
         self.dir.path()
     }
@@ -51,8 +68,92 @@ impl BotProcess {
         self.read("stderr.log")
     }
 
+    /// What it wrote to `stream` so far.
+    pub fn output(&self, stream: Stream) -> String {
+        match stream {
+            Stream::Stdout => self.stdout(),
+            Stream::Stderr => self.stderr(),
+        }
+    }
+
     fn read(&self, name: &str) -> String {
         std::fs::read_to_string(self.dir.path().join(name)).unwrap_or_default()
+    }
+
+    /// The first line of `stream` that `matches`, or `None` while there is none and the
+    /// `deadline` has not passed (only complete lines count: a line still being written could
+    /// match on a part of it).
+    ///
+    /// # Panics
+    /// When there is none and `deadline` has passed, with both logs.
+    fn line_before(
+        &self,
+        stream: Stream,
+        deadline: Instant,
+        matches: &impl Fn(&str) -> bool,
+    ) -> Option<String> {
+        let text = self.output(stream);
+        let complete = text.rfind('\n').map_or("", |end| &text[..end]);
+        let found = complete
+            .lines()
+            .find(|line| matches(line))
+            .map(str::to_owned);
+        assert!(
+            found.is_some() || Instant::now() <= deadline,
+            "no line of the bot's {stream:?} matched in time\nstdout:\n{}\nstderr:\n{}",
+            self.stdout(),
+            self.stderr()
+        );
+        found
+    }
+
+    /// Waits until a line the process wrote to `stream` `matches`, and returns that line; the
+    /// wait for an async test, which sleeps without holding its thread.
+    ///
+    /// # Panics
+    /// When no line matches within `limit`, with both logs.
+    pub async fn wait_for_line(
+        &self,
+        stream: Stream,
+        limit: Duration,
+        matches: impl Fn(&str) -> bool,
+    ) -> String {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(line) = self.line_before(stream, deadline, &matches) {
+                return line;
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// [`BotProcess::wait_for_line`] for a test without a runtime.
+    ///
+    /// # Panics
+    /// When no line matches within `limit`, with both logs.
+    pub fn wait_for_line_blocking(
+        &self,
+        stream: Stream,
+        limit: Duration,
+        matches: impl Fn(&str) -> bool,
+    ) -> String {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(line) = self.line_before(stream, deadline, &matches) {
+                return line;
+            }
+            std::thread::sleep(POLL);
+        }
+    }
+
+    /// Waits until the log (stderr) has a line containing `text`; returns the whole log.
+    ///
+    /// # Panics
+    /// When it has none within `limit`, with both logs.
+    pub async fn log_says(&self, text: &str, limit: Duration) -> String {
+        self.wait_for_line(Stream::Stderr, limit, |line| line.contains(text))
+            .await;
+        self.stderr()
     }
 
     /// True while the process has not exited.
@@ -129,6 +230,9 @@ impl BotProcess {
         }
     }
 }
+
+/// How often a wait looks at the logs again.
+const POLL: Duration = Duration::from_millis(20);
 
 impl Drop for BotProcess {
     fn drop(&mut self) {

@@ -12,6 +12,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use minstrel_testkit::WAIT;
+use minstrel_testkit::audio::{self, goertzel_power};
 use minstrel_testkit::voice::FakeVoiceServer;
 use songbird::id::{ChannelId, GuildId, UserId};
 use songbird::input::RawAdapter;
@@ -40,18 +41,6 @@ fn tone_bytes(seconds: usize) -> Vec<u8> {
             [bytes, bytes].concat()
         })
         .collect()
-}
-
-/// Goertzel power at `hz` of a mono signal.
-fn power_at(mono: &[f32], hz: f64) -> f64 {
-    let coefficient = 2.0 * (2.0 * std::f64::consts::PI * hz / SAMPLE_RATE).cos();
-    let (mut previous, mut before) = (0.0, 0.0);
-    for sample in mono {
-        let current = f64::from(*sample) + coefficient * previous - before;
-        before = previous;
-        previous = current;
-    }
-    previous * previous + before * before - coefficient * previous * before
 }
 
 fn id(value: u64) -> NonZeroU64 {
@@ -84,9 +73,9 @@ async fn songbird_plays_a_tone_through_the_fake_voice_server_and_resumes_after_4
 
     let decoded = server.decoded();
     let left: Vec<f32> = decoded.iter().step_by(2).skip(9_600).copied().collect();
-    let at_440 = power_at(&left, 440.0);
+    let at_440 = goertzel_power(&left, 440.0, audio::SAMPLE_RATE);
     for other in [220.0, 880.0, 1_760.0, 5_000.0] {
-        let elsewhere = power_at(&left, other);
+        let elsewhere = goertzel_power(&left, other, audio::SAMPLE_RATE);
         assert!(
             at_440 > 100.0 * elsewhere,
             "440 Hz dominates {other} Hz: {at_440} vs {elsewhere}"

@@ -17,6 +17,7 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 
 use super::{FakeVoiceServer, MODE, Rejected, open_rtp};
+use crate::audio::{self, goertzel_power, rms};
 use crate::recorder::WAIT;
 
 type VoiceSocket = WebSocketStream<TlsStream<TcpStream>>;
@@ -111,31 +112,6 @@ fn tone(hz: f64, frames: usize) -> Vec<f32> {
             [sample, sample]
         })
         .collect()
-}
-
-/// Goertzel power at `hz` of a Hann-windowed mono signal.
-#[expect(
-    clippy::cast_precision_loss,
-    reason = "sample indices are far below 2^52"
-)]
-fn power_at(mono: &[f32], hz: f64) -> f64 {
-    let coefficient = 2.0 * (2.0 * PI * hz / SAMPLE_RATE).cos();
-    let last = (mono.len() - 1) as f64;
-    let (mut previous, mut before) = (0.0, 0.0);
-    for (index, sample) in mono.iter().enumerate() {
-        let window = 0.5 - 0.5 * (2.0 * PI * index as f64 / last).cos();
-        let current = f64::from(*sample) * window + coefficient * previous - before;
-        before = previous;
-        previous = current;
-    }
-    previous * previous + before * before - coefficient * previous * before
-}
-
-fn rms(samples: &[f32]) -> f64 {
-    let sum: f64 = samples.iter().map(|s| f64::from(*s).powi(2)).sum();
-    #[expect(clippy::cast_precision_loss, reason = "short buffers")]
-    let count = samples.len() as f64;
-    (sum / count).sqrt()
 }
 
 /// Seals one RTP packet the way songbird's mixer does for `aead_aes256_gcm_rtpsize`:
@@ -243,9 +219,9 @@ async fn songbird_handshake_then_one_encrypted_opus_frame_decodes_to_440_hz() {
     // The codec delays its output by ~6.5 ms; measure the part after it.
     let left: Vec<f32> = decoded.iter().step_by(2).skip(FRAME / 3).copied().collect();
     assert!(rms(&left) > 0.1, "the tone is audible: rms {}", rms(&left));
-    let at_440 = power_at(&left, 440.0);
+    let at_440 = goertzel_power(&left, 440.0, audio::SAMPLE_RATE);
     for other in [110.0, 220.0, 880.0, 1_760.0, 5_000.0] {
-        let elsewhere = power_at(&left, other);
+        let elsewhere = goertzel_power(&left, other, audio::SAMPLE_RATE);
         assert!(
             at_440 > 20.0 * elsewhere,
             "440 Hz dominates {other} Hz: {at_440} vs {elsewhere}"

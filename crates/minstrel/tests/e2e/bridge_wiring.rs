@@ -3,7 +3,6 @@
 //! `/list`, and learns who sits in the guild's voice channels from the Discord gateway events,
 //! or, with `MINSTREL_DISCORD_PRESENCE=true`, who is online from the presences.
 
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use minstrel_testkit::discord::{
@@ -34,24 +33,15 @@ fn spawn_bot(
     telegram: &FakeTelegram,
     extra_env: &[(&str, &str)],
 ) -> BotProcess {
-    let dir = tempfile::tempdir().unwrap();
-    let library = dir.path().join("music");
-    std::fs::create_dir(&library).unwrap();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_minstrel"));
-    command
-        .env_remove("ENABLE_TELEGRAM")
-        .env("DISCORD_TOKEN", DISCORD_TOKEN)
-        .env("MINSTREL_DISCORD_GATEWAY_URL", gateway.url())
-        .env("MINSTREL_DISCORD_REST_PROXY", rest.proxy_address())
-        .env("TELEGRAM_TOKEN", TELEGRAM_TOKEN)
-        .env("MINSTREL_TELEGRAM_API_URL", telegram.api_url())
-        .env("MINSTREL_LIBRARY_DIR", &library)
-        .env("MINSTREL_SEARCH_PROVIDER", "local")
-        .env("MINSTREL_OUTPUT", "null")
-        .env("MINSTREL_LOG", "info")
+    crate::minstrel()
+        .discord(DISCORD_TOKEN, gateway, rest)
+        .telegram(TELEGRAM_TOKEN, telegram)
+        .library()
+        .local_search()
+        .output("null")
+        .log("info")
         .envs(extra_env.iter().copied())
-        .stdin(Stdio::null());
-    BotProcess::spawn(command, dir)
+        .spawn()
 }
 
 /// Sends `text` in the group and returns the bot's answer.

@@ -23,19 +23,6 @@ async fn ready(rest: &FakeRest) {
     .await;
 }
 
-/// Waits until the log contains `text`.
-pub(super) async fn log_says(bot: &BotProcess, text: &str) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !bot.stderr().contains(text) {
-        assert!(
-            Instant::now() < deadline,
-            "the log never said {text:?}:\n{}",
-            bot.stderr()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 /// The bot's own voice state in `channel` of `guild`, as Discord sends it after a join.
 fn bot_in_voice(gateway: &FakeGateway, guild: u64, channel: u64) {
     let state = json!({
@@ -188,7 +175,8 @@ async fn each_fatal_close_code_mid_session_stops_discord_with_its_reason() {
     for (code, gateway, rest, bot) in &mut runs {
         ready(rest).await;
         assert!(gateway.close(*code));
-        log_says(bot, "Discord is off").await;
+        bot.log_says("Discord is off", Duration::from_secs(20))
+            .await;
         let log = bot.stderr();
         assert!(log.contains(&format!("code {code}")), "{log}");
         assert!(log.contains("not reconnecting"), "{log}");

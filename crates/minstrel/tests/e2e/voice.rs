@@ -11,10 +11,9 @@
 //! complete are in `voice/join_failures.rs`.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use minstrel_testkit::audio::{RATE, power_at, rms, write_tone};
+use minstrel_testkit::audio::{RATE, power_at, rms};
 use minstrel_testkit::discord::{
     FakeGateway, FakeMember, FakeRest, RecordedRequest, SESSION_ID, slash_command,
 };
@@ -22,11 +21,8 @@ use minstrel_testkit::process::BotProcess;
 use minstrel_testkit::voice::FakeVoiceServer;
 use serde_json::json;
 
-#[path = "voice/close_codes.rs"]
 mod close_codes;
-#[path = "voice/join_failures.rs"]
 mod join_failures;
-#[path = "voice/lifecycle.rs"]
 mod lifecycle;
 
 const TOKEN: &str = "MTIzNDU2.SECRET-voice-token.never-printed";
@@ -49,27 +45,19 @@ fn spawn_with(
     tones: &[(&str, f32)],
     env: &[(&str, String)],
 ) -> BotProcess {
-    let dir = tempfile::tempdir().unwrap();
-    let library = dir.path().join("music");
-    std::fs::create_dir(&library).unwrap();
-    for (name, frequency) in tones {
-        write_tone(&library.join(name), 60, *frequency, 12_000.0);
-    }
-    let mut command = Command::new(env!("CARGO_BIN_EXE_minstrel"));
-    command
-        .env_remove("TELEGRAM_TOKEN")
-        .env("DISCORD_TOKEN", TOKEN)
-        .env("MINSTREL_DISCORD_GATEWAY_URL", gateway.url())
-        .env("MINSTREL_DISCORD_REST_PROXY", rest.proxy_address())
-        .env("MINSTREL_LIBRARY_DIR", &library)
-        .env("MINSTREL_SEARCH_PROVIDER", "local")
+    let mut bot = crate::minstrel()
+        .discord(TOKEN, gateway, rest)
+        .trust(ca_file)
+        .library()
+        .local_search()
         .env("MINSTREL_NORMALISATION", "false")
         .env("MINSTREL_LEAVE_WHEN_ALONE_AFTER", "1")
-        .env("MINSTREL_LOG", "info,songbird=warn")
-        .env("SSL_CERT_FILE", ca_file)
-        .envs(env.iter().map(|(name, value)| (*name, value)))
-        .stdin(Stdio::null());
-    BotProcess::spawn(command, dir)
+        .log("info,songbird=warn")
+        .envs(env.iter().map(|(name, value)| (*name, value)));
+    for (name, frequency) in tones {
+        bot = bot.tone(name, 60, *frequency, 12_000.0);
+    }
+    bot.spawn()
 }
 
 /// The last `seconds` of what the voice server decoded.

@@ -8,7 +8,6 @@ use minstrel_testkit::discord::RestFailure;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
-use super::gateway::log_says;
 use super::{fakes, spawn_bot};
 
 /// A port on 127.0.0.1 that was free a moment ago, for the ops endpoint.
@@ -70,7 +69,7 @@ async fn a_discord_outage_at_boot_is_retried_with_backoff_until_discord_answers(
     let mut bot = spawn_bot(&gateway, &rest, &[("MINSTREL_HTTP_ADDR", address.as_str())]);
     let check = discord_check_says(&address, "could not reach Discord").await;
     assert_eq!(check["status"], "unhealthy", "{check}");
-    log_says(&bot, "trying again").await;
+    bot.log_says("trying again", Duration::from_secs(20)).await;
     // Discord answers on the fourth try, and the bot connects without a restart.
     gateway.wait_for_op(2, 1).await;
     assert_eq!(gateway_bot_requests(&rest), 4);
@@ -88,7 +87,8 @@ async fn a_refused_token_at_boot_stops_discord_at_once_with_a_clear_sentence() {
     rest.fail_next([RestFailure::Status(401)]);
     let address = free_address();
     let mut bot = spawn_bot(&gateway, &rest, &[("MINSTREL_HTTP_ADDR", address.as_str())]);
-    log_says(&bot, "Discord is off").await;
+    bot.log_says("Discord is off", Duration::from_secs(20))
+        .await;
     let log = bot.stderr();
     assert!(
         log.contains("Discord refused the bot token (401 Unauthorized)"),

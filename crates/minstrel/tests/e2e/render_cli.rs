@@ -2,7 +2,10 @@
 //! (duration, pitch, level); bad input must end in one friendly line, never a panic.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::time::Duration;
+
+use minstrel_testkit::audio::{Wav, estimate_pitch_hz, rms};
+use minstrel_testkit::process::Finished;
 
 const RATE: u32 = 48_000;
 
@@ -13,15 +16,10 @@ fn write_tone(path: &Path, frequency: f32, seconds: u32) {
 
 /// The rendered file as `(left, right)` in `f32`, after checking the format render promises.
 fn read_stereo(path: &Path) -> (Vec<f32>, Vec<f32>) {
-    let mut reader = hound::WavReader::open(path).unwrap();
-    let spec = reader.spec();
-    assert_eq!(spec.channels, 2, "render writes stereo");
-    assert_eq!(spec.sample_rate, RATE, "render writes 48 kHz");
-    let samples: Vec<i16> = reader.samples::<i16>().map(Result::unwrap).collect();
-    samples
-        .chunks_exact(2)
-        .map(|frame| (f32::from(frame[0]) / 32768.0, f32::from(frame[1]) / 32768.0))
-        .unzip()
+    let wav = Wav::open(path);
+    assert_eq!(wav.spec.channels, 2, "render writes stereo");
+    assert_eq!(wav.spec.sample_rate, RATE, "render writes 48 kHz");
+    (wav.channel(0), wav.channel(1))
 }
 
 /// The rendered file's left channel.
@@ -41,30 +39,14 @@ fn middle(samples: &[f32], edge: f64) -> &[f32] {
     &samples[skip..samples.len() - skip]
 }
 
-/// Frequency from rising zero crossings, each located by linear interpolation: the number of
-/// whole periods between the first and the last crossing over the time between them.
-#[allow(clippy::cast_precision_loss)]
-fn zero_crossing_hz(samples: &[f32]) -> f64 {
-    let crossings: Vec<f64> = samples
-        .windows(2)
-        .enumerate()
-        .filter(|(_, pair)| pair[0] < 0.0 && pair[1] >= 0.0)
-        .map(|(index, pair)| {
-            let (before, after) = (f64::from(pair[0]), f64::from(pair[1]));
-            index as f64 + before / (before - after)
-        })
-        .collect();
-    assert!(crossings.len() > 10, "no periodic signal found");
-    let periods = (crossings.len() - 1) as f64;
-    let span = crossings[crossings.len() - 1] - crossings[0];
-    periods * f64::from(RATE) / span
+/// The pitch of `samples` (panics when there is none).
+fn pitch_hz(samples: &[f32]) -> f64 {
+    f64::from(estimate_pitch_hz(samples, RATE).expect("no periodic signal found"))
 }
 
-fn rms(samples: &[f32]) -> f64 {
-    let sum: f64 = samples.iter().map(|s| f64::from(*s).powi(2)).sum();
-    #[allow(clippy::cast_precision_loss)]
-    let mean = sum / samples.len() as f64;
-    mean.sqrt()
+/// Root mean square, as `f64` for the level arithmetic below.
+fn level(samples: &[f32]) -> f64 {
+    f64::from(rms(samples))
 }
 
 fn assert_within(what: &str, measured: f64, expected: f64, tolerance: f64) {
@@ -92,15 +74,14 @@ impl Workspace {
         self.folder.path().join(name)
     }
 
-    fn render(&self, arguments: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_minstrel"))
+    fn render(&self, arguments: &[&str]) -> Finished {
+        // The limit catches a hang; a render of a minute of audio takes seconds.
+        crate::minstrel()
             .arg("render")
             .args(arguments)
-            .current_dir(self.folder.path())
-            .env_remove("MINSTREL_CONFIG")
+            .working_dir(self.folder.path())
             .env_remove("MINSTREL_LOG")
-            .output()
-            .unwrap()
+            .run(Duration::from_mins(5))
     }
 
     /// Renders `input` to `out.wav` with `filters`, expects success, returns stderr.
@@ -108,7 +89,7 @@ impl Workspace {
         let mut arguments = vec![input, "-o", "out.wav"];
         arguments.extend_from_slice(filters);
         let output = self.render(&arguments);
-        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        let stderr = output.stderr;
         assert!(
             output.status.success(),
             "render {filters:?} failed: {stderr}"
@@ -130,7 +111,7 @@ impl Workspace {
     /// Runs a render that must fail; returns its stderr after checking it is one friendly line.
     fn render_fails(&self, arguments: &[&str]) -> String {
         let output = self.render(arguments);
-        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        let stderr = output.stderr;
         assert!(
             !output.status.success(),
             "render {arguments:?} should fail, stderr: {stderr}"
@@ -162,12 +143,7 @@ fn nightcore_raises_pitch_by_a_quarter_and_shortens_by_a_fifth() {
     let workspace = Workspace::new();
     let left = workspace.render_ok(&["--filter", "nightcore"]);
     assert_within("duration (s)", seconds(&left), 1.6, 0.01);
-    assert_within(
-        "pitch (Hz)",
-        zero_crossing_hz(middle(&left, 0.1)),
-        550.0,
-        0.01,
-    );
+    assert_within("pitch (Hz)", pitch_hz(middle(&left, 0.1)), 550.0, 0.01);
 }
 
 #[test]
@@ -176,12 +152,7 @@ fn start_and_duration_select_the_input_before_the_filters() {
     let left = workspace.render_ok(&["--filter", "nightcore", "--start", "1", "--duration", "1"]);
     // One second of input, played 1.25 times faster.
     assert_within("duration (s)", seconds(&left), 0.8, 0.01);
-    assert_within(
-        "pitch (Hz)",
-        zero_crossing_hz(middle(&left, 0.1)),
-        550.0,
-        0.01,
-    );
+    assert_within("pitch (Hz)", pitch_hz(middle(&left, 0.1)), 550.0, 0.01);
 }
 
 #[test]
@@ -189,12 +160,7 @@ fn speed_shortens_and_keeps_the_pitch_with_an_equalizer_on_top() {
     let workspace = Workspace::new();
     let left = workspace.render_ok(&["--eq", "0:0.2", "--timescale", "speed=1.25"]);
     assert_within("duration (s)", seconds(&left), 1.6, 0.01);
-    assert_within(
-        "pitch (Hz)",
-        zero_crossing_hz(middle(&left, 0.1)),
-        440.0,
-        0.01,
-    );
+    assert_within("pitch (Hz)", pitch_hz(middle(&left, 0.1)), 440.0, 0.01);
 }
 
 #[test]
@@ -202,14 +168,9 @@ fn a_low_band_equalizer_leaves_a_440_hz_tone_alone() {
     let workspace = Workspace::new();
     let left = workspace.render_ok(&["--eq", "0:0.2"]);
     assert_within("duration (s)", seconds(&left), 2.0, 0.01);
-    assert_within(
-        "pitch (Hz)",
-        zero_crossing_hz(middle(&left, 0.1)),
-        440.0,
-        0.01,
-    );
+    assert_within("pitch (Hz)", pitch_hz(middle(&left, 0.1)), 440.0, 0.01);
     // Band 0 is centred on 25 Hz, more than four octaves below the tone.
-    let level_db = 20.0 * (rms(middle(&left, 0.1)) / (0.5 / 2f64.sqrt())).log10();
+    let level_db = 20.0 * (level(middle(&left, 0.1)) / (0.5 / 2f64.sqrt())).log10();
     assert!(level_db.abs() < 0.5, "level changed by {level_db:.2} dB");
 }
 
@@ -257,19 +218,14 @@ fn two_filters_combine_nightcore_and_8d() {
     assert_within("duration (s)", seconds(&left), 1.6, 0.01);
     // The rotation pans a channel down to silence; the sum of both never vanishes.
     let both: Vec<f32> = left.iter().zip(&right).map(|(l, r)| l + r).collect();
-    assert_within(
-        "pitch (Hz)",
-        zero_crossing_hz(middle(&both, 0.1)),
-        550.0,
-        0.01,
-    );
+    assert_within("pitch (Hz)", pitch_hz(middle(&both, 0.1)), 550.0, 0.01);
     // 8D: rotation 0.2 Hz runs before the timescale, so it is fully right a quarter period
     // (1.25 s) into the input, 1.0 s into the output; near the start it is still central.
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let balance_db = |at_seconds: f64| {
         let at = (at_seconds * f64::from(RATE)) as usize;
         let window = at - 480..at + 480;
-        20.0 * (rms(&right[window.clone()]) / rms(&left[window])).log10()
+        20.0 * (level(&right[window.clone()]) / level(&left[window])).log10()
     };
     let (start, quarter) = (balance_db(0.05), balance_db(1.0));
     assert!(start.abs() < 3.0, "balance near the start: {start:.1} dB");
@@ -284,7 +240,7 @@ fn eq_overlays_the_preset_equalizer_instead_of_replacing_it() {
     let workspace = Workspace::new();
     let level_db = |filters: &[&str]| {
         let left = workspace.render_ok(filters);
-        20.0 * (rms(middle(&left, 0.1)) / (0.5 / 2f64.sqrt())).log10()
+        20.0 * (level(middle(&left, 0.1)) / (0.5 / 2f64.sqrt())).log10()
     };
     // Pop lifts bands 6 (400 Hz) and 7 (630 Hz): the 440 Hz tone comes out louder.
     let pop = level_db(&["--filter", "pop"]);

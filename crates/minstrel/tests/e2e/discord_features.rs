@@ -2,11 +2,9 @@
 //! playing track through the real decoder and filter chain and sends it as a WAV attachment
 //! (multipart), and `/play` autocomplete suggests from the real search.
 
-use std::io::Cursor;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use minstrel_testkit::audio::{RATE, power_at, write_tone};
+use minstrel_testkit::audio::{RATE, Wav, power_at};
 use minstrel_testkit::discord::{
     FakeGateway, FakeMember, FakeRest, RecordedRequest, autocomplete, slash_command,
 };
@@ -20,38 +18,26 @@ const VOICE_CHANNEL: u64 = 600_000_000_000_000_031;
 const MEMBER: u64 = 100_000_000_000_000_031;
 
 fn spawn(gateway: &FakeGateway, rest: &FakeRest, voice: &FakeVoiceServer) -> BotProcess {
-    let dir = tempfile::tempdir().unwrap();
-    let library = dir.path().join("music");
-    std::fs::create_dir(&library).unwrap();
-    write_tone(&library.join("tone.wav"), 60, 440.0, 12_000.0);
-    let mut command = Command::new(env!("CARGO_BIN_EXE_minstrel"));
-    command
-        .env_remove("TELEGRAM_TOKEN")
-        .env("DISCORD_TOKEN", TOKEN)
-        .env("MINSTREL_DISCORD_GATEWAY_URL", gateway.url())
-        .env("MINSTREL_DISCORD_REST_PROXY", rest.proxy_address())
-        .env("MINSTREL_LIBRARY_DIR", &library)
-        .env("MINSTREL_SEARCH_PROVIDER", "local")
+    crate::minstrel()
+        .discord(TOKEN, gateway, rest)
+        .voice(voice)
+        .tone("tone.wav", 60, 440.0, 12_000.0)
+        .local_search()
         .env("MINSTREL_NORMALISATION", "false")
-        .env("MINSTREL_LOG", "info,songbird=warn")
-        .env("SSL_CERT_FILE", voice.ca_file())
-        .stdin(Stdio::null());
-    BotProcess::spawn(command, dir)
+        .log("info,songbird=warn")
+        .spawn()
 }
 
 /// The attached WAV: its length in seconds and its samples as `f32`.
 fn decode(edit: &RecordedRequest) -> (f32, Vec<f32>) {
     assert_eq!(edit.files.len(), 1, "{:?}", edit.body);
-    let mut reader = hound::WavReader::new(Cursor::new(&edit.files[0].bytes)).unwrap();
-    let spec = reader.spec();
+    let wav = Wav::from_bytes(&edit.files[0].bytes);
+    let spec = wav.spec;
     assert_eq!(
         (spec.channels, spec.sample_rate, spec.bits_per_sample),
         (2, 48_000, 16)
     );
-    let samples: Vec<f32> = reader
-        .samples::<i16>()
-        .map(|sample| f32::from(sample.unwrap()) / f32::from(i16::MAX))
-        .collect();
+    let samples = wav.interleaved();
     #[allow(clippy::cast_precision_loss)]
     let seconds = samples.len() as f32 / 2.0 / RATE;
     (seconds, samples)

@@ -1,10 +1,11 @@
 //! The binary as a user runs it: no tokens, a script piped into the console front-end, audio
 //! recorded to a WAV file. Measures the recorded signal.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use minstrel_testkit::audio::{Wav, goertzel_power, rms};
+use minstrel_testkit::process::{BotBuilder, Stream};
 
 const RATE: u32 = 48_000;
 
@@ -13,39 +14,11 @@ fn write_tone(path: &Path, frequency: f32, seconds: u32) {
     minstrel_testkit::audio::write_tone(path, seconds, frequency, 0.5 * 32_767.0);
 }
 
-/// Left channel of a 16-bit stereo WAV as f32.
+/// Left channel of a stereo WAV as f32, and its sample rate.
 fn read_left(path: &Path) -> (Vec<f32>, u32) {
-    let mut reader = hound::WavReader::open(path).unwrap();
-    let spec = reader.spec();
-    assert_eq!(spec.channels, 2);
-    let samples: Vec<i16> = reader.samples::<i16>().map(Result::unwrap).collect();
-    let left = samples
-        .chunks_exact(2)
-        .map(|frame| f32::from(frame[0]) / 32768.0)
-        .collect();
-    (left, spec.sample_rate)
-}
-
-/// Power of `frequency` in `signal` (Goertzel), normalised by length.
-fn goertzel(signal: &[f32], frequency: f32, rate: u32) -> f32 {
-    #[allow(clippy::cast_precision_loss)]
-    let omega = std::f32::consts::TAU * frequency / rate as f32;
-    let coefficient = 2.0 * omega.cos();
-    let (mut previous, mut before) = (0.0f32, 0.0f32);
-    for sample in signal {
-        let current = sample + coefficient * previous - before;
-        before = previous;
-        previous = current;
-    }
-    #[allow(clippy::cast_precision_loss)]
-    let length = signal.len() as f32;
-    (previous * previous + before * before - coefficient * previous * before) / (length * length)
-}
-
-fn rms(signal: &[f32]) -> f32 {
-    #[allow(clippy::cast_precision_loss)]
-    let length = signal.len().max(1) as f32;
-    (signal.iter().map(|sample| sample * sample).sum::<f32>() / length).sqrt()
+    let wav = Wav::open(path);
+    assert_eq!(wav.spec.channels, 2);
+    (wav.channel(0), wav.spec.sample_rate)
 }
 
 struct Run {
@@ -74,39 +47,17 @@ fn run_script_with(
     std::fs::create_dir(&library).unwrap();
     write_tone(&library.join("tone.wav"), 440.0, 2);
     let output = dir.path().join("out.wav");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_minstrel"))
-        .current_dir(dir.path())
-        .env_remove("DISCORD_TOKEN")
-        .env_remove("TELEGRAM_TOKEN")
-        .env("MINSTREL_LIBRARY_DIR", &library)
-        .env("MINSTREL_OUTPUT", output_setting(&output))
-        .env("MINSTREL_LOG", "warn")
-        // Plain words search the library whether or not yt-dlp is installed here.
-        .env("MINSTREL_SEARCH_PROVIDER", "local")
-        .envs(extra_env.iter().copied())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(script.as_bytes())
-        .unwrap();
     // A hang is a failure, not a stuck CI run.
-    let deadline = Instant::now() + Duration::from_mins(1);
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            child.kill().unwrap();
-            panic!("the console did not finish within 60 s");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let result = child.wait_with_output().unwrap();
-    let stdout = String::from_utf8_lossy(&result.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&result.stderr).into_owned();
+    let result = crate::minstrel()
+        .working_dir(dir.path())
+        .library_dir(&library)
+        .local_search()
+        .output(output_setting(&output))
+        .log("warn")
+        .envs(extra_env.iter().copied())
+        .stdin_text(script)
+        .run(Duration::from_mins(1));
+    let (stdout, stderr) = (result.stdout, result.stderr);
     assert!(
         result.status.success(),
         "exit {:?}\nstdout:\n{stdout}\nstderr:\n{stderr}",
@@ -144,8 +95,8 @@ fn piped_play_filter_quit_records_nightcore_audio() {
     assert!((1.55..=1.75).contains(&seconds), "recorded {seconds} s");
     let tail = &left[left.len() / 4..left.len() * 3 / 4];
     assert!(rms(tail) > 0.2, "silent output: rms {}", rms(tail));
-    let at_550 = goertzel(tail, 550.0, rate);
-    let at_440 = goertzel(tail, 440.0, rate);
+    let at_550 = goertzel_power(tail, 550.0, rate);
+    let at_440 = goertzel_power(tail, 440.0, rate);
     assert!(
         at_550 > 100.0 * at_440,
         "pitch not raised: 550 Hz {at_550}, 440 Hz {at_440}"
@@ -166,7 +117,7 @@ fn fast_render_without_filters_keeps_length_and_pitch() {
         run.stdout
     );
     let middle = &left[left.len() / 4..left.len() * 3 / 4];
-    assert!(goertzel(middle, 440.0, rate) > 100.0 * goertzel(middle, 550.0, rate));
+    assert!(goertzel_power(middle, 440.0, rate) > 100.0 * goertzel_power(middle, 550.0, rate));
     assert!(
         (rms(middle) - 0.5 / 2f32.sqrt()).abs() < 0.05,
         "rms {}",
@@ -239,60 +190,33 @@ fn bad_input_gets_a_friendly_reply_and_nothing_crashes() {
 
 #[test]
 fn a_killed_bot_brings_its_queue_back_at_the_next_start() {
-    use std::io::BufRead as _;
-
     let dir = tempfile::tempdir().unwrap();
     let library = dir.path().join("music");
     std::fs::create_dir(&library).unwrap();
     write_tone(&library.join("tone.wav"), 440.0, 30);
     write_tone(&library.join("high.wav"), 880.0, 1);
-    let start = |output: &str| {
-        Command::new(env!("CARGO_BIN_EXE_minstrel"))
-            .current_dir(dir.path())
-            .env_remove("DISCORD_TOKEN")
-            .env_remove("TELEGRAM_TOKEN")
-            .env("MINSTREL_LIBRARY_DIR", &library)
-            .env("MINSTREL_OUTPUT", output)
-            .env("MINSTREL_LOG", "warn")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap()
+    let start = || {
+        crate::minstrel()
+            .working_dir(dir.path())
+            .library_dir(&library)
+            .output("null-realtime")
+            .log("warn")
     };
 
     // First life: two tracks queued, then killed without any chance to clean up.
-    let mut first = start("null-realtime");
-    let mut stdin = first.stdin.take().unwrap();
-    stdin.write_all(b"play tone.wav\nplay high.wav\n").unwrap();
-    stdin.flush().unwrap();
-    let mut replies = std::io::BufReader::new(first.stdout.take().unwrap()).lines();
-    let mut seen = Vec::new();
-    while !seen.iter().any(|line: &String| line.contains("high")) {
-        match replies.next() {
-            Some(line) => seen.push(line.unwrap()),
-            None => panic!("the first run ended early: {seen:?}"),
-        }
-    }
-    first.kill().unwrap();
-    first.wait().unwrap();
+    let mut first = start().stdin_piped().spawn();
+    first.write_stdin(b"play tone.wav\nplay high.wav\n");
+    first.wait_for_line_blocking(Stream::Stdout, Duration::from_mins(1), |line| {
+        line.contains("high")
+    });
+    drop(first);
 
     // Second life: the queue is there before anything is typed.
-    let mut second = start("null-realtime");
-    second
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"queue\nstop\nquit\n")
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_mins(1);
-    while second.try_wait().unwrap().is_none() {
-        assert!(Instant::now() < deadline, "the second run did not finish");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let output = second.wait_with_output().unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{stdout}");
+    let second = start()
+        .stdin_text("queue\nstop\nquit\n")
+        .run(Duration::from_mins(1));
+    let stdout = &second.stdout;
+    assert!(second.status.success(), "{stdout}");
     assert!(stdout.contains("now: tone"), "{stdout}");
     assert!(stdout.contains("1. high"), "{stdout}");
 }
@@ -303,43 +227,25 @@ fn a_killed_bot_brings_its_queue_back_at_the_next_start() {
 /// start): the next track plays and the log says why.
 #[test]
 fn a_track_the_bot_dies_during_twice_after_restarts_is_dropped_at_the_third() {
-    use std::io::BufRead as _;
-
     let dir = tempfile::tempdir().unwrap();
     let library = dir.path().join("music");
     std::fs::create_dir(&library).unwrap();
     write_tone(&library.join("tone.wav"), 440.0, 30);
     write_tone(&library.join("high.wav"), 880.0, 30);
     let start = || {
-        Command::new(env!("CARGO_BIN_EXE_minstrel"))
-            .current_dir(dir.path())
-            .env_remove("DISCORD_TOKEN")
-            .env_remove("TELEGRAM_TOKEN")
-            .env("MINSTREL_LIBRARY_DIR", &library)
-            .env("MINSTREL_OUTPUT", "null-realtime")
-            .env("MINSTREL_LOG", "warn")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap()
+        crate::minstrel()
+            .working_dir(dir.path())
+            .library_dir(&library)
+            .output("null-realtime")
+            .log("warn")
     };
     // Types `script`, waits for a reply line containing `wanted`, then kills the process.
     let kill_after = |script: &[u8], wanted: &str| {
-        let mut bot = start();
-        let mut stdin = bot.stdin.take().unwrap();
-        stdin.write_all(script).unwrap();
-        stdin.flush().unwrap();
-        let mut replies = std::io::BufReader::new(bot.stdout.take().unwrap()).lines();
-        let mut seen = Vec::new();
-        while !seen.iter().any(|line: &String| line.contains(wanted)) {
-            match replies.next() {
-                Some(line) => seen.push(line.unwrap()),
-                None => panic!("the bot ended before saying {wanted:?}: {seen:?}"),
-            }
-        }
-        bot.kill().unwrap();
-        bot.wait().unwrap();
+        let mut bot = start().stdin_piped().spawn();
+        bot.write_stdin(script);
+        bot.wait_for_line_blocking(Stream::Stdout, Duration::from_mins(1), |line| {
+            line.contains(wanted)
+        });
     };
 
     // The original run dies during the track; two restarts bring it back and die during it.
@@ -348,20 +254,10 @@ fn a_track_the_bot_dies_during_twice_after_restarts_is_dropped_at_the_third() {
     kill_after(b"queue\n", "now: tone");
 
     // The third restart drops it and plays the next one.
-    let mut last = start();
-    last.stdin
-        .take()
-        .unwrap()
-        .write_all(b"queue\nstop\nquit\n")
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_mins(1);
-    while last.try_wait().unwrap().is_none() {
-        assert!(Instant::now() < deadline, "the last run did not finish");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let output = last.wait_with_output().unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let output = start()
+        .stdin_text("queue\nstop\nquit\n")
+        .run(Duration::from_mins(1));
+    let (stdout, stderr) = (&output.stdout, &output.stderr);
     assert!(output.status.success(), "{stdout}\n{stderr}");
     assert!(stdout.contains("now: high"), "{stdout}\n{stderr}");
     assert!(!stdout.contains("now: tone"), "{stdout}");
@@ -381,49 +277,38 @@ fn doctor_passes_on_defaults_and_names_a_database_that_does_not_answer() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("music")).unwrap();
     let doctor = |database_url: &str| {
-        Command::new(env!("CARGO_BIN_EXE_minstrel"))
+        crate::minstrel()
             .arg("doctor")
-            .current_dir(dir.path())
-            .env_remove("DISCORD_TOKEN")
-            .env_remove("TELEGRAM_TOKEN")
+            .working_dir(dir.path())
             .env_remove("MINSTREL_REDIS_URL")
-            .env("MINSTREL_LIBRARY_DIR", dir.path().join("music"))
+            .library_dir(&dir.path().join("music"))
             .env("MINSTREL_DATABASE_URL", database_url)
-            .env("MINSTREL_LOG", "warn")
-            .output()
-            .unwrap()
+            .log("warn")
+            .run(Duration::from_mins(1))
     };
     let healthy = doctor("sqlite://doctor.db");
-    let said = String::from_utf8_lossy(&healthy.stdout);
+    let said = &healthy.stdout;
     assert!(healthy.status.success(), "{said}");
     assert!(said.contains("ok      database"), "{said}");
     assert!(said.contains("all checks passed"), "{said}");
 
     // Port 9 on loopback: nothing listens there.
     let broken = doctor("postgres://minstrel:hunter2@127.0.0.1:9/nowhere");
-    let said = String::from_utf8_lossy(&broken.stdout);
+    let said = &broken.stdout;
     assert!(!broken.status.success(), "{said}");
     assert!(said.contains("problem database"), "{said}");
     assert!(!said.contains("hunter2"), "the password is shown: {said}");
-    assert!(!String::from_utf8_lossy(&broken.stderr).contains("hunter2"));
+    assert!(!broken.stderr.contains("hunter2"));
 }
 
-/// The bot in console mode in `dir`, its library `dir/music`, every output piped.
-fn console_in(dir: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_minstrel"));
-    command
-        .current_dir(dir)
-        .env_remove("DISCORD_TOKEN")
-        .env_remove("TELEGRAM_TOKEN")
-        .env_remove("MINSTREL_CONFIG")
-        .env("MINSTREL_LIBRARY_DIR", dir.join("music"))
-        .env("MINSTREL_OUTPUT", "null")
-        .env("MINSTREL_LOG", "warn")
-        .env("MINSTREL_SEARCH_PROVIDER", "local")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    command
+/// The bot in console mode in `dir`, its library `dir/music`.
+fn console_in(dir: &Path) -> BotBuilder {
+    crate::minstrel()
+        .working_dir(dir)
+        .library_dir(&dir.join("music"))
+        .output("null")
+        .log("warn")
+        .local_search()
 }
 
 #[test]
@@ -432,15 +317,10 @@ fn a_file_name_or_a_query_cannot_forge_a_reply_line() {
     let library = dir.path().join("music");
     std::fs::create_dir(&library).unwrap();
     write_tone(&library.join("tone\nerror: forged reply.wav"), 440.0, 1);
-    let mut child = console_in(dir.path()).spawn().unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"play tone\nplay gone\x1b[2J\xe2\x80\xa8error: forged too\nquit\n")
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let output = console_in(dir.path())
+        .stdin_text("play tone\nplay gone\u{1b}[2J\u{2028}error: forged too\nquit\n")
+        .run(Duration::from_mins(1));
+    let stdout = &output.stdout;
     assert!(output.status.success(), "{stdout}");
     assert!(
         stdout.contains("forged reply"),
@@ -462,22 +342,13 @@ fn the_console_stops_on_sigterm_within_2_s_while_stdin_stays_open() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("music")).unwrap();
     // Stdin stays open: the pipe's writer lives as long as the BotProcess does.
-    let mut bot = minstrel_testkit::process::BotProcess::spawn(
-        console_in(dir.path()),
-        tempfile::tempdir().unwrap(),
-    );
+    let mut bot = console_in(dir.path()).stdin_piped().spawn();
     bot.write_stdin(b"help\n");
     // The reply to `help` comes from the console loop, which has the signal handlers installed
     // by then.
-    let deadline = Instant::now() + Duration::from_mins(1);
-    while !bot.stdout().contains("play") {
-        assert!(
-            Instant::now() < deadline,
-            "no reply to help:\n{}",
-            bot.stderr()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    bot.wait_for_line_blocking(Stream::Stdout, Duration::from_mins(1), |line| {
+        line.contains("play")
+    });
     bot.terminate();
     let status = bot.wait(Duration::from_secs(2));
     assert!(status.success(), "{status:?}\n{}", bot.stderr());
@@ -488,14 +359,8 @@ fn minstrel_says(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (bool, Stri
     let output = console_in(dir)
         .args(args)
         .envs(env.iter().copied())
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+        .run(Duration::from_mins(1));
+    let said = output.said();
     (output.status.success(), said)
 }
 
@@ -587,15 +452,13 @@ fn a_start_tells_what_runs_in_a_few_info_lines_and_leaves_migrations_to_debug() 
     std::fs::create_dir(dir.path().join("music")).unwrap();
     // A fresh database (the default `minstrel.db` in `dir`): every migration is applied.
     let started = |log: &str| {
-        let mut child = console_in(dir.path())
-            .env("MINSTREL_LOG", log)
+        let output = console_in(dir.path())
+            .log(log)
             .env("MINSTREL_HTTP_ADDR", "127.0.0.1:0")
             .env_remove("MINSTREL_REDIS_URL")
-            .spawn()
-            .unwrap();
-        child.stdin.take().unwrap().write_all(b"quit\n").unwrap();
-        let output = child.wait_with_output().unwrap();
-        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+            .stdin_text("quit\n")
+            .run(Duration::from_mins(1));
+        let stderr = output.stderr;
         assert!(output.status.success(), "{stderr}");
         stderr
     };

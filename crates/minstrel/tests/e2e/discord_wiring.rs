@@ -4,15 +4,12 @@
 //! and gives up with a clear error on a fatal close code instead of looping. The gateway's
 //! resumes, invalid sessions and shutdown are in `gateway`, REST failures at boot in `boot`.
 
-#[path = "discord_wiring/boot.rs"]
 mod boot;
-#[path = "discord_wiring/gateway.rs"]
 mod gateway;
 
-use std::process::{Command, Stdio};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use minstrel_testkit::audio::write_tone;
 use minstrel_testkit::discord::{
     self as discord_fake, FakeGateway, FakeMember, FakeRest, slash_command,
 };
@@ -27,23 +24,14 @@ const INTENTS: u64 = 1 | 128;
 
 /// Starts the binary with the Discord token, pointed at the fake gateway and REST API.
 fn spawn_bot(gateway: &FakeGateway, rest: &FakeRest, extra_env: &[(&str, &str)]) -> BotProcess {
-    let dir = tempfile::tempdir().unwrap();
-    let library = dir.path().join("music");
-    std::fs::create_dir(&library).unwrap();
-    write_tone(&library.join("tone.wav"), 30, 440.0, 8_000.0);
-    let mut command = Command::new(env!("CARGO_BIN_EXE_minstrel"));
-    command
-        .env_remove("TELEGRAM_TOKEN")
-        .env("DISCORD_TOKEN", TOKEN)
-        .env("MINSTREL_DISCORD_GATEWAY_URL", gateway.url())
-        .env("MINSTREL_DISCORD_REST_PROXY", rest.proxy_address())
-        .env("MINSTREL_LIBRARY_DIR", &library)
-        .env("MINSTREL_SEARCH_PROVIDER", "local")
-        .env("MINSTREL_OUTPUT", "null-realtime")
-        .env("MINSTREL_LOG", "info")
+    crate::minstrel()
+        .discord(TOKEN, gateway, rest)
+        .tone("tone.wav", 30, 440.0, 8_000.0)
+        .local_search()
+        .output("null-realtime")
+        .log("info")
         .envs(extra_env.iter().copied())
-        .stdin(Stdio::null());
-    BotProcess::spawn(command, dir)
+        .spawn()
 }
 
 async fn fakes() -> (FakeGateway, FakeRest) {
@@ -122,16 +110,9 @@ async fn a_rejected_discord_token_stops_discord_without_reconnecting() {
     let mut bot = spawn_bot(&gateway, &rest, &[]);
     gateway.wait_for_op(2, 1).await;
     // The fatal close is reported, and the process stays up for Ctrl-C.
-    let deadline = Instant::now() + Duration::from_secs(20);
     // The close code can be logged a moment before Discord is reported off: wait for the last.
-    while !bot.stderr().contains("Discord is off") {
-        assert!(
-            Instant::now() < deadline,
-            "Discord was never reported off:\n{}",
-            bot.stderr()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    bot.log_says("Discord is off", Duration::from_secs(20))
+        .await;
     assert!(
         bot.stderr().contains("4004"),
         "no word about 4004:\n{}",
@@ -151,15 +132,8 @@ async fn a_disallowed_intent_close_stops_discord_with_the_fix_in_the_log() {
     gateway.close_on_identify(4014);
     let mut bot = spawn_bot(&gateway, &rest, &[]);
     gateway.wait_for_op(2, 1).await;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !bot.stderr().contains("Discord is off") {
-        assert!(
-            Instant::now() < deadline,
-            "Discord did not stop after 4014:\n{}",
-            bot.stderr()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    bot.log_says("Discord is off", Duration::from_secs(20))
+        .await;
     let log = bot.stderr();
     assert!(log.contains("4014"), "{log}");
     assert!(log.contains("developer portal"), "no advice in:\n{log}");
@@ -183,15 +157,8 @@ async fn with_presence_on_a_disallowed_intent_close_names_the_intents_and_the_se
     let mut bot = spawn_bot(&gateway, &rest, &[("MINSTREL_DISCORD_PRESENCE", "true")]);
     // GUILD_MEMBERS (2) and GUILD_PRESENCES (256) on top of the usual two.
     assert_eq!(gateway.identify_intents(1).await, INTENTS | 2 | 256);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !bot.stderr().contains("Discord is off") {
-        assert!(
-            Instant::now() < deadline,
-            "Discord did not stop after 4014:\n{}",
-            bot.stderr()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    bot.log_says("Discord is off", Duration::from_secs(20))
+        .await;
     let log = bot.stderr();
     assert!(
         log.contains("enable the Presence and Server Members intents"),
@@ -309,20 +276,13 @@ async fn a_slow_source_is_acknowledged_at_once_and_answered_when_it_resolves() {
 
 /// `minstrel discord commands --json`, parsed.
 fn printed_definitions() -> serde_json::Value {
-    let output = Command::new(env!("CARGO_BIN_EXE_minstrel"))
+    let output = crate::minstrel()
         .args(["discord", "commands", "--json"])
-        .env_remove("DISCORD_TOKEN")
-        .env("MINSTREL_CONFIG", "/nonexistent/minstrel.toml")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+        .config(Path::new("/nonexistent/minstrel.toml"))
+        .run(Duration::from_mins(1));
     assert!(output.status.success(), "{output:?}");
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|error| {
-        panic!(
-            "not JSON ({error}):\n{}",
-            String::from_utf8_lossy(&output.stdout)
-        )
-    })
+    serde_json::from_str(&output.stdout)
+        .unwrap_or_else(|error| panic!("not JSON ({error}):\n{}", output.stdout))
 }
 
 #[test]

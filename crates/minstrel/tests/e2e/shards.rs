@@ -13,14 +13,13 @@
 //! unreachable Redis fails the test.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime};
 
 use minstrel_app::ports::{ChatLink, ChatLinkRepo, QueueStore};
 use minstrel_domain::{GuildId, TelegramChatId, UserId};
 use minstrel_testkit::audio::{power_at, rms, write_tone};
 use minstrel_testkit::discord::{FakeGateway, FakeMember, FakeRest, slash_command};
-use minstrel_testkit::process::BotProcess;
+use minstrel_testkit::process::{BotBuilder, BotProcess};
 use minstrel_testkit::telegram::{FakeTelegram, text_update};
 use minstrel_testkit::voice::FakeVoiceServer;
 use serde_json::json;
@@ -53,49 +52,43 @@ fn redis_url() -> Option<String> {
     None
 }
 
-fn minstrel(library: &Path, database: &str, redis: &str, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_minstrel"));
-    command
+/// A process of the deployment: `minstrel run args…` on the shared `database` and `redis`,
+/// its audio to the null sink at real time.
+fn minstrel(library: &Path, database: &str, redis: &str, args: &[&str]) -> BotBuilder {
+    crate::minstrel()
         .arg("run")
         .args(args)
-        .env_remove("DISCORD_TOKEN")
-        .env_remove("TELEGRAM_TOKEN")
-        .env_remove("ENABLE_TELEGRAM")
         .env_remove("MINSTREL_SHARDS")
         .env_remove("MINSTREL_SHARD_TOTAL")
         .env_remove("MINSTREL_COMMAND_BUS")
         .env_remove("MINSTREL_EVENT_BUS_PROCESS_ID")
-        .env("MINSTREL_LIBRARY_DIR", library)
+        .library_dir(library)
+        .local_search()
         .env("MINSTREL_DATABASE_URL", database)
         .env("MINSTREL_REDIS_URL", redis)
-        .env("MINSTREL_SEARCH_PROVIDER", "local")
         .env("MINSTREL_NORMALISATION", "false")
-        .env("MINSTREL_OUTPUT", "null-realtime")
-        .env("MINSTREL_LOG", "info,minstrel_cache=debug");
-    command
+        .output("null-realtime")
+        .log("info,minstrel_bus=debug")
 }
 
 /// Process B: shard 1 of 2, the console keeping it alive on a pipe that stays open.
 fn spawn_owner(library: &Path, database: &str, redis: &str) -> BotProcess {
-    let mut command = minstrel(
+    minstrel(
         library,
         database,
         redis,
         &["--shards", "1-1", "--shard-total", "2"],
-    );
-    command.stdin(Stdio::piped());
-    BotProcess::spawn(command, tempfile::tempdir().unwrap())
+    )
+    .stdin_piped()
+    .spawn()
 }
 
 /// Process T: Telegram only, owning no shard.
 fn spawn_telegram(library: &Path, database: &str, redis: &str, fake: &FakeTelegram) -> BotProcess {
-    let mut command = minstrel(library, database, redis, &["--shards", "none"]);
-    command
+    minstrel(library, database, redis, &["--shards", "none"])
         .env("MINSTREL_SHARD_TOTAL", "2")
-        .env("TELEGRAM_TOKEN", TELEGRAM_TOKEN)
-        .env("MINSTREL_TELEGRAM_API_URL", fake.api_url())
-        .stdin(Stdio::null());
-    BotProcess::spawn(command, tempfile::tempdir().unwrap())
+        .telegram(TELEGRAM_TOKEN, fake)
+        .spawn()
 }
 
 /// Sends `text` in the group and returns the bot's answer.
@@ -111,19 +104,6 @@ async fn say(telegram: &FakeTelegram, text: &str, processes: &[&BotProcess]) -> 
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     telegram.sent_texts(GROUP)[before..].join("\n")
-}
-
-/// Waits until `process`'s log contains `text`.
-async fn log_says(process: &BotProcess, text: &str) {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while !process.stderr().contains(text) {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the log never said {text:?}:\n{}",
-            process.stderr()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 /// The `at m:ss` line of a now-playing text, in seconds.
@@ -178,13 +158,17 @@ async fn a_telegram_play_for_another_process_shard_plays_there_and_survives_its_
     let fake = FakeTelegram::start().await;
 
     let owner = spawn_owner(&library, &database, &redis);
-    log_says(&owner, "serving the commands of this process's shards").await;
+    owner
+        .log_says("serving the commands of this process's shards", WAIT)
+        .await;
     let telegram = spawn_telegram(&library, &database, &redis, &fake);
-    log_says(&telegram, "command bus").await;
+    telegram.log_says("command bus", WAIT).await;
 
     let played = say(&fake, "/play tone.wav", &[&owner, &telegram]).await;
     assert!(played.contains("tone"), "{played}");
-    log_says(&owner, "ran a command sent by another process").await;
+    owner
+        .log_says("ran a command sent by another process", WAIT)
+        .await;
     // T owns no shard: it never played anything itself; B did.
     let np = say(&fake, "/np", &[&owner, &telegram]).await;
     assert!(np.contains("Now playing") && np.contains("tone"), "{np}");
@@ -211,7 +195,7 @@ async fn a_telegram_play_for_another_process_shard_plays_there_and_survives_its_
     // B dies without a word (SIGKILL) and comes back.
     drop(owner);
     let owner = spawn_owner(&library, &database, &redis);
-    log_says(&owner, "restored the saved queues").await;
+    owner.log_says("restored the saved queues", WAIT).await;
     let np = say(&fake, "/np", &[&owner, &telegram]).await;
     assert!(np.contains("Now playing") && np.contains("tone"), "{np}");
     let resumed_at = position_of(&np);
@@ -246,20 +230,16 @@ fn spawn_discord_shard(
     shards: &str,
 ) -> BotProcess {
     let (gateway, rest, voice) = discord;
-    let mut command = minstrel(
+    minstrel(
         library,
         database,
         redis,
         &["--shards", shards, "--shard-total", "2"],
-    );
-    command
-        .env("DISCORD_TOKEN", DISCORD_TOKEN)
-        .env("MINSTREL_DISCORD_GATEWAY_URL", gateway.url())
-        .env("MINSTREL_DISCORD_REST_PROXY", rest.proxy_address())
-        .env("SSL_CERT_FILE", voice.ca_file())
-        .env("MINSTREL_LOG", "info,songbird=warn,minstrel_cache=debug")
-        .stdin(Stdio::null());
-    BotProcess::spawn(command, tempfile::tempdir().unwrap())
+    )
+    .discord(DISCORD_TOKEN, gateway, rest)
+    .voice(voice)
+    .log("info,songbird=warn,minstrel_bus=debug")
+    .spawn()
 }
 
 /// The Discord member's voice state in the guild: in the voice channel.
@@ -388,14 +368,18 @@ async fn a_telegram_play_reaches_the_discord_voice_channel_of_another_process_an
     let mut process_a = spawn_discord_shard(&library, &database, &redis, &other, "0-0");
     let identify_a = other.0.wait_for_op(2, 1).await;
     assert_eq!(identify_a["d"]["shard"], json!([0, 2]), "{identify_a}");
-    log_says(&process_a, "serving the commands of this process's shards").await;
+    process_a
+        .log_says("serving the commands of this process's shards", WAIT)
+        .await;
 
     let owner = spawn_discord_owner(&library, &database, &redis, &discord);
     let identify_b = gateway.wait_for_op(2, 1).await;
     assert_eq!(identify_b["d"]["shard"], json!([1, 2]), "{identify_b}");
-    log_says(&owner, "serving the commands of this process's shards").await;
+    owner
+        .log_says("serving the commands of this process's shards", WAIT)
+        .await;
     let telegram = spawn_telegram(&library, &database, &redis, &fake);
-    log_says(&telegram, "command bus").await;
+    telegram.log_says("command bus", WAIT).await;
 
     // Telegram has no voice channels: the member, sitting in one, calls the bot there with
     // Discord's /join (as a real user would); from then on the chat drives the player.
@@ -404,7 +388,9 @@ async fn a_telegram_play_reaches_the_discord_voice_channel_of_another_process_an
 
     let played = say(&fake, "/play tone.wav", &[&owner, &telegram]).await;
     assert!(played.contains("tone"), "{played}");
-    log_says(&owner, "ran a command sent by another process").await;
+    owner
+        .log_says("ran a command sent by another process", WAIT)
+        .await;
     hears_440_hz(voice, "played from Telegram", &owner).await;
 
     let deadline = tokio::time::Instant::now() + WAIT;
@@ -427,7 +413,7 @@ async fn a_telegram_play_reaches_the_discord_voice_channel_of_another_process_an
     let owner = spawn_discord_owner(&library, &database, &redis, &discord);
     gateway.wait_for_op(2, 2).await;
     assert!(gateway.dispatch("VOICE_STATE_UPDATE", &member_in_voice()));
-    log_says(&owner, "restored the saved queues").await;
+    owner.log_says("restored the saved queues", WAIT).await;
     let rejoined = gateway.wait_for_op(4, 2).await;
     assert_eq!(
         rejoined["d"]["channel_id"],
@@ -480,24 +466,20 @@ fn bad_shard_settings_are_refused_with_a_sentence() {
             "MINSTREL_REDIS_URL",
         ),
     ] {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_minstrel"));
-        command
+        let mut bot = crate::minstrel()
             .arg("run")
             .args(args)
-            .env_remove("DISCORD_TOKEN")
-            .env_remove("TELEGRAM_TOKEN")
             .env_remove("MINSTREL_REDIS_URL")
             .env_remove("MINSTREL_SHARDS")
             .env_remove("MINSTREL_SHARD_TOTAL")
             .env("MINSTREL_DATABASE_URL", &database)
-            .env("MINSTREL_LIBRARY_DIR", dir.path())
-            .current_dir(dir.path())
-            .stdin(Stdio::null());
+            .library_dir(dir.path())
+            .working_dir(dir.path());
         if let Some(total) = env {
-            command.env("MINSTREL_SHARD_TOTAL", total);
+            bot = bot.env("MINSTREL_SHARD_TOTAL", total);
         }
-        let output = command.output().unwrap();
-        let stderr = String::from_utf8_lossy(&output.stderr);
+        let output = bot.run(Duration::from_mins(1));
+        let stderr = &output.stderr;
         assert!(!output.status.success(), "{args:?} was accepted");
         assert!(stderr.contains(expected), "{args:?}: {stderr}");
         assert!(!stderr.contains("panicked"), "{stderr}");
