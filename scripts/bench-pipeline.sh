@@ -2,9 +2,9 @@
 # The full playback pipeline, minstrel against ffmpeg, on the same input (docs/BENCHMARKS.md,
 # "Full pipeline"):
 #
-#   minstrel: `minstrel bench` (release build): N guild streams, each decode → DSP → Opus
-#             20 ms 128 kb/s → RTP sealed with aead_aes256_gcm_rtpsize, no network; plus the
-#             Opus-encode-only ceiling and VmRSS per extra stream.
+#   minstrel: `minstrel bench` (release build with `--features bench`): N guild streams, each
+#             decode → DSP → Opus 20 ms 128 kb/s → RTP sealed with aead_aes256_gcm_rtpsize, no
+#             network; plus the Opus-encode-only ceiling and VmRSS per extra stream.
 #   ffmpeg:   `ffmpeg -i in.mp3 [-af <chain>] -c:a libopus -b:a 128k -f null -`, bitrate-matched
 #             (libopus, 20 ms frames and complexity 10 are ffmpeg's defaults too), once with no
 #             filter and once with the full chain (the same -af as full_chain_rate in
@@ -66,8 +66,8 @@ full_chain="$low_pass,$channel_mix,apulsator=hz=0.2,$distortion,vibrato=f=5:d=0.
 
 echo "=== commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo ' (with uncommitted changes)')"
 echo "=== uptime: $(uptime)"
-echo "=== building minstrel (release)"
-cargo build --release -p minstrel --bin minstrel
+echo "=== building minstrel (release, --features bench)"
+cargo build --release -p minstrel --bin minstrel --features bench
 minstrel_binary=target/release/minstrel
 
 echo "=== minstrel bench --streams $streams --seconds $seconds --filters both --input $input"

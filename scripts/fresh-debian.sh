@@ -170,7 +170,8 @@ session=$(in_root "printf 'play song.wav\nfilter nightcore\nnp\nquit\n' \\
   | MINSTREL_LIBRARY_DIR=./music MINSTREL_OUTPUT=out.wav cargo run --release" 2>"${root}.run.log") ||
     fail "the run command exited with status $?; its log: ${root}.run.log"
 echo "${session}"
-grep -qi 'song' <<<"${session}" || fail "no reply names the song"
+grep -q 'playing song' <<<"${session}" || fail "no reply says the song is playing"
+grep -q 'nightcore' <<<"${session}" || fail "no reply names the nightcore filter"
 out_bytes=$(stat -c %s "${root}/root/minstrel/out.wav" 2>/dev/null || echo 0)
 echo "out.wav: ${out_bytes} bytes"
 # Nightcore plays the 5 s faster, but more than 2 s of 48 kHz stereo 16-bit audio must be there.

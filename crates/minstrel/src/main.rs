@@ -1,6 +1,7 @@
 //! minstrel: the composition root. Reads the configuration, builds every adapter, wires them
 //! into the use cases and starts the front-ends. The only crate that knows every other one.
 
+#[cfg(feature = "bench")]
 mod bench;
 mod config;
 mod doctor;
@@ -46,6 +47,7 @@ enum Command {
     Doctor,
     /// Render N concurrent guild streams through the full pipeline (decode, DSP, Opus, RTP
     /// encryption; no network) and report streams per core, the Opus-only ceiling and memory.
+    #[cfg(feature = "bench")]
     Bench(bench::BenchArgs),
     /// Discord tools that need no connection.
     #[command(subcommand)]
@@ -162,6 +164,7 @@ async fn run_with(cli: Cli, mut config: Config) -> anyhow::Result<()> {
         }
         Command::Doctor => doctor::run(&config).await,
         // Compute-bound and synchronous: its own threads, off the async runtime.
+        #[cfg(feature = "bench")]
         Command::Bench(args) => tokio::task::spawn_blocking(move || bench::run(&args))
             .await
             .context("the bench stopped unexpectedly")?,

@@ -142,3 +142,60 @@ fn a_small_run_measures_every_phase() {
     assert_eq!(report.rss.len(), 2);
     assert!(report.rss.iter().all(|(_, growth)| growth.streams == 2));
 }
+
+/// The bench's own dependencies come only with the `bench` feature, and the default build (the
+/// shipped binary) leaves the feature off. Read from `cargo metadata`, since this test itself
+/// can only run in a build that has the feature.
+#[test]
+fn the_default_build_leaves_the_bench_and_its_dependencies_out() {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let output = std::process::Command::new(cargo)
+        .args(["metadata", "--format-version", "1", "--no-deps"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("cargo metadata runs");
+    assert!(
+        output.status.success(),
+        "cargo metadata failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let metadata: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let package = metadata["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|package| package["name"] == "minstrel")
+        .expect("the minstrel package");
+    let default = package["features"]["default"].as_array().cloned();
+    assert!(
+        default
+            .unwrap_or_default()
+            .iter()
+            .all(|feature| feature != "bench"),
+        "`bench` is not a default feature"
+    );
+    for name in ["opus2", "aes-gcm"] {
+        let normal: Vec<_> = package["dependencies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|dependency| dependency["name"] == name && dependency["kind"].is_null())
+            .collect();
+        assert!(!normal.is_empty(), "{name} is a dependency of the bench");
+        for dependency in normal {
+            assert_eq!(
+                dependency["optional"], true,
+                "{name} is optional, enabled by the `bench` feature only"
+            );
+        }
+    }
+    let bench = package["features"]["bench"]
+        .as_array()
+        .expect("a `bench` feature");
+    for enabled in ["dep:opus2", "dep:aes-gcm"] {
+        assert!(
+            bench.iter().any(|feature| feature == enabled),
+            "`bench` enables {enabled}"
+        );
+    }
+}
