@@ -28,7 +28,7 @@ impl std::fmt::Debug for SpotifyCredentials {
         formatter
             .debug_struct("SpotifyCredentials")
             .field("client_id", &self.client_id)
-            .field("client_secret", &"<redacted>")
+            .field("client_secret", &minstrel_app::redact::REDACTED)
             .finish()
     }
 }

@@ -1,10 +1,10 @@
 //! An HTTP(S) client that only reaches the public internet.
 //!
-//! reqwest follows no redirect by itself here: every hop is checked by this code (scheme,
-//! host, every resolved address) and the request then connects to exactly the addresses that
-//! were checked (`resolve_to_addrs`), so a DNS answer cannot change between check and connect.
+//! One reqwest client serves every download. Its DNS resolver ([`PublicOnlyDns`]) judges
+//! every address of every name before reqwest may connect, and its redirect policy checks each
+//! hop (scheme, count, IP-literal hosts) before reqwest follows it.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,7 +13,7 @@ use reqwest::header::{ACCEPT_RANGES, CONTENT_LENGTH, CONTENT_RANGE, LOCATION, RA
 use reqwest::{Response, StatusCode};
 use url::{Host, Url};
 
-use super::address::{HostResolver, SystemHostResolver, check};
+use super::address::{HostResolver, PublicOnlyDns, SystemHostResolver, check};
 
 /// Caps on what one download may cost.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,7 +22,8 @@ pub struct HttpLimits {
     pub max_bytes: u64,
     /// Longest track accepted when its duration is known (default 3 hours).
     pub max_duration: Duration,
-    /// Time allowed for connecting and getting the response headers of one hop (default 10 s).
+    /// Time allowed for resolving a name, for connecting, and per hop for getting the response
+    /// headers (default 10 s).
     pub response_timeout: Duration,
     /// Time allowed without receiving a single byte of the body (default 20 s).
     pub stall_timeout: Duration,
@@ -94,9 +95,11 @@ pub(crate) struct Fetched {
     pub(crate) ranges: bool,
 }
 
-/// The SSRF-safe client; cheap to clone.
+/// The SSRF-safe client; cheap to clone (every clone shares one reqwest client and its
+/// connection pool).
 #[derive(Clone)]
 pub struct SafeHttpClient {
+    client: reqwest::Client,
     resolver: Arc<dyn HostResolver>,
     limits: HttpLimits,
 }
@@ -110,18 +113,6 @@ impl std::fmt::Debug for SafeHttpClient {
     }
 }
 
-/// The base resolver of every reqwest client built here: it answers nothing, so only the
-/// checked addresses pinned with `resolve_to_addrs` can ever be reached.
-struct NoDns;
-
-impl reqwest::dns::Resolve for NoDns {
-    fn resolve(&self, _: reqwest::dns::Name) -> reqwest::dns::Resolving {
-        Box::pin(async {
-            Err::<reqwest::dns::Addrs, _>("names are resolved and checked before connecting".into())
-        })
-    }
-}
-
 const USER_AGENT: &str = concat!("minstrel/", env!("CARGO_PKG_VERSION"));
 
 impl SafeHttpClient {
@@ -131,8 +122,40 @@ impl SafeHttpClient {
     }
 
     /// A client resolving names through `resolver` (tests point names at their own server).
+    ///
+    /// # Panics
+    /// When reqwest cannot set up TLS, as `reqwest::Client::new` does.
     pub fn with_resolver(limits: HttpLimits, resolver: Arc<dyn HostResolver>) -> Self {
-        Self { resolver, limits }
+        let redirects = {
+            let resolver = Arc::clone(&resolver);
+            let max_redirects = limits.max_redirects;
+            reqwest::redirect::Policy::custom(move |attempt| {
+                // `previous` holds the link and every hop followed so far.
+                if attempt.previous().len() > max_redirects {
+                    return attempt.error(HttpError::TooManyRedirects(max_redirects));
+                }
+                match check_hop(attempt.url(), resolver.as_ref()) {
+                    Ok(()) => attempt.follow(),
+                    Err(error) => attempt.error(error),
+                }
+            })
+        };
+        let client = reqwest::Client::builder()
+            .redirect(redirects)
+            .no_proxy()
+            .dns_resolver(Arc::new(PublicOnlyDns::new(
+                Arc::clone(&resolver),
+                limits.response_timeout,
+            )))
+            .connect_timeout(limits.response_timeout)
+            .user_agent(USER_AGENT)
+            .build()
+            .expect("the HTTP client builds");
+        Self {
+            client,
+            resolver,
+            limits,
+        }
     }
 
     pub fn limits(&self) -> &HttpLimits {
@@ -145,109 +168,46 @@ impl SafeHttpClient {
     /// [`HttpError::BadUrl`] for anything else.
     pub fn parse_url(text: &str) -> Result<Url, HttpError> {
         let url = Url::parse(text.trim()).map_err(|error| HttpError::BadUrl(error.to_string()))?;
-        Self::check_scheme(&url)?;
+        check_scheme(&url)?;
         Ok(url)
-    }
-
-    fn check_scheme(url: &Url) -> Result<(), HttpError> {
-        match url.scheme() {
-            "http" | "https" => Ok(()),
-            other => Err(HttpError::BadUrl(format!(
-                "only http and https links are played, not {other}"
-            ))),
-        }
-    }
-
-    /// Checks one hop's host and builds a client pinned to its checked addresses.
-    async fn client_for(&self, url: &Url) -> Result<reqwest::Client, HttpError> {
-        Self::check_scheme(url)?;
-        let port = url
-            .port_or_known_default()
-            .ok_or_else(|| HttpError::BadUrl("the link has no port".to_owned()))?;
-        let builder = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .dns_resolver(Arc::new(NoDns))
-            .connect_timeout(self.limits.response_timeout)
-            .user_agent(USER_AGENT);
-        let builder = match url.host() {
-            None => return Err(HttpError::BadUrl("the link has no host".to_owned())),
-            Some(Host::Ipv4(v4)) => {
-                check(
-                    &v4.to_string(),
-                    SocketAddr::new(IpAddr::V4(v4), port),
-                    self.resolver.as_ref(),
-                )
-                .map_err(HttpError::Refused)?;
-                builder
-            }
-            Some(Host::Ipv6(v6)) => {
-                check(
-                    &v6.to_string(),
-                    SocketAddr::new(IpAddr::V6(v6), port),
-                    self.resolver.as_ref(),
-                )
-                .map_err(HttpError::Refused)?;
-                builder
-            }
-            Some(Host::Domain(name)) => {
-                let found = tokio::time::timeout(
-                    self.limits.response_timeout,
-                    self.resolver.lookup(name, port),
-                )
-                .await
-                .map_err(|_| HttpError::Timeout)?
-                .map_err(|_| HttpError::Network(format!("the host {name} was not found")))?;
-                if found.is_empty() {
-                    return Err(HttpError::Network(format!("the host {name} was not found")));
-                }
-                // Every answer must pass: one internal address among public ones is an attack.
-                let mut addresses = Vec::with_capacity(found.len());
-                for ip in found {
-                    let address = SocketAddr::new(ip, port);
-                    check(name, address, self.resolver.as_ref()).map_err(HttpError::Refused)?;
-                    addresses.push(address);
-                }
-                builder.resolve_to_addrs(name, &addresses)
-            }
-        };
-        builder
-            .build()
-            .map_err(|error| HttpError::Network(format!("the HTTP client failed: {error}")))
     }
 
     /// GETs `url` (from byte `from` on, when given), following at most the configured number
     /// of redirects, each one checked.
     pub(crate) async fn get(&self, url: &Url, from: Option<u64>) -> Result<Fetched, HttpError> {
-        let mut current = url.clone();
-        for _ in 0..=self.limits.max_redirects {
-            let client = self.client_for(&current).await?;
-            let mut request = client.get(current.clone());
-            if let Some(from) = from {
-                request = request.header(RANGE, format!("bytes={from}-"));
-            }
-            let response = tokio::time::timeout(self.limits.response_timeout, request.send())
-                .await
-                .map_err(|_| HttpError::Timeout)?
-                .map_err(|error| HttpError::Network(network_reason(&error)))?;
-            let status = response.status();
-            if status.is_redirection() {
-                let location = response
-                    .headers()
-                    .get(LOCATION)
-                    .and_then(|value| value.to_str().ok())
-                    .ok_or(HttpError::Status(status.as_u16()))?;
-                current = current
+        check_hop(url, self.resolver.as_ref())?;
+        let mut request = self.client.get(url.clone());
+        if let Some(from) = from {
+            request = request.header(RANGE, format!("bytes={from}-"));
+        }
+        // Each hop may spend the response timeout on its answer.
+        let hops = u32::try_from(self.limits.max_redirects + 1).unwrap_or(u32::MAX);
+        let response = tokio::time::timeout(
+            self.limits.response_timeout.saturating_mul(hops),
+            request.send(),
+        )
+        .await
+        .map_err(|_| HttpError::Timeout)?
+        .map_err(|error| failure(&error))?;
+        let status = response.status();
+        if status.is_redirection() {
+            // A redirect reqwest did not take: its target is no http(s) URL it could follow.
+            if let Some(location) = response
+                .headers()
+                .get(LOCATION)
+                .and_then(|value| value.to_str().ok())
+            {
+                let next = response
+                    .url()
                     .join(location)
                     .map_err(|error| HttpError::BadUrl(error.to_string()))?;
-                continue;
+                check_hop(&next, self.resolver.as_ref())?;
             }
-            if !status.is_success() {
-                return Err(HttpError::Status(status.as_u16()));
-            }
-            return self.describe(response, from);
         }
-        Err(HttpError::TooManyRedirects(self.limits.max_redirects))
+        if !status.is_success() {
+            return Err(HttpError::Status(status.as_u16()));
+        }
+        self.describe(response, from)
     }
 
     fn describe(&self, response: Response, from: Option<u64>) -> Result<Fetched, HttpError> {
@@ -307,6 +267,45 @@ impl SafeHttpClient {
     pub(crate) fn too_large(&self) -> HttpError {
         HttpError::TooLarge(self.limits.max_bytes / (1024 * 1024))
     }
+}
+
+fn check_scheme(url: &Url) -> Result<(), HttpError> {
+    match url.scheme() {
+        "http" | "https" => Ok(()),
+        other => Err(HttpError::BadUrl(format!(
+            "only http and https links are played, not {other}"
+        ))),
+    }
+}
+
+/// Checks what can be judged of a hop before reqwest takes it: the scheme, and the address
+/// when the host is an IP literal (reqwest connects to those without asking the resolver;
+/// names are judged by [`PublicOnlyDns`]).
+fn check_hop(url: &Url, resolver: &dyn HostResolver) -> Result<(), HttpError> {
+    check_scheme(url)?;
+    if url.port_or_known_default().is_none() {
+        return Err(HttpError::BadUrl("the link has no port".to_owned()));
+    }
+    let address = match url.host() {
+        None => return Err(HttpError::BadUrl("the link has no host".to_owned())),
+        Some(Host::Domain(_)) => return Ok(()),
+        Some(Host::Ipv4(v4)) => IpAddr::V4(v4),
+        Some(Host::Ipv6(v6)) => IpAddr::V6(v6),
+    };
+    check(&address.to_string(), address, resolver).map_err(HttpError::Refused)
+}
+
+/// Why reqwest failed, as a sentence: a refusal of the redirect policy or the resolver as it
+/// was made, anything else by its kind.
+fn failure(error: &reqwest::Error) -> HttpError {
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        if let Some(refusal) = cause.downcast_ref::<HttpError>() {
+            return refusal.clone();
+        }
+        source = cause.source();
+    }
+    HttpError::Network(network_reason(error))
 }
 
 fn network_reason(error: &reqwest::Error) -> String {

@@ -143,3 +143,39 @@ async fn redirects_to_internal_addresses_are_refused() {
         .await;
     assert!(ok.is_ok(), "{ok:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redirect_to_a_name_of_an_internal_address_is_refused_by_the_resolver() {
+    let server = TestServer::start();
+    server.file("/tone.wav", wav_bytes(48_000, 1, 0.25));
+    let port = server.address.port();
+    // `rebound.test` answers with the test server's own address, which only `audio.test` may
+    // reach: the hop is refused when reqwest resolves the name, before it connects.
+    let mut names = TestResolver::for_server(server.address);
+    names
+        .names
+        .insert("rebound.test".to_owned(), vec![server.address.ip()]);
+    server.route(
+        "/bounce",
+        Reply::Redirect(format!("http://rebound.test:{port}/tone.wav")),
+    );
+    let resolver = HttpResolver::new(SafeHttpClient::with_resolver(
+        HttpLimits::default(),
+        Arc::new(names),
+    ));
+    refused(
+        resolver.resolve(&server.url("audio.test", "/bounce")).await,
+        "rebound.test",
+    );
+    let paths: Vec<String> = server.seen().into_iter().map(|seen| seen.path).collect();
+    assert_eq!(
+        paths,
+        ["/bounce"],
+        "the second hop never reached the server"
+    );
+    // The same client, the same server under its permitted name: still reachable.
+    let ok = resolver
+        .resolve(&server.url("audio.test", "/tone.wav"))
+        .await;
+    assert!(ok.is_ok(), "{ok:?}");
+}

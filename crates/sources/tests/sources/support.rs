@@ -62,10 +62,10 @@ impl HostResolver for TestResolver {
             .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no such test host"))
     }
 
-    fn permits(&self, host: &str, address: SocketAddr) -> bool {
+    fn permits(&self, host: &str, address: IpAddr) -> bool {
         self.permitted
             .iter()
-            .any(|(name, permitted)| name == host && *permitted == address)
+            .any(|(name, permitted)| name == host && permitted.ip() == address)
     }
 }
 
@@ -105,25 +105,11 @@ pub fn read_all_within(
         .expect("the stream ended in time (no hang, no panic)")
 }
 
-pub fn channel(interleaved: &[f32], index: usize) -> Vec<f32> {
-    interleaved.iter().skip(index).step_by(2).copied().collect()
-}
+pub use minstrel_testkit::audio::{channel, rms};
 
-pub fn rms(samples: &[f32]) -> f32 {
-    (samples.iter().map(|sample| sample * sample).sum::<f32>() / samples.len().max(1) as f32).sqrt()
-}
-
-/// Frequency from rising zero crossings.
+/// The pitch of a mono signal (panics when it has none).
 pub fn pitch(samples: &[f32], rate: u32) -> f32 {
-    let mut crossings = Vec::new();
-    for (index, pair) in samples.windows(2).enumerate() {
-        if pair[0] < 0.0 && pair[1] >= 0.0 {
-            crossings.push(index as f32 + -pair[0] / (pair[1] - pair[0]));
-        }
-    }
-    assert!(crossings.len() > 2, "the signal has no pitch");
-    let span = crossings[crossings.len() - 1] - crossings[0];
-    (crossings.len() - 1) as f32 * rate as f32 / span
+    minstrel_testkit::audio::estimate_pitch_hz(samples, rate).expect("the signal has no pitch")
 }
 
 /// Asserts a 440 Hz tone of `seconds` (± 2 %) at 48 kHz stereo.
