@@ -1,15 +1,21 @@
 //! The one way a secret is kept out of text that may quote configuration: error messages, log
 //! lines and replies. A [`Redactor`] knows the secrets of a process (tokens, the passwords of
-//! its service URLs) and blanks every form of them out of any text; [`redact_url`] shows a URL
-//! without its credentials.
+//! its service URLs, a Telegram bot token) and blanks every form of them out of any text;
+//! [`redact_url`] shows a URL without its credentials and [`RedactedUrl`] keeps both together
+//! for an adapter that names its service in errors.
 //!
 //! A driver's message may quote a URL whole, in part, or percent-decoded, so a URL's secrets
-//! are recorded in each of those forms.
+//! are recorded in each of those forms. The secrets themselves are held as [`SecretString`]s:
+//! never printed by `Debug`, wiped from memory when the redactor is dropped.
 
 use std::borrow::Cow;
+use std::fmt;
 
 use percent_encoding::percent_decode_str;
+pub use secrecy::{ExposeSecret, SecretString};
 use url::Url;
+
+mod bot_token;
 
 /// What stands for a secret in text.
 pub const REDACTED: &str = "<redacted>";
@@ -24,7 +30,10 @@ const CREDENTIAL_PARAMETERS: &[&str] = &["pass", "password", "user", "username",
 pub struct Redactor {
     /// Text to find and what to show instead, the longest first so a secret that holds another
     /// is replaced whole.
-    replacements: Vec<(String, String)>,
+    replacements: Vec<(SecretString, String)>,
+    /// Whether anything shaped like a Telegram bot token in a Bot API path is blanked too,
+    /// whatever the token (see [`Redactor::with_bot_token`]).
+    bot_token_shapes: bool,
 }
 
 impl Redactor {
@@ -64,13 +73,34 @@ impl Redactor {
         self
     }
 
+    /// Also hides a Telegram bot token (`123456:secret`): as written and percent-encoded, its
+    /// secret half alone, and anything shaped like a bot token after `bot` in a Bot API path
+    /// (`/bot<digits>:<secret>/`), whatever the token is. A Bot API client's own mark for a
+    /// token it hid (`/token:redacted/`) reads like ours.
+    #[must_use]
+    pub fn with_bot_token(mut self, token: &str) -> Self {
+        let token = token.trim();
+        self = self.with_secret(token);
+        if let Some((_, secret)) = token.split_once(':')
+            && secret.len() >= bot_token::MIN_SECRET_LENGTH
+        {
+            self = self.with_secret(secret);
+        }
+        self.bot_token_shapes = true;
+        self
+    }
+
     /// `text` with every secret replaced.
     pub fn scrub<'text>(&self, text: &'text str) -> Cow<'text, str> {
         let mut text = Cow::Borrowed(text);
         for (secret, shown) in &self.replacements {
+            let secret = secret.expose_secret();
             if text.contains(secret.as_str()) {
                 text = Cow::Owned(text.replace(secret.as_str(), shown));
             }
+        }
+        if self.bot_token_shapes {
+            text = Cow::Owned(bot_token::scrub_shapes(&text));
         }
         text
     }
@@ -100,31 +130,76 @@ impl Redactor {
     }
 
     fn push(&mut self, secret: &str, shown: &str) {
-        if secret.is_empty() || self.replacements.iter().any(|(known, _)| known == secret) {
+        if secret.is_empty()
+            || self
+                .replacements
+                .iter()
+                .any(|(known, _)| known.expose_secret() == secret)
+        {
             return;
         }
         let at = self
             .replacements
-            .partition_point(|(known, _)| known.len() >= secret.len());
+            .partition_point(|(known, _)| known.expose_secret().len() >= secret.len());
         self.replacements
-            .insert(at, (secret.to_owned(), shown.to_owned()));
+            .insert(at, (SecretString::new(secret.to_owned()), shown.to_owned()));
     }
 }
 
-impl std::fmt::Debug for Redactor {
-    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl fmt::Debug for Redactor {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         formatter
             .debug_struct("Redactor")
             .field("secrets", &self.replacements.len())
+            .field("bot_token_shapes", &self.bot_token_shapes)
             .finish()
     }
 }
 
-/// `url` as it may be shown: `user:password@` becomes `***@` and credential parameters
-/// (`?password=…`) `***`. A URL too broken to parse loses everything between `://` and its
-/// last `@`.
+/// `url` as it may be shown: `user:password@` becomes `***@`, credential parameters
+/// (`?password=…`) `***` and a bot token in a Bot API path (`/bot123:secret/`) `/bot***/`. A
+/// URL too broken to parse loses everything between `://` and its last `@`.
 pub fn redact_url(url: &str) -> String {
     split_url(url).0
+}
+
+/// A service URL as it may be shown, with what blanks its secrets out of any text (a driver's
+/// error message may quote parts of the URL).
+#[derive(Clone)]
+pub struct RedactedUrl {
+    shown: String,
+    redactor: Redactor,
+}
+
+impl RedactedUrl {
+    pub fn new(url: &str) -> Self {
+        Self {
+            shown: redact_url(url),
+            redactor: Redactor::new().with_url(url),
+        }
+    }
+
+    /// The URL without its credentials.
+    pub fn shown(&self) -> &str {
+        &self.shown
+    }
+
+    /// `text` with every secret of the URL replaced by `***`.
+    pub fn scrub(&self, text: &str) -> String {
+        self.redactor.scrub(text).into_owned()
+    }
+
+    /// `{service} at {url} {what}: {cause}`, credentials blanked out: how an adapter says its
+    /// service failed.
+    pub fn failure(&self, service: &str, what: &str, cause: &dyn fmt::Display) -> String {
+        self.scrub(&format!("{service} at {} {what}: {cause}", self.shown))
+    }
+}
+
+impl fmt::Debug for RedactedUrl {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(&self.shown)
+    }
 }
 
 /// The shown form of `url` and the secrets it holds.
@@ -174,6 +249,15 @@ fn split_parsed(mut url: Url) -> (String, Vec<String>) {
         }
         url.query_pairs_mut().clear().extend_pairs(pairs);
     }
+    if let Some(token) = bot_token::in_path(url.path()) {
+        secrets.push(token.clone());
+        let path = url.path().replacen(
+            &format!("/bot{token}"),
+            &format!("/bot{REDACTED_CREDENTIALS}"),
+            1,
+        );
+        url.set_path(&path);
+    }
     (url.to_string(), secrets)
 }
 
@@ -204,100 +288,4 @@ fn is_credential_parameter(name: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_url_without_credentials_is_shown_as_is() {
-        assert_eq!(
-            redact_url("redis://127.0.0.1:6379/2"),
-            "redis://127.0.0.1:6379/2"
-        );
-        let redactor = Redactor::new().with_url("redis://127.0.0.1:6379/2");
-        assert_eq!(redactor.scrub("any text"), "any text");
-    }
-
-    #[test]
-    fn user_and_password_become_stars_in_every_form() {
-        let url = "redis://bot:s3cr%40t@cache.internal:6380/0";
-        assert_eq!(redact_url(url), "redis://***@cache.internal:6380/0");
-        let redactor = Redactor::new().with_url(url);
-        let scrubbed = redactor.scrub("auth failed for bot:s3cr%40t and s3cr@t at {url}");
-        assert!(!scrubbed.contains("s3cr"), "{scrubbed}");
-        let whole = redactor.scrub(url);
-        assert_eq!(whole, "redis://***@cache.internal:6380/0");
-    }
-
-    #[test]
-    fn a_password_alone_is_hidden() {
-        assert_eq!(
-            redact_url("rediss://:hunter2@[::1]:6379"),
-            "rediss://***@[::1]:6379"
-        );
-        let redactor = Redactor::new().with_url("rediss://:hunter2@[::1]:6379");
-        assert_eq!(redactor.scrub("bad password hunter2"), "bad password ***");
-    }
-
-    #[test]
-    fn an_at_sign_in_the_path_is_not_user_information() {
-        let url = "redis+unix:///run/redis@1.sock?db=1&pass=hunter2";
-        assert_eq!(
-            redact_url(url),
-            "redis+unix:///run/redis@1.sock?db=1&pass=***"
-        );
-        let redactor = Redactor::new().with_url(url);
-        assert!(!redactor.scrub("pass=hunter2").contains("hunter2"));
-    }
-
-    #[test]
-    fn a_url_that_does_not_parse_loses_its_user_information() {
-        // A `/` in the password and a port that is not a number: the parser gives up.
-        let url = "postgres://minstrel:pa/ss#w0rd@db.internal:port/minstrel";
-        assert!(Url::parse(url).is_err());
-        assert_eq!(redact_url(url), "postgres://***@db.internal:port/minstrel");
-        let message = format!("The connection string '{url}' cannot be parsed.");
-        let scrubbed = Redactor::new().with_url(url).scrub(&message).into_owned();
-        assert!(!scrubbed.contains("pa/ss#w0rd"), "{scrubbed}");
-        assert!(
-            scrubbed.contains("postgres://***@db.internal"),
-            "{scrubbed}"
-        );
-    }
-
-    #[test]
-    fn a_token_is_hidden_written_or_encoded() {
-        let token = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw";
-        let redactor = Redactor::new().with_secret(token);
-        let text = format!("a {token} b {} c", token.replace(':', "%3A"));
-        assert_eq!(redactor.scrub(&text), "a <redacted> b <redacted> c");
-        assert_eq!(Redactor::new().with_secret("  ").scrub("a b"), "a b");
-    }
-
-    #[test]
-    fn an_error_chain_is_described_without_its_secrets() {
-        #[derive(Debug)]
-        struct Outer(std::io::Error);
-        impl std::fmt::Display for Outer {
-            fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                formatter.write_str("could not connect")
-            }
-        }
-        impl std::error::Error for Outer {
-            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-                Some(&self.0)
-            }
-        }
-        let error = Outer(std::io::Error::other("password hunter2 refused"));
-        let redactor = Redactor::new().with_url("postgres://bot:hunter2@db/x");
-        assert_eq!(
-            redactor.describe(&error),
-            "could not connect: password *** refused"
-        );
-    }
-
-    #[test]
-    fn the_debug_form_shows_no_secret() {
-        let redactor = Redactor::new().with_secret("hunter2");
-        assert!(!format!("{redactor:?}").contains("hunter2"));
-    }
-}
+mod tests;
