@@ -13,6 +13,7 @@ mod wiring;
 
 use std::path::PathBuf;
 
+#[cfg(feature = "bench")]
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use minstrel_app::vocabulary::{self, CommandId, Surface};
