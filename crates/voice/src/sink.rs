@@ -177,10 +177,8 @@ mod tests {
     use super::*;
 
     fn read_wav(path: &Path) -> (hound::WavSpec, Vec<i16>) {
-        let mut reader = hound::WavReader::open(path).unwrap();
-        let spec = reader.spec();
-        let samples = reader.samples::<i16>().map(Result::unwrap).collect();
-        (spec, samples)
+        let wav = minstrel_testkit::audio::Wav::open(path);
+        (wav.spec, wav.samples)
     }
 
     #[test]

@@ -14,6 +14,7 @@ use minstrel_app::ports::{
 };
 use minstrel_domain::{Preset, Requester, SourceKind, Track, TrackId};
 use minstrel_dsp::analysis::{channel, estimate_pitch_hz, rms};
+use minstrel_testkit::audio::Wav;
 use tokio::sync::broadcast;
 
 use super::*;
@@ -192,13 +193,9 @@ async fn wait_idle(player: &LocalPlayer, guild: GuildId) {
 }
 
 fn read_wav(path: &Path) -> Vec<f32> {
-    let mut reader = hound::WavReader::open(path).unwrap();
-    assert_eq!(reader.spec().channels, 2);
-    assert_eq!(reader.spec().sample_rate, 48_000);
-    reader
-        .samples::<i16>()
-        .map(|sample| f32::from(sample.unwrap()) / 32_767.0)
-        .collect()
+    let wav = Wav::open(path);
+    assert_eq!((wav.spec.channels, wav.spec.sample_rate), (2, 48_000));
+    wav.interleaved()
 }
 
 async fn render_to_wav(filters: FilterSpec) -> (Vec<f32>, Vec<PlayerEvent>) {
