@@ -1,35 +1,31 @@
-//! A Redis URL as this crate shows it: through minstrel-app's one redaction of secrets.
+//! A Redis URL as this crate shows it: minstrel-app's one redaction of secrets, with the
+//! sentence this crate's errors use.
 
 use std::fmt;
 
 use minstrel_app::ports::CacheError;
-use minstrel_app::redact::Redactor;
+use minstrel_app::redact::RedactedUrl;
 
-/// A URL as it may be shown, and what blanks its secrets out of any text (a driver's error
-/// message may quote parts of the URL).
+/// A URL as it may be shown, and what blanks its secrets out of an error message.
 #[derive(Clone)]
 pub(crate) struct Redacted {
     pub(crate) shown: String,
-    redactor: Redactor,
+    url: RedactedUrl,
 }
 
 impl Redacted {
-    /// `text` with every secret of the URL replaced by `***`.
-    pub(crate) fn scrub(&self, text: &str) -> String {
-        self.redactor.scrub(text).into_owned()
-    }
-
     /// `Redis at {url} {what}: {cause}`, credentials blanked out.
     pub(crate) fn unavailable(&self, what: &str, cause: &dyn fmt::Display) -> CacheError {
-        CacheError::Unavailable(self.scrub(&format!("Redis at {} {what}: {cause}", self.shown)))
+        CacheError::Unavailable(self.url.failure("Redis", what, cause))
     }
 }
 
 /// `url` with its user information and credential parameters shown as `***`.
 pub(crate) fn redact_url(url: &str) -> Redacted {
+    let url = RedactedUrl::new(url);
     Redacted {
-        shown: minstrel_app::redact::redact_url(url),
-        redactor: Redactor::new().with_url(url),
+        shown: url.shown().to_owned(),
+        url,
     }
 }
 
@@ -40,6 +36,7 @@ mod tests {
     #[test]
     fn the_error_message_names_the_server_without_its_password() {
         let redacted = redact_url("redis://:hunter2@127.0.0.1:1");
+        assert_eq!(redacted.shown, "redis://***@127.0.0.1:1");
         let CacheError::Unavailable(message) =
             redacted.unavailable("could not be reached", &"NOAUTH hunter2 is wrong");
         assert_eq!(

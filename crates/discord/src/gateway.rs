@@ -153,7 +153,7 @@ impl std::fmt::Debug for DiscordConfig {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         formatter
             .debug_struct("DiscordConfig")
-            .field("token", &"<redacted>")
+            .field("token", &minstrel_app::redact::REDACTED)
             .field("shards", &self.shards)
             .field("registration", &self.registration)
             .field("gateway_url", &self.gateway_url)

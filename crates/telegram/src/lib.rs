@@ -12,6 +12,7 @@
 //! token is redacted from every logged error ([`redact_token`]); a second poller of the same
 //! token (HTTP 409) stops this front-end with a clear error while the rest of the bot runs on.
 
+mod backoff;
 mod buttons;
 mod call;
 mod commands;
@@ -96,7 +97,7 @@ impl std::fmt::Debug for TelegramConfig {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         formatter
             .debug_struct("TelegramConfig")
-            .field("token", &"<redacted>")
+            .field("token", &minstrel_app::redact::REDACTED)
             .field("api_url", &self.api_url)
             .field("poll_timeout", &self.poll_timeout)
             .field("limits", &self.limits)
@@ -173,7 +174,7 @@ impl Context {
 }
 
 /// What polling does with its errors: a 409 (another poller of the token) stops it for
-/// good, anything else is logged and retried with teloxide's backoff.
+/// good, anything else is logged and retried after [`backoff::polling_backoff`].
 struct PollingErrors {
     conflict: Arc<AtomicBool>,
     stop_polling: StopToken,
@@ -311,7 +312,10 @@ impl TelegramFrontend {
             .distribution_function(update_order)
             .build();
         let conflict = Arc::new(AtomicBool::new(false));
-        let mut listener = Polling::builder(bot).timeout(config.poll_timeout).build();
+        let mut listener = Polling::builder(bot)
+            .timeout(config.poll_timeout)
+            .backoff_strategy(backoff::polling_backoff)
+            .build();
         let stop_polling = listener.stop_token();
         let listener_errors = Arc::new(PollingErrors {
             conflict: Arc::clone(&conflict),
