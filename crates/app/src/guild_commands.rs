@@ -1,8 +1,8 @@
 //! Guild commands as values, so that a front-end in one process can drive a guild whose live
 //! state lives in another (see [`crate::shards`]).
 //!
-//! - [`GuildCommand`] / [`CommandReply`]: the commands a chat front-end sends to a guild's
-//!   player (the Telegram set: play, skip, pause, …) and what each answers.
+//! - [`GuildCommand`] / [`CommandReply`] (defined in [`crate::vocabulary`]): the commands a
+//!   front-end sends to a guild's player and what each answers.
 //! - [`LocalCommandBus`]: runs a command here, through `MusicService` and `FilterService`.
 //! - [`ShardedCommandBus`]: runs a command here when this process owns the guild's shard, and
 //!   hands it to another [`CommandBus`] (Redis Streams, in the binary) otherwise.
@@ -16,91 +16,14 @@ use tracing::debug;
 
 use crate::error::MusicError;
 use crate::filters::FilterService;
-use crate::music::{MusicService, NowPlaying, PlayOutcome, QueuePage, SkipOutcome};
+use crate::music::MusicService;
 use crate::policy::Actor;
 use crate::ports::CommandBus;
 use crate::shards::ShardOwnership;
+pub use crate::vocabulary::{
+    CommandReply, GuildCommand, NowPlaying, PlayOutcome, QueuePage, SeekTarget, SkipOutcome,
+};
 use minstrel_domain::AddPosition;
-
-/// A command for one guild's player.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum GuildCommand {
-    /// Queue what `query` finds at the end of the queue.
-    Play {
-        query: String,
-    },
-    Skip,
-    Pause,
-    Resume,
-    /// Stop and clear the queue.
-    Stop,
-    /// Page `page` (1-based) of `per_page` tracks.
-    Queue {
-        page: usize,
-        per_page: usize,
-    },
-    NowPlaying,
-    SetVolume {
-        percent: i64,
-    },
-    ApplyPreset {
-        name: String,
-    },
-    /// Parameters of one filter, as typed: `distortion sinOffset=0.1` (parsed by the owner).
-    SetFilter {
-        text: String,
-    },
-    /// Turns one filter off by its name (`reverb`).
-    RemoveFilter {
-        name: String,
-    },
-    /// The active filters.
-    ShowFilters,
-    ResetFilters,
-    SetRepeat {
-        mode: RepeatMode,
-    },
-    Shuffle,
-}
-
-impl GuildCommand {
-    /// A short name for logs and metrics.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Self::Play { .. } => "play",
-            Self::Skip => "skip",
-            Self::Pause => "pause",
-            Self::Resume => "resume",
-            Self::Stop => "stop",
-            Self::Queue { .. } => "queue",
-            Self::NowPlaying => "np",
-            Self::SetVolume { .. } => "volume",
-            Self::ApplyPreset { .. } => "filter",
-            Self::SetFilter { .. } => "filter_set",
-            Self::RemoveFilter { .. } => "filter_remove",
-            Self::ShowFilters => "filter_show",
-            Self::ResetFilters => "filter_reset",
-            Self::SetRepeat { .. } => "repeat",
-            Self::Shuffle => "shuffle",
-        }
-    }
-}
-
-/// What a [`GuildCommand`] did.
-#[derive(Debug, Clone, PartialEq)]
-pub enum CommandReply {
-    Played(PlayOutcome),
-    Skipped(SkipOutcome),
-    /// Pause, resume and repeat have nothing to tell.
-    Done,
-    /// Stop: how many queued tracks were removed.
-    Stopped(usize),
-    Queue(QueuePage),
-    NowPlaying(Box<NowPlaying>),
-    Volume(Volume),
-    Filters(FilterSpec),
-    Shuffled(usize),
-}
 
 /// Why a command did not run.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -157,24 +80,47 @@ impl LocalCommandBus {
         command: GuildCommand,
     ) -> Result<CommandReply, MusicError> {
         let music = &self.music;
+        let filters = &self.filters;
         Ok(match command {
-            GuildCommand::Play { query } => {
-                // A Telegram user is in no Discord voice channel the bot could follow.
-                if matches!(actor.requester.id, RequesterId::Telegram(_)) {
-                    music.join_for_remote_play(guild, actor).await?;
-                }
-                CommandReply::Played(music.play(guild, actor, &query, AddPosition::End).await?)
+            GuildCommand::Join { channel } => {
+                music.join(guild, actor, channel, None).await?;
+                CommandReply::Joined
             }
-            GuildCommand::Skip => CommandReply::Skipped(music.skip(guild, actor).await?),
+            GuildCommand::Leave => {
+                music.leave(guild, actor).await?;
+                CommandReply::Left
+            }
+            GuildCommand::Play { query } => {
+                CommandReply::Played(self.play(guild, actor, &query, AddPosition::End).await?)
+            }
+            GuildCommand::PlayNext { query } => {
+                CommandReply::Played(self.play(guild, actor, &query, AddPosition::Next).await?)
+            }
             GuildCommand::Pause => {
                 music.pause(guild, actor).await?;
-                CommandReply::Done
+                CommandReply::Paused
             }
             GuildCommand::Resume => {
                 music.resume(guild, actor).await?;
-                CommandReply::Done
+                CommandReply::Resumed
             }
+            GuildCommand::Skip => CommandReply::Skipped(music.skip(guild, actor).await?),
+            GuildCommand::VoteSkip { listeners } => {
+                CommandReply::Voted(music.vote_skip(guild, actor, listeners).await?)
+            }
+            GuildCommand::SkipTo { index } => {
+                CommandReply::Jumped(music.skip_to(guild, actor, index).await?)
+            }
+            GuildCommand::Previous => CommandReply::Jumped(music.previous(guild, actor).await?),
             GuildCommand::Stop => CommandReply::Stopped(music.stop(guild, actor).await?),
+            GuildCommand::Seek { target } => {
+                let position = match target {
+                    SeekTarget::At(position) => position,
+                    relative => relative.resolve(music.now_playing(guild).await?.position),
+                };
+                music.seek(guild, actor, position).await?;
+                CommandReply::Sought(position)
+            }
             GuildCommand::Queue { page, per_page } => {
                 CommandReply::Queue(music.queue_page(guild, page, per_page).await?)
             }
@@ -184,25 +130,45 @@ impl LocalCommandBus {
             GuildCommand::SetVolume { percent } => {
                 CommandReply::Volume(music.set_volume(guild, actor, percent).await?)
             }
-            GuildCommand::ApplyPreset { name } => {
-                CommandReply::Filters(self.filters.apply_preset(guild, actor, &name).await?)
-            }
-            GuildCommand::SetFilter { text } => {
-                CommandReply::Filters(self.filters.set_filter_params(guild, actor, &text).await?)
-            }
-            GuildCommand::RemoveFilter { name } => {
-                CommandReply::Filters(self.filters.remove_filter(guild, actor, &name).await?)
-            }
-            GuildCommand::ShowFilters => CommandReply::Filters(self.filters.active(guild).await?),
-            GuildCommand::ResetFilters => {
-                CommandReply::Filters(self.filters.reset(guild, actor).await?)
-            }
             GuildCommand::SetRepeat { mode } => {
                 music.set_repeat(guild, actor, mode).await?;
-                CommandReply::Done
+                CommandReply::Repeat(mode)
             }
             GuildCommand::Shuffle => CommandReply::Shuffled(music.shuffle(guild, actor).await?),
+            GuildCommand::Remove { index } => {
+                CommandReply::Removed(music.remove(guild, actor, index).await?)
+            }
+            GuildCommand::Move { from, to } => {
+                CommandReply::Moved(music.move_track(guild, actor, from, to).await?, to)
+            }
+            GuildCommand::Clear => CommandReply::Cleared(music.clear(guild, actor).await?),
+            GuildCommand::ApplyPreset { name } => {
+                CommandReply::Filters(filters.apply_preset(guild, actor, &name).await?)
+            }
+            GuildCommand::SetFilter { text } => {
+                CommandReply::Filters(filters.set_filter_params(guild, actor, &text).await?)
+            }
+            GuildCommand::RemoveFilter { name } => {
+                CommandReply::Filters(filters.remove_filter(guild, actor, &name).await?)
+            }
+            GuildCommand::ShowFilters => CommandReply::Filters(filters.active(guild).await?),
+            GuildCommand::ResetFilters => CommandReply::Filters(filters.reset(guild, actor).await?),
         })
+    }
+
+    /// A play from outside Discord (a linked Telegram chat) joins a voice channel first: its
+    /// user is in none the bot could follow.
+    async fn play(
+        &self,
+        guild: GuildId,
+        actor: &Actor,
+        query: &str,
+        placement: AddPosition,
+    ) -> Result<PlayOutcome, MusicError> {
+        if matches!(actor.requester.id, RequesterId::Telegram(_)) {
+            self.music.join_for_remote_play(guild, actor).await?;
+        }
+        self.music.play(guild, actor, query, placement).await
     }
 }
 
@@ -342,13 +308,19 @@ impl GuildCommands {
     /// # Errors
     /// As [`MusicService::pause`], or the owner did not answer.
     pub async fn pause(&self, guild: GuildId, actor: &Actor) -> Result<(), CommandError> {
-        self.done(guild, actor, GuildCommand::Pause).await
+        match self.dispatch(guild, actor, GuildCommand::Pause).await? {
+            CommandReply::Paused => Ok(()),
+            other => Err(unexpected("pause", &other)),
+        }
     }
 
     /// # Errors
     /// As [`MusicService::resume`], or the owner did not answer.
     pub async fn resume(&self, guild: GuildId, actor: &Actor) -> Result<(), CommandError> {
-        self.done(guild, actor, GuildCommand::Resume).await
+        match self.dispatch(guild, actor, GuildCommand::Resume).await? {
+            CommandReply::Resumed => Ok(()),
+            other => Err(unexpected("resume", &other)),
+        }
     }
 
     /// # Errors
@@ -359,20 +331,12 @@ impl GuildCommands {
         actor: &Actor,
         mode: RepeatMode,
     ) -> Result<(), CommandError> {
-        self.done(guild, actor, GuildCommand::SetRepeat { mode })
-            .await
-    }
-
-    async fn done(
-        &self,
-        guild: GuildId,
-        actor: &Actor,
-        command: GuildCommand,
-    ) -> Result<(), CommandError> {
-        let name = command.name();
-        match self.dispatch(guild, actor, command).await? {
-            CommandReply::Done => Ok(()),
-            other => Err(unexpected(name, &other)),
+        match self
+            .dispatch(guild, actor, GuildCommand::SetRepeat { mode })
+            .await?
+        {
+            CommandReply::Repeat(_) => Ok(()),
+            other => Err(unexpected("repeat", &other)),
         }
     }
 
@@ -567,7 +531,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_reply_of_the_wrong_kind_is_a_transport_error_not_a_panic() {
-        let commands = GuildCommands::new(Arc::new(answering(CommandReply::Done, 1)));
+        let commands = GuildCommands::new(Arc::new(answering(CommandReply::Paused, 1)));
         let error = commands
             .stop(guild(0), &Actor::console())
             .await

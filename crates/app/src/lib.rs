@@ -38,7 +38,8 @@ pub use deadline_player::DeadlinePlayer;
 pub use error::MusicError;
 pub use filters::FilterService;
 pub use guild_commands::{
-    CommandError, CommandReply, GuildCommand, GuildCommands, LocalCommandBus, ShardedCommandBus,
+    CommandError, CommandReply, GuildCommand, GuildCommands, LocalCommandBus, SeekTarget,
+    ShardedCommandBus,
 };
 pub use music::{
     MusicPorts, MusicService, NowPlaying, PlayOutcome, QueuePage, SkipOutcome, VoteOutcome,

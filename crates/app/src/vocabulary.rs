@@ -1,11 +1,24 @@
 //! The bot's command vocabulary as data: every command a user can give, its arguments, who may
 //! use it and what it does, for every front-end at once.
 //!
-//! A leaf module (it depends on nothing else in the crate, nor on the domain): front-ends map
-//! each [`CommandId`] to how they spell it, or to the reason they leave it out, in a `match`
-//! without a wildcard arm ([`Surface`]), so adding a command here makes the compiler list every
-//! front-end that has not decided yet. `minstrel commands --markdown` prints the parity table
-//! from those matches, and the README carries it.
+//! A leaf module: it depends on the domain only, nothing else in the crate.
+//! - [`CommandId`] / [`CommandSpec`]: every command with its name, arguments, permission and
+//!   summary. Front-ends map each to how they spell it, or to the reason they leave it out, in
+//!   a `match` without a wildcard arm ([`Surface`]), so adding a command here makes the compiler
+//!   list every front-end that has not decided yet. `minstrel commands --markdown` prints the
+//!   parity table from those matches, and the README carries it.
+//! - [`GuildCommand`]: a player command as a value, what front-ends parse their input into
+//!   ([`parse_text`] for typed text) and what travels to the guild's owning process.
+//! - [`CommandReply`]: what a command answers, rendered by each front-end in a `match` without a
+//!   wildcard arm.
+
+mod command;
+mod parse;
+mod reply;
+
+pub use command::{GuildCommand, SeekTarget};
+pub use parse::{ParseError, QUEUE_PAGE_SIZE, parse_filter, parse_text};
+pub use reply::{CommandReply, NowPlaying, PlayOutcome, QueuePage, SkipOutcome, VoteOutcome};
 
 /// Every command of the vocabulary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

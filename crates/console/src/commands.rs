@@ -2,9 +2,12 @@
 
 use std::fmt::Write as _;
 
-use minstrel_app::{GuildSettingChange, MusicError, NowPlaying, QueuePage};
-use minstrel_domain::track::{format_duration, parse_duration};
-use minstrel_domain::{AddPosition, FilterSpec, RepeatMode};
+use minstrel_app::vocabulary::{CommandId, ParseError, Surface, parse_filter, parse_text};
+use minstrel_app::{
+    CommandReply, GuildCommand, GuildSettingChange, MusicError, NowPlaying, PlayOutcome, QueuePage,
+};
+use minstrel_domain::FilterSpec;
+use minstrel_domain::track::format_duration;
 
 use crate::Console;
 
@@ -84,108 +87,27 @@ impl Console {
         }
     }
 
-    #[allow(clippy::too_many_lines)] // one arm per command reads as a table
     async fn dispatch(&self, command: &str, rest: &str) -> Result<Reply, CommandError> {
-        let music = &self.services.music;
-        let (guild, actor) = (self.guild, &self.actor);
+        if let Some(id) = player_command(command) {
+            let parsed = if id == CommandId::Play && rest.is_empty() {
+                // `play` alone plays the active playlist.
+                Ok(GuildCommand::Play {
+                    query: String::new(),
+                })
+            } else {
+                parse_text(id, rest)
+            };
+            let guild_command = parsed.map_err(|error| parse_error(&error, id))?;
+            return self.run_player(guild_command).await.map(Reply::text);
+        }
         let reply = match command {
             "" | "#" => Reply::text(""),
             _ if command.starts_with('#') => Reply::text(""),
             "help" | "?" => Reply::text(HELP),
-            "play" | "p" => self.play(rest, AddPosition::End).await?,
-            "playnext" => self.play(rest, AddPosition::Next).await?,
-            "pause" => {
-                music.pause(guild, actor).await?;
-                Reply::text("paused")
-            }
-            "resume" => {
-                music.resume(guild, actor).await?;
-                Reply::text("resumed")
-            }
-            "skip" | "next" => {
-                let outcome = music.skip(guild, actor).await?;
-                Reply::text(format!("skipped {}", outcome.skipped.display_title()))
-            }
-            "skipto" => {
-                let index = parse_position(rest)?;
-                let track = music.skip_to(guild, actor, index).await?;
-                Reply::text(format!("jumped to {}", track.display_title()))
-            }
-            "previous" | "back" => {
-                let track = music.previous(guild, actor).await?;
-                Reply::text(format!("back to {}", track.display_title()))
-            }
-            "stop" => {
-                let removed = music.stop(guild, actor).await?;
-                Reply::text(format!("stopped and cleared {removed} queued track(s)"))
-            }
-            "seek" => {
-                let position = parse_duration(rest)
-                    .ok_or_else(|| usage("seek <time>, e.g. seek 1:30 or seek 90s"))?;
-                music.seek(guild, actor, position).await?;
-                Reply::text(format!("jumped to {}", format_duration(position)))
-            }
-            "queue" | "q" => {
-                let page = if rest.is_empty() {
-                    1
-                } else {
-                    parse_number(rest)?
-                };
-                Reply::text(format_queue(&music.queue_page(guild, page, 10).await?))
-            }
-            "np" | "nowplaying" => {
-                Reply::text(format_now_playing(&music.now_playing(guild).await?))
-            }
-            "volume" | "vol" => {
-                let percent: i64 = rest
-                    .trim_end_matches('%')
-                    .trim()
-                    .parse()
-                    .map_err(|_| usage("volume <0-200>"))?;
-                let volume = music.set_volume(guild, actor, percent).await?;
-                Reply::text(format!("volume set to {volume}"))
-            }
-            "repeat" | "loop" => {
-                let mode =
-                    RepeatMode::parse(rest).ok_or_else(|| usage("repeat off|track|queue"))?;
-                music.set_repeat(guild, actor, mode).await?;
-                Reply::text(format!("repeat: {mode}"))
-            }
-            "shuffle" => {
-                let count = music.shuffle(guild, actor).await?;
-                Reply::text(format!("shuffled {count} track(s)"))
-            }
-            "remove" => {
-                let track = music.remove(guild, actor, parse_position(rest)?).await?;
-                Reply::text(format!("removed {}", track.display_title()))
-            }
-            "move" => {
-                let mut parts = rest.split_whitespace();
-                let (Some(from), Some(to), None) = (parts.next(), parts.next(), parts.next())
-                else {
-                    return Err(usage("move <from> <to>"));
-                };
-                let track = music
-                    .move_track(guild, actor, parse_position(from)?, parse_position(to)?)
-                    .await?;
-                Reply::text(format!(
-                    "moved {} to position {}",
-                    track.display_title(),
-                    to
-                ))
-            }
-            "clear" => {
-                let removed = music.clear(guild, actor).await?;
-                Reply::text(format!("cleared {removed} track(s)"))
-            }
             "filter" | "filters" => self.filter(rest).await?,
             "playlist" => self.playlist(rest).await?,
             "settings" => self.settings(rest).await?,
             "join" => Reply::text("the console plays locally; no channel to join"),
-            "leave" => {
-                music.leave(guild, actor).await?;
-                Reply::text("left")
-            }
             "history" => self.history(rest).await?,
             "wait" => Reply {
                 text: String::new(),
@@ -206,95 +128,39 @@ impl Console {
         Ok(reply)
     }
 
-    async fn play(&self, query: &str, placement: AddPosition) -> Result<Reply, CommandError> {
-        let outcome = self
-            .services
-            .music
-            .play(self.guild, &self.actor, query, placement)
+    /// Runs a player command through the command bus and renders its reply.
+    async fn run_player(&self, command: GuildCommand) -> Result<String, CommandError> {
+        let reply = self
+            .commands
+            .execute(self.guild, &self.actor, command.clone())
             .await?;
-        let mut text = String::new();
-        if let Some(started) = &outcome.started {
-            let _ = write!(text, "playing {}", describe(started));
-        }
-        let queued_later = outcome.queued_later();
-        if let (Some(first), Some(position)) = (queued_later.first(), outcome.position) {
-            if !text.is_empty() {
-                text.push('\n');
-            }
-            if queued_later.len() == 1 {
-                let _ = write!(
-                    text,
-                    "queued {} at position {}",
-                    describe(first),
-                    position + 1
-                );
-            } else {
-                let _ = write!(text, "queued {} tracks", queued_later.len());
-            }
-        }
-        if outcome.rejected > 0 {
-            let _ = write!(
-                text,
-                "\n{} track(s) did not fit in the queue",
-                outcome.rejected
-            );
-        }
-        Ok(Reply::text(text))
+        Ok(render(&command, &reply))
     }
 
     async fn filter(&self, rest: &str) -> Result<Reply, CommandError> {
-        let filters = &self.services.filters;
-        let (guild, actor) = (self.guild, &self.actor);
-        let (first, args) = rest
-            .split_once(char::is_whitespace)
-            .map_or((rest, ""), |(first, args)| (first, args.trim()));
-        let spec = match first.to_lowercase().as_str() {
-            "" | "show" => {
-                let active = filters.active(guild).await?;
-                return Ok(Reply::text(describe_filters(&active)));
+        let first = rest.split_whitespace().next().unwrap_or("").to_lowercase();
+        if first == "list" {
+            let mut text = String::from("presets:");
+            for (name, description) in self.services.filters.presets() {
+                let _ = write!(text, "\n  {name:<18} {description}");
             }
-            "list" => {
-                let mut text = String::from("presets:");
-                for (name, description) in filters.presets() {
-                    let _ = write!(text, "\n  {name:<18} {description}");
-                }
-                return Ok(Reply::text(text));
+            return Ok(Reply::text(text));
+        }
+        let parsed =
+            parse_filter(rest).map_err(|error| parse_error(&error, CommandId::FilterEdit))?;
+        if let GuildCommand::ApplyPreset { .. } = parsed {
+            // `filter nightcore 8d` applies each preset in turn.
+            let mut text = String::new();
+            for name in rest.split_whitespace() {
+                text = self
+                    .run_player(GuildCommand::ApplyPreset {
+                        name: name.to_owned(),
+                    })
+                    .await?;
             }
-            "reset" | "off" | "clear" | "none" => filters.reset(guild, actor).await?,
-            "set" if args.is_empty() => {
-                return Err(usage(
-                    "filter set <filter> <name=value...>, e.g. filter set distortion sinOffset=0.1",
-                ));
-            }
-            "set" => {
-                let spec = filters.set_filter_params(guild, actor, args).await?;
-                return Ok(Reply::text(describe_filters(&spec)));
-            }
-            // The equalizer and timescale keep their short forms (`filter eq 0=0.2`).
-            "eq" | "equalizer" | "timescale" => {
-                let spec = filters.set_filter_params(guild, actor, rest).await?;
-                return Ok(Reply::text(describe_filters(&spec)));
-            }
-            "remove" | "rm" if args.is_empty() => {
-                return Err(usage("filter remove <filter>, e.g. filter remove reverb"));
-            }
-            "remove" | "rm" => {
-                let spec = filters.remove_filter(guild, actor, args).await?;
-                return Ok(Reply::text(format!(
-                    "{} off; {}",
-                    args.trim(),
-                    format_filters(&spec)
-                )));
-            }
-            _ => {
-                let mut spec = FilterSpec::default();
-                for name in rest.split_whitespace() {
-                    spec = filters.apply_preset(guild, actor, name).await?;
-                }
-                spec
-            }
-        };
-        Ok(Reply::text(format_filters(&spec)))
+            return Ok(Reply::text(text));
+        }
+        self.run_player(parsed).await.map(Reply::text)
     }
 
     /// The tracks this guild's player played lately: the console has no Discord user whose
@@ -456,6 +322,116 @@ impl From<minstrel_domain::FilterError> for CommandError {
     }
 }
 
+/// The vocabulary's player command a console word names (with the console's short forms).
+fn player_command(word: &str) -> Option<CommandId> {
+    Some(match word {
+        "play" | "p" => CommandId::Play,
+        "playnext" => CommandId::PlayNext,
+        "pause" => CommandId::Pause,
+        "resume" => CommandId::Resume,
+        "skip" | "next" => CommandId::Skip,
+        "skipto" => CommandId::SkipTo,
+        "previous" | "back" => CommandId::Previous,
+        "stop" => CommandId::Stop,
+        "seek" => CommandId::Seek,
+        "queue" | "q" => CommandId::Queue,
+        "np" | "nowplaying" => CommandId::NowPlaying,
+        "volume" | "vol" => CommandId::Volume,
+        "repeat" | "loop" => CommandId::Repeat,
+        "shuffle" => CommandId::Shuffle,
+        "remove" => CommandId::Remove,
+        "move" => CommandId::Move,
+        "clear" => CommandId::Clear,
+        "leave" => CommandId::Leave,
+        _ => return None,
+    })
+}
+
+/// A parse error as the console says it: `usage: volume <0-200> (…)`.
+fn parse_error(error: &ParseError, id: CommandId) -> CommandError {
+    let spelling = match crate::parity::surface(id) {
+        Surface::Offered(spelling) => spelling,
+        Surface::Absent(_) => id.spec().name,
+    };
+    let sentence = error.sentence("", spelling.split(' ').next().unwrap_or(spelling));
+    CommandError::Usage(match sentence.strip_prefix("Usage: ") {
+        Some(rest) => format!("usage: {rest}"),
+        None => sentence,
+    })
+}
+
+/// A player command's reply in the console's words: one arm per reply of the vocabulary.
+fn render(command: &GuildCommand, reply: &CommandReply) -> String {
+    match reply {
+        CommandReply::Joined => "joined".to_owned(),
+        CommandReply::Left => "left".to_owned(),
+        CommandReply::Played(outcome) => play_text(outcome),
+        CommandReply::Paused => "paused".to_owned(),
+        CommandReply::Resumed => "resumed".to_owned(),
+        CommandReply::Skipped(outcome) => format!("skipped {}", outcome.skipped.display_title()),
+        CommandReply::Voted(vote) => match &vote.skipped {
+            Some(outcome) => format!("skipped {}", outcome.skipped.display_title()),
+            None => format!("{} of {} votes to skip", vote.votes, vote.needed),
+        },
+        CommandReply::Jumped(track) if matches!(command, GuildCommand::Previous) => {
+            format!("back to {}", track.display_title())
+        }
+        CommandReply::Jumped(track) => format!("jumped to {}", track.display_title()),
+        CommandReply::Stopped(removed) => {
+            format!("stopped and cleared {removed} queued track(s)")
+        }
+        &CommandReply::Sought(position) => format!("jumped to {}", format_duration(position)),
+        CommandReply::Queue(page) => format_queue(page),
+        CommandReply::NowPlaying(now) => format_now_playing(now),
+        CommandReply::Volume(volume) => format!("volume set to {volume}"),
+        CommandReply::Repeat(mode) => format!("repeat: {mode}"),
+        CommandReply::Shuffled(count) => format!("shuffled {count} track(s)"),
+        CommandReply::Removed(track) => format!("removed {}", track.display_title()),
+        CommandReply::Moved(track, to) => {
+            format!("moved {} to position {}", track.display_title(), to + 1)
+        }
+        CommandReply::Cleared(count) => format!("cleared {count} track(s)"),
+        CommandReply::Filters(spec) => match command {
+            GuildCommand::ShowFilters | GuildCommand::SetFilter { .. } => describe_filters(spec),
+            GuildCommand::RemoveFilter { name } => {
+                format!("{} off; {}", name.trim(), format_filters(spec))
+            }
+            _ => format_filters(spec),
+        },
+    }
+}
+
+fn play_text(outcome: &PlayOutcome) -> String {
+    let mut text = String::new();
+    if let Some(started) = &outcome.started {
+        let _ = write!(text, "playing {}", describe(started));
+    }
+    let queued_later = outcome.queued_later();
+    if let (Some(first), Some(position)) = (queued_later.first(), outcome.position) {
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        if queued_later.len() == 1 {
+            let _ = write!(
+                text,
+                "queued {} at position {}",
+                describe(first),
+                position + 1
+            );
+        } else {
+            let _ = write!(text, "queued {} tracks", queued_later.len());
+        }
+    }
+    if outcome.rejected > 0 {
+        let _ = write!(
+            text,
+            "\n{} track(s) did not fit in the queue",
+            outcome.rejected
+        );
+    }
+    text
+}
+
 fn usage(text: &str) -> CommandError {
     CommandError::Usage(format!("usage: {text}"))
 }
@@ -464,13 +440,6 @@ fn parse_number(text: &str) -> Result<usize, CommandError> {
     text.trim()
         .parse::<usize>()
         .map_err(|_| usage(&format!("\"{}\" is not a number", text.trim())))
-}
-
-/// A 1-based position typed by a person → a 0-based index.
-fn parse_position(text: &str) -> Result<usize, CommandError> {
-    parse_number(text)?
-        .checked_sub(1)
-        .ok_or_else(|| usage("positions start at 1"))
 }
 
 fn describe(track: &minstrel_domain::Track) -> String {

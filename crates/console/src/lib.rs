@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use minstrel_app::ports::EventBus;
 use minstrel_app::{
-    Actor, FilterService, HistoryService, MusicService, PlaylistService, SettingsService,
+    Actor, FilterService, HistoryService, LocalCommandBus, MusicService, PlaylistService,
+    SettingsService,
 };
 use minstrel_domain::events::{DEFAULT_TRACK_STUCK_AFTER, stuck_window_text};
 use minstrel_domain::{DomainEvent, EndReason, GuildId, PlaylistOwner};
@@ -44,6 +45,8 @@ pub enum Mode {
 /// The console front-end for one local "guild".
 pub struct Console {
     services: ConsoleServices,
+    /// Runs the player commands the console parses, as every front-end does.
+    commands: LocalCommandBus,
     guild: GuildId,
     actor: Actor,
     /// The player's silence window (`MINSTREL_TRACK_STUCK_AFTER`), which the stuck notice names.
@@ -56,6 +59,7 @@ impl Console {
 
     pub fn new(services: ConsoleServices) -> Self {
         Self {
+            commands: LocalCommandBus::new(Arc::clone(&services.music)),
             services,
             guild: GuildId::new(Self::LOCAL_GUILD).unwrap_or_else(|_| unreachable!("non-zero")),
             actor: Actor::console(),

@@ -201,7 +201,7 @@ async fn a_bad_filter_setting_names_what_is_allowed() {
             .execute("filter remove")
             .await
             .text
-            .starts_with("usage: filter remove")
+            .ends_with("(e.g. remove reverb)")
     );
     assert!(
         sent.lock().unwrap().is_empty(),
@@ -243,7 +243,7 @@ async fn mistakes_get_one_clear_sentence() {
     );
     assert_eq!(
         console.execute("volume loud").await.text,
-        "usage: volume <0-200>"
+        "usage: volume <0-200> (a percentage, e.g. 80)"
     );
     assert_eq!(
         console.execute("volume 300").await.text,
@@ -251,7 +251,7 @@ async fn mistakes_get_one_clear_sentence() {
     );
     assert_eq!(
         console.execute("remove 0").await.text,
-        "usage: positions start at 1"
+        "usage: remove <position> (positions start at 1, as the queue shows them)"
     );
     assert!(
         console

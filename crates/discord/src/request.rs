@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use minstrel_domain::track::parse_duration;
+use minstrel_app::vocabulary::{CommandId, GuildCommand, QUEUE_PAGE_SIZE, parse_text};
 use minstrel_domain::{AddPosition, ChannelId, RepeatMode, RoleId};
 use twilight_model::application::interaction::application_command::{
     CommandData, CommandDataOption, CommandOptionValue,
@@ -73,33 +73,14 @@ pub(crate) enum Request {
     Join {
         channel: Option<ChannelId>,
     },
-    Leave,
+    /// A player command of the vocabulary, run as every front-end runs it.
+    Player(GuildCommand),
     /// The list of commands, from the vocabulary.
     Help,
     Play {
         query: String,
         placement: AddPosition,
     },
-    Pause,
-    Resume,
-    Skip,
-    SkipTo(usize),
-    Previous,
-    Stop,
-    Seek(Duration),
-    Queue {
-        page: usize,
-    },
-    NowPlaying,
-    Volume(i64),
-    Repeat(RepeatMode),
-    Shuffle,
-    Remove(usize),
-    Move {
-        from: usize,
-        to: usize,
-    },
-    Clear,
     Filter {
         preset: Option<String>,
         manual: Box<ManualFilters>,
@@ -277,7 +258,7 @@ pub(crate) fn parse(data: &CommandData) -> Result<Request, UsageError> {
                 _ => None,
             },
         },
-        "leave" => Request::Leave,
+        "leave" => Request::Player(GuildCommand::Leave),
         "help" => Request::Help,
         "play" => Request::Play {
             query: options.string("query").unwrap_or_default(),
@@ -287,37 +268,46 @@ pub(crate) fn parse(data: &CommandData) -> Result<Request, UsageError> {
             query: options.required_string("query")?,
             placement: AddPosition::Next,
         },
-        "pause" => Request::Pause,
-        "resume" => Request::Resume,
-        "skip" => Request::Skip,
-        "skipto" => Request::SkipTo(options.position("position")?),
-        "previous" => Request::Previous,
-        "stop" => Request::Stop,
+        "pause" => Request::Player(GuildCommand::Pause),
+        "resume" => Request::Player(GuildCommand::Resume),
+        "skip" => Request::Player(GuildCommand::Skip),
+        "skipto" => Request::Player(GuildCommand::SkipTo {
+            index: options.position("position")?,
+        }),
+        "previous" => Request::Player(GuildCommand::Previous),
+        "stop" => Request::Player(GuildCommand::Stop),
         "seek" => {
             let text = options.required_string("time")?;
-            Request::Seek(
-                parse_duration(&text)
-                    .ok_or_else(|| usage(format!("\"{text}\" is not a time; try 1:30 or 90s")))?,
-            )
+            Request::Player(parse_text(CommandId::Seek, &text).map_err(|_| {
+                usage(format!(
+                    "\"{text}\" is not a time; try 1:30, 90s, +30 or -10"
+                ))
+            })?)
         }
-        "queue" => Request::Queue {
+        "queue" => Request::Player(GuildCommand::Queue {
             page: options.page(),
-        },
-        "nowplaying" => Request::NowPlaying,
-        "volume" => Request::Volume(options.required_integer("percent")?),
+            per_page: QUEUE_PAGE_SIZE,
+        }),
+        "nowplaying" => Request::Player(GuildCommand::NowPlaying),
+        "volume" => Request::Player(GuildCommand::SetVolume {
+            percent: options.required_integer("percent")?,
+        }),
         "repeat" => {
             let text = options.required_string("mode")?;
-            Request::Repeat(
-                RepeatMode::parse(&text).ok_or_else(|| usage("repeat is off, track or queue"))?,
-            )
+            Request::Player(GuildCommand::SetRepeat {
+                mode: RepeatMode::parse(&text)
+                    .ok_or_else(|| usage("repeat is off, track or queue"))?,
+            })
         }
-        "shuffle" => Request::Shuffle,
-        "remove" => Request::Remove(options.position("position")?),
-        "move" => Request::Move {
+        "shuffle" => Request::Player(GuildCommand::Shuffle),
+        "remove" => Request::Player(GuildCommand::Remove {
+            index: options.position("position")?,
+        }),
+        "move" => Request::Player(GuildCommand::Move {
             from: options.position("from")?,
             to: options.position("to")?,
-        },
-        "clear" => Request::Clear,
+        }),
+        "clear" => Request::Player(GuildCommand::Clear),
         "filter" => parse_filter(&options),
         "filters" => match options.sub_command()? {
             ("reset", _) => Request::FiltersReset,
@@ -467,6 +457,7 @@ fn parse_guild_settings(options: &Options<'_>) -> Result<GuildSettingsRequest, U
 #[cfg(test)]
 mod tests {
     use super::*;
+    use minstrel_app::vocabulary::SeekTarget;
     use twilight_model::application::command::CommandType;
 
     fn data(name: &str, options: Vec<CommandDataOption>) -> CommandData {
@@ -506,7 +497,7 @@ mod tests {
                 ]
             ))
             .unwrap(),
-            Request::Move { from: 2, to: 0 }
+            Request::Player(GuildCommand::Move { from: 2, to: 0 })
         );
         assert_eq!(
             parse(&data(
@@ -578,7 +569,9 @@ mod tests {
                 vec![option("time", CommandOptionValue::String("1:30".into()))]
             ))
             .unwrap(),
-            Request::Seek(Duration::from_secs(90))
+            Request::Player(GuildCommand::Seek {
+                target: SeekTarget::At(Duration::from_secs(90))
+            })
         );
         assert_eq!(
             parse(&data(

@@ -1,5 +1,6 @@
 //! The bot's commands, as Telegram shows them (`setMyCommands`) and parses them.
 
+use minstrel_app::vocabulary::CommandId;
 use teloxide::types::BotCommand;
 use teloxide::utils::command::BotCommands;
 
@@ -24,12 +25,22 @@ pub enum Command {
     List,
     #[command(description = "play a song: /play <search words or URL>")]
     Play(String),
-    #[command(description = "show the queue")]
-    Queue,
+    #[command(
+        description = "queue a song right after the current one: /playnext <search words or URL>"
+    )]
+    Playnext(String),
+    #[command(description = "show the queue: /queue [page]")]
+    Queue(String),
     #[command(description = "show what is playing")]
     Np,
     #[command(description = "skip the current track")]
     Skip,
+    #[command(description = "jump to a track in the queue: /skipto <position>")]
+    Skipto(String),
+    #[command(description = "play the previous track again")]
+    Previous,
+    #[command(description = "jump to a time in the track: /seek 1:30, /seek +30, /seek -10")]
+    Seek(String),
     #[command(description = "pause playback")]
     Pause,
     #[command(description = "resume playback")]
@@ -46,8 +57,46 @@ pub enum Command {
     Repeat(String),
     #[command(description = "shuffle the queue")]
     Shuffle,
+    #[command(description = "remove a track from the queue: /remove <position>")]
+    Remove(String),
+    #[command(description = "move a track in the queue: /move <from> <to>")]
+    Move(String),
+    #[command(description = "clear the upcoming tracks")]
+    Clear,
     #[command(description = "show this help")]
     Help,
+}
+
+impl Command {
+    /// The vocabulary entry this command is, and the text of its arguments.
+    pub(crate) fn entry(&self) -> (CommandId, &str) {
+        match self {
+            Self::Start => (CommandId::Start, ""),
+            Self::Id => (CommandId::LinkCode, ""),
+            Self::Link(code) => (CommandId::Link, code),
+            Self::Unlink => (CommandId::Unlink, ""),
+            Self::List => (CommandId::VoiceMembers, ""),
+            Self::Play(query) => (CommandId::Play, query),
+            Self::Playnext(query) => (CommandId::PlayNext, query),
+            Self::Queue(page) => (CommandId::Queue, page),
+            Self::Np => (CommandId::NowPlaying, ""),
+            Self::Skip => (CommandId::Skip, ""),
+            Self::Skipto(position) => (CommandId::SkipTo, position),
+            Self::Previous => (CommandId::Previous, ""),
+            Self::Seek(time) => (CommandId::Seek, time),
+            Self::Pause => (CommandId::Pause, ""),
+            Self::Resume => (CommandId::Resume, ""),
+            Self::Stop => (CommandId::Stop, ""),
+            Self::Volume(percent) => (CommandId::Volume, percent),
+            Self::Filter(words) => (CommandId::FilterPreset, words),
+            Self::Repeat(mode) => (CommandId::Repeat, mode),
+            Self::Shuffle => (CommandId::Shuffle, ""),
+            Self::Remove(position) => (CommandId::Remove, position),
+            Self::Move(positions) => (CommandId::Move, positions),
+            Self::Clear => (CommandId::Clear, ""),
+            Self::Help => (CommandId::Help, ""),
+        }
+    }
 }
 
 /// The commands as `setMyCommands` wants them: teloxide's [`BotCommands::bot_commands`]

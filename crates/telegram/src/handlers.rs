@@ -7,10 +7,10 @@ use futures::future::BoxFuture;
 use minstrel_app::ports::{
     GuildMemberInfo, GuildMemberList, MemberListScope, PresenceStatus, StoreError, TelegramMember,
 };
+use minstrel_app::vocabulary::{GuildCommand, Surface, parse_filter, parse_text};
 use minstrel_app::{Actor, BridgeError, BridgeService, CommandError};
 use minstrel_domain::{
-    GuildId, PlaybackState, RepeatMode, Requester as Person, RequesterId, TelegramChatId,
-    TelegramUserId, TrackId,
+    GuildId, Requester as Person, RequesterId, TelegramChatId, TelegramUserId, TrackId,
 };
 use teloxide::RequestError;
 use teloxide::dispatching::{HandlerExt, UpdateFilterExt, UpdateHandler};
@@ -26,10 +26,11 @@ use crate::metrics::{Outcome, command_label, record_command};
 use crate::pacer::Origin;
 use crate::redact::describe;
 use crate::replies::ReplyHold;
-use crate::text::{now_playing_text, play_text, queue_text, shorten, split_message};
+use crate::text::{shorten, split_message};
 use crate::{Context, TelegramBot};
 
 mod filters;
+mod render;
 
 type HandlerResult = Result<(), RequestError>;
 
@@ -384,112 +385,52 @@ async fn run_command(
     reply
 }
 
-/// A command that acts on the linked guild's player.
+/// A command that acts on the linked guild's player: parsed into the vocabulary's
+/// [`GuildCommand`], run where the guild plays, and its reply rendered for Telegram.
 async fn music_command(
     command: Command,
     guild: GuildId,
     actor: &Actor,
     context: &Context,
 ) -> Reply {
-    let music = &context.services.commands;
-    let result = match command {
-        Command::Play(query) => {
-            let query = query.trim();
-            if query.is_empty() {
-                return Reply::refusal("Tell me what to play: /play <search words or URL>");
-            }
-            return match music.play(guild, actor, query).await {
-                Ok(outcome) => match &outcome.started {
-                    Some(started) => Reply::now_playing(play_text(&outcome), false, started.id),
-                    None => Reply::text(play_text(&outcome)),
-                },
-                Err(error) => {
-                    // An error may quote the query: a long one is not repeated in full.
-                    let mut reply = music_reply(&error);
-                    reply.text = reply.text.replace(query, &shorten(query));
-                    reply
-                }
+    let (id, arguments) = command.entry();
+    let parsed = if matches!(command, Command::Filter(_)) {
+        if matches!(arguments.trim(), "" | "list") {
+            return Reply::text(filters::usage(&context.services.commands.presets()));
+        }
+        parse_filter(arguments)
+    } else {
+        parse_text(id, arguments)
+    };
+    let guild_command = match parsed {
+        Ok(guild_command) => guild_command,
+        Err(error) => {
+            let spelling = match crate::parity::surface(id) {
+                Surface::Offered(spelling) => spelling,
+                Surface::Absent(_) => id.spec().name,
             };
-        }
-        Command::Queue => match music.queue_page(guild, actor, 1, 10).await {
-            Ok(page) if page.current.is_some() => {
-                // The keyboard offers Resume while paused, as the now-playing message does.
-                let paused = music
-                    .now_playing(guild, actor)
-                    .await
-                    .is_ok_and(|now| now.state == PlaybackState::Paused);
-                Ok(Reply::with_player_keyboard(queue_text(&page), paused))
-            }
-            other => other.map(|page| Reply::text(queue_text(&page))),
-        },
-        Command::Np => music.now_playing(guild, actor).await.map(|now| {
-            Reply::now_playing(
-                now_playing_text(&now),
-                now.state == PlaybackState::Paused,
-                now.track.id,
-            )
-        }),
-        Command::Skip => music
-            .skip(guild, actor)
-            .await
-            .map(|outcome| match outcome.next {
-                Some(next) => Reply::now_playing(
-                    format!(
-                        "⏭ Skipped {}. Now playing: {}",
-                        outcome.skipped.display_title(),
-                        next.display_title()
-                    ),
-                    false,
-                    next.id,
-                ),
-                None => Reply::text(format!("⏭ Skipped {}.", outcome.skipped.display_title())),
-            }),
-        Command::Pause => music
-            .pause(guild, actor)
-            .await
-            .map(|()| Reply::text("⏸ Paused.")),
-        Command::Resume => music
-            .resume(guild, actor)
-            .await
-            .map(|()| Reply::text("▶ Resumed.")),
-        Command::Stop => music.stop(guild, actor).await.map(|removed| {
-            Reply::text(format!("⏹ Stopped and cleared {removed} queued track(s)."))
-        }),
-        Command::Volume(argument) => {
-            let Ok(percent) = argument.trim().trim_end_matches('%').trim().parse::<i64>() else {
-                return Reply::refusal("Usage: /volume <0-200>");
-            };
-            music
-                .set_volume(guild, actor, percent)
-                .await
-                .map(|volume| Reply::text(format!("🔊 Volume set to {volume}.")))
-        }
-        Command::Filter(argument) => {
-            return filters::filter(guild, actor, argument.trim(), context).await;
-        }
-        Command::Repeat(argument) => {
-            let Some(mode) = RepeatMode::parse(&argument) else {
-                return Reply::refusal("Usage: /repeat off|track|queue");
-            };
-            music.set_repeat(guild, actor, mode).await.map(|()| {
-                context.repeat_modes.set(guild, mode);
-                Reply::text(format!("🔁 Repeat: {mode}."))
-            })
-        }
-        Command::Shuffle => music
-            .shuffle(guild, actor)
-            .await
-            .map(|count| Reply::text(format!("🔀 Shuffled {count} track(s)."))),
-        Command::Start
-        | Command::Help
-        | Command::Id
-        | Command::Link(_)
-        | Command::Unlink
-        | Command::List => {
-            unreachable!("answered by run_command")
+            return Reply::refusal(
+                error.sentence("/", spelling.split(' ').next().unwrap_or(spelling)),
+            );
         }
     };
-    result.unwrap_or_else(|error| music_reply(&error))
+    match context
+        .services
+        .commands
+        .dispatch(guild, actor, guild_command.clone())
+        .await
+    {
+        Ok(reply) => render::render(&guild_command, reply, guild, actor, context).await,
+        Err(error) => {
+            let mut reply = music_reply(&error);
+            // An error may quote the query: a long one is not repeated in full.
+            if let GuildCommand::Play { query } | GuildCommand::PlayNext { query } = &guild_command
+            {
+                reply.text = reply.text.replace(query.as_str(), &shorten(query));
+            }
+            reply
+        }
+    }
 }
 
 async fn issue_code(

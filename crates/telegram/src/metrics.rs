@@ -1,6 +1,8 @@
 //! The names of the metrics this crate records: the same strings the binary's exporter
 //! describes (`ops::metric` builds its names from these, so they cannot drift).
 
+use minstrel_app::vocabulary::Surface;
+
 use crate::commands::Command;
 
 /// Counter, labels `frontend`, `command` and `outcome` ([`Outcome::as_str`]); the same
@@ -35,24 +37,9 @@ impl Outcome {
 
 /// The `command` label: the command's name as typed, without arguments.
 pub(crate) fn command_label(command: &Command) -> &'static str {
-    match command {
-        Command::Start => "start",
-        Command::Id => "id",
-        Command::Link(_) => "link",
-        Command::Unlink => "unlink",
-        Command::List => "list",
-        Command::Play(_) => "play",
-        Command::Queue => "queue",
-        Command::Np => "np",
-        Command::Skip => "skip",
-        Command::Pause => "pause",
-        Command::Resume => "resume",
-        Command::Stop => "stop",
-        Command::Volume(_) => "volume",
-        Command::Filter(_) => "filter",
-        Command::Repeat(_) => "repeat",
-        Command::Shuffle => "shuffle",
-        Command::Help => "help",
+    match crate::parity::surface(command.entry().0) {
+        Surface::Offered(name) => name.split(' ').next().unwrap_or(name),
+        Surface::Absent(_) => "other",
     }
 }
 
@@ -85,6 +72,6 @@ mod tests {
                 .unwrap();
             assert_eq!(command_label(&command), name);
         }
-        assert_eq!(registered.len(), 17);
+        assert_eq!(registered.len(), 24);
     }
 }

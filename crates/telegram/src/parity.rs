@@ -5,7 +5,6 @@ use minstrel_app::vocabulary::{CommandId, Surface};
 /// The Telegram command each command is, or the reason there is none.
 pub fn surface(command: CommandId) -> Surface {
     use Surface::{Absent, Offered};
-    const NOT_YET: &str = "not yet on Telegram: use it on Discord";
     const DISCORD_USERS: &str =
         "kept per Discord user; Telegram users have no Discord identity here";
     match command {
@@ -24,14 +23,16 @@ pub fn surface(command: CommandId) -> Surface {
         CommandId::Shuffle => Offered("shuffle"),
         CommandId::FilterPreset => Offered("filter"),
         CommandId::FilterEdit => Offered("filter set"),
-        CommandId::PlayNext
-        | CommandId::SkipTo
-        | CommandId::Previous
-        | CommandId::Seek
-        | CommandId::Remove
-        | CommandId::Move
-        | CommandId::Clear
-        | CommandId::Preview => Absent(NOT_YET),
+        CommandId::PlayNext => Offered("playnext"),
+        CommandId::SkipTo => Offered("skipto"),
+        CommandId::Previous => Offered("previous"),
+        CommandId::Seek => Offered("seek"),
+        CommandId::Remove => Offered("remove"),
+        CommandId::Move => Offered("move"),
+        CommandId::Clear => Offered("clear"),
+        CommandId::Preview => Absent(
+            "a preview is sent privately to one Discord member; a chat has no private answer",
+        ),
         CommandId::VoteSkip => Absent("a linked chat acts as one listener: /skip"),
         CommandId::Playlist | CommandId::Settings | CommandId::History => Absent(DISCORD_USERS),
         CommandId::GuildSettings => {

@@ -93,6 +93,17 @@ fn settings_with_a_voice_channel() -> Arc<MemorySettingsRepo> {
     Arc::new(repo)
 }
 
+/// Where the harness's player plays.
+#[derive(Clone, Copy)]
+enum Voice {
+    /// A local output: no voice channel to join.
+    Local,
+    /// Discord voice, and the guild has a default voice channel.
+    DefaultChannel,
+    /// Discord voice, and no channel is known.
+    NoChannel,
+}
+
 type VolumeLog = Arc<Mutex<Vec<(u16, Instant)>>>;
 
 fn permissive_player(
@@ -167,16 +178,29 @@ impl Harness {
         directory: Option<Arc<dyn GuildDirectory>>,
         limits: PaceLimits,
     ) -> Self {
+        Self::build_with_voice(prepare, directory, limits, Voice::Local).await
+    }
+
+    async fn build_with_voice(
+        prepare: impl FnOnce(&FakeTelegram),
+        directory: Option<Arc<dyn GuildDirectory>>,
+        limits: PaceLimits,
+        voice: Voice,
+    ) -> Self {
         let fake = FakeTelegram::start().await;
         prepare(&fake);
         let events = Arc::new(InProcessEventBus::default());
         let (player_events, _) = broadcast::channel(16);
         let volumes = VolumeLog::default();
-        let music = Arc::new(MusicService::new(
+        let settings = match voice {
+            Voice::Local | Voice::DefaultChannel => settings_with_a_voice_channel(),
+            Voice::NoChannel => Arc::new(MemorySettingsRepo::new()),
+        };
+        let music = MusicService::new(
             MusicPorts {
                 resolver: Arc::new(echo_resolver()),
                 player: Arc::new(permissive_player(&player_events, &volumes)),
-                settings: settings_with_a_voice_channel(),
+                settings,
                 playlists: Arc::new(MemoryPlaylistRepo::new()),
                 history: Arc::new(MemoryHistoryRepo::new()),
                 queue_store: Arc::new(MemoryQueueStore::new()),
@@ -184,7 +208,11 @@ impl Harness {
                 clock: Arc::new(SystemClock),
             },
             RateLimit::new(10_000, Duration::from_millis(1)),
-        ));
+        );
+        let music = Arc::new(match voice {
+            Voice::Local => music,
+            Voice::DefaultChannel | Voice::NoChannel => music.with_voice_channels(),
+        });
         let links = Arc::new(MemoryChatLinkRepo::new());
         let audit = Arc::new(MemoryAuditLog::new());
         let clock = Arc::new(TestClock(Mutex::new(SystemTime::now())));
@@ -307,8 +335,9 @@ async fn registers_commands_helps_and_tells_an_unlinked_chat_how_to_link() {
     assert_eq!(
         names,
         [
-            "start", "id", "link", "unlink", "list", "play", "queue", "np", "skip", "pause",
-            "resume", "stop", "volume", "filter", "repeat", "shuffle", "help"
+            "start", "id", "link", "unlink", "list", "play", "playnext", "queue", "np", "skip",
+            "skipto", "previous", "seek", "pause", "resume", "stop", "volume", "filter", "repeat",
+            "shuffle", "remove", "move", "clear", "help"
         ]
     );
 
@@ -577,7 +606,7 @@ async fn every_command_in_a_linked_chat_drives_the_linked_guilds_player() {
     let list = harness.say(GROUP, MEMBER, "/list").await;
     assert!(list.contains("not available"), "{list}");
     let empty_play = harness.say(GROUP, MEMBER, "/play").await;
-    assert!(empty_play.contains("Tell me what to play"), "{empty_play}");
+    assert!(empty_play.starts_with("Usage: /play"), "{empty_play}");
     let skipped = harness.say(GROUP, MEMBER, "/skip").await;
     assert!(
         skipped.contains("Skipped first song. Now playing: second song"),
@@ -1574,4 +1603,78 @@ async fn updates_the_bot_does_not_handle_are_logged_at_debug_without_personal_da
             .any(|line| line.contains("WARN") && line.contains("update")),
         "{logs}"
     );
+}
+
+/// A `/play` from the chat while the bot is in no voice channel and none is known is refused
+/// with how to start playback, and nothing is queued; with a default channel it joins it.
+#[tokio::test]
+async fn a_play_with_no_voice_channel_to_join_says_how_to_start_and_queues_nothing() {
+    let quick = PaceLimits {
+        chat_interval: Duration::from_millis(50),
+        group_messages: 1000,
+        group_window: Duration::from_mins(1),
+        overall_per_second: 1000,
+    };
+    let harness = Harness::build_with_voice(|_| {}, None, quick, Voice::NoChannel).await;
+    harness.link_directly(GROUP).await;
+    let refused = harness.say(GROUP, MEMBER, "/play first song").await;
+    assert!(
+        refused.starts_with("Sorry: I am not in a voice channel")
+            && refused.contains("/guildsettings voicechannel"),
+        "{refused}"
+    );
+    assert!(harness.music.now_playing(guild()).await.is_err());
+    let queue = harness.music.queue_page(guild(), 1, 10).await.unwrap();
+    assert_eq!(queue.total, 0, "nothing was queued");
+    harness.stop().await;
+
+    let harness = Harness::build_with_voice(|_| {}, None, quick, Voice::DefaultChannel).await;
+    harness.link_directly(GROUP).await;
+    let played = harness.say(GROUP, MEMBER, "/play first song").await;
+    assert!(played.contains("Now playing: first song"), "{played}");
+    assert_eq!(
+        harness.music.voice_channel(guild()).await,
+        Some(default_voice_channel())
+    );
+    harness.stop().await;
+}
+
+/// The queue commands Telegram gained from the vocabulary: play next, skip to, previous,
+/// seek (to a time and relative), remove, move and clear, each with its usage line.
+#[tokio::test]
+async fn queue_commands_from_the_chat_act_on_the_linked_guilds_queue() {
+    let harness = Harness::start().await;
+    harness.link_directly(GROUP).await;
+    for song in ["one", "two", "three"] {
+        harness.say(GROUP, MEMBER, &format!("/play {song}")).await;
+    }
+    let next = harness.say(GROUP, MEMBER, "/playnext four").await;
+    assert!(next.contains("Queued four at position 1"), "{next}");
+    let moved = harness.say(GROUP, MEMBER, "/move 1 3").await;
+    assert_eq!(moved, "↕ Moved four to position 3.");
+    let removed = harness.say(GROUP, MEMBER, "/remove 1").await;
+    assert_eq!(removed, "🗑 Removed two.");
+    let sought = harness.say(GROUP, MEMBER, "/seek 1:30").await;
+    assert_eq!(sought, "⏩ Playing from 1:30.");
+    assert!(
+        harness
+            .say(GROUP, MEMBER, "/seek soon")
+            .await
+            .starts_with("Usage: /seek <time>")
+    );
+    let jumped = harness.say(GROUP, MEMBER, "/skipto 2").await;
+    assert!(jumped.contains("Now playing: four"), "{jumped}");
+    let back = harness.say(GROUP, MEMBER, "/previous").await;
+    assert!(back.contains("Now playing: three"), "{back}");
+    assert!(
+        harness
+            .say(GROUP, MEMBER, "/remove 0")
+            .await
+            .starts_with("Usage: /remove <position>")
+    );
+    let cleared = harness.say(GROUP, MEMBER, "/clear").await;
+    assert!(cleared.starts_with("🧹 Cleared"), "{cleared}");
+    let page = harness.music.queue_page(guild(), 1, 10).await.unwrap();
+    assert_eq!(page.items.len(), 0, "{page:?}");
+    harness.stop().await;
 }

@@ -18,11 +18,11 @@ pub use autoplay::AUTOPLAY_REQUESTER_NAME;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex as StdMutex};
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use minstrel_domain::{
-    ChannelId, DomainEvent, FilterSpec, GuildId, GuildSettings, PlaybackState, Queue, RepeatMode,
-    RequesterId, Track, TrackId, Volume,
+    ChannelId, DomainEvent, FilterSpec, GuildId, GuildSettings, PlaybackState, Queue, RequesterId,
+    Track, TrackId, Volume,
 };
 use tokio::sync::{Mutex, OwnedMutexGuard};
 use tracing::warn;
@@ -84,72 +84,7 @@ impl Session {
     }
 }
 
-/// What `play` did.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PlayOutcome {
-    /// The tracks that were queued, in order.
-    pub queued: Vec<Track>,
-    /// 0-based queue position of the first queued track, `None` when it started at once.
-    pub position: Option<usize>,
-    /// The track that started playing because the player was idle (or is still opening when
-    /// the answer was due).
-    pub started: Option<Track>,
-    /// Tracks that did not fit in the queue.
-    pub rejected: usize,
-}
-
-impl PlayOutcome {
-    /// The queued tracks that wait their turn: every queued track but the one that started.
-    pub fn queued_later(&self) -> Vec<&Track> {
-        self.queued
-            .iter()
-            .filter(|track| {
-                self.started
-                    .as_ref()
-                    .is_none_or(|started| started.id != track.id)
-            })
-            .collect()
-    }
-}
-
-/// What `skip` did.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SkipOutcome {
-    pub skipped: Track,
-    pub next: Option<Track>,
-}
-
-/// A vote to skip.
-#[derive(Debug, Clone, PartialEq)]
-pub struct VoteOutcome {
-    pub votes: usize,
-    pub needed: usize,
-    pub skipped: Option<SkipOutcome>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct NowPlaying {
-    pub track: Track,
-    pub position: Duration,
-    pub state: PlaybackState,
-    pub volume: Volume,
-    pub filters: FilterSpec,
-    pub repeat: RepeatMode,
-    pub upcoming: usize,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct QueuePage {
-    pub current: Option<Track>,
-    /// 0-based positions and tracks of this page.
-    pub items: Vec<(usize, Track)>,
-    /// 1-based page number actually shown (clamped).
-    pub page: usize,
-    pub pages: usize,
-    pub total: usize,
-    pub total_duration: Duration,
-    pub repeat: RepeatMode,
-}
+pub use crate::vocabulary::{NowPlaying, PlayOutcome, QueuePage, SkipOutcome, VoteOutcome};
 
 /// The music use cases. Cheap to share: wrap in `Arc`.
 pub struct MusicService {

@@ -3,13 +3,14 @@
 
 use std::time::Duration;
 
+use minstrel_app::vocabulary::{SeekTarget, VoteOutcome};
 use minstrel_app::{
     Actor, CommandError, CommandReply, GuildCommand, NowPlaying, PlayOutcome, QueuePage,
     SkipOutcome,
 };
 use minstrel_domain::{
-    GuildId, PlaybackState, RepeatMode, Requester, RequesterId, RoleId, TelegramUserId, Track,
-    UserId, Volume,
+    ChannelId, GuildId, PlaybackState, RepeatMode, Requester, RequesterId, RoleId, TelegramUserId,
+    Track, UserId, Volume,
 };
 use minstrel_wire::{FiltersJson, TrackJson};
 use serde::{Deserialize, Serialize};
@@ -50,8 +51,18 @@ enum RequesterIdJson {
 #[derive(Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum CommandJson {
+    Join { channel: u64 },
+    Leave,
     Play { query: String },
+    PlayNext { query: String },
     Skip,
+    VoteSkip { listeners: usize },
+    SkipTo { index: usize },
+    Previous,
+    Seek { to: SeekJson, millis: u64 },
+    Remove { index: usize },
+    Move { from: usize, to: usize },
+    Clear,
     Pause,
     Resume,
     Stop,
@@ -65,6 +76,14 @@ enum CommandJson {
     ResetFilters,
     SetRepeat { mode: String },
     Shuffle,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum SeekJson {
+    At,
+    Forward,
+    Back,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -88,7 +107,35 @@ enum ReplyBodyJson {
         skipped: TrackJson,
         next: Option<TrackJson>,
     },
-    Done,
+    Voted {
+        votes: usize,
+        needed: usize,
+        skipped: Option<TrackJson>,
+        next: Option<TrackJson>,
+    },
+    Joined,
+    Left,
+    Paused,
+    Resumed,
+    Jumped {
+        track: TrackJson,
+    },
+    Sought {
+        position_ms: u64,
+    },
+    Repeat {
+        mode: String,
+    },
+    Removed {
+        track: TrackJson,
+    },
+    Moved {
+        track: TrackJson,
+        to: usize,
+    },
+    Cleared {
+        count: usize,
+    },
     Stopped {
         removed: usize,
     },
@@ -164,10 +211,34 @@ pub(super) fn encode_request(request: &Request) -> Result<String, String> {
         RequesterId::Console => RequesterIdJson::Console,
     };
     let command = match &request.command {
+        GuildCommand::Join { channel } => CommandJson::Join {
+            channel: channel.get(),
+        },
+        GuildCommand::Leave => CommandJson::Leave,
         GuildCommand::Play { query } => CommandJson::Play {
             query: query.clone(),
         },
+        GuildCommand::PlayNext { query } => CommandJson::PlayNext {
+            query: query.clone(),
+        },
         GuildCommand::Skip => CommandJson::Skip,
+        &GuildCommand::VoteSkip { listeners } => CommandJson::VoteSkip { listeners },
+        &GuildCommand::SkipTo { index } => CommandJson::SkipTo { index },
+        GuildCommand::Previous => CommandJson::Previous,
+        &GuildCommand::Seek { target } => {
+            let (to, position) = match target {
+                SeekTarget::At(position) => (SeekJson::At, position),
+                SeekTarget::Forward(by) => (SeekJson::Forward, by),
+                SeekTarget::Back(by) => (SeekJson::Back, by),
+            };
+            CommandJson::Seek {
+                to,
+                millis: millis(position),
+            }
+        }
+        &GuildCommand::Remove { index } => CommandJson::Remove { index },
+        &GuildCommand::Move { from, to } => CommandJson::Move { from, to },
+        GuildCommand::Clear => CommandJson::Clear,
         GuildCommand::Pause => CommandJson::Pause,
         GuildCommand::Resume => CommandJson::Resume,
         GuildCommand::Stop => CommandJson::Stop,
@@ -229,8 +300,29 @@ pub(super) fn decode_request(text: &str) -> Result<Request, String> {
         json.actor.is_admin,
     );
     let command = match json.command {
+        CommandJson::Join { channel } => GuildCommand::Join {
+            channel: ChannelId::new(channel).map_err(|error| invalid("channel", error))?,
+        },
+        CommandJson::Leave => GuildCommand::Leave,
         CommandJson::Play { query } => GuildCommand::Play { query },
+        CommandJson::PlayNext { query } => GuildCommand::PlayNext { query },
         CommandJson::Skip => GuildCommand::Skip,
+        CommandJson::VoteSkip { listeners } => GuildCommand::VoteSkip { listeners },
+        CommandJson::SkipTo { index } => GuildCommand::SkipTo { index },
+        CommandJson::Previous => GuildCommand::Previous,
+        CommandJson::Seek { to, millis } => {
+            let position = Duration::from_millis(millis);
+            GuildCommand::Seek {
+                target: match to {
+                    SeekJson::At => SeekTarget::At(position),
+                    SeekJson::Forward => SeekTarget::Forward(position),
+                    SeekJson::Back => SeekTarget::Back(position),
+                },
+            }
+        }
+        CommandJson::Remove { index } => GuildCommand::Remove { index },
+        CommandJson::Move { from, to } => GuildCommand::Move { from, to },
+        CommandJson::Clear => GuildCommand::Clear,
         CommandJson::Pause => GuildCommand::Pause,
         CommandJson::Resume => GuildCommand::Resume,
         CommandJson::Stop => GuildCommand::Stop,
@@ -281,7 +373,42 @@ fn body(reply: &CommandReply) -> Result<ReplyBodyJson, String> {
             skipped: track(&outcome.skipped)?,
             next: outcome.next.as_ref().map(track).transpose()?,
         },
-        CommandReply::Done => ReplyBodyJson::Done,
+        CommandReply::Voted(vote) => ReplyBodyJson::Voted {
+            votes: vote.votes,
+            needed: vote.needed,
+            skipped: vote
+                .skipped
+                .as_ref()
+                .map(|outcome| track(&outcome.skipped))
+                .transpose()?,
+            next: vote
+                .skipped
+                .as_ref()
+                .and_then(|outcome| outcome.next.as_ref())
+                .map(track)
+                .transpose()?,
+        },
+        CommandReply::Joined => ReplyBodyJson::Joined,
+        CommandReply::Left => ReplyBodyJson::Left,
+        CommandReply::Paused => ReplyBodyJson::Paused,
+        CommandReply::Resumed => ReplyBodyJson::Resumed,
+        CommandReply::Jumped(jumped) => ReplyBodyJson::Jumped {
+            track: track(jumped)?,
+        },
+        &CommandReply::Sought(position) => ReplyBodyJson::Sought {
+            position_ms: millis(position),
+        },
+        CommandReply::Repeat(mode) => ReplyBodyJson::Repeat {
+            mode: mode.as_str().to_owned(),
+        },
+        CommandReply::Removed(removed) => ReplyBodyJson::Removed {
+            track: track(removed)?,
+        },
+        &CommandReply::Moved(ref moved, to) => ReplyBodyJson::Moved {
+            track: track(moved)?,
+            to,
+        },
+        &CommandReply::Cleared(count) => ReplyBodyJson::Cleared { count },
         &CommandReply::Stopped(removed) => ReplyBodyJson::Stopped { removed },
         CommandReply::Queue(page) => ReplyBodyJson::Queue {
             current: page.current.as_ref().map(track).transpose()?,
@@ -350,7 +477,35 @@ pub(super) fn decode_reply(text: &str) -> Result<Result<CommandReply, CommandErr
             skipped: from_track(skipped)?,
             next: next.map(from_track).transpose()?,
         }),
-        ReplyBodyJson::Done => CommandReply::Done,
+        ReplyBodyJson::Voted {
+            votes,
+            needed,
+            skipped,
+            next,
+        } => CommandReply::Voted(VoteOutcome {
+            votes,
+            needed,
+            skipped: skipped
+                .map(|skipped| {
+                    Ok::<_, String>(SkipOutcome {
+                        skipped: from_track(skipped)?,
+                        next: next.map(from_track).transpose()?,
+                    })
+                })
+                .transpose()?,
+        }),
+        ReplyBodyJson::Joined => CommandReply::Joined,
+        ReplyBodyJson::Left => CommandReply::Left,
+        ReplyBodyJson::Paused => CommandReply::Paused,
+        ReplyBodyJson::Resumed => CommandReply::Resumed,
+        ReplyBodyJson::Jumped { track } => CommandReply::Jumped(from_track(track)?),
+        ReplyBodyJson::Sought { position_ms } => {
+            CommandReply::Sought(Duration::from_millis(position_ms))
+        }
+        ReplyBodyJson::Repeat { mode } => CommandReply::Repeat(repeat(&mode)?),
+        ReplyBodyJson::Removed { track } => CommandReply::Removed(from_track(track)?),
+        ReplyBodyJson::Moved { track, to } => CommandReply::Moved(from_track(track)?, to),
+        ReplyBodyJson::Cleared { count } => CommandReply::Cleared(count),
         ReplyBodyJson::Stopped { removed } => CommandReply::Stopped(removed),
         ReplyBodyJson::Queue {
             current,
@@ -454,6 +609,28 @@ mod tests {
                 mode: RepeatMode::Queue,
             },
             GuildCommand::Shuffle,
+            GuildCommand::Join {
+                channel: ChannelId::new(44).unwrap(),
+            },
+            GuildCommand::Leave,
+            GuildCommand::PlayNext {
+                query: "next one".to_owned(),
+            },
+            GuildCommand::VoteSkip { listeners: 3 },
+            GuildCommand::SkipTo { index: 4 },
+            GuildCommand::Previous,
+            GuildCommand::Seek {
+                target: SeekTarget::At(Duration::from_millis(90_250)),
+            },
+            GuildCommand::Seek {
+                target: SeekTarget::Forward(Duration::from_secs(30)),
+            },
+            GuildCommand::Seek {
+                target: SeekTarget::Back(Duration::from_secs(10)),
+            },
+            GuildCommand::Remove { index: 2 },
+            GuildCommand::Move { from: 3, to: 0 },
+            GuildCommand::Clear,
         ];
         let actor = Actor::member(
             Requester {
@@ -488,7 +665,29 @@ mod tests {
             skipped: a_track(1),
             next: Some(a_track(2)),
         }));
-        round_trip(CommandReply::Done);
+        round_trip(CommandReply::Paused);
+        round_trip(CommandReply::Resumed);
+        round_trip(CommandReply::Joined);
+        round_trip(CommandReply::Left);
+        round_trip(CommandReply::Jumped(a_track(5)));
+        round_trip(CommandReply::Sought(Duration::from_millis(61_500)));
+        round_trip(CommandReply::Repeat(RepeatMode::Queue));
+        round_trip(CommandReply::Removed(a_track(6)));
+        round_trip(CommandReply::Moved(a_track(7), 2));
+        round_trip(CommandReply::Cleared(9));
+        round_trip(CommandReply::Voted(VoteOutcome {
+            votes: 1,
+            needed: 2,
+            skipped: None,
+        }));
+        round_trip(CommandReply::Voted(VoteOutcome {
+            votes: 2,
+            needed: 2,
+            skipped: Some(SkipOutcome {
+                skipped: a_track(8),
+                next: Some(a_track(9)),
+            }),
+        }));
         round_trip(CommandReply::Stopped(4));
         round_trip(CommandReply::Queue(QueuePage {
             current: Some(a_track(1)),

@@ -7,6 +7,7 @@
 
 mod components;
 mod manual;
+mod render;
 mod run;
 mod settings;
 #[cfg(test)]

@@ -5,8 +5,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use minstrel_app::ports::{LoadProgress, ProgressSink};
-use minstrel_app::{Actor, BridgeService, MusicError, MusicService, PlayOutcome};
-use minstrel_domain::track::format_duration;
+use minstrel_app::{
+    Actor, BridgeService, CommandReply, GuildCommand, LocalCommandBus, MusicError, MusicService,
+    PlayOutcome,
+};
 use minstrel_domain::{AddPosition, ChannelId, GuildId};
 use tracing::info;
 use twilight_model::application::interaction::application_command::CommandData;
@@ -66,7 +68,7 @@ impl InteractionHandler {
         }
         info!(interaction = %interaction.id, command = name, guild = %context.guild, "command");
         let parsed = request::parse(data);
-        let live = matches!(parsed, Ok(Request::NowPlaying));
+        let live = matches!(parsed, Ok(Request::Player(GuildCommand::NowPlaying)));
         let result = match parsed {
             Ok(request) => self.execute(interaction, &context, request).await,
             Err(usage) => Err(Failure::Usage(usage)),
@@ -147,7 +149,6 @@ impl InteractionHandler {
         request: Request,
     ) -> Result<Reply, Failure> {
         let services = &self.services;
-        let music = &services.music;
         let (guild, actor) = (context.guild, &context.actor);
         let reply = match request {
             Request::Join { channel } => {
@@ -163,11 +164,7 @@ impl InteractionHandler {
                 "Commands",
                 minstrel_app::vocabulary::help_lines("/", crate::parity::surface).join("\n"),
             ),
-            Request::Leave => {
-                music.leave(guild, actor).await?;
-                self.voice.set_bot_channel(guild, None);
-                Reply::info("Left", "Disconnected and cleared the queue.")
-            }
+            Request::Player(command) => self.player(context, command).await?,
             Request::Play { query, placement } => {
                 if let Some(channel) = context.text_channel {
                     self.notices.remember(guild, channel);
@@ -177,76 +174,6 @@ impl InteractionHandler {
                     .play_showing_progress(interaction, context, &query, placement)
                     .await?;
                 play_reply(&outcome)
-            }
-            Request::Pause => {
-                music.pause(guild, actor).await?;
-                Reply::info("Paused", "Playback is paused; /resume carries on.")
-            }
-            Request::Resume => {
-                music.resume(guild, actor).await?;
-                Reply::info("Resumed", "Playing again.")
-            }
-            Request::Skip => {
-                let outcome = music.skip(guild, actor).await?;
-                let mut text = format!("Skipped {}.", reply::describe(&outcome.skipped));
-                if let Some(next) = &outcome.next {
-                    let _ = write!(text, "\nNow playing {}.", reply::describe(next));
-                }
-                Reply::info("Skipped", text)
-            }
-            Request::SkipTo(index) => {
-                let track = music.skip_to(guild, actor, index).await?;
-                Reply::info(
-                    "Jumped",
-                    format!("Now playing {}.", reply::describe(&track)),
-                )
-            }
-            Request::Previous => {
-                let track = music.previous(guild, actor).await?;
-                Reply::info(
-                    "Back",
-                    format!("Playing {} again.", reply::describe(&track)),
-                )
-            }
-            Request::Stop => {
-                let removed = music.stop(guild, actor).await?;
-                Reply::info(
-                    "Stopped",
-                    format!("Stopped and cleared {removed} queued track(s)."),
-                )
-            }
-            Request::Seek(position) => {
-                music.seek(guild, actor, position).await?;
-                Reply::info("Seek", format!("Jumped to {}.", format_duration(position)))
-            }
-            Request::Queue { page } => reply::queue(&music.queue_page(guild, page, 10).await?),
-            Request::NowPlaying => reply::now_playing(&music.now_playing(guild).await?, None),
-            Request::Volume(percent) => {
-                let volume = music.set_volume(guild, actor, percent).await?;
-                Reply::info("Volume", format!("Volume set to {volume}."))
-            }
-            Request::Repeat(mode) => {
-                music.set_repeat(guild, actor, mode).await?;
-                Reply::info("Repeat", format!("Repeat: {mode}."))
-            }
-            Request::Shuffle => {
-                let count = shuffle(music, guild, actor).await?;
-                Reply::info("Shuffled", format!("Shuffled {count} track(s)."))
-            }
-            Request::Remove(index) => {
-                let track = music.remove(guild, actor, index).await?;
-                Reply::info("Removed", format!("Removed {}.", reply::describe(&track)))
-            }
-            Request::Move { from, to } => {
-                let track = music.move_track(guild, actor, from, to).await?;
-                Reply::info(
-                    "Moved",
-                    format!("Moved {} to position {}.", reply::describe(&track), to + 1),
-                )
-            }
-            Request::Clear => {
-                let removed = music.clear(guild, actor).await?;
-                Reply::info("Cleared", format!("Cleared {removed} track(s)."))
             }
             Request::Filter { preset, manual } => {
                 let mut spec = None;
@@ -314,20 +241,8 @@ impl InteractionHandler {
             Request::GuildSettings(request) => self.guild_settings(context, request).await?,
             Request::VoteSkip => {
                 let listeners = self.voice.listeners(guild);
-                let outcome = music.vote_skip(guild, actor, listeners).await?;
-                match outcome.skipped {
-                    Some(skip) => Reply::info(
-                        "Vote skip",
-                        format!(
-                            "The vote passed: skipped {}.",
-                            reply::describe(&skip.skipped)
-                        ),
-                    ),
-                    None => Reply::info(
-                        "Vote skip",
-                        format!("{} of {} votes to skip.", outcome.votes, outcome.needed),
-                    ),
-                }
+                self.player(context, GuildCommand::VoteSkip { listeners })
+                    .await?
             }
             Request::ConnectTelegram { code } => {
                 let bridge = self.bridge()?;
@@ -359,6 +274,23 @@ impl InteractionHandler {
             }
         };
         Ok(reply)
+    }
+
+    /// A player command of the vocabulary: run through the command bus as on every
+    /// front-end, its reply rendered for Discord.
+    pub(super) async fn player(
+        &self,
+        context: &Context,
+        command: GuildCommand,
+    ) -> Result<Reply, Failure> {
+        let bus = LocalCommandBus::new(Arc::clone(&self.services.music));
+        let reply = bus
+            .execute(context.guild, &context.actor, command.clone())
+            .await?;
+        if reply == CommandReply::Left {
+            self.voice.set_bot_channel(context.guild, None);
+        }
+        Ok(super::render::render(&command, reply))
     }
 
     pub(super) fn bridge(&self) -> Result<&BridgeService, Failure> {

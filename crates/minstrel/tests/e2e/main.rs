@@ -9,7 +9,7 @@
 //! - [`voice`]: audio through the real songbird client to the fake voice server;
 //! - [`telegram_wiring`]: the Telegram front-end against the fake Bot API;
 //! - [`bridge_wiring`]: Discord and Telegram in one process (linked chats, `/list`);
-//! - [`shards`]: several processes sharing PostgreSQL and Redis.
+//! - [`shards`]: several processes sharing a Postgres database and Redis.
 
 mod bridge_wiring;
 mod console_script;

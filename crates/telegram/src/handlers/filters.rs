@@ -1,73 +1,35 @@
 //! `/filter`: add a preset, set one filter's parameters, turn one filter off, show or reset
 //! them. Replies name the presets the user chose (`nightcore`), not the effects they set.
 
-use minstrel_app::Actor;
+use minstrel_app::GuildCommand;
 use minstrel_domain::filters::FilterKind;
-use minstrel_domain::{FilterSpec, GuildId, Preset};
+use minstrel_domain::{FilterSpec, Preset};
 
-use super::{Reply, music_reply};
-use crate::Context;
-
-const SET_USAGE: &str = "Usage: /filter set <filter> <name=value ...>, e.g. /filter set \
-                         distortion sinOffset=0.1 scale=2";
-const REMOVE_USAGE: &str = "Usage: /filter remove <filter>, e.g. /filter remove reverb";
-
-pub(super) async fn filter(
-    guild: GuildId,
-    actor: &Actor,
-    argument: &str,
-    context: &Context,
-) -> Reply {
-    let commands = &context.services.commands;
-    let (first, rest) = match argument.split_once(char::is_whitespace) {
-        Some((first, rest)) => (first, rest.trim()),
-        None => (argument, ""),
-    };
-    let result = match first.to_lowercase().as_str() {
-        "" | "list" => return Reply::text(usage(&commands.presets())),
-        "show" => commands
-            .active_filters(guild, actor)
-            .await
-            .map(|spec| describe(&spec)),
-        "reset" | "off" | "clear" => commands
-            .reset_filters(guild, actor)
-            .await
-            .map(|_| "🎛 Filters off.".to_owned()),
-        "set" if rest.is_empty() => return Reply::refusal(SET_USAGE),
-        "set" => commands
-            .set_filter(guild, actor, rest)
-            .await
-            .map(|spec| format!("🎛 {}", describe(&spec))),
-        "remove" if rest.is_empty() => return Reply::refusal(REMOVE_USAGE),
-        "remove" => commands
-            .remove_filter(guild, actor, rest)
-            .await
-            .map(|spec| {
-                let name = FilterKind::parse(rest).map_or(rest, |kind| kind.name());
-                format!("🎛 {name} off. {}", summary(&spec))
-            }),
-        _ => commands
-            .apply_preset(guild, actor, argument)
-            .await
-            .map(|spec| {
-                // Said as the user chose it, with the presets and filters on beside it.
-                let chosen = Preset::parse(argument)
-                    .map_or_else(|_| argument.to_owned(), |preset| preset.name().to_owned());
-                let labels = spec.labels();
-                if labels.len() > 1 {
-                    format!("🎛 Filter {chosen} on (filters now: {}).", labels.join(", "))
-                } else {
-                    format!("🎛 Filter {chosen} on.")
-                }
-            }),
-    };
-    match result {
-        Ok(text) => Reply::text(text),
-        Err(error) => music_reply(&error),
+/// The reply to a filter command: what `command` changed, in the words the user chose.
+pub(super) fn render(command: &GuildCommand, spec: &FilterSpec) -> String {
+    match command {
+        GuildCommand::ApplyPreset { name } => {
+            // Said as the user chose it, with the presets and filters on beside it.
+            let chosen = Preset::parse(name)
+                .map_or_else(|_| name.clone(), |preset| preset.name().to_owned());
+            let labels = spec.labels();
+            if labels.len() > 1 {
+                format!("🎛 Filter {chosen} on (filters now: {}).", labels.join(", "))
+            } else {
+                format!("🎛 Filter {chosen} on.")
+            }
+        }
+        GuildCommand::SetFilter { .. } => format!("🎛 {}", describe(spec)),
+        GuildCommand::RemoveFilter { name } => {
+            let name = FilterKind::parse(name).map_or(name.as_str(), |kind| kind.name());
+            format!("🎛 {name} off. {}", summary(spec))
+        }
+        GuildCommand::ResetFilters => "🎛 Filters off.".to_owned(),
+        _ => describe(spec),
     }
 }
 
-fn usage(presets: &[(&'static str, &'static str)]) -> String {
+pub(super) fn usage(presets: &[(&'static str, &'static str)]) -> String {
     let presets: Vec<String> = presets
         .iter()
         .map(|(name, description)| format!("{name}: {description}"))

@@ -1,0 +1,143 @@
+//! A guild command as a value: what every front-end parses its input into, and what travels to
+//! the process that plays the guild (see [`crate::shards`]).
+
+use std::time::Duration;
+
+use minstrel_domain::{ChannelId, RepeatMode};
+
+use super::CommandId;
+
+/// Where a seek goes: to a time, or forward or back from the current position.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SeekTarget {
+    At(Duration),
+    Forward(Duration),
+    Back(Duration),
+}
+
+impl SeekTarget {
+    /// The position this target names, seen from `current`; back past the start is the start.
+    pub fn resolve(self, current: Duration) -> Duration {
+        match self {
+            Self::At(position) => position,
+            Self::Forward(by) => current.saturating_add(by),
+            Self::Back(by) => current.saturating_sub(by),
+        }
+    }
+}
+
+/// A command for one guild's player. Positions are 0-based; front-ends show them 1-based.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GuildCommand {
+    /// Connect to this voice channel.
+    Join {
+        channel: ChannelId,
+    },
+    /// Stop, clear the queue and disconnect.
+    Leave,
+    /// Queue what `query` finds at the end of the queue.
+    Play {
+        query: String,
+    },
+    /// Queue what `query` finds right after the current track.
+    PlayNext {
+        query: String,
+    },
+    Pause,
+    Resume,
+    Skip,
+    /// A vote to skip; `listeners` is how many people listen in the voice channel.
+    VoteSkip {
+        listeners: usize,
+    },
+    SkipTo {
+        index: usize,
+    },
+    Previous,
+    /// Stop and clear the queue.
+    Stop,
+    Seek {
+        target: SeekTarget,
+    },
+    /// Page `page` (1-based) of `per_page` tracks.
+    Queue {
+        page: usize,
+        per_page: usize,
+    },
+    NowPlaying,
+    SetVolume {
+        percent: i64,
+    },
+    SetRepeat {
+        mode: RepeatMode,
+    },
+    Shuffle,
+    Remove {
+        index: usize,
+    },
+    Move {
+        from: usize,
+        to: usize,
+    },
+    /// Remove every upcoming track.
+    Clear,
+    ApplyPreset {
+        name: String,
+    },
+    /// Parameters of one filter, as typed: `distortion sinOffset=0.1` (parsed by the owner).
+    SetFilter {
+        text: String,
+    },
+    /// Turns one filter off by its name (`reverb`).
+    RemoveFilter {
+        name: String,
+    },
+    /// The active filters.
+    ShowFilters,
+    ResetFilters,
+}
+
+impl GuildCommand {
+    /// The vocabulary entry this command belongs to.
+    pub fn id(&self) -> CommandId {
+        match self {
+            Self::Join { .. } => CommandId::Join,
+            Self::Leave => CommandId::Leave,
+            Self::Play { .. } => CommandId::Play,
+            Self::PlayNext { .. } => CommandId::PlayNext,
+            Self::Pause => CommandId::Pause,
+            Self::Resume => CommandId::Resume,
+            Self::Skip => CommandId::Skip,
+            Self::VoteSkip { .. } => CommandId::VoteSkip,
+            Self::SkipTo { .. } => CommandId::SkipTo,
+            Self::Previous => CommandId::Previous,
+            Self::Stop => CommandId::Stop,
+            Self::Seek { .. } => CommandId::Seek,
+            Self::Queue { .. } => CommandId::Queue,
+            Self::NowPlaying => CommandId::NowPlaying,
+            Self::SetVolume { .. } => CommandId::Volume,
+            Self::SetRepeat { .. } => CommandId::Repeat,
+            Self::Shuffle => CommandId::Shuffle,
+            Self::Remove { .. } => CommandId::Remove,
+            Self::Move { .. } => CommandId::Move,
+            Self::Clear => CommandId::Clear,
+            Self::ApplyPreset { .. } => CommandId::FilterPreset,
+            Self::SetFilter { .. }
+            | Self::RemoveFilter { .. }
+            | Self::ShowFilters
+            | Self::ResetFilters => CommandId::FilterEdit,
+        }
+    }
+
+    /// A short name for logs and metrics.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::SetFilter { .. } => "filter_set",
+            Self::RemoveFilter { .. } => "filter_remove",
+            Self::ShowFilters => "filter_show",
+            Self::ResetFilters => "filter_reset",
+            Self::NowPlaying => "np",
+            other => other.id().spec().name,
+        }
+    }
+}
