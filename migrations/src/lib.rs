@@ -29,6 +29,9 @@ mod m20261123_000005_telegram;
 mod m20261123_000006_audit_log;
 mod m20261207_000007_queue_current_attempts;
 mod m20261207_000008_default_voice_channel;
+mod steps;
+
+use steps::Applied;
 
 /// Every table the migrations create, in creation order (the migration bookkeeping table
 /// `seaql_migrations` is not among them).
@@ -54,14 +57,14 @@ pub struct Migrator;
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         vec![
-            Box::new(m20261123_000001_users_and_settings::Migration),
-            Box::new(m20261123_000002_playlists::Migration),
-            Box::new(m20261123_000003_history::Migration),
-            Box::new(m20261123_000004_queue_snapshots::Migration),
-            Box::new(m20261123_000005_telegram::Migration),
-            Box::new(m20261123_000006_audit_log::Migration),
-            Box::new(m20261207_000007_queue_current_attempts::Migration),
-            Box::new(m20261207_000008_default_voice_channel::Migration),
+            Box::new(Applied(m20261123_000001_users_and_settings::Migration)),
+            Box::new(Applied(m20261123_000002_playlists::Migration)),
+            Box::new(Applied(m20261123_000003_history::Migration)),
+            Box::new(Applied(m20261123_000004_queue_snapshots::Migration)),
+            Box::new(Applied(m20261123_000005_telegram::Migration)),
+            Box::new(Applied(m20261123_000006_audit_log::Migration)),
+            Box::new(Applied(m20261207_000007_queue_current_attempts::Migration)),
+            Box::new(Applied(m20261207_000008_default_voice_channel::Migration)),
         ]
     }
 }

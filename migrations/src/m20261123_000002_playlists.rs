@@ -4,6 +4,8 @@ use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::{big_integer, big_integer_null, big_pk_auto, text};
 use sea_orm_migration::sea_orm::DbBackend;
 
+use crate::steps::{Step, Steps, cascade, drop_tables, index};
+
 #[derive(DeriveMigrationName)]
 pub(crate) struct Migration;
 
@@ -44,117 +46,77 @@ enum ActivePlaylists {
     SetAtMs,
 }
 
-#[async_trait::async_trait]
-impl MigrationTrait for Migration {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+impl Steps for Migration {
+    fn up(&self, backend: DbBackend) -> Vec<Step> {
         let mut name_key = text(Playlists::NameKey);
-        if manager.get_database_backend() == DbBackend::Postgres {
+        if backend == DbBackend::Postgres {
             // Byte order, as SQLite's default BINARY collation and Rust's `str` ordering: the
             // listing order must not depend on the server's locale.
             name_key.extra("COLLATE \"C\"");
         }
-        manager
-            .create_table(
-                Table::create()
-                    .table(Playlists::Table)
-                    .col(big_pk_auto(Playlists::Id))
-                    .col(text(Playlists::OwnerKind))
-                    .col(big_integer(Playlists::OwnerId))
-                    .col(text(Playlists::Name))
-                    .col(name_key)
-                    .col(big_integer(Playlists::CreatedAtMs))
-                    .col(big_integer(Playlists::UpdatedAtMs))
-                    .to_owned(),
+        vec![
+            Table::create()
+                .table(Playlists::Table)
+                .col(big_pk_auto(Playlists::Id))
+                .col(text(Playlists::OwnerKind))
+                .col(big_integer(Playlists::OwnerId))
+                .col(text(Playlists::Name))
+                .col(name_key)
+                .col(big_integer(Playlists::CreatedAtMs))
+                .col(big_integer(Playlists::UpdatedAtMs))
+                .into(),
+            index("ux_playlists_owner_name_key", Playlists::Table)
+                .col(Playlists::OwnerKind)
+                .col(Playlists::OwnerId)
+                .col(Playlists::NameKey)
+                .unique()
+                .into(),
+            Table::create()
+                .table(PlaylistTracks::Table)
+                .col(big_pk_auto(PlaylistTracks::Id))
+                .col(big_integer(PlaylistTracks::PlaylistId))
+                .col(big_integer(PlaylistTracks::Position))
+                .col(text(PlaylistTracks::Title))
+                .col(text(PlaylistTracks::Locator))
+                .col(text(PlaylistTracks::SourceKind))
+                .col(big_integer_null(PlaylistTracks::DurationMs))
+                .foreign_key(&mut cascade(
+                    "fk_playlist_tracks_playlist",
+                    (PlaylistTracks::Table, PlaylistTracks::PlaylistId),
+                    (Playlists::Table, Playlists::Id),
+                ))
+                .into(),
+            index(
+                "ux_playlist_tracks_playlist_position",
+                PlaylistTracks::Table,
             )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("ux_playlists_owner_name_key")
-                    .table(Playlists::Table)
-                    .col(Playlists::OwnerKind)
-                    .col(Playlists::OwnerId)
-                    .col(Playlists::NameKey)
-                    .unique()
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_table(
-                Table::create()
-                    .table(PlaylistTracks::Table)
-                    .col(big_pk_auto(PlaylistTracks::Id))
-                    .col(big_integer(PlaylistTracks::PlaylistId))
-                    .col(big_integer(PlaylistTracks::Position))
-                    .col(text(PlaylistTracks::Title))
-                    .col(text(PlaylistTracks::Locator))
-                    .col(text(PlaylistTracks::SourceKind))
-                    .col(big_integer_null(PlaylistTracks::DurationMs))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_playlist_tracks_playlist")
-                            .from(PlaylistTracks::Table, PlaylistTracks::PlaylistId)
-                            .to(Playlists::Table, Playlists::Id)
-                            .on_delete(ForeignKeyAction::Cascade),
-                    )
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("ux_playlist_tracks_playlist_position")
-                    .table(PlaylistTracks::Table)
-                    .col(PlaylistTracks::PlaylistId)
-                    .col(PlaylistTracks::Position)
-                    .unique()
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_table(
-                Table::create()
-                    .table(ActivePlaylists::Table)
-                    .col(big_integer(ActivePlaylists::GuildId).primary_key())
-                    .col(big_integer(ActivePlaylists::PlaylistId))
-                    .col(big_integer(ActivePlaylists::SetAtMs))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_active_playlists_playlist")
-                            .from(ActivePlaylists::Table, ActivePlaylists::PlaylistId)
-                            .to(Playlists::Table, Playlists::Id)
-                            .on_delete(ForeignKeyAction::Cascade),
-                    )
-                    .to_owned(),
-            )
-            .await?;
-        // Deleting a playlist cascades here; without an index that is a full scan.
-        manager
-            .create_index(
-                Index::create()
-                    .name("ix_active_playlists_playlist")
-                    .table(ActivePlaylists::Table)
-                    .col(ActivePlaylists::PlaylistId)
-                    .to_owned(),
-            )
-            .await
+            .col(PlaylistTracks::PlaylistId)
+            .col(PlaylistTracks::Position)
+            .unique()
+            .into(),
+            Table::create()
+                .table(ActivePlaylists::Table)
+                .col(big_integer(ActivePlaylists::GuildId).primary_key())
+                .col(big_integer(ActivePlaylists::PlaylistId))
+                .col(big_integer(ActivePlaylists::SetAtMs))
+                .foreign_key(&mut cascade(
+                    "fk_active_playlists_playlist",
+                    (ActivePlaylists::Table, ActivePlaylists::PlaylistId),
+                    (Playlists::Table, Playlists::Id),
+                ))
+                .into(),
+            // Deleting a playlist cascades here; without an index that is a full scan.
+            index("ix_active_playlists_playlist", ActivePlaylists::Table)
+                .col(ActivePlaylists::PlaylistId)
+                .into(),
+        ]
     }
 
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        // Dropping a table drops its indexes on both backends.
-        for table in [
+    fn down(&self) -> Vec<Step> {
+        drop_tables([
             ActivePlaylists::Table.into_iden(),
             PlaylistTracks::Table.into_iden(),
             Playlists::Table.into_iden(),
-        ] {
-            manager
-                .drop_table(Table::drop().table(table).to_owned())
-                .await?;
-        }
-        Ok(())
-    }
-
-    fn use_transaction(&self) -> Option<bool> {
-        Some(true)
+        ])
     }
 }

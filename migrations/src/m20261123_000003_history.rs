@@ -3,7 +3,10 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::{big_integer, big_integer_null, big_pk_auto, text};
 
+use sea_orm_migration::sea_orm::DbBackend;
+
 use crate::m20261123_000001_users_and_settings::Users;
+use crate::steps::{Step, Steps, cascade, drop_tables, index};
 
 #[derive(DeriveMigrationName)]
 pub(crate) struct Migration;
@@ -24,52 +27,35 @@ enum UserHistory {
     PlayedAtMs,
 }
 
-#[async_trait::async_trait]
-impl MigrationTrait for Migration {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .create_table(
-                Table::create()
-                    .table(UserHistory::Table)
-                    .col(big_pk_auto(UserHistory::Id))
-                    .col(big_integer(UserHistory::GuildId))
-                    .col(big_integer_null(UserHistory::UserId))
-                    .col(big_integer_null(UserHistory::TelegramUserId))
-                    .col(text(UserHistory::Title))
-                    .col(text(UserHistory::Locator))
-                    .col(big_integer_null(UserHistory::DurationMs))
-                    .col(big_integer(UserHistory::PlayedAtMs))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_user_history_user")
-                            .from(UserHistory::Table, UserHistory::UserId)
-                            .to(Users::Table, Users::Id)
-                            .on_delete(ForeignKeyAction::Cascade),
-                    )
-                    .to_owned(),
-            )
-            .await?;
-        // Serves "a user's history, newest first", including the tie-break on `id`.
-        manager
-            .create_index(
-                Index::create()
-                    .name("ix_user_history_user_played_at")
-                    .table(UserHistory::Table)
-                    .col(UserHistory::UserId)
-                    .col((UserHistory::PlayedAtMs, IndexOrder::Desc))
-                    .col((UserHistory::Id, IndexOrder::Desc))
-                    .to_owned(),
-            )
-            .await
+impl Steps for Migration {
+    fn up(&self, _backend: DbBackend) -> Vec<Step> {
+        vec![
+            Table::create()
+                .table(UserHistory::Table)
+                .col(big_pk_auto(UserHistory::Id))
+                .col(big_integer(UserHistory::GuildId))
+                .col(big_integer_null(UserHistory::UserId))
+                .col(big_integer_null(UserHistory::TelegramUserId))
+                .col(text(UserHistory::Title))
+                .col(text(UserHistory::Locator))
+                .col(big_integer_null(UserHistory::DurationMs))
+                .col(big_integer(UserHistory::PlayedAtMs))
+                .foreign_key(&mut cascade(
+                    "fk_user_history_user",
+                    (UserHistory::Table, UserHistory::UserId),
+                    (Users::Table, Users::Id),
+                ))
+                .into(),
+            // Serves "a user's history, newest first", including the tie-break on `id`.
+            index("ix_user_history_user_played_at", UserHistory::Table)
+                .col(UserHistory::UserId)
+                .col((UserHistory::PlayedAtMs, IndexOrder::Desc))
+                .col((UserHistory::Id, IndexOrder::Desc))
+                .into(),
+        ]
     }
 
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .drop_table(Table::drop().table(UserHistory::Table).to_owned())
-            .await
-    }
-
-    fn use_transaction(&self) -> Option<bool> {
-        Some(true)
+    fn down(&self) -> Vec<Step> {
+        drop_tables([UserHistory::Table.into_iden()])
     }
 }

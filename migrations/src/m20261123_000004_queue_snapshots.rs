@@ -4,6 +4,9 @@ use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::{
     big_integer, big_integer_null, boolean, integer, integer_null, text,
 };
+use sea_orm_migration::sea_orm::DbBackend;
+
+use crate::steps::{Step, Steps, drop_tables};
 
 #[derive(DeriveMigrationName)]
 pub(crate) struct Migration;
@@ -27,36 +30,27 @@ enum QueueSnapshots {
     UpdatedAtMs,
 }
 
-#[async_trait::async_trait]
-impl MigrationTrait for Migration {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .create_table(
-                Table::create()
-                    .table(QueueSnapshots::Table)
-                    .col(big_integer(QueueSnapshots::GuildId).primary_key())
-                    .col(big_integer_null(QueueSnapshots::VoiceChannelId))
-                    .col(big_integer_null(QueueSnapshots::TextChannelId))
-                    .col(text(QueueSnapshots::Tracks))
-                    .col(integer_null(QueueSnapshots::CurrentIndex))
-                    .col(big_integer(QueueSnapshots::PositionMs))
-                    .col(text(QueueSnapshots::RepeatMode))
-                    .col(text(QueueSnapshots::Filters))
-                    .col(integer(QueueSnapshots::Volume))
-                    .col(boolean(QueueSnapshots::Paused))
-                    .col(big_integer(QueueSnapshots::UpdatedAtMs))
-                    .to_owned(),
-            )
-            .await
+impl Steps for Migration {
+    fn up(&self, _backend: DbBackend) -> Vec<Step> {
+        vec![
+            Table::create()
+                .table(QueueSnapshots::Table)
+                .col(big_integer(QueueSnapshots::GuildId).primary_key())
+                .col(big_integer_null(QueueSnapshots::VoiceChannelId))
+                .col(big_integer_null(QueueSnapshots::TextChannelId))
+                .col(text(QueueSnapshots::Tracks))
+                .col(integer_null(QueueSnapshots::CurrentIndex))
+                .col(big_integer(QueueSnapshots::PositionMs))
+                .col(text(QueueSnapshots::RepeatMode))
+                .col(text(QueueSnapshots::Filters))
+                .col(integer(QueueSnapshots::Volume))
+                .col(boolean(QueueSnapshots::Paused))
+                .col(big_integer(QueueSnapshots::UpdatedAtMs))
+                .into(),
+        ]
     }
 
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .drop_table(Table::drop().table(QueueSnapshots::Table).to_owned())
-            .await
-    }
-
-    fn use_transaction(&self) -> Option<bool> {
-        Some(true)
+    fn down(&self) -> Vec<Step> {
+        drop_tables([QueueSnapshots::Table.into_iden()])
     }
 }

@@ -2,6 +2,9 @@
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::{big_integer, boolean, text, text_null};
+use sea_orm_migration::sea_orm::DbBackend;
+
+use crate::steps::{Step, Steps, drop_tables, index};
 
 #[derive(DeriveMigrationName)]
 pub(crate) struct Migration;
@@ -45,78 +48,52 @@ enum LinkCodes {
     ExpiresAtMs,
 }
 
-#[async_trait::async_trait]
-impl MigrationTrait for Migration {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .create_table(
-                Table::create()
-                    .table(TelegramChatLinks::Table)
-                    .col(big_integer(TelegramChatLinks::GuildId).primary_key())
-                    .col(big_integer(TelegramChatLinks::ChatId).unique_key())
-                    .col(big_integer(TelegramChatLinks::LinkedBy))
-                    .col(big_integer(TelegramChatLinks::LinkedAtMs))
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_table(
-                Table::create()
-                    .table(TelegramChatMembers::Table)
-                    .col(big_integer(TelegramChatMembers::ChatId))
-                    .col(big_integer(TelegramChatMembers::UserId))
-                    .col(text_null(TelegramChatMembers::Username))
-                    .col(text(TelegramChatMembers::FirstName))
-                    .col(text_null(TelegramChatMembers::LastName))
-                    .col(boolean(TelegramChatMembers::IsBot))
-                    .col(big_integer(TelegramChatMembers::UpdatedAtMs))
-                    .primary_key(
-                        Index::create()
-                            .col(TelegramChatMembers::ChatId)
-                            .col(TelegramChatMembers::UserId),
-                    )
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_table(
-                Table::create()
-                    .table(LinkCodes::Table)
-                    .col(text(LinkCodes::Code).primary_key())
-                    .col(text(LinkCodes::TargetKind))
-                    .col(big_integer(LinkCodes::TargetId))
-                    .col(big_integer(LinkCodes::IssuedBy))
-                    .col(big_integer(LinkCodes::CreatedAtMs))
-                    .col(big_integer(LinkCodes::ExpiresAtMs))
-                    .to_owned(),
-            )
-            .await?;
-        // Expired codes are swept by expiry.
-        manager
-            .create_index(
-                Index::create()
-                    .name("ix_link_codes_expires_at")
-                    .table(LinkCodes::Table)
-                    .col(LinkCodes::ExpiresAtMs)
-                    .to_owned(),
-            )
-            .await
+impl Steps for Migration {
+    fn up(&self, _backend: DbBackend) -> Vec<Step> {
+        vec![
+            Table::create()
+                .table(TelegramChatLinks::Table)
+                .col(big_integer(TelegramChatLinks::GuildId).primary_key())
+                .col(big_integer(TelegramChatLinks::ChatId).unique_key())
+                .col(big_integer(TelegramChatLinks::LinkedBy))
+                .col(big_integer(TelegramChatLinks::LinkedAtMs))
+                .into(),
+            Table::create()
+                .table(TelegramChatMembers::Table)
+                .col(big_integer(TelegramChatMembers::ChatId))
+                .col(big_integer(TelegramChatMembers::UserId))
+                .col(text_null(TelegramChatMembers::Username))
+                .col(text(TelegramChatMembers::FirstName))
+                .col(text_null(TelegramChatMembers::LastName))
+                .col(boolean(TelegramChatMembers::IsBot))
+                .col(big_integer(TelegramChatMembers::UpdatedAtMs))
+                .primary_key(
+                    Index::create()
+                        .col(TelegramChatMembers::ChatId)
+                        .col(TelegramChatMembers::UserId),
+                )
+                .into(),
+            Table::create()
+                .table(LinkCodes::Table)
+                .col(text(LinkCodes::Code).primary_key())
+                .col(text(LinkCodes::TargetKind))
+                .col(big_integer(LinkCodes::TargetId))
+                .col(big_integer(LinkCodes::IssuedBy))
+                .col(big_integer(LinkCodes::CreatedAtMs))
+                .col(big_integer(LinkCodes::ExpiresAtMs))
+                .into(),
+            // Expired codes are swept by expiry.
+            index("ix_link_codes_expires_at", LinkCodes::Table)
+                .col(LinkCodes::ExpiresAtMs)
+                .into(),
+        ]
     }
 
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for table in [
+    fn down(&self) -> Vec<Step> {
+        drop_tables([
             LinkCodes::Table.into_iden(),
             TelegramChatMembers::Table.into_iden(),
             TelegramChatLinks::Table.into_iden(),
-        ] {
-            manager
-                .drop_table(Table::drop().table(table).to_owned())
-                .await?;
-        }
-        Ok(())
-    }
-
-    fn use_transaction(&self) -> Option<bool> {
-        Some(true)
+        ])
     }
 }

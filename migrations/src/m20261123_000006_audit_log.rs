@@ -2,6 +2,9 @@
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::{big_integer, big_integer_null, big_pk_auto, text};
+use sea_orm_migration::sea_orm::DbBackend;
+
+use crate::steps::{Step, Steps, drop_tables, index};
 
 #[derive(DeriveMigrationName)]
 pub(crate) struct Migration;
@@ -23,43 +26,28 @@ enum AuditLog {
     AtMs,
 }
 
-#[async_trait::async_trait]
-impl MigrationTrait for Migration {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .create_table(
-                Table::create()
-                    .table(AuditLog::Table)
-                    .col(big_pk_auto(AuditLog::Id))
-                    .col(big_integer_null(AuditLog::GuildId))
-                    .col(text(AuditLog::ActorKind))
-                    .col(big_integer_null(AuditLog::ActorId))
-                    .col(text(AuditLog::Action))
-                    .col(text(AuditLog::Detail))
-                    .col(big_integer(AuditLog::AtMs))
-                    .to_owned(),
-            )
-            .await?;
-        // Serves "a guild's entries, newest (last recorded) first".
-        manager
-            .create_index(
-                Index::create()
-                    .name("ix_audit_log_guild_id")
-                    .table(AuditLog::Table)
-                    .col(AuditLog::GuildId)
-                    .col((AuditLog::Id, IndexOrder::Desc))
-                    .to_owned(),
-            )
-            .await
+impl Steps for Migration {
+    fn up(&self, _backend: DbBackend) -> Vec<Step> {
+        vec![
+            Table::create()
+                .table(AuditLog::Table)
+                .col(big_pk_auto(AuditLog::Id))
+                .col(big_integer_null(AuditLog::GuildId))
+                .col(text(AuditLog::ActorKind))
+                .col(big_integer_null(AuditLog::ActorId))
+                .col(text(AuditLog::Action))
+                .col(text(AuditLog::Detail))
+                .col(big_integer(AuditLog::AtMs))
+                .into(),
+            // Serves "a guild's entries, newest (last recorded) first".
+            index("ix_audit_log_guild_id", AuditLog::Table)
+                .col(AuditLog::GuildId)
+                .col((AuditLog::Id, IndexOrder::Desc))
+                .into(),
+        ]
     }
 
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .drop_table(Table::drop().table(AuditLog::Table).to_owned())
-            .await
-    }
-
-    fn use_transaction(&self) -> Option<bool> {
-        Some(true)
+    fn down(&self) -> Vec<Step> {
+        drop_tables([AuditLog::Table.into_iden()])
     }
 }

@@ -3,6 +3,9 @@
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::big_integer_null;
+use sea_orm_migration::sea_orm::DbBackend;
+
+use crate::steps::{Step, Steps, add_column, drop_column};
 
 #[derive(DeriveMigrationName)]
 pub(crate) struct Migration;
@@ -13,31 +16,18 @@ enum GuildSettings {
     DefaultVoiceChannelId,
 }
 
-#[async_trait::async_trait]
-impl MigrationTrait for Migration {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(GuildSettings::Table)
-                    .add_column(big_integer_null(GuildSettings::DefaultVoiceChannelId))
-                    .to_owned(),
-            )
-            .await
+impl Steps for Migration {
+    fn up(&self, _backend: DbBackend) -> Vec<Step> {
+        vec![add_column(
+            GuildSettings::Table,
+            big_integer_null(GuildSettings::DefaultVoiceChannelId),
+        )]
     }
 
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(GuildSettings::Table)
-                    .drop_column(GuildSettings::DefaultVoiceChannelId)
-                    .to_owned(),
-            )
-            .await
-    }
-
-    fn use_transaction(&self) -> Option<bool> {
-        Some(true)
+    fn down(&self) -> Vec<Step> {
+        vec![drop_column(
+            GuildSettings::Table,
+            GuildSettings::DefaultVoiceChannelId,
+        )]
     }
 }
