@@ -8,6 +8,7 @@ use minstrel_app::{Outbox, Written, outbox_write};
 use minstrel_domain::{
     ChannelId, GuildId, GuildSettings, Preset, RoleId, UserId, UserSettings, Volume,
 };
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::keys;
@@ -37,6 +38,36 @@ impl CachedSettingsRepo {
             cache,
             outbox: None,
         }
+    }
+
+    /// A read of either kind: the cached entry when `cached` turns it into the settings asked
+    /// for ("never saved" is cached too); otherwise, or when it does not fit, the inner
+    /// repository's answer from `load`, which then fills the cache as `stored`.
+    async fn read_through<V, S>(
+        &self,
+        key: String,
+        cached: impl FnOnce(S) -> Option<V>,
+        load: impl Future<Output = Result<Option<V>, StoreError>>,
+        stored: impl Fn(&V) -> S,
+        ttl: Duration,
+    ) -> Result<Option<V>, StoreError>
+    where
+        S: Serialize + DeserializeOwned,
+    {
+        match read_through::read::<Option<S>>(self.cache.as_ref(), &key).await {
+            Some(None) => return Ok(None),
+            Some(Some(entry)) => {
+                if let Some(settings) = cached(entry) {
+                    return Ok(Some(settings));
+                }
+                tracing::debug!(key, "a cached entry does not fit; asking the repository");
+            }
+            None => {}
+        }
+        let settings = load.await?;
+        let entry = settings.as_ref().map(stored);
+        read_through::fill(self.cache.as_ref(), &key, &entry, ttl).await;
+        Ok(settings)
     }
 
     /// A save of either kind: to the inner repository first, then the key is deleted. With an
@@ -98,27 +129,18 @@ impl std::fmt::Debug for CachedSettingsRepo {
 #[async_trait]
 impl SettingsRepo for CachedSettingsRepo {
     async fn user(&self, user: UserId) -> Result<Option<UserSettings>, StoreError> {
-        let key = keys::user_settings(user);
-        let cached: Option<Option<StoredUserSettings>> =
-            read_through::read(self.cache.as_ref(), &key).await;
-        match cached {
-            // "Never saved", cached.
-            Some(None) => return Ok(None),
-            Some(Some(stored)) => {
-                if let Some(settings) = stored
+        self.read_through(
+            keys::user_settings(user),
+            |stored: StoredUserSettings| {
+                stored
                     .into_settings()
                     .filter(|settings| settings.user_id == user)
-                {
-                    return Ok(Some(settings));
-                }
-                tracing::debug!(key, "a cached entry does not fit; asking the repository");
-            }
-            None => {}
-        }
-        let settings = self.inner.user(user).await?;
-        let stored = settings.as_ref().map(StoredUserSettings::from_settings);
-        read_through::fill(self.cache.as_ref(), &key, &stored, keys::USER_SETTINGS_TTL).await;
-        Ok(settings)
+            },
+            self.inner.user(user),
+            StoredUserSettings::from_settings,
+            keys::USER_SETTINGS_TTL,
+        )
+        .await
     }
 
     async fn save_user(&self, settings: &UserSettings) -> Result<(), StoreError> {
@@ -134,27 +156,18 @@ impl SettingsRepo for CachedSettingsRepo {
     }
 
     async fn guild(&self, guild: GuildId) -> Result<Option<GuildSettings>, StoreError> {
-        let key = keys::guild_settings(guild);
-        let cached: Option<Option<StoredGuildSettings>> =
-            read_through::read(self.cache.as_ref(), &key).await;
-        match cached {
-            // "Never saved", cached.
-            Some(None) => return Ok(None),
-            Some(Some(stored)) => {
-                if let Some(settings) = stored
+        self.read_through(
+            keys::guild_settings(guild),
+            |stored: StoredGuildSettings| {
+                stored
                     .into_settings()
                     .filter(|settings| settings.guild_id == guild)
-                {
-                    return Ok(Some(settings));
-                }
-                tracing::debug!(key, "a cached entry does not fit; asking the repository");
-            }
-            None => {}
-        }
-        let settings = self.inner.guild(guild).await?;
-        let stored = settings.as_ref().map(StoredGuildSettings::from_settings);
-        read_through::fill(self.cache.as_ref(), &key, &stored, keys::GUILD_SETTINGS_TTL).await;
-        Ok(settings)
+            },
+            self.inner.guild(guild),
+            StoredGuildSettings::from_settings,
+            keys::GUILD_SETTINGS_TTL,
+        )
+        .await
     }
 
     async fn save_guild(&self, settings: &GuildSettings) -> Result<(), StoreError> {

@@ -206,36 +206,35 @@ impl RedisCache {
     }
 
     async fn query<T: FromRedisValue>(&self, command: &redis::Cmd) -> Result<T, CacheError> {
-        let work = async {
-            let mut connection = self
-                .pool
-                .get()
-                .await
-                .map_err(|error| self.url.unavailable("could not be reached", &error))?;
-            command
-                .query_async(&mut connection)
-                .await
-                .map_err(|error| self.url.unavailable("failed", &error))
-        };
-        self.within_timeout(work).await
+        self.on_connection(async |connection| command.query_async(connection).await)
+            .await
     }
 
     async fn query_pipeline<T: FromRedisValue>(
         &self,
         pipeline: &redis::Pipeline,
     ) -> Result<T, CacheError> {
-        let work = async {
+        self.on_connection(async |connection| pipeline.query_async(connection).await)
+            .await
+    }
+
+    /// Runs `work` on a connection from the pool, the wait for the connection and the answer
+    /// both within the timeout.
+    async fn on_connection<T>(
+        &self,
+        work: impl AsyncFnOnce(&mut deadpool_redis::Connection) -> redis::RedisResult<T>,
+    ) -> Result<T, CacheError> {
+        self.within_timeout(async {
             let mut connection = self
                 .pool
                 .get()
                 .await
                 .map_err(|error| self.url.unavailable("could not be reached", &error))?;
-            pipeline
-                .query_async(&mut connection)
+            work(&mut connection)
                 .await
                 .map_err(|error| self.url.unavailable("failed", &error))
-        };
-        self.within_timeout(work).await
+        })
+        .await
     }
 
     /// The pool's timeouts bound waiting for a connection; this bounds the whole call, the

@@ -31,7 +31,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::recorder::Recorder;
 pub use crate::recorder::WAIT;
-use crate::websocket::{Outgoing, spawn_writer};
+use crate::websocket::{CurrentClient, Outgoing, spawn_writer};
 
 /// The application id the fakes use (READY, webhooks).
 pub const APPLICATION_ID: u64 = 700_000_000_000_000_001;
@@ -60,7 +60,7 @@ struct GatewayState {
     /// When each websocket connection was accepted.
     connected_at: Mutex<Vec<Instant>>,
     sequence: AtomicU64,
-    current: Mutex<Option<mpsc::UnboundedSender<Outgoing>>>,
+    current: CurrentClient,
     /// Ends the current connection without a close frame (a dropped TCP connection).
     drop_current: Mutex<Option<Arc<tokio::sync::Notify>>>,
     /// Heartbeats are answered with an ACK while true.
@@ -80,14 +80,6 @@ struct GatewayState {
 }
 
 impl GatewayState {
-    fn send(&self, message: Outgoing) -> bool {
-        self.current
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .as_ref()
-            .is_some_and(|sender| sender.send(message).is_ok())
-    }
-
     fn dispatch_text(&self, event: &str, data: &Value) -> String {
         let sequence = self.sequence.fetch_add(1, Ordering::SeqCst) + 1;
         json!({"op": 0, "s": sequence, "t": event, "d": data}).to_string()
@@ -117,7 +109,7 @@ impl FakeGateway {
             connections: AtomicUsize::new(0),
             connected_at: Mutex::new(Vec::new()),
             sequence: AtomicU64::new(0),
-            current: Mutex::new(None),
+            current: CurrentClient::default(),
             drop_current: Mutex::new(None),
             ack_heartbeats: AtomicBool::new(true),
             heartbeat_interval_ms: AtomicU64::new(41_250),
@@ -248,7 +240,7 @@ impl FakeGateway {
     /// Sends op 9 Invalid Session on the current connection; `resumable` is its `d`.
     pub fn invalidate_session(&self, resumable: bool) -> bool {
         let text = json!({"op": 9, "s": null, "t": null, "d": resumable}).to_string();
-        self.state.send(Outgoing::Text(text))
+        self.state.current.send(Outgoing::Text(text))
     }
 
     /// How many websocket connections were accepted.
@@ -300,7 +292,7 @@ impl FakeGateway {
     /// Sends a dispatch (op 0) on the current connection; false when none is open.
     pub fn dispatch(&self, event: &str, data: &Value) -> bool {
         let text = self.state.dispatch_text(event, data);
-        self.state.send(Outgoing::Text(text))
+        self.state.current.send(Outgoing::Text(text))
     }
 
     /// Sends an `INTERACTION_CREATE` with `interaction` (see [`slash_command`]).
@@ -311,6 +303,7 @@ impl FakeGateway {
     /// Closes the current connection with `code`.
     pub fn close(&self, code: u16) -> bool {
         self.state
+            .current
             .send(Outgoing::Close(code, format!("scripted close {code}")))
     }
 
@@ -446,10 +439,7 @@ async fn serve_gateway(stream: TcpStream, state: Arc<GatewayState>) {
     let connection = state.connections.fetch_add(1, Ordering::SeqCst);
     let (sink, mut source) = socket.split();
     let (sender, outgoing) = mpsc::unbounded_channel();
-    *state
-        .current
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(sender.clone());
+    state.current.connect(sender.clone());
     let dropped = Arc::new(tokio::sync::Notify::new());
     *state
         .drop_current

@@ -118,13 +118,10 @@ impl BotProcess {
         limit: Duration,
         matches: impl Fn(&str) -> bool,
     ) -> String {
-        let deadline = Instant::now() + limit;
-        loop {
-            if let Some(line) = self.line_before(stream, deadline, &matches) {
-                return line;
-            }
+        self.poll_for_line(stream, limit, matches, async || {
             tokio::time::sleep(POLL).await;
-        }
+        })
+        .await
     }
 
     /// [`BotProcess::wait_for_line`] for a test without a runtime.
@@ -137,12 +134,27 @@ impl BotProcess {
         limit: Duration,
         matches: impl Fn(&str) -> bool,
     ) -> String {
+        // The only future on this thread: `block_on` polls it, and the pause blocks the thread.
+        futures::executor::block_on(self.poll_for_line(stream, limit, matches, async || {
+            std::thread::sleep(POLL);
+        }))
+    }
+
+    /// The one wait both of them are: looks for the line every [`POLL`], with `pause` between
+    /// looks.
+    async fn poll_for_line(
+        &self,
+        stream: Stream,
+        limit: Duration,
+        matches: impl Fn(&str) -> bool,
+        pause: impl AsyncFn(),
+    ) -> String {
         let deadline = Instant::now() + limit;
         loop {
             if let Some(line) = self.line_before(stream, deadline, &matches) {
                 return line;
             }
-            std::thread::sleep(POLL);
+            pause().await;
         }
     }
 

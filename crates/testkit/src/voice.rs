@@ -22,8 +22,8 @@
 
 use std::net::{SocketAddr, UdpSocket};
 use std::path::Path;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aes_gcm::aead::{AeadInPlace as _, KeyInit as _};
@@ -40,7 +40,7 @@ use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::recorder::{Recorder, WAIT};
-use crate::websocket::{Outgoing, spawn_writer};
+use crate::websocket::{CurrentClient, Outgoing, spawn_writer};
 
 /// The only encryption mode the fake offers (songbird's preferred one).
 pub const MODE: &str = "aead_aes256_gcm_rtpsize";
@@ -73,20 +73,10 @@ struct Shared {
     /// The SSRCs of RTP packets that carried another SSRC (another session's packets).
     foreign: Recorder<u32>,
     connections: AtomicUsize,
-    current: Mutex<Option<mpsc::UnboundedSender<Outgoing>>>,
+    current: CurrentClient,
     /// Wakes the open connection to end it with a TCP reset (no close frame, no FIN).
     reset: tokio::sync::Notify,
     stop: AtomicBool,
-}
-
-impl Shared {
-    fn send(&self, message: Outgoing) -> bool {
-        self.current
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .as_ref()
-            .is_some_and(|sender| sender.send(message).is_ok())
-    }
 }
 
 /// A fake Discord voice server (TLS websocket + UDP), see the module docs.
@@ -124,7 +114,7 @@ impl FakeVoiceServer {
             rejections: Recorder::new(),
             foreign: Recorder::new(),
             connections: AtomicUsize::new(0),
-            current: Mutex::new(None),
+            current: CurrentClient::default(),
             reset: tokio::sync::Notify::new(),
             stop: AtomicBool::new(false),
         });
@@ -214,6 +204,7 @@ impl FakeVoiceServer {
     /// songbird resume, 4006 makes it give the session up); false when none is open.
     pub fn close(&self, code: u16) -> bool {
         self.shared
+            .current
             .send(Outgoing::Close(code, format!("scripted close {code}")))
     }
 
@@ -386,10 +377,7 @@ async fn serve_voice(stream: TcpStream, acceptor: TlsAcceptor, shared: Arc<Share
     shared.received.notify();
     let (sink, mut source) = socket.split();
     let (sender, outgoing) = mpsc::unbounded_channel();
-    *shared
-        .current
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(sender.clone());
+    shared.current.connect(sender.clone());
     // Discord sends Hello as soon as the socket opens, before Identify or Resume.
     let hello = json!({"op": 8, "d": {"heartbeat_interval": HEARTBEAT_INTERVAL_MS}});
     let _ = sender.send(Outgoing::Text(hello.to_string()));

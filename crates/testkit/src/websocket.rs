@@ -15,6 +15,30 @@ pub(crate) enum Outgoing {
     Close(u16, String),
 }
 
+/// The connected client's frame queue, if one is connected: a fake keeps the newest connection's.
+#[derive(Default)]
+pub(crate) struct CurrentClient(std::sync::Mutex<Option<mpsc::UnboundedSender<Outgoing>>>);
+
+impl CurrentClient {
+    /// From now on frames go to `sender` (a new connection replaces the one before).
+    pub(crate) fn connect(&self, sender: mpsc::UnboundedSender<Outgoing>) {
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(sender);
+    }
+
+    /// Queues `message` for the connected client; false when none is connected (or its writer
+    /// has stopped).
+    pub(crate) fn send(&self, message: Outgoing) -> bool {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .as_ref()
+            .is_some_and(|sender| sender.send(message).is_ok())
+    }
+}
+
 /// Writes what arrives on `outgoing` to `sink` until a close, a send error or the end of the
 /// channel.
 pub(crate) fn spawn_writer<S>(

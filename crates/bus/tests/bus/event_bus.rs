@@ -140,7 +140,7 @@ async fn an_entry_a_crashed_reader_took_but_never_acknowledged_is_delivered() {
 
 #[tokio::test]
 async fn without_redis_publish_neither_fails_nor_waits_and_local_subscribers_get_events() {
-    let observer = Observer::new(EVENT_BUS_DEGRADED_GAUGE);
+    let observer = Observer::new("minstrel_bus", EVENT_BUS_DEGRADED_GAUGE);
     let _logs = tracing::subscriber::set_default(observer.subscriber());
     let _metrics = metrics::set_default_local_recorder(&observer);
     let url = format!("redis://minstrel:hunter2@127.0.0.1:{}", closed_port());

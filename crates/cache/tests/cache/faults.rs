@@ -32,9 +32,23 @@ fn layered_at(url: &str, prefix: &str, config: LayeredCacheConfig) -> LayeredCac
     LayeredCache::new(MokaCache::default(), redis, config)
 }
 
+/// A layered cache under a fresh prefix (`label`) that reaches Redis through a proxy the test
+/// can cut, and a Redis cache that looks at the same keys directly, past the proxy.
+async fn behind_a_proxy(
+    real_url: &str,
+    label: &str,
+    config: LayeredCacheConfig,
+) -> (Proxy, LayeredCache, RedisCache) {
+    let (proxy, proxied_url) = Proxy::in_front_of(real_url).await;
+    let prefix = fresh_prefix(label);
+    let cache = layered_at(&proxied_url, &prefix, config);
+    let direct = RedisCache::new(RedisCacheConfig::new(real_url).with_key_prefix(&prefix)).unwrap();
+    (proxy, cache, direct)
+}
+
 #[tokio::test]
 async fn the_circuit_opens_after_the_threshold_of_consecutive_failures() {
-    let observer = Observer::new(DEGRADED_GAUGE);
+    let observer = Observer::new("minstrel_cache", DEGRADED_GAUGE);
     let _logs = tracing::subscriber::set_default(observer.subscriber());
     let _metrics = metrics::set_default_local_recorder(&observer);
     let url = format!("redis://minstrel:hunter2@127.0.0.1:{}", closed_port());
@@ -126,18 +140,13 @@ async fn a_silent_redis_does_not_hang_callers_and_is_skipped_once_open() {
 #[tokio::test]
 async fn redis_cut_mid_test_degrades_to_memory_and_recovers_without_stale_entries() {
     let Some(real_url) = redis_url() else { return };
-    let observer = Observer::new(DEGRADED_GAUGE);
+    let observer = Observer::new("minstrel_cache", DEGRADED_GAUGE);
     let _logs = tracing::subscriber::set_default(observer.subscriber());
     let _metrics = metrics::set_default_local_recorder(&observer);
-    let (proxy, proxied_url) = Proxy::in_front_of(&real_url).await;
-    let prefix = fresh_prefix("cut");
     let config = LayeredCacheConfig::default()
         .with_failure_threshold(3)
         .with_cool_down(Duration::from_millis(100));
-    let cache = layered_at(&proxied_url, &prefix, config);
-    // Looks at Redis directly, past the proxy.
-    let direct =
-        RedisCache::new(RedisCacheConfig::new(&real_url).with_key_prefix(&prefix)).unwrap();
+    let (proxy, cache, direct) = behind_a_proxy(&real_url, "cut", config).await;
 
     let (kept, deleted, written) = (
         conformance::key("kept"),
@@ -254,14 +263,10 @@ async fn a_success_resets_the_failure_count() {
 #[tokio::test]
 async fn a_single_failed_write_is_repaired_without_opening_the_circuit() {
     let Some(real_url) = redis_url() else { return };
-    let (proxy, proxied_url) = Proxy::in_front_of(&real_url).await;
-    let prefix = fresh_prefix("one-failure");
     let config = LayeredCacheConfig::default()
         .with_failure_threshold(3)
         .with_cool_down(Duration::from_millis(100));
-    let cache = layered_at(&proxied_url, &prefix, config);
-    let direct =
-        RedisCache::new(RedisCacheConfig::new(&real_url).with_key_prefix(&prefix)).unwrap();
+    let (proxy, cache, direct) = behind_a_proxy(&real_url, "one-failure", config).await;
     let key = conformance::key("settings");
     cache.set(&key, b"old".to_vec(), MINUTE).await.unwrap();
 
@@ -297,15 +302,11 @@ async fn a_single_failed_write_is_repaired_without_opening_the_circuit() {
 #[tokio::test]
 async fn past_the_unsynced_key_limit_recovery_drops_the_whole_prefix() {
     let Some(real_url) = redis_url() else { return };
-    let (proxy, proxied_url) = Proxy::in_front_of(&real_url).await;
-    let prefix = fresh_prefix("many-changes");
     let config = LayeredCacheConfig::default()
         .with_failure_threshold(1)
         .with_cool_down(Duration::from_millis(100))
         .with_unsynced_key_limit(2);
-    let cache = layered_at(&proxied_url, &prefix, config);
-    let direct =
-        RedisCache::new(RedisCacheConfig::new(&real_url).with_key_prefix(&prefix)).unwrap();
+    let (proxy, cache, direct) = behind_a_proxy(&real_url, "many-changes", config).await;
     let untouched = conformance::key("untouched");
     cache.set(&untouched, b"u".to_vec(), MINUTE).await.unwrap();
 
