@@ -16,7 +16,7 @@ use url::Url;
 
 pub use address::{HostResolver, SystemHostResolver, forbidden_reason};
 pub use client::{HttpError, HttpLimits, SafeHttpClient};
-pub(crate) use source::HttpMediaSource;
+pub(crate) use source::{HttpMediaSource, Relocator};
 
 use crate::decode::{SymphoniaStream, probe_source_info};
 
@@ -90,7 +90,7 @@ impl TrackResolver for HttpResolver {
         let runtime = Handle::current();
         let probe_url = url.clone();
         let info = tokio::task::spawn_blocking(move || {
-            let source = HttpMediaSource::open(&client, &probe_url, &runtime)?;
+            let source = HttpMediaSource::open(&client, &probe_url, None, &runtime)?;
             let hint = extension_of(&probe_url);
             probe_source_info(Box::new(source), hint.as_deref()).map_err(|error| match error {
                 AudioError::Unsupported(_) | AudioError::Corrupt(_) => ResolveError::Unsupported(
@@ -119,14 +119,16 @@ impl TrackResolver for HttpResolver {
     }
 }
 
-/// Opens a stream URL through the safe client and decodes it while it downloads.
+/// Opens a stream URL through the safe client and decodes it while it downloads; `relocator`
+/// finds the URL again if it expires mid-track.
 pub(crate) fn open_url(
     client: &SafeHttpClient,
     runtime: &Handle,
     url: &Url,
+    relocator: Option<Relocator>,
     start_at: Duration,
 ) -> Result<Box<dyn PcmStream>, AudioError> {
-    let source = HttpMediaSource::open(client, url, runtime)?;
+    let source = HttpMediaSource::open(client, url, relocator, runtime)?;
     let hint = extension_of(url);
     Ok(Box::new(SymphoniaStream::open(
         Box::new(source),
@@ -164,7 +166,8 @@ impl AudioOpener for HttpAudioOpener {
             )));
         }
         let url = SafeHttpClient::parse_url(&track.locator)?;
-        open_url(&self.client, &self.runtime, &url, start_at)
+        // A plain link keeps its URL: a break resumes it with a range request.
+        open_url(&self.client, &self.runtime, &url, None, start_at)
     }
 }
 

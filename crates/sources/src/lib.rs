@@ -22,6 +22,7 @@ mod normalise;
 mod opener;
 mod related;
 mod resample;
+mod retry;
 mod routing;
 mod spotify;
 #[cfg(test)]

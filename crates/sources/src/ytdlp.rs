@@ -22,7 +22,8 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::runtime::Handle;
 use url::Url;
 
-use crate::http::{SafeHttpClient, open_url};
+use crate::http::{Relocator, SafeHttpClient, open_url};
+use crate::retry::{self, Verdict, with_retries};
 
 mod related;
 
@@ -323,6 +324,42 @@ fn error_line(stderr: &[u8]) -> String {
     line.chars().take(200).collect()
 }
 
+/// What yt-dlp says when the site or the network failed on the way rather than refused what
+/// was asked (lower case, matched against its `ERROR:` line).
+const NETWORK_ERRORS: &[&str] = &[
+    "unable to download",
+    "http error 5",
+    "connection reset",
+    "connection refused",
+    "connection aborted",
+    "remote end closed connection",
+    "timed out",
+    "temporary failure in name resolution",
+    "network is unreachable",
+    "incompleteread",
+];
+
+/// Whether yt-dlp's (lower-cased) error line is a network failure another run may not meet.
+fn network_failure(lower: &str) -> bool {
+    NETWORK_ERRORS.iter().any(|needle| lower.contains(needle))
+}
+
+/// One failed yt-dlp run, and whether it failed on the network (worth another run).
+#[derive(Debug)]
+struct RunFailure {
+    error: ResolveError,
+    network: bool,
+}
+
+impl From<ResolveError> for RunFailure {
+    fn from(error: ResolveError) -> Self {
+        Self {
+            error,
+            network: false,
+        }
+    }
+}
+
 /// Resolves site links and searches through yt-dlp.
 #[derive(Clone)]
 pub struct YtDlpResolver {
@@ -436,8 +473,25 @@ impl YtDlpResolver {
         .collect()
     }
 
-    /// Runs yt-dlp with `options`, then `--`, then the one user value.
+    /// Runs yt-dlp with `options`, then `--`, then the one user value; a run that failed on
+    /// the network ([`network_failure`]) is tried again with backoff ([`crate::retry`]).
     async fn run(&self, options: &[&str], value: &str) -> Result<Vec<u8>, ResolveError> {
+        with_retries(
+            "a yt-dlp run",
+            || self.run_once(options, value),
+            |failure: &RunFailure| {
+                if failure.network {
+                    Verdict::Transient
+                } else {
+                    Verdict::Final
+                }
+            },
+        )
+        .await
+        .map_err(|failure| failure.error)
+    }
+
+    async fn run_once(&self, options: &[&str], value: &str) -> Result<Vec<u8>, RunFailure> {
         let mut arguments = Self::base_arguments();
         arguments.extend(options.iter().map(|option| (*option).to_owned()));
         arguments.push("--".to_owned());
@@ -480,7 +534,8 @@ impl YtDlpResolver {
             return Err(ResolveError::Unavailable(format!(
                 "the lookup took longer than {} seconds and was stopped",
                 self.config.timeout.as_secs_f32()
-            )));
+            ))
+            .into());
         };
         let internal = |error: std::io::Error| {
             YtDlpFailure::ReadFailed.count();
@@ -493,7 +548,8 @@ impl YtDlpResolver {
             YtDlpFailure::OutputTooLarge.count();
             return Err(ResolveError::Unavailable(
                 "the answer from yt-dlp was too large".to_owned(),
-            ));
+            )
+            .into());
         }
         if !status.success() {
             return Err(Self::failure(&stderr, value));
@@ -501,12 +557,12 @@ impl YtDlpResolver {
         Ok(stdout)
     }
 
-    fn failure(stderr: &[u8], value: &str) -> ResolveError {
+    fn failure(stderr: &[u8], value: &str) -> RunFailure {
         let reason = error_line(stderr);
         let lower = reason.to_ascii_lowercase();
         if lower.contains("unsupported url") {
             YtDlpFailure::Unsupported.count();
-            ResolveError::Unsupported("yt-dlp does not know that link".to_owned())
+            ResolveError::Unsupported("yt-dlp does not know that link".to_owned()).into()
         } else if [
             "video unavailable",
             "private video",
@@ -519,10 +575,13 @@ impl YtDlpResolver {
         .any(|needle| lower.contains(needle))
         {
             YtDlpFailure::NotFound.count();
-            ResolveError::NotFound(value.to_owned())
+            ResolveError::NotFound(value.to_owned()).into()
         } else {
             YtDlpFailure::ExitStatus.count();
-            ResolveError::Unavailable(format!("yt-dlp could not load it: {reason}"))
+            RunFailure {
+                error: ResolveError::Unavailable(format!("yt-dlp could not load it: {reason}")),
+                network: network_failure(&lower),
+            }
         }
     }
 
@@ -749,10 +808,11 @@ impl AudioOpener for YtDlpAudioOpener {
             })?;
         let (sender, receiver) = std::sync::mpsc::sync_channel(1);
         let resolver = self.resolver.clone();
+        let first_page = page.clone();
         let task = self.runtime.spawn(async move {
-            let _ = sender.send(resolver.stream_url(&page).await);
+            let _ = sender.send(resolver.stream_url(&first_page).await);
         });
-        let wait = self.resolver.config.timeout + Duration::from_secs(5);
+        let wait = self.resolver.config.timeout + retry::BUDGET + Duration::from_secs(5);
         let stream_url = match receiver.recv_timeout(wait) {
             Ok(Ok(url)) => url,
             Ok(Err(error)) => return Err(AudioError::Io(error.to_string())),
@@ -761,7 +821,25 @@ impl AudioOpener for YtDlpAudioOpener {
                 return Err(AudioError::Io("yt-dlp did not answer in time".to_owned()));
             }
         };
-        open_url(&self.client, &self.runtime, &stream_url, start_at)
+        // Signed stream URLs expire: mid-track, yt-dlp is asked for a fresh one.
+        let resolver = self.resolver.clone();
+        let relocator = Relocator::new(wait, move || {
+            let resolver = resolver.clone();
+            let page = page.clone();
+            async move {
+                resolver
+                    .stream_url(&page)
+                    .await
+                    .map_err(|error| error.to_string())
+            }
+        });
+        open_url(
+            &self.client,
+            &self.runtime,
+            &stream_url,
+            Some(relocator),
+            start_at,
+        )
     }
 }
 

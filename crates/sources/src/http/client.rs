@@ -9,11 +9,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use minstrel_app::ports::{AudioError, ResolveError};
-use reqwest::header::{ACCEPT_RANGES, CONTENT_LENGTH, CONTENT_RANGE, LOCATION, RANGE};
+use reqwest::header::{ACCEPT_RANGES, CONTENT_LENGTH, CONTENT_RANGE, LOCATION, RANGE, RETRY_AFTER};
 use reqwest::{Response, StatusCode};
 use url::{Host, Url};
 
 use super::address::{HostResolver, PublicOnlyDns, SystemHostResolver, check};
+use crate::retry::{Verdict, with_retries};
 
 /// Caps on what one download may cost.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -173,9 +174,21 @@ impl SafeHttpClient {
     }
 
     /// GETs `url` (from byte `from` on, when given), following at most the configured number
-    /// of redirects, each one checked.
+    /// of redirects, each one checked. A transient failure (a 5xx, a 408 or 429, a connection
+    /// that failed, broke or timed out) is tried again with backoff ([`crate::retry`]); a
+    /// refusal, a 404 and the like fail at once.
     pub(crate) async fn get(&self, url: &Url, from: Option<u64>) -> Result<Fetched, HttpError> {
-        check_hop(url, self.resolver.as_ref())?;
+        with_retries(
+            "an HTTP request",
+            || self.get_once(url, from),
+            |failure: &Failure| failure.verdict,
+        )
+        .await
+        .map_err(|failure| failure.error)
+    }
+
+    async fn get_once(&self, url: &Url, from: Option<u64>) -> Result<Fetched, Failure> {
+        check_hop(url, self.resolver.as_ref()).map_err(Failure::last)?;
         let mut request = self.client.get(url.clone());
         if let Some(from) = from {
             request = request.header(RANGE, format!("bytes={from}-"));
@@ -187,7 +200,7 @@ impl SafeHttpClient {
             request.send(),
         )
         .await
-        .map_err(|_| HttpError::Timeout)?
+        .map_err(|_| Failure::transient(HttpError::Timeout))?
         .map_err(|error| failure(&error))?;
         let status = response.status();
         if status.is_redirection() {
@@ -200,14 +213,14 @@ impl SafeHttpClient {
                 let next = response
                     .url()
                     .join(location)
-                    .map_err(|error| HttpError::BadUrl(error.to_string()))?;
-                check_hop(&next, self.resolver.as_ref())?;
+                    .map_err(|error| Failure::last(HttpError::BadUrl(error.to_string())))?;
+                check_hop(&next, self.resolver.as_ref()).map_err(Failure::last)?;
             }
         }
         if !status.is_success() {
-            return Err(HttpError::Status(status.as_u16()));
+            return Err(Failure::of_status(&response));
         }
-        self.describe(response, from)
+        self.describe(response, from).map_err(Failure::last)
     }
 
     fn describe(&self, response: Response, from: Option<u64>) -> Result<Fetched, HttpError> {
@@ -295,17 +308,68 @@ fn check_hop(url: &Url, resolver: &dyn HostResolver) -> Result<(), HttpError> {
     check(&address.to_string(), address, resolver).map_err(HttpError::Refused)
 }
 
+/// One failed attempt at a request, and whether another may do better.
+#[derive(Debug)]
+struct Failure {
+    error: HttpError,
+    verdict: Verdict,
+}
+
+impl Failure {
+    fn last(error: HttpError) -> Self {
+        Self {
+            error,
+            verdict: Verdict::Final,
+        }
+    }
+
+    fn transient(error: HttpError) -> Self {
+        Self {
+            error,
+            verdict: Verdict::Transient,
+        }
+    }
+
+    /// A 5xx, 408 or 429 may pass (after the `Retry-After` seconds, when given); any other
+    /// status will not.
+    fn of_status(response: &Response) -> Self {
+        let status = response.status();
+        let error = HttpError::Status(status.as_u16());
+        let passing = status.is_server_error()
+            || status == StatusCode::REQUEST_TIMEOUT
+            || status == StatusCode::TOO_MANY_REQUESTS;
+        if !passing {
+            return Self::last(error);
+        }
+        // Only the delay-seconds form; an HTTP date falls back to the backoff's own pause.
+        let asked = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|text| text.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        Self {
+            error,
+            verdict: asked.map_or(Verdict::Transient, Verdict::TransientAfter),
+        }
+    }
+}
+
 /// Why reqwest failed, as a sentence: a refusal of the redirect policy or the resolver as it
-/// was made, anything else by its kind.
-fn failure(error: &reqwest::Error) -> HttpError {
+/// was made (final, except a resolver that timed out), anything else by its kind (a connection
+/// that failed, broke or timed out: transient).
+fn failure(error: &reqwest::Error) -> Failure {
     let mut source = std::error::Error::source(error);
     while let Some(cause) = source {
         if let Some(refusal) = cause.downcast_ref::<HttpError>() {
-            return refusal.clone();
+            return match refusal {
+                HttpError::Timeout => Failure::transient(HttpError::Timeout),
+                other => Failure::last(other.clone()),
+            };
         }
         source = cause.source();
     }
-    HttpError::Network(network_reason(error))
+    Failure::transient(HttpError::Network(network_reason(error)))
 }
 
 fn network_reason(error: &reqwest::Error) -> String {

@@ -11,9 +11,16 @@
 //! `Range` request instead of racing the download for them, and a paused track does not pull
 //! the whole file. A connection that breaks off (a server closing an idle download) is resumed
 //! from where the reader is. Without ranges nothing could be resumed or skipped, so the body
-//! is downloaded as fast as it comes.
+//! is downloaded as fast as it comes, and a break fails the read with a clear error instead of
+//! starting the track again.
+//!
+//! A stream URL that expires mid-track (the range request answers 403 or 410) is asked for
+//! again through the track's [`Relocator`] (yt-dlp hands out a fresh URL) and the download
+//! carries on from the same byte, at most [`MAX_RELOCATIONS`] times per track.
 
+use std::future::Future;
 use std::io::{self, Read, Seek, SeekFrom};
+use std::pin::Pin;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, mpsc};
 use std::time::{Duration, Instant};
 
@@ -36,6 +43,34 @@ const READ_AHEAD: u64 = 256 * 1024;
 /// Broken or stalled downloads resumed in a row, without a byte arriving in between, before
 /// the error is reported.
 const MAX_RESUMES: u32 = 3;
+
+/// A search for a fresh stream URL; the error is a sentence for the user.
+type FoundUrl = Pin<Box<dyn Future<Output = Result<Url, String>> + Send>>;
+
+/// Fresh stream URLs asked for per track when the one in use has expired.
+const MAX_RELOCATIONS: u32 = 3;
+
+/// Finds a track's stream URL again when the one in use stops working (a signed CDN link that
+/// expired); plain links have none and keep their URL.
+#[derive(Clone)]
+pub(crate) struct Relocator {
+    find: Arc<dyn Fn() -> FoundUrl + Send + Sync>,
+    /// Longest one search may take, added to how long a read waits for bytes.
+    patience: Duration,
+}
+
+impl Relocator {
+    pub(crate) fn new<F, Fut>(patience: Duration, find: F) -> Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Url, String>> + Send + 'static,
+    {
+        Self {
+            find: Arc::new(move || Box::pin(find())),
+            patience,
+        }
+    }
+}
 
 /// How a download ended.
 #[derive(Debug, Clone)]
@@ -61,6 +96,10 @@ struct Segment {
     ranges: bool,
     /// Where the reader last read from; the download keeps within [`READ_AHEAD`] of it.
     reader_position: u64,
+    /// The stream URL in use: the track's, or the last one its relocator found.
+    url: Url,
+    /// Fresh URLs asked for so far (at most [`MAX_RELOCATIONS`]).
+    relocations: u32,
 }
 
 #[derive(Debug)]
@@ -114,6 +153,7 @@ pub(crate) struct HttpMediaSource {
     shared: Arc<Shared>,
     client: SafeHttpClient,
     url: Url,
+    relocator: Option<Relocator>,
     runtime: Handle,
     task: Option<AbortHandle>,
     position: u64,
@@ -154,11 +194,18 @@ async fn pump(shared: Arc<Shared>, generation: u64, mut fetched: Fetched, client
                 return;
             }
             Ok(Err(_)) => {
+                // Without ranges only a download from byte 0 could carry on, and the track
+                // would stall for it: the read fails saying why instead.
+                let reason = if shared.lock().ranges {
+                    "the download broke off"
+                } else {
+                    "the download broke off and the server cannot resume it mid-file"
+                };
                 shared.end(
                     generation,
                     Ending::Failed {
                         kind: io::ErrorKind::Other,
-                        reason: "the download broke off".to_owned(),
+                        reason: reason.to_owned(),
                         resumable: true,
                     },
                 );
@@ -194,15 +241,32 @@ async fn pump(shared: Arc<Shared>, generation: u64, mut fetched: Fetched, client
     }
 }
 
-/// Fetches from `from` and pumps the body; a server ignoring the range restarts at 0.
+/// Fetches from `from` and pumps the body; a server ignoring the range restarts at 0. An
+/// expired URL (403, 410) is found again through `relocator`, when the track has one.
 async fn restart(
     shared: Arc<Shared>,
     generation: u64,
     from: u64,
+    total: Option<u64>,
     client: SafeHttpClient,
-    url: Url,
+    relocator: Option<Relocator>,
 ) {
-    match client.get(&url, Some(from)).await {
+    let url = shared.lock().url.clone();
+    let answer = client.get(&url, Some(from)).await;
+    let answer = match (answer, &relocator) {
+        (Err(HttpError::Status(403 | 410)), Some(relocator)) => {
+            relocate(&shared, generation, from, &client, relocator).await
+        }
+        (answer, _) => answer.map_err(|error| error.to_string()),
+    };
+    let fetched = answer.and_then(|fetched| match (total, fetched.total) {
+        // A different file behind the URL (another format): its bytes do not continue ours.
+        (Some(known), Some(now)) if known != now => {
+            Err("the audio stream changed while it played".to_owned())
+        }
+        _ => Ok(fetched),
+    });
+    match fetched {
         Ok(fetched) => {
             {
                 let mut segment = shared.lock();
@@ -217,23 +281,59 @@ async fn restart(
             }
             pump(shared, generation, fetched, client).await;
         }
-        Err(error) => shared.end(
+        Err(reason) => shared.end(
             generation,
             Ending::Failed {
                 kind: io::ErrorKind::Other,
-                reason: error.to_string(),
+                reason,
                 resumable: false,
             },
         ),
     }
 }
 
+/// Asks `relocator` for a fresh stream URL, keeps it for later requests and fetches from
+/// `from` there.
+async fn relocate(
+    shared: &Shared,
+    generation: u64,
+    from: u64,
+    client: &SafeHttpClient,
+    relocator: &Relocator,
+) -> Result<Fetched, String> {
+    {
+        let mut segment = shared.lock();
+        if segment.relocations >= MAX_RELOCATIONS {
+            return Err("the audio link kept expiring".to_owned());
+        }
+        segment.relocations += 1;
+    }
+    tracing::debug!(
+        position = from,
+        "the stream URL expired; asking for a fresh one"
+    );
+    let url = (relocator.find)()
+        .await
+        .map_err(|reason| format!("the audio link expired and was not found again: {reason}"))?;
+    let fetched = client
+        .get(&url, Some(from))
+        .await
+        .map_err(|error| error.to_string())?;
+    let mut segment = shared.lock();
+    if segment.generation == generation {
+        segment.url = url;
+    }
+    Ok(fetched)
+}
+
 impl HttpMediaSource {
     /// Requests `url` and returns once the response headers arrived; the body keeps
     /// downloading on `runtime`. Blocks the calling thread: call it off the async workers.
+    /// `relocator`, when given, finds the stream URL again once `url` has expired.
     pub(crate) fn open(
         client: &SafeHttpClient,
         url: &Url,
+        relocator: Option<Relocator>,
         runtime: &Handle,
     ) -> Result<Self, HttpError> {
         let (sender, receiver) = mpsc::sync_channel(1);
@@ -245,6 +345,8 @@ impl HttpMediaSource {
                 ending: None,
                 ranges: false,
                 reader_position: 0,
+                url: url.clone(),
+                relocations: 0,
             }),
             changed: Condvar::new(),
             reader_moved: Notify::new(),
@@ -282,6 +384,7 @@ impl HttpMediaSource {
             shared,
             client: client.clone(),
             url: url.clone(),
+            relocator,
             runtime: runtime.clone(),
             task: Some(task.abort_handle()),
             position: 0,
@@ -302,16 +405,22 @@ impl HttpMediaSource {
             Arc::clone(&self.shared),
             segment.generation,
             self.position,
+            self.total,
             self.client.clone(),
-            self.url.clone(),
+            self.relocator.clone(),
         ));
         self.task = Some(task.abort_handle());
     }
 
-    /// How long a read may wait for bytes before it gives up.
+    /// How long a read may wait for bytes before it gives up (a search for a fresh URL
+    /// included).
     fn read_deadline(&self) -> Duration {
         let limits = self.client.limits();
-        limits.stall_timeout + limits.response_timeout
+        let relocating = self
+            .relocator
+            .as_ref()
+            .map_or(Duration::ZERO, |relocator| relocator.patience);
+        limits.stall_timeout + limits.response_timeout + relocating
     }
 }
 
@@ -358,6 +467,7 @@ impl Read for HttpMediaSource {
                 self.restart_at(&mut segment);
                 continue;
             }
+
             match &segment.ending {
                 Some(Ending::Complete) => return Ok(0),
                 Some(Ending::Failed { kind, reason, .. }) => {

@@ -15,13 +15,13 @@ use tokio::sync::Notify;
 use crate::server::{Reply, TestServer};
 use crate::support::{TestResolver, assert_tone, read_all_within, track, wav_bytes};
 
-const LIMIT: Duration = Duration::from_secs(30);
+pub const LIMIT: Duration = Duration::from_secs(30);
 
-fn client(server: &TestServer, limits: HttpLimits) -> SafeHttpClient {
+pub fn client(server: &TestServer, limits: HttpLimits) -> SafeHttpClient {
     SafeHttpClient::with_resolver(limits, Arc::new(TestResolver::for_server(server.address)))
 }
 
-fn short_limits() -> HttpLimits {
+pub fn short_limits() -> HttpLimits {
     HttpLimits {
         response_timeout: Duration::from_secs(5),
         stall_timeout: Duration::from_millis(500),
@@ -29,7 +29,7 @@ fn short_limits() -> HttpLimits {
     }
 }
 
-async fn open(
+pub async fn open(
     client: SafeHttpClient,
     url: String,
     start_at: Duration,
@@ -46,7 +46,14 @@ async fn open(
     .unwrap()
 }
 
-async fn read_all(stream: Box<dyn PcmStream>) -> Result<Vec<f32>, AudioError> {
+/// Opens `url` from the start and reads it to its end.
+pub async fn play(client: SafeHttpClient, url: String) -> Vec<f32> {
+    read_all(open(client, url, Duration::ZERO).await.unwrap())
+        .await
+        .unwrap()
+}
+
+pub async fn read_all(stream: Box<dyn PcmStream>) -> Result<Vec<f32>, AudioError> {
     tokio::task::spawn_blocking(move || read_all_within(stream, LIMIT))
         .await
         .unwrap()
@@ -68,10 +75,7 @@ async fn a_wav_link_resolves_and_plays() {
     assert_eq!(infos[0].locator, url);
     assert_eq!(infos[0].duration, Some(Duration::from_secs(1)));
 
-    let samples = read_all(open(client, url, Duration::ZERO).await.unwrap())
-        .await
-        .unwrap();
-    assert_tone(&samples, 1.0);
+    assert_tone(&play(client, url).await, 1.0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

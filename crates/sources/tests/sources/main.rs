@@ -17,4 +17,5 @@ mod server;
 mod spotify;
 mod ssrf;
 mod support;
+mod transient;
 mod ytdlp;

@@ -128,3 +128,24 @@ pub fn assert_tone(samples: &[f32], seconds: f32) {
 pub fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
 }
+
+/// Asserts the whole 440 Hz tone of `seconds` at 48 kHz stereo came through once, in order:
+/// its length to the frame, its pitch, and no jump between samples bigger than the sine's own
+/// steepest step (a lost or repeated stretch breaks the phase).
+pub fn assert_continuous_tone(samples: &[f32], seconds: f32) {
+    let frames = samples.len() / 2;
+    let expected = (48_000.0 * seconds).round() as usize;
+    assert!(
+        frames.abs_diff(expected) <= 1,
+        "{frames} frames, expected {expected}"
+    );
+    let left = channel(samples, 0);
+    let measured = pitch(&left, 48_000);
+    assert!((measured - 440.0).abs() < 4.4, "pitch {measured}");
+    // 0.5 · 2π · 440 / 48 000 ≈ 0.029, plus the 16-bit rounding.
+    let steepest = left
+        .windows(2)
+        .map(|pair| (pair[1] - pair[0]).abs())
+        .fold(0.0_f32, f32::max);
+    assert!(steepest < 0.035, "a jump of {steepest} between samples");
+}

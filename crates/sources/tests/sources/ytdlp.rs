@@ -15,8 +15,10 @@ use minstrel_sources::{
 };
 use tokio::runtime::Handle;
 
-use crate::server::TestServer;
-use crate::support::{TestResolver, assert_tone, read_all_within, track, wav_bytes};
+use crate::server::{Break, Reply, TestServer};
+use crate::support::{
+    TestResolver, assert_continuous_tone, assert_tone, read_all_within, track, wav_bytes,
+};
 
 /// What `yt-dlp -J` prints for one `YouTube` video (trimmed, same shape).
 pub const VIDEO_JSON: &str = r#"{"id": "dQw4w9WgXcQ", "title": "Rick Astley - Never Gonna Give You Up (Official Music Video)", "formats": [{"format_id": "251", "format_note": "medium", "ext": "webm", "protocol": "https", "acodec": "opus", "vcodec": "none", "url": "https://rr1---sn-abc.googlevideo.com/videoplayback?expire=1", "abr": 129.5, "asr": 48000, "audio_channels": 2}], "thumbnails": [{"url": "https://i.ytimg.com/vi/dQw4w9WgXcQ/maxresdefault.jpg", "id": "0"}], "thumbnail": "https://i.ytimg.com/vi_webp/dQw4w9WgXcQ/maxresdefault.webp", "description": "The official video", "channel_id": "UCuAXFkgsw1L7xaCfnd5JJOw", "channel_url": "https://www.youtube.com/channel/UCuAXFkgsw1L7xaCfnd5JJOw", "duration": 212, "view_count": 1500000000, "age_limit": 0, "webpage_url": "https://www.youtube.com/watch?v=dQw4w9WgXcQ", "categories": ["Music"], "tags": ["rick astley"], "playable_in_embed": true, "live_status": "not_live", "channel": "Rick Astley", "channel_follower_count": 4000000, "upload_date": "20091025", "uploader": "Rick Astley", "uploader_id": "@RickAstleyYT", "original_url": "https://www.youtube.com/watch?v=dQw4w9WgXcQ", "webpage_url_basename": "watch", "webpage_url_domain": "youtube.com", "extractor": "youtube", "extractor_key": "Youtube", "playlist": null, "playlist_index": null, "display_id": "dQw4w9WgXcQ", "fulltitle": "Rick Astley - Never Gonna Give You Up (Official Music Video)", "duration_string": "3:32", "is_live": false, "was_live": false, "format_id": "251", "ext": "webm", "acodec": "opus", "_type": "video", "_version": {"version": "2025.01.15", "release_git_head": null, "repository": "yt-dlp/yt-dlp"}}"#;
@@ -39,6 +41,24 @@ impl Fake {
         );
         minstrel_testkit::process::write_script(&binary, &script);
         Self { folder, binary }
+    }
+
+    /// A fake yt-dlp that runs `body` with `$call` set to the number of this call (1 for the
+    /// first).
+    fn counting(body: &str) -> Self {
+        Self::new(&format!(
+            r#"call=$(( $(cat "$(dirname "$0")/count" 2>/dev/null || echo 0) + 1 ))
+echo "$call" > "$(dirname "$0")/count"
+{body}"#
+        ))
+    }
+
+    /// A fake yt-dlp whose first `failures` calls print `error` (no single quotes) on stderr
+    /// and exit 1; later calls run `body`.
+    fn failing_then(failures: usize, error: &str, body: &str) -> Self {
+        Self::counting(&format!(
+            "if [ \"$call\" -le {failures} ]; then echo '{error}' >&2; exit 1; fi\n{body}"
+        ))
     }
 
     /// Prints `json` for every call.
@@ -455,6 +475,131 @@ async fn the_opener_refuses_a_stream_url_pointing_inside() {
         error.to_string().contains("not allowed to reach"),
         "{error}"
     );
+}
+
+/// yt-dlp's words when the network failed on the way (a DNS hiccup).
+const NETWORK_ERROR: &str = "ERROR: [youtube] dQw4w9WgXcQ: Unable to download webpage: <urlopen error [Errno -3] Temporary failure in name resolution> (caused by TransportError)";
+
+#[tokio::test]
+async fn a_yt_dlp_network_failure_is_tried_again_until_it_passes() {
+    let fake = Fake::failing_then(2, NETWORK_ERROR, "cat \"$(dirname \"$0\")/output\"");
+    std::fs::write(fake.path().join("output"), VIDEO_JSON).unwrap();
+    let infos = fake
+        .resolver()
+        .resolve("https://www.youtube.com/watch?v=dQw4w9WgXcQ")
+        .await
+        .unwrap();
+    assert_eq!(infos[0].duration, Some(Duration::from_secs(212)));
+    assert_eq!(
+        fake.calls().len(),
+        3,
+        "two network failures, then the answer"
+    );
+}
+
+#[tokio::test]
+async fn yt_dlp_refusals_fail_at_once_and_network_failures_after_three_runs() {
+    for refusal in [
+        "ERROR: [youtube] abc: Video unavailable. This video has been removed by the uploader",
+        "ERROR: [youtube] abc: Private video. Sign in if you have been granted access",
+        "ERROR: [youtube] abc: Unable to download webpage: HTTP Error 404: Not Found",
+    ] {
+        let fake = Fake::failing_then(10, refusal, "exit 1");
+        assert!(
+            matches!(
+                fake.resolver().resolve("https://youtu.be/abc").await,
+                Err(ResolveError::NotFound(_))
+            ),
+            "{refusal}"
+        );
+        assert_eq!(fake.calls().len(), 1, "{refusal}");
+    }
+    let fake = Fake::failing_then(
+        10,
+        "ERROR: [youtube] abc: Unable to download webpage: HTTP Error 503: Service Unavailable",
+        "exit 1",
+    );
+    match fake.resolver().resolve("https://youtu.be/abc").await {
+        Err(ResolveError::Unavailable(message)) => assert!(message.contains("503"), "{message}"),
+        other => panic!("expected Unavailable, got {other:?}"),
+    }
+    assert_eq!(fake.calls().len(), 3);
+}
+
+/// Plays `page` through `fake` and `server`, reading to the end.
+async fn play_site_track(
+    fake: &Fake,
+    server: &TestServer,
+) -> Result<Vec<f32>, minstrel_app::ports::AudioError> {
+    let client = SafeHttpClient::with_resolver(
+        HttpLimits::default(),
+        Arc::new(TestResolver::for_server(server.address)),
+    );
+    let opener = YtDlpAudioOpener::new(fake.resolver(), client, Handle::current());
+    tokio::task::spawn_blocking(move || {
+        let stream = opener.open(
+            &track(SourceKind::YouTube, "https://youtu.be/dQw4w9WgXcQ"),
+            Duration::ZERO,
+            OpenOptions::default(),
+        )?;
+        read_all_within(stream, Duration::from_secs(30))
+    })
+    .await
+    .unwrap()
+}
+
+/// A fake yt-dlp handing out `/v1` first and `/v2` on every later call.
+fn expiring_fake(server: &TestServer) -> Fake {
+    Fake::counting(&format!(
+        "if [ \"$call\" -eq 1 ]; then echo '{}'; else echo '{}'; fi",
+        server.url("audio.test", "/v1"),
+        server.url("audio.test", "/v2"),
+    ))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_stream_url_is_found_again_and_resumes_at_its_byte() {
+    let server = TestServer::start();
+    // The first URL breaks off mid-track and has expired by the time it is asked again.
+    let (bytes, sent) =
+        server.tone_breaking_at_a_third("/v1", Break::Close, |_| vec![Reply::Status(403)]);
+    server.route("/v2", Reply::ranged(&bytes));
+    let fake = expiring_fake(&server);
+    let samples = play_site_track(&fake, &server).await.unwrap();
+    assert_continuous_tone(&samples, 2.0);
+    let seen: Vec<(String, Option<String>)> = server
+        .seen()
+        .into_iter()
+        .map(|request| (request.path, request.range))
+        .collect();
+    let rest = Some(format!("bytes={sent}-"));
+    assert_eq!(
+        seen,
+        [
+            ("/v1".to_owned(), None),
+            ("/v1".to_owned(), rest.clone()),
+            ("/v2".to_owned(), rest),
+        ]
+    );
+    let calls = fake.calls();
+    assert_eq!(calls.len(), 2, "yt-dlp was asked once more");
+    assert!(
+        calls
+            .iter()
+            .all(|call| call.iter().any(|option| option == "-g"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fresh_url_to_another_file_ends_the_track_instead_of_mixing_them() {
+    let server = TestServer::start();
+    server.tone_breaking_at_a_third("/v1", Break::Close, |_| vec![Reply::Status(403)]);
+    // yt-dlp picked another format this time: its bytes do not continue the first file's.
+    server.route("/v2", Reply::ranged(&Arc::new(wav_bytes(44_100, 2, 2.0))));
+    match play_site_track(&expiring_fake(&server), &server).await {
+        Err(error) => assert!(error.to_string().contains("stream changed"), "{error}"),
+        Ok(samples) => panic!("the track played on ({} samples)", samples.len()),
+    }
 }
 
 /// The failures counted by reason since the last call (a snapshot drains the recorder).
