@@ -1,4 +1,5 @@
-//! Fixtures and signal measurements shared by this crate's tests.
+//! Fixtures shared by this crate's tests, and the signal measurements of `minstrel_testkit::audio`
+//! they use.
 #![allow(
     clippy::cast_possible_truncation,
     clippy::cast_precision_loss,
@@ -10,6 +11,8 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use minstrel_app::ports::{AudioError, PcmStream};
+use minstrel_testkit::audio::estimate_pitch_hz;
+pub(crate) use minstrel_testkit::audio::{channel, rms};
 
 use crate::decode::SymphoniaStream;
 
@@ -81,29 +84,13 @@ pub(crate) fn decode_all(path: &Path, start_at: Duration) -> Result<Vec<f32>, Au
         .expect("decoding finished (no hang, no panic)")
 }
 
-pub(crate) fn channel(interleaved: &[f32], index: usize) -> Vec<f32> {
-    interleaved.iter().skip(index).step_by(2).copied().collect()
-}
-
-pub(crate) fn rms(samples: &[f32]) -> f32 {
-    if samples.is_empty() {
-        return 0.0;
-    }
-    (samples.iter().map(|sample| sample * sample).sum::<f32>() / samples.len() as f32).sqrt()
-}
-
-/// Frequency from rising zero crossings, interpolated between samples.
+/// The pitch of `samples` in Hz, measured as every audio test measures it
+/// ([`minstrel_testkit::audio::estimate_pitch_hz`]).
+///
+/// # Panics
+/// When the signal has no pitch.
 pub(crate) fn pitch(samples: &[f32], rate: u32) -> f32 {
-    let mut crossings = Vec::new();
-    for (index, pair) in samples.windows(2).enumerate() {
-        if pair[0] < 0.0 && pair[1] >= 0.0 {
-            let fraction = -pair[0] / (pair[1] - pair[0]);
-            crossings.push(index as f32 + fraction);
-        }
-    }
-    assert!(crossings.len() > 2, "the signal has no pitch");
-    let span = crossings[crossings.len() - 1] - crossings[0];
-    (crossings.len() - 1) as f32 * rate as f32 / span
+    estimate_pitch_hz(samples, rate).expect("the signal has a pitch")
 }
 
 /// One RIFF chunk: its id, its length and its body, padded to an even length.
@@ -117,9 +104,8 @@ pub(crate) fn riff_chunk(id: [u8; 4], body: &[u8]) -> Vec<u8> {
     bytes
 }
 
-/// Writes a short silent 16-bit mono WAV whose LIST/INFO chunk names `artist`.
-pub(crate) fn write_tagged_wav(path: &Path, artist: &str) {
-    let rate: u32 = 8000;
+/// The body of a `fmt ` chunk for 16-bit PCM mono at `rate`.
+pub(crate) fn pcm16_mono_format(rate: u32) -> Vec<u8> {
     let mut format = Vec::new();
     format.extend_from_slice(&1_u16.to_le_bytes());
     format.extend_from_slice(&1_u16.to_le_bytes());
@@ -127,12 +113,23 @@ pub(crate) fn write_tagged_wav(path: &Path, artist: &str) {
     format.extend_from_slice(&(rate * 2).to_le_bytes());
     format.extend_from_slice(&2_u16.to_le_bytes());
     format.extend_from_slice(&16_u16.to_le_bytes());
+    format
+}
+
+/// A 16-bit mono WAV file's bytes: `format` (see [`pcm16_mono_format`]), the LIST/INFO chunk
+/// `info` (its `INFO` id and sub-chunks) and the samples `data`.
+pub(crate) fn tagged_wav_bytes(format: &[u8], info: &[u8], data: &[u8]) -> Vec<u8> {
+    let mut body = b"WAVE".to_vec();
+    body.extend(riff_chunk(*b"fmt ", format));
+    body.extend(riff_chunk(*b"LIST", info));
+    body.extend(riff_chunk(*b"data", data));
+    riff_chunk(*b"RIFF", &body)
+}
+
+/// Writes a short silent 16-bit mono WAV whose LIST/INFO chunk names `artist`.
+pub(crate) fn write_tagged_wav(path: &Path, artist: &str) {
     let mut info = b"INFO".to_vec();
     info.extend(riff_chunk(*b"IART", format!("{artist}\0").as_bytes()));
-    let data = vec![0_u8; 1600];
-    let mut body = b"WAVE".to_vec();
-    body.extend(riff_chunk(*b"fmt ", &format));
-    body.extend(riff_chunk(*b"LIST", &info));
-    body.extend(riff_chunk(*b"data", &data));
-    std::fs::write(path, riff_chunk(*b"RIFF", &body)).unwrap();
+    let bytes = tagged_wav_bytes(&pcm16_mono_format(8000), &info, &[0_u8; 1600]);
+    std::fs::write(path, bytes).unwrap();
 }

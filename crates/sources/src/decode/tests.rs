@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use super::*;
 use crate::test_support::{
-    SampleFormat, channel, decode_all, pitch, riff_chunk as chunk, rms, write_sine_wav,
+    SampleFormat, channel, decode_all, pcm16_mono_format, pitch, riff_chunk as chunk, rms,
+    tagged_wav_bytes, write_sine_wav,
 };
 
 const SOURCE_AMPLITUDE: f32 = 0.5;
@@ -244,13 +245,6 @@ fn a_panic_inside_the_decoder_becomes_a_clean_error() {
 
 /// A 16-bit mono WAV carrying a title and an artist in a LIST/INFO chunk.
 fn tagged_wav(rate: u32, frames: u32) -> Vec<u8> {
-    let mut format = Vec::new();
-    format.extend_from_slice(&1_u16.to_le_bytes());
-    format.extend_from_slice(&1_u16.to_le_bytes());
-    format.extend_from_slice(&rate.to_le_bytes());
-    format.extend_from_slice(&(rate * 2).to_le_bytes());
-    format.extend_from_slice(&2_u16.to_le_bytes());
-    format.extend_from_slice(&16_u16.to_le_bytes());
     let mut info = b"INFO".to_vec();
     info.extend(chunk(*b"INAM", b"Morning Tone\0"));
     info.extend(chunk(*b"IART", b"The Sines\0"));
@@ -262,11 +256,7 @@ fn tagged_wav(rate: u32, frames: u32) -> Vec<u8> {
             value.to_le_bytes()
         })
         .collect();
-    let mut body = b"WAVE".to_vec();
-    body.extend(chunk(*b"fmt ", &format));
-    body.extend(chunk(*b"LIST", &info));
-    body.extend(chunk(*b"data", &data));
-    chunk(*b"RIFF", &body)
+    tagged_wav_bytes(&pcm16_mono_format(rate), &info, &data)
 }
 
 #[test]
