@@ -4,6 +4,7 @@
     clippy::cast_sign_loss
 )]
 
+use std::path::Path;
 use std::time::Duration;
 
 use super::*;
@@ -13,6 +14,19 @@ use crate::test_support::{
 };
 
 const SOURCE_AMPLITUDE: f32 = 0.5;
+
+/// Writes `seconds` of the test tone (440 Hz at [`SOURCE_AMPLITUDE`]) to `path`.
+fn write_tone(path: &Path, rate: u32, channels: u16, seconds: f32, format: SampleFormat) {
+    write_sine_wav(
+        path,
+        rate,
+        channels,
+        440.0,
+        seconds,
+        SOURCE_AMPLITUDE,
+        format,
+    );
+}
 
 fn assert_close(actual: f32, expected: f32, tolerance: f32, what: &str) {
     assert!(
@@ -25,15 +39,7 @@ fn assert_close(actual: f32, expected: f32, tolerance: f32, what: &str) {
 fn mono_44k1_wav_becomes_48k_stereo_with_the_same_pitch_and_level() {
     let folder = tempfile::tempdir().unwrap();
     let path = folder.path().join("tone.wav");
-    write_sine_wav(
-        &path,
-        44_100,
-        1,
-        440.0,
-        1.0,
-        SOURCE_AMPLITUDE,
-        SampleFormat::Int16,
-    );
+    write_tone(&path, 44_100, 1, 1.0, SampleFormat::Int16);
 
     let samples = decode_all(&path, Duration::ZERO).unwrap();
     let frames = samples.len() / 2;
@@ -52,15 +58,7 @@ fn mono_44k1_wav_becomes_48k_stereo_with_the_same_pitch_and_level() {
 fn stereo_48k_float_wav_passes_through_untouched() {
     let folder = tempfile::tempdir().unwrap();
     let path = folder.path().join("tone.wav");
-    write_sine_wav(
-        &path,
-        48_000,
-        2,
-        440.0,
-        1.0,
-        SOURCE_AMPLITUDE,
-        SampleFormat::Float32,
-    );
+    write_tone(&path, 48_000, 2, 1.0, SampleFormat::Float32);
 
     let samples = decode_all(&path, Duration::ZERO).unwrap();
     assert_eq!(samples.len(), 2 * 48_000);
@@ -80,15 +78,7 @@ fn opening_at_half_a_second_yields_half_the_audio() {
     let folder = tempfile::tempdir().unwrap();
     for (rate, channels) in [(44_100, 1), (48_000, 2)] {
         let path = folder.path().join(format!("tone-{rate}.wav"));
-        write_sine_wav(
-            &path,
-            rate,
-            channels,
-            440.0,
-            1.0,
-            SOURCE_AMPLITUDE,
-            SampleFormat::Int16,
-        );
+        write_tone(&path, rate, channels, 1.0, SampleFormat::Int16);
         let samples = decode_all(&path, Duration::from_millis(500)).unwrap();
         let frames = samples.len() / 2;
         assert!(
@@ -103,15 +93,7 @@ fn opening_at_half_a_second_yields_half_the_audio() {
 fn opening_past_the_end_is_a_clean_end() {
     let folder = tempfile::tempdir().unwrap();
     let path = folder.path().join("tone.wav");
-    write_sine_wav(
-        &path,
-        48_000,
-        2,
-        440.0,
-        1.0,
-        SOURCE_AMPLITUDE,
-        SampleFormat::Int16,
-    );
+    write_tone(&path, 48_000, 2, 1.0, SampleFormat::Int16);
     match decode_all(&path, Duration::from_secs(5)) {
         Ok(samples) => assert!(samples.len() < 4800, "got {} samples", samples.len()),
         Err(error) => assert_eq!(error, AudioError::SeekUnsupported),
@@ -139,15 +121,7 @@ fn a_missing_file_is_an_io_error_without_the_path() {
 fn a_truncated_wav_ends_cleanly_or_fails_cleanly() {
     let folder = tempfile::tempdir().unwrap();
     let whole = folder.path().join("whole.wav");
-    write_sine_wav(
-        &whole,
-        44_100,
-        1,
-        440.0,
-        1.0,
-        SOURCE_AMPLITUDE,
-        SampleFormat::Int16,
-    );
+    write_tone(&whole, 44_100, 1, 1.0, SampleFormat::Int16);
     let bytes = std::fs::read(&whole).unwrap();
     for (name, length) in [
         ("header-only.wav", 44),
@@ -213,15 +187,7 @@ fn garbage_bytes_never_panic_or_hang() {
 fn a_wav_header_followed_by_garbage_never_panics_or_hangs() {
     let folder = tempfile::tempdir().unwrap();
     let whole = folder.path().join("whole.wav");
-    write_sine_wav(
-        &whole,
-        44_100,
-        2,
-        440.0,
-        0.2,
-        SOURCE_AMPLITUDE,
-        SampleFormat::Int16,
-    );
+    write_tone(&whole, 44_100, 2, 0.2, SampleFormat::Int16);
     let mut bytes = std::fs::read(&whole).unwrap();
     bytes.truncate(44);
     bytes.extend(garbage(30_000, 7));
@@ -278,15 +244,7 @@ fn probe_info_reads_tags_and_duration() {
 fn probe_info_without_tags_has_only_a_duration() {
     let folder = tempfile::tempdir().unwrap();
     let path = folder.path().join("plain.wav");
-    write_sine_wav(
-        &path,
-        44_100,
-        2,
-        440.0,
-        2.0,
-        SOURCE_AMPLITUDE,
-        SampleFormat::Float32,
-    );
+    write_tone(&path, 44_100, 2, 2.0, SampleFormat::Float32);
     let info = probe_info(&path).unwrap();
     assert_eq!(info.title, None);
     assert_eq!(info.artist, None);
@@ -335,15 +293,7 @@ fn mono_is_duplicated() {
 fn without_seeking_the_start_is_reached_by_decoding_and_discarding() {
     let folder = tempfile::tempdir().unwrap();
     let path = folder.path().join("tone.wav");
-    write_sine_wav(
-        &path,
-        44_100,
-        1,
-        440.0,
-        1.0,
-        SOURCE_AMPLITUDE,
-        SampleFormat::Int16,
-    );
+    write_tone(&path, 44_100, 1, 1.0, SampleFormat::Int16);
     let mut stream = SymphoniaStream::open_file(&path, Duration::ZERO).unwrap();
     // What `open` falls back to when the format refuses to seek.
     stream.pending_skip = PendingSkip::Duration(Duration::from_millis(500));
@@ -378,15 +328,7 @@ fn decoding_stops_with_a_sentence_past_the_duration_cap() {
     let folder = tempfile::tempdir().unwrap();
     let path = folder.path().join("three-seconds.wav");
     // No length in the header to refuse up front: only the decoded audio counts.
-    write_sine_wav(
-        &path,
-        44_100,
-        1,
-        440.0,
-        3.0,
-        SOURCE_AMPLITUDE,
-        SampleFormat::Int16,
-    );
+    write_tone(&path, 44_100, 1, 3.0, SampleFormat::Int16);
     let mut stream = SymphoniaStream::open_file(&path, Duration::ZERO).unwrap();
     stream.max_duration = Duration::from_mins(1);
     assert_eq!(read_to_end(&mut stream), Ok(3 * 48_000 * 2));
@@ -404,15 +346,7 @@ fn decoding_stops_with_a_sentence_past_the_duration_cap() {
 fn a_wav_streamed_by_ffmpeg_with_an_unknown_length_still_plays() {
     let folder = tempfile::tempdir().unwrap();
     let path = folder.path().join("piped.wav");
-    write_sine_wav(
-        &path,
-        44_100,
-        2,
-        440.0,
-        1.0,
-        SOURCE_AMPLITUDE,
-        SampleFormat::Int16,
-    );
+    write_tone(&path, 44_100, 2, 1.0, SampleFormat::Int16);
     let mut bytes = std::fs::read(&path).unwrap();
     // The RIFF and data lengths ffmpeg writes when it cannot seek back.
     bytes[4..8].copy_from_slice(&u32::MAX.to_le_bytes());
