@@ -42,19 +42,22 @@ impl FilterService {
     }
 
     /// Sets parameters of one filter, typed as `distortion sinOffset=0.1 scale=2`; the
-    /// parameters not named keep their current values.
+    /// parameters not named keep their current values. Several filters separated by `;`
+    /// change together, or none does when one part is wrong.
     ///
     /// # Errors
-    /// The parse error (one sentence naming what is allowed), or as [`Self::apply_spec`].
+    /// The parse error (one sentence naming what is allowed), or the guild allows only presets.
     pub async fn set_filter_params(
         &self,
         guild: GuildId,
         actor: &Actor,
         text: &str,
     ) -> Result<FilterSpec, MusicError> {
-        let change = FilterChange::parse(text)?;
+        let changes = FilterChange::parse_all(text)?;
         self.update(guild, actor, None, true, |current| {
-            Ok(change.apply(current)?)
+            changes
+                .iter()
+                .try_fold(current, |spec, change| Ok(change.apply(spec)?))
         })
         .await
     }
@@ -72,19 +75,6 @@ impl FilterService {
         let kind = FilterKind::parse(name)?;
         self.update(guild, actor, None, false, |current| {
             Ok(current.without(kind))
-        })
-        .await
-    }
-
-    /// Overlays manually set filters on the active ones.
-    pub async fn apply_spec(
-        &self,
-        guild: GuildId,
-        actor: &Actor,
-        spec: FilterSpec,
-    ) -> Result<FilterSpec, MusicError> {
-        self.update(guild, actor, None, true, |current| {
-            Ok(current.merged_with(&spec))
         })
         .await
     }

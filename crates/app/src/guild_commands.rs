@@ -18,7 +18,7 @@ use crate::error::MusicError;
 use crate::filters::FilterService;
 use crate::music::MusicService;
 use crate::policy::Actor;
-use crate::ports::CommandBus;
+use crate::ports::{CommandBus, ProgressSink};
 use crate::shards::ShardOwnership;
 pub use crate::vocabulary::{
     CommandReply, GuildCommand, NowPlaying, PlayOutcome, QueuePage, SeekTarget, SkipOutcome,
@@ -79,23 +79,43 @@ impl LocalCommandBus {
         actor: &Actor,
         command: GuildCommand,
     ) -> Result<CommandReply, MusicError> {
+        self.execute_reporting(guild, actor, command, None).await
+    }
+
+    /// [`Self::execute`], telling `progress` how far a play's playlist has loaded (a
+    /// front-end in this process shows it while a long playlist loads).
+    ///
+    /// # Errors
+    /// The use case's own error.
+    pub async fn execute_reporting(
+        &self,
+        guild: GuildId,
+        actor: &Actor,
+        command: GuildCommand,
+        progress: Option<ProgressSink>,
+    ) -> Result<CommandReply, MusicError> {
         let music = &self.music;
         let filters = &self.filters;
         Ok(match command {
-            GuildCommand::Join { channel } => {
-                music.join(guild, actor, channel, None).await?;
+            GuildCommand::Join {
+                channel,
+                text_channel,
+            } => {
+                music.join(guild, actor, channel, text_channel).await?;
                 CommandReply::Joined
             }
             GuildCommand::Leave => {
                 music.leave(guild, actor).await?;
                 CommandReply::Left
             }
-            GuildCommand::Play { query } => {
-                CommandReply::Played(self.play(guild, actor, &query, AddPosition::End).await?)
-            }
-            GuildCommand::PlayNext { query } => {
-                CommandReply::Played(self.play(guild, actor, &query, AddPosition::Next).await?)
-            }
+            GuildCommand::Play { query } => CommandReply::Played(
+                self.play(guild, actor, &query, AddPosition::End, progress)
+                    .await?,
+            ),
+            GuildCommand::PlayNext { query } => CommandReply::Played(
+                self.play(guild, actor, &query, AddPosition::Next, progress)
+                    .await?,
+            ),
             GuildCommand::Pause => {
                 music.pause(guild, actor).await?;
                 CommandReply::Paused
@@ -164,11 +184,14 @@ impl LocalCommandBus {
         actor: &Actor,
         query: &str,
         placement: AddPosition,
+        progress: Option<ProgressSink>,
     ) -> Result<PlayOutcome, MusicError> {
         if matches!(actor.requester.id, RequesterId::Telegram(_)) {
             self.music.join_for_remote_play(guild, actor).await?;
         }
-        self.music.play(guild, actor, query, placement).await
+        self.music
+            .play_reporting(guild, actor, query, placement, progress)
+            .await
     }
 }
 

@@ -755,3 +755,63 @@ async fn help_lists_every_command_discord_offers_with_its_arguments() {
         listed.len()
     );
 }
+
+#[tokio::test]
+async fn filter_options_apply_together_and_a_bad_one_changes_nothing() {
+    let rest = FakeRest::start().await;
+    let services = Mocks::new().playing().services();
+    let handler = handler(services.clone(), &rest);
+    start_playing(&services).await;
+
+    command(
+        &handler,
+        61,
+        "filter",
+        &json!([
+            {"name": "preset", "type": 3, "value": "nightcore"},
+            {"name": "rotation", "type": 10, "value": 0.2},
+            {"name": "tremolo_depth", "type": 10, "value": 0.9},
+            {"name": "karaoke", "type": 5, "value": true},
+        ]),
+    )
+    .await;
+    let said = rest
+        .wait_for_original_edit("token-61")
+        .await
+        .embed_description()
+        .unwrap();
+    assert!(
+        said.contains("nightcore") && said.contains("karaoke"),
+        "{said}"
+    );
+    let live = handler_filters(&handler).await;
+    assert_eq!(live.timescale, Preset::Nightcore.spec().timescale);
+    assert_eq!(live.karaoke, Preset::Karaoke.spec().karaoke);
+    assert!(live.rotation.is_some());
+    assert_eq!(
+        live.tremolo.map(|tremolo| tremolo.depth.to_bits()),
+        Some(0.9_f32.to_bits())
+    );
+
+    command(
+        &handler,
+        62,
+        "filter",
+        &json!([
+            {"name": "speed", "type": 10, "value": 2.0},
+            {"name": "equalizer", "type": 3, "value": "99:0.1"},
+        ]),
+    )
+    .await;
+    let refused = rest
+        .wait_for_original_edit("token-62")
+        .await
+        .embed_description()
+        .unwrap();
+    assert!(refused.contains("99"), "{refused}");
+    assert_eq!(
+        handler_filters(&handler).await,
+        live,
+        "the speed did not change without the equalizer"
+    );
+}

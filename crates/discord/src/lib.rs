@@ -13,7 +13,6 @@ mod commands;
 mod directory;
 #[cfg(test)]
 mod feature_tests;
-mod filter_edit;
 mod gateway;
 mod handler;
 mod join_check;

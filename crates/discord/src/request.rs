@@ -3,8 +3,9 @@
 
 use std::time::Duration;
 
+use minstrel_app::GuildSettingChange;
 use minstrel_app::vocabulary::{CommandId, GuildCommand, QUEUE_PAGE_SIZE, parse_text};
-use minstrel_domain::{AddPosition, ChannelId, RepeatMode, RoleId};
+use minstrel_domain::{ChannelId, Preset, RepeatMode, RoleId};
 use twilight_model::application::interaction::application_command::{
     CommandData, CommandDataOption, CommandOptionValue,
 };
@@ -27,8 +28,50 @@ pub(crate) struct ManualFilters {
 }
 
 impl ManualFilters {
-    pub(crate) fn is_empty(&self) -> bool {
-        *self == Self::default()
+    /// The options as the vocabulary's typed filter change: one `filter name=value …` part a
+    /// filter, joined by `;` so that they change together (`None` when no option is set).
+    /// Parameters without an option keep their current values, as with `/filters set`.
+    pub(crate) fn change_text(&self) -> Option<String> {
+        let mut parts = Vec::new();
+        let mut add = |filter: &str, params: &[(&str, Option<f64>)]| {
+            let set: Vec<String> = params
+                .iter()
+                .filter_map(|(name, value)| value.map(|value| format!("{name}={value}")))
+                .collect();
+            if !set.is_empty() {
+                parts.push(format!("{filter} {}", set.join(" ")));
+            }
+        };
+        add(
+            "timescale",
+            &[
+                ("speed", self.speed),
+                ("pitch", self.pitch),
+                ("rate", self.rate),
+            ],
+        );
+        add("rotation", &[("rotationHz", self.rotation)]);
+        add(
+            "tremolo",
+            &[
+                ("frequency", self.tremolo_frequency),
+                ("depth", self.tremolo_depth),
+            ],
+        );
+        add(
+            "vibrato",
+            &[
+                ("frequency", self.vibrato_frequency),
+                ("depth", self.vibrato_depth),
+            ],
+        );
+        add("lowPass", &[("smoothing", self.low_pass)]);
+        add("volume", &[("volume", self.volume)]);
+        if let Some(bands) = &self.equalizer {
+            // The option holds bands only: a `;` in it cannot start another filter.
+            parts.push(format!("equalizer {}", bands.replace(';', ",")));
+        }
+        (!parts.is_empty()).then(|| parts.join("; "))
     }
 }
 
@@ -52,21 +95,6 @@ pub(crate) enum SettingsRequest {
     Autoplay(bool),
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum GuildSettingsRequest {
-    Show,
-    DjRole(Option<RoleId>),
-    MaxQueue(usize),
-    Stay247(bool),
-    DefaultVoiceChannel(Option<ChannelId>),
-    IdleTimeout(Duration),
-    VoteSkipRatio(f32),
-    Normalisation(bool),
-    DefaultVolume(i64),
-    /// `None` allows every preset.
-    AllowedFilters(Option<Vec<String>>),
-}
-
 /// One slash command, parsed. Positions are 0-based here (people type them from 1).
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Request {
@@ -77,27 +105,10 @@ pub(crate) enum Request {
     Player(GuildCommand),
     /// The list of commands, from the vocabulary.
     Help,
-    Play {
-        query: String,
-        placement: AddPosition,
-    },
-    Filter {
-        preset: Option<String>,
-        manual: Box<ManualFilters>,
-    },
+    /// `/filter` with options: a preset and hand-set filters, applied in this order.
+    Filter(Vec<GuildCommand>),
     /// `/filter` without options: the active filters and a menu of presets.
     FilterMenu,
-    FiltersReset,
-    FiltersShow,
-    /// `/filters set`: one filter's parameters as typed (`sinOffset=0.1 scale=2`).
-    FiltersSet {
-        filter: String,
-        params: String,
-    },
-    /// `/filters remove`: one filter off.
-    FiltersRemove {
-        filter: String,
-    },
     FiltersList,
     Preview {
         preset: Option<String>,
@@ -107,7 +118,8 @@ pub(crate) enum Request {
     History {
         page: usize,
     },
-    GuildSettings(GuildSettingsRequest),
+    /// `/guildsettings`: a change of the app's own vocabulary, or `None` to show them.
+    GuildSettings(Option<GuildSettingChange>),
     VoteSkip,
     ConnectTelegram {
         code: Option<String>,
@@ -260,14 +272,12 @@ pub(crate) fn parse(data: &CommandData) -> Result<Request, UsageError> {
         },
         "leave" => Request::Player(GuildCommand::Leave),
         "help" => Request::Help,
-        "play" => Request::Play {
+        "play" => Request::Player(GuildCommand::Play {
             query: options.string("query").unwrap_or_default(),
-            placement: AddPosition::End,
-        },
-        "playnext" => Request::Play {
+        }),
+        "playnext" => Request::Player(GuildCommand::PlayNext {
             query: options.required_string("query")?,
-            placement: AddPosition::Next,
-        },
+        }),
         "pause" => Request::Player(GuildCommand::Pause),
         "resume" => Request::Player(GuildCommand::Resume),
         "skip" => Request::Player(GuildCommand::Skip),
@@ -310,16 +320,20 @@ pub(crate) fn parse(data: &CommandData) -> Result<Request, UsageError> {
         "clear" => Request::Player(GuildCommand::Clear),
         "filter" => parse_filter(&options),
         "filters" => match options.sub_command()? {
-            ("reset", _) => Request::FiltersReset,
+            ("reset", _) => Request::Player(GuildCommand::ResetFilters),
             ("list", _) => Request::FiltersList,
-            ("set", sub) => Request::FiltersSet {
-                filter: sub.required_string("filter")?,
-                params: sub.required_string("params")?,
-            },
-            ("remove", sub) => Request::FiltersRemove {
-                filter: sub.required_string("filter")?,
-            },
-            _ => Request::FiltersShow,
+            ("set", sub) => {
+                let filter = sub.required_string("filter")?;
+                let params = sub.required_string("params")?;
+                Request::Player(GuildCommand::SetFilter {
+                    // One filter: a `;` in the options cannot reach another.
+                    text: format!("{filter} {params}").replace(';', " "),
+                })
+            }
+            ("remove", sub) => Request::Player(GuildCommand::RemoveFilter {
+                name: sub.required_string("filter")?,
+            }),
+            _ => Request::Player(GuildCommand::ShowFilters),
         },
         "preview" => Request::Preview {
             preset: options.string("preset"),
@@ -357,13 +371,22 @@ fn parse_filter(options: &Options<'_>) -> Request {
         equalizer: options.string("equalizer").filter(|text| !text.is_empty()),
         karaoke: options.boolean("karaoke").unwrap_or(false),
     };
-    let preset = options.string("preset").filter(|name| !name.is_empty());
-    if preset.is_none() && manual.is_empty() {
-        return Request::FilterMenu;
+    let mut commands = Vec::new();
+    if let Some(name) = options.string("preset").filter(|name| !name.is_empty()) {
+        commands.push(GuildCommand::ApplyPreset { name });
     }
-    Request::Filter {
-        preset,
-        manual: Box::new(manual),
+    if manual.karaoke {
+        commands.push(GuildCommand::ApplyPreset {
+            name: Preset::Karaoke.name().to_owned(),
+        });
+    }
+    if let Some(text) = manual.change_text() {
+        commands.push(GuildCommand::SetFilter { text });
+    }
+    if commands.is_empty() {
+        Request::FilterMenu
+    } else {
+        Request::Filter(commands)
     }
 }
 
@@ -408,41 +431,39 @@ fn parse_settings(options: &Options<'_>) -> Result<SettingsRequest, UsageError> 
     })
 }
 
-fn parse_guild_settings(options: &Options<'_>) -> Result<GuildSettingsRequest, UsageError> {
+fn parse_guild_settings(options: &Options<'_>) -> Result<Option<GuildSettingChange>, UsageError> {
     let (sub, options) = options.sub_command()?;
-    Ok(match sub {
-        "djrole" => GuildSettingsRequest::DjRole(match options.get("role") {
+    Ok(Some(match sub {
+        "djrole" => GuildSettingChange::DjRole(match options.get("role") {
             Some(CommandOptionValue::Role(role)) => RoleId::new(role.get()).ok(),
             _ => None,
         }),
-        "maxqueue" => GuildSettingsRequest::MaxQueue(
+        "maxqueue" => GuildSettingChange::MaxQueue(
             usize::try_from(options.required_integer("tracks")?)
                 .map_err(|_| usage("the queue needs room for at least one track"))?,
         ),
-        "stay247" => GuildSettingsRequest::Stay247(options.required_boolean("enabled")?),
-        "voicechannel" => GuildSettingsRequest::DefaultVoiceChannel(match options.get("channel") {
+        "stay247" => GuildSettingChange::Stay247(options.required_boolean("enabled")?),
+        "voicechannel" => GuildSettingChange::DefaultVoiceChannel(match options.get("channel") {
             Some(CommandOptionValue::Channel(id)) => ChannelId::new(id.get()).ok(),
             _ => None,
         }),
         "idletimeout" => {
             let minutes = u64::try_from(options.required_integer("minutes")?)
                 .map_err(|_| usage("the idle timeout is a number of minutes"))?;
-            GuildSettingsRequest::IdleTimeout(Duration::from_secs(minutes.saturating_mul(60)))
+            GuildSettingChange::IdleTimeout(Duration::from_secs(minutes.saturating_mul(60)))
         }
         "voteskip" => {
             let ratio = options
                 .number("ratio")
                 .ok_or_else(|| usage("tell me the ratio"))?;
             #[allow(clippy::cast_possible_truncation)]
-            GuildSettingsRequest::VoteSkipRatio(ratio as f32)
+            GuildSettingChange::VoteSkipRatio(ratio as f32)
         }
-        "normalisation" => {
-            GuildSettingsRequest::Normalisation(options.required_boolean("enabled")?)
-        }
-        "volume" => GuildSettingsRequest::DefaultVolume(options.required_integer("percent")?),
+        "normalisation" => GuildSettingChange::Normalisation(options.required_boolean("enabled")?),
+        "volume" => GuildSettingChange::DefaultVolume(options.required_integer("percent")?),
         "filters" => {
             let text = options.string("presets").unwrap_or_default();
-            GuildSettingsRequest::AllowedFilters(
+            GuildSettingChange::AllowedFilters(
                 if matches!(text.trim().to_lowercase().as_str(), "" | "all" | "any") {
                     None
                 } else {
@@ -450,8 +471,8 @@ fn parse_guild_settings(options: &Options<'_>) -> Result<GuildSettingsRequest, U
                 },
             )
         }
-        _ => GuildSettingsRequest::Show,
-    })
+        _ => return Ok(None),
+    }))
 }
 
 #[cfg(test)]
@@ -483,10 +504,9 @@ mod tests {
     fn play_without_a_query_plays_the_playlist_and_positions_become_indexes() {
         assert_eq!(
             parse(&data("play", vec![])).unwrap(),
-            Request::Play {
-                query: String::new(),
-                placement: AddPosition::End
-            }
+            Request::Player(GuildCommand::Play {
+                query: String::new()
+            })
         );
         assert_eq!(
             parse(&data(
@@ -525,9 +545,9 @@ mod tests {
         .unwrap();
         assert_eq!(
             set,
-            Request::GuildSettings(GuildSettingsRequest::DefaultVoiceChannel(Some(
+            Request::GuildSettings(Some(GuildSettingChange::DefaultVoiceChannel(Some(
                 ChannelId::new(77).unwrap()
-            )))
+            ))))
         );
         let removed = parse(&data(
             "guildsettings",
@@ -539,7 +559,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             removed,
-            Request::GuildSettings(GuildSettingsRequest::DefaultVoiceChannel(None))
+            Request::GuildSettings(Some(GuildSettingChange::DefaultVoiceChannel(None)))
         );
     }
 
@@ -579,7 +599,7 @@ mod tests {
                 vec![option("reset", CommandOptionValue::SubCommand(vec![]))]
             ))
             .unwrap(),
-            Request::FiltersReset
+            Request::Player(GuildCommand::ResetFilters)
         );
         assert_eq!(parse(&data("filter", vec![])).unwrap(), Request::FilterMenu);
         assert_eq!(
@@ -597,10 +617,9 @@ mod tests {
                 )]
             ))
             .unwrap(),
-            Request::FiltersSet {
-                filter: "distortion".into(),
-                params: "sinOffset=0.1 scale=2".into()
-            }
+            Request::Player(GuildCommand::SetFilter {
+                text: "distortion sinOffset=0.1 scale=2".into()
+            })
         );
         assert_eq!(
             parse(&data(
@@ -614,9 +633,9 @@ mod tests {
                 )]
             ))
             .unwrap(),
-            Request::FiltersRemove {
-                filter: "reverb".into()
-            }
+            Request::Player(GuildCommand::RemoveFilter {
+                name: "reverb".into()
+            })
         );
         assert_eq!(
             parse(&data(

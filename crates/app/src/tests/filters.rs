@@ -216,7 +216,7 @@ async fn manual_filters_overlay_the_active_ones() {
     let louder = FilterSpec::default().with_volume(1.5).unwrap();
 
     let spec = filters
-        .apply_spec(guild(), &Actor::console(), louder)
+        .set_filter_params(guild(), &Actor::console(), "volume 1.5")
         .await
         .unwrap();
 
@@ -286,7 +286,11 @@ async fn a_server_that_restricts_presets_refuses_hand_made_filters() {
     start_playing(&mut harness).await;
 
     let error = service(&harness)
-        .apply_spec(guild(), &Actor::console(), Preset::Nightcore.spec())
+        .set_filter_params(
+            guild(),
+            &Actor::console(),
+            "timescale speed=1.25 pitch=1.25",
+        )
         .await
         .unwrap_err();
 
@@ -444,5 +448,48 @@ async fn guild_commands_set_show_and_remove_one_filter() {
     assert_eq!(
         harness.take_player_calls(),
         [PlayerCall::SetFilters(set), PlayerCall::SetFilters(removed)]
+    );
+}
+
+#[tokio::test]
+async fn several_filters_typed_at_once_change_together_or_not_at_all() {
+    let mut harness = Fixture::new().build();
+    start_playing(&mut harness).await;
+    let filters = service(&harness);
+
+    let refused = filters
+        .set_filter_params(
+            guild(),
+            &Actor::console(),
+            "rotation 0.2; distortion sinOffset=12",
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        refused.to_string(),
+        "distortion: sinOffset must be between -10 and 10 (got 12)"
+    );
+    assert!(harness.take_player_calls().is_empty(), "nothing half-set");
+
+    let both = filters
+        .set_filter_params(
+            guild(),
+            &Actor::console(),
+            "timescale speed=1.25; rotation rotationHz=0.2",
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        both.timescale,
+        Some(minstrel_domain::filters::Timescale::new(1.25, 1.0, 1.0).unwrap())
+    );
+    assert_eq!(
+        both.rotation,
+        Some(minstrel_domain::filters::Rotation::new(0.2).unwrap())
+    );
+    assert_eq!(
+        harness.take_player_calls(),
+        [PlayerCall::SetFilters(both)],
+        "one change reaches the player"
     );
 }

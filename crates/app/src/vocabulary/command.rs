@@ -29,9 +29,10 @@ impl SeekTarget {
 /// A command for one guild's player. Positions are 0-based; front-ends show them 1-based.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GuildCommand {
-    /// Connect to this voice channel.
+    /// Connect to this voice channel; the guild's notices go to `text_channel` when given.
     Join {
         channel: ChannelId,
+        text_channel: Option<ChannelId>,
     },
     /// Stop, clear the queue and disconnect.
     Leave,
@@ -84,7 +85,8 @@ pub enum GuildCommand {
     ApplyPreset {
         name: String,
     },
-    /// Parameters of one filter, as typed: `distortion sinOffset=0.1` (parsed by the owner).
+    /// Parameters of one filter, as typed: `distortion sinOffset=0.1` (parsed by the owner);
+    /// several filters at once are separated by `;` and change together or not at all.
     SetFilter {
         text: String,
     },

@@ -51,30 +51,64 @@ enum RequesterIdJson {
 #[derive(Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum CommandJson {
-    Join { channel: u64 },
+    Join {
+        channel: u64,
+        /// Absent in commands from a process that predates it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        text_channel: Option<u64>,
+    },
     Leave,
-    Play { query: String },
-    PlayNext { query: String },
+    Play {
+        query: String,
+    },
+    PlayNext {
+        query: String,
+    },
     Skip,
-    VoteSkip { listeners: usize },
-    SkipTo { index: usize },
+    VoteSkip {
+        listeners: usize,
+    },
+    SkipTo {
+        index: usize,
+    },
     Previous,
-    Seek { to: SeekJson, millis: u64 },
-    Remove { index: usize },
-    Move { from: usize, to: usize },
+    Seek {
+        to: SeekJson,
+        millis: u64,
+    },
+    Remove {
+        index: usize,
+    },
+    Move {
+        from: usize,
+        to: usize,
+    },
     Clear,
     Pause,
     Resume,
     Stop,
-    Queue { page: usize, per_page: usize },
+    Queue {
+        page: usize,
+        per_page: usize,
+    },
     NowPlaying,
-    SetVolume { percent: i64 },
-    ApplyPreset { name: String },
-    SetFilter { text: String },
-    RemoveFilter { name: String },
+    SetVolume {
+        percent: i64,
+    },
+    ApplyPreset {
+        name: String,
+    },
+    SetFilter {
+        text: String,
+    },
+    RemoveFilter {
+        name: String,
+    },
     ShowFilters,
     ResetFilters,
-    SetRepeat { mode: String },
+    SetRepeat {
+        mode: String,
+    },
     Shuffle,
 }
 
@@ -211,8 +245,12 @@ pub(super) fn encode_request(request: &Request) -> Result<String, String> {
         RequesterId::Console => RequesterIdJson::Console,
     };
     let command = match &request.command {
-        GuildCommand::Join { channel } => CommandJson::Join {
+        GuildCommand::Join {
+            channel,
+            text_channel,
+        } => CommandJson::Join {
             channel: channel.get(),
+            text_channel: text_channel.map(ChannelId::get),
         },
         GuildCommand::Leave => CommandJson::Leave,
         GuildCommand::Play { query } => CommandJson::Play {
@@ -300,8 +338,15 @@ pub(super) fn decode_request(text: &str) -> Result<Request, String> {
         json.actor.is_admin,
     );
     let command = match json.command {
-        CommandJson::Join { channel } => GuildCommand::Join {
+        CommandJson::Join {
+            channel,
+            text_channel,
+        } => GuildCommand::Join {
             channel: ChannelId::new(channel).map_err(|error| invalid("channel", error))?,
+            text_channel: text_channel
+                .map(ChannelId::new)
+                .transpose()
+                .map_err(|error| invalid("text_channel", error))?,
         },
         CommandJson::Leave => GuildCommand::Leave,
         CommandJson::Play { query } => GuildCommand::Play { query },
@@ -611,6 +656,11 @@ mod tests {
             GuildCommand::Shuffle,
             GuildCommand::Join {
                 channel: ChannelId::new(44).unwrap(),
+                text_channel: None,
+            },
+            GuildCommand::Join {
+                channel: ChannelId::new(44).unwrap(),
+                text_channel: Some(ChannelId::new(45).unwrap()),
             },
             GuildCommand::Leave,
             GuildCommand::PlayNext {
@@ -651,6 +701,32 @@ mod tests {
             assert_eq!(decoded.actor, actor);
             assert_eq!(decoded.command, command);
         }
+    }
+
+    #[test]
+    fn a_join_from_a_process_without_the_text_channel_still_decodes() {
+        let mut json: serde_json::Value = serde_json::from_str(
+            &encode_request(&Request {
+                guild: GuildId::new(1 << 22).unwrap(),
+                actor: Actor::console(),
+                command: GuildCommand::Join {
+                    channel: ChannelId::new(44).unwrap(),
+                    text_channel: Some(ChannelId::new(45).unwrap()),
+                },
+            })
+            .unwrap(),
+        )
+        .unwrap();
+        let command = json.get_mut("command").unwrap().as_object_mut().unwrap();
+        assert!(command.remove("text_channel").is_some(), "{command:?}");
+        let decoded = decode_request(&json.to_string()).unwrap();
+        assert_eq!(
+            decoded.command,
+            GuildCommand::Join {
+                channel: ChannelId::new(44).unwrap(),
+                text_channel: None,
+            }
+        );
     }
 
     #[test]

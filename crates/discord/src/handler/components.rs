@@ -3,7 +3,8 @@
 use std::fmt::Write as _;
 use std::time::Instant;
 
-use minstrel_app::MusicError;
+use minstrel_app::vocabulary::QUEUE_PAGE_SIZE;
+use minstrel_app::{CommandReply, GuildCommand, MusicError, NowPlaying};
 use minstrel_domain::track::format_duration;
 use minstrel_domain::{PlaybackState, RepeatMode};
 use tracing::{info, warn};
@@ -17,7 +18,7 @@ use crate::metrics::{Outcome, record_command};
 use crate::reply::{self, Reply, button};
 use crate::request::{self};
 
-use super::run::shuffle;
+use super::run::mismatched;
 use super::{Context, Failure, InteractionHandler, actor_of};
 
 impl InteractionHandler {
@@ -126,7 +127,7 @@ impl InteractionHandler {
         context: &Context,
         data: &MessageComponentInteractionData,
     ) {
-        let filters = &self.services.filters;
+        let presets = self.services.filters.presets();
         let chosen = data.values.first().map(String::as_str).unwrap_or_default();
         info!(interaction = %interaction.id, preset = chosen, guild = %context.guild, "filter menu");
         if !self
@@ -140,21 +141,25 @@ impl InteractionHandler {
         {
             return;
         }
-        let applied = filters
-            .apply_preset(context.guild, &context.actor, chosen)
-            .await;
+        let command = GuildCommand::ApplyPreset {
+            name: chosen.to_owned(),
+        };
+        let applied = match self.run_player(context, command, None).await {
+            Ok(CommandReply::Filters(spec)) => Ok(spec),
+            Ok(_) => self.filters_now(context).await,
+            Err(failure) => Err(failure),
+        };
         let outcome = match applied {
             Ok(spec) => {
                 let note = format!(
                     "{chosen} added by {}",
                     reply::escape(&context.actor.requester.display_name)
                 );
-                let reply = reply::filter_menu(&spec, &filters.presets(), Some(&note));
+                let reply = reply::filter_menu(&spec, &presets, Some(&note));
                 self.edit_original(interaction, &reply).await;
                 Outcome::Ok
             }
             Err(failure) => {
-                let failure = Failure::from(failure);
                 // The menu stays as it was; the chooser alone learns why nothing happened.
                 self.ephemeral_followup(interaction, &failure.reply("filter menu"))
                     .await;
@@ -179,57 +184,78 @@ impl InteractionHandler {
     }
 
     pub(super) async fn press(&self, context: &Context, custom_id: &str) -> Result<Reply, Failure> {
-        let music = &self.services.music;
-        let (guild, actor) = (context.guild, &context.actor);
         if let Some(page) = custom_id.strip_prefix(button::QUEUE_PAGE) {
             let page = page.parse().unwrap_or(1);
-            return Ok(reply::queue(&music.queue_page(guild, page, 10).await?));
+            let command = GuildCommand::Queue {
+                page,
+                per_page: QUEUE_PAGE_SIZE,
+            };
+            return self.player(context, command).await;
         }
-        let who = &actor.requester.display_name;
+        let who = &context.actor.requester.display_name;
         let note = match custom_id {
             button::PLAY_PAUSE => {
-                if music.state(guild).await == PlaybackState::Paused {
-                    music.resume(guild, actor).await?;
+                let paused = matches!(
+                    self.now_playing(context).await,
+                    Ok(now) if now.state == PlaybackState::Paused
+                );
+                if paused {
+                    self.run_player(context, GuildCommand::Resume, None).await?;
                     format!("resumed by {who}")
                 } else {
-                    music.pause(guild, actor).await?;
+                    self.run_player(context, GuildCommand::Pause, None).await?;
                     format!("paused by {who}")
                 }
             }
-            button::SKIP => {
-                let outcome = music.skip(guild, actor).await?;
-                format!(
+            button::SKIP => match self.run_player(context, GuildCommand::Skip, None).await? {
+                CommandReply::Skipped(outcome) => format!(
                     "{} skipped {}",
                     who,
                     reply::escape(&outcome.skipped.display_title())
-                )
-            }
+                ),
+                _ => format!("skipped by {who}"),
+            },
             button::STOP => {
-                music.stop(guild, actor).await?;
+                self.run_player(context, GuildCommand::Stop, None).await?;
                 return Ok(Reply::info("Stopped", format!("Stopped by {who}.")));
             }
             button::LOOP => {
-                let next = match music.now_playing(guild).await?.repeat {
+                let next = match self.now_playing(context).await?.repeat {
                     RepeatMode::Off => RepeatMode::Track,
                     RepeatMode::Track => RepeatMode::Queue,
                     RepeatMode::Queue => RepeatMode::Off,
                 };
-                music.set_repeat(guild, actor, next).await?;
+                let command = GuildCommand::SetRepeat { mode: next };
+                self.run_player(context, command, None).await?;
                 format!("repeat {next}, set by {who}")
             }
-            button::SHUFFLE => {
-                let count = shuffle(music, guild, actor).await?;
-                format!("{count} track(s) shuffled by {who}")
-            }
+            button::SHUFFLE => match self
+                .run_player(context, GuildCommand::Shuffle, None)
+                .await?
+            {
+                CommandReply::Shuffled(count) => format!("{count} track(s) shuffled by {who}"),
+                _ => format!("shuffled by {who}"),
+            },
             _ => return Err(Failure::usage("that button is no longer in use")),
         };
-        match music.now_playing(guild).await {
+        match self.now_playing(context).await {
             Ok(now) => Ok(reply::now_playing(&now, Some(&note))),
-            Err(MusicError::NothingPlaying) => Ok(Reply::info(
+            Err(Failure::Music(MusicError::NothingPlaying)) => Ok(Reply::info(
                 "Now playing",
                 format!("{}\n\nNothing is playing.", reply::sentence_case(&note)),
             )),
-            Err(error) => Err(error.into()),
+            Err(failure) => Err(failure),
+        }
+    }
+
+    /// What plays now, asked through the command bus.
+    async fn now_playing(&self, context: &Context) -> Result<NowPlaying, Failure> {
+        match self
+            .run_player(context, GuildCommand::NowPlaying, None)
+            .await?
+        {
+            CommandReply::NowPlaying(now) => Ok(*now),
+            other => Err(mismatched("np", &other)),
         }
     }
 }

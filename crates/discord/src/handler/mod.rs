@@ -6,7 +6,6 @@
 //! logged, and neither is an `Interaction` value (its `Debug` shows the token).
 
 mod components;
-mod manual;
 mod render;
 mod run;
 mod settings;

@@ -4,6 +4,8 @@
 use std::fmt::Write as _;
 
 use minstrel_app::{CommandReply, GuildCommand};
+use minstrel_domain::FilterSpec;
+use minstrel_domain::filters::FilterKind;
 use minstrel_domain::track::format_duration;
 
 use super::run::play_reply;
@@ -68,9 +70,42 @@ pub(super) fn render(command: &GuildCommand, reply: CommandReply) -> Reply {
         CommandReply::Cleared(count) => {
             Reply::info("Cleared", format!("Cleared {count} track(s)."))
         }
-        CommandReply::Filters(spec) => Reply::info(
+        CommandReply::Filters(spec) => filters(command, &spec),
+    }
+}
+
+/// A filter reply: the changed or shown filters with their parameters, a removal by name,
+/// otherwise the names of the active filters (presets by the name the member chose).
+fn filters(command: &GuildCommand, spec: &FilterSpec) -> Reply {
+    match command {
+        GuildCommand::ShowFilters | GuildCommand::SetFilter { .. } => {
+            Reply::info("Filters", describe(spec))
+        }
+        GuildCommand::RemoveFilter { name } => {
+            let name = FilterKind::parse(name)
+                .map_or_else(|_| name.clone(), |kind| kind.name().to_owned());
+            Reply::info(
+                "Filters",
+                format!(
+                    "`{name}` is off. Active filters: {}.",
+                    reply::format_filters(spec)
+                ),
+            )
+        }
+        GuildCommand::ResetFilters => Reply::info("Filters", "Every filter is off."),
+        _ => Reply::info(
             "Filters",
-            format!("Active filters: {}.", reply::format_filters(&spec)),
+            format!("Active filters: {}.", reply::format_filters(spec)),
         ),
     }
+}
+
+/// Every active filter with its parameters and the preset it comes from.
+fn describe(spec: &FilterSpec) -> String {
+    let lines = spec.describe();
+    if lines.is_empty() {
+        return "No filter is on.".to_owned();
+    }
+    let lines: Vec<String> = lines.iter().map(|line| format!("• `{line}`")).collect();
+    format!("Active filters:\n{}", lines.join("\n"))
 }

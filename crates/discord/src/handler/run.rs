@@ -4,25 +4,20 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::Instant;
 
-use minstrel_app::ports::{LoadProgress, ProgressSink};
-use minstrel_app::{
-    Actor, BridgeService, CommandReply, GuildCommand, LocalCommandBus, MusicError, MusicService,
-    PlayOutcome,
-};
-use minstrel_domain::{AddPosition, ChannelId, GuildId};
+use minstrel_app::ports::{LoadProgress, PlayerError, ProgressSink};
+use minstrel_app::{BridgeService, CommandReply, GuildCommand, LocalCommandBus, MusicError};
+use minstrel_domain::{ChannelId, FilterSpec, GuildId};
 use tracing::info;
 use twilight_model::application::interaction::application_command::CommandData;
 use twilight_model::application::interaction::{Interaction, InteractionData};
 use twilight_model::channel::message::MessageFlags;
 use twilight_model::http::interaction::{InteractionResponseData, InteractionResponseType};
 
-use crate::filter_edit;
 use crate::live::LiveMessage;
 use crate::metrics::{Outcome, record_command};
 use crate::reply::{self, Reply};
 use crate::request::{self, Request};
 
-use super::manual::manual_spec;
 use super::{Context, Failure, InteractionHandler};
 
 impl InteractionHandler {
@@ -84,35 +79,29 @@ impl InteractionHandler {
         outcome
     }
 
-    /// Plays `query`; while a long playlist loads page by page, the deferred answer shows how
-    /// many tracks are in so far (only the latest count: edits never queue up behind a load).
+    /// Runs a play of the vocabulary; while a long playlist loads page by page, the deferred
+    /// answer shows how many tracks are in so far (only the latest count: edits never queue
+    /// up behind a load).
     pub(super) async fn play_showing_progress(
         &self,
         interaction: &Interaction,
         context: &Context,
-        query: &str,
-        placement: AddPosition,
-    ) -> Result<PlayOutcome, MusicError> {
+        command: GuildCommand,
+    ) -> Result<Reply, Failure> {
         let (sender, mut updates) = tokio::sync::watch::channel(None::<LoadProgress>);
         let sink: ProgressSink = Arc::new(move |progress| {
             sender.send_replace(Some(progress));
         });
-        let play = self.services.music.play_reporting(
-            context.guild,
-            &context.actor,
-            query,
-            placement,
-            Some(sink),
-        );
+        let play = self.run_player(context, command.clone(), Some(sink));
         tokio::pin!(play);
-        loop {
+        let reply = loop {
             tokio::select! {
                 biased;
-                outcome = &mut play => return outcome,
+                reply = &mut play => break reply?,
                 changed = updates.changed() => {
                     if changed.is_err() {
                         // The resolver is done with the sink; the tracks are being queued.
-                        return play.await;
+                        break play.await?;
                     }
                     let latest = *updates.borrow_and_update();
                     if let Some(progress) = latest.filter(|progress| !progress.done) {
@@ -120,7 +109,8 @@ impl InteractionHandler {
                     }
                 }
             }
-        }
+        };
+        Ok(super::render::render(&command, reply))
     }
 
     /// Keeps a `/nowplaying` answer up to date while its track plays.
@@ -157,56 +147,35 @@ impl InteractionHandler {
                     .ok_or_else(|| {
                         Failure::usage("join a voice channel first, or pick one with the option")
                     })?;
-                self.join_checked(context, channel).await?;
+                let command = GuildCommand::Join {
+                    channel,
+                    text_channel: context.text_channel,
+                };
+                self.player(context, command).await?;
                 Reply::info("Joined", format!("Connected to <#{channel}>."))
             }
             Request::Help => Reply::info(
                 "Commands",
                 minstrel_app::vocabulary::help_lines("/", crate::parity::surface).join("\n"),
             ),
-            Request::Player(command) => self.player(context, command).await?,
-            Request::Play { query, placement } => {
-                if let Some(channel) = context.text_channel {
-                    self.notices.remember(guild, channel);
-                }
-                self.join_member_channel(context).await?;
-                let outcome = self
-                    .play_showing_progress(interaction, context, &query, placement)
-                    .await?;
-                play_reply(&outcome)
+            Request::Player(
+                command @ (GuildCommand::Play { .. } | GuildCommand::PlayNext { .. }),
+            ) => {
+                self.play_showing_progress(interaction, context, command)
+                    .await?
             }
-            Request::Filter { preset, manual } => {
-                let mut spec = None;
-                if let Some(name) = preset {
-                    spec = Some(services.filters.apply_preset(guild, actor, &name).await?);
+            Request::Player(command) => self.player(context, command).await?,
+            Request::Filter(commands) => {
+                // A preset, then the hand-set filters: the last reply shows them all.
+                let mut last = None;
+                for command in commands {
+                    last = Some(self.player(context, command).await?);
                 }
-                if !manual.is_empty() {
-                    let manual = manual_spec(&manual)?;
-                    spec = Some(services.filters.apply_spec(guild, actor, manual).await?);
-                }
-                let spec = match spec {
-                    Some(spec) => spec,
-                    None => services.filters.active(guild).await?,
-                };
-                Reply::info(
-                    "Filters",
-                    format!("Active filters: {}.", reply::format_filters(&spec)),
-                )
+                last.ok_or_else(|| Failure::usage("pick a preset or set a filter"))?
             }
             Request::FilterMenu => {
-                let spec = services.filters.active(guild).await?;
+                let spec = self.filters_now(context).await?;
                 reply::filter_menu(&spec, &services.filters.presets(), None)
-            }
-            Request::FiltersReset => {
-                services.filters.reset(guild, actor).await?;
-                Reply::info("Filters", "Every filter is off.")
-            }
-            Request::FiltersShow => filter_edit::show(&services.filters, guild).await?,
-            Request::FiltersSet { filter, params } => {
-                filter_edit::set(&services.filters, guild, actor, &filter, &params).await?
-            }
-            Request::FiltersRemove { filter } => {
-                filter_edit::remove(&services.filters, guild, actor, &filter).await?
             }
             Request::FiltersList => {
                 let mut text = String::new();
@@ -276,21 +245,63 @@ impl InteractionHandler {
         Ok(reply)
     }
 
-    /// A player command of the vocabulary: run through the command bus as on every
-    /// front-end, its reply rendered for Discord.
+    /// A player command of the vocabulary, run as on every front-end and its reply rendered
+    /// for Discord.
     pub(super) async fn player(
         &self,
         context: &Context,
         command: GuildCommand,
     ) -> Result<Reply, Failure> {
-        let bus = LocalCommandBus::new(Arc::clone(&self.services.music));
-        let reply = bus
-            .execute(context.guild, &context.actor, command.clone())
+        let reply = self.run_player(context, command.clone(), None).await?;
+        Ok(super::render::render(&command, reply))
+    }
+
+    /// The active filters, asked of the player like every other read.
+    pub(super) async fn filters_now(&self, context: &Context) -> Result<FilterSpec, Failure> {
+        match self
+            .run_player(context, GuildCommand::ShowFilters, None)
+            .await?
+        {
+            CommandReply::Filters(spec) => Ok(spec),
+            other => Err(mismatched("filters", &other)),
+        }
+    }
+
+    /// Runs a command of the vocabulary through the command bus, with what only Discord
+    /// knows around it: a play first joins the member's voice channel and remembers where
+    /// to post notices, a join is checked against the channel's permissions and room, and
+    /// the bot's own voice state follows joins and leaves.
+    pub(super) async fn run_player(
+        &self,
+        context: &Context,
+        command: GuildCommand,
+        progress: Option<ProgressSink>,
+    ) -> Result<CommandReply, Failure> {
+        match &command {
+            GuildCommand::Play { .. } | GuildCommand::PlayNext { .. } => {
+                if let Some(channel) = context.text_channel {
+                    self.notices.remember(context.guild, channel);
+                }
+                self.join_member_channel(context).await?;
+            }
+            GuildCommand::Join { channel, .. } => {
+                self.join_checked(context, *channel).await?;
+                return Ok(CommandReply::Joined);
+            }
+            _ => {}
+        }
+        let reply = self
+            .bus()
+            .execute_reporting(context.guild, &context.actor, command, progress)
             .await?;
         if reply == CommandReply::Left {
             self.voice.set_bot_channel(context.guild, None);
         }
-        Ok(super::render::render(&command, reply))
+        Ok(reply)
+    }
+
+    fn bus(&self) -> LocalCommandBus {
+        LocalCommandBus::new(Arc::clone(&self.services.music))
     }
 
     pub(super) fn bridge(&self) -> Result<&BridgeService, Failure> {
@@ -333,13 +344,16 @@ impl InteractionHandler {
         if let Some(refusal) = self.voice.join_refusal(context.guild, channel) {
             return Err(Failure::usage(&refusal));
         }
+        let command = GuildCommand::Join {
+            channel,
+            text_channel: context.text_channel,
+        };
         let joined = self
-            .services
-            .music
-            .join(context.guild, &context.actor, channel, context.text_channel)
+            .bus()
+            .execute(context.guild, &context.actor, command)
             .await;
         match joined {
-            Ok(()) => {
+            Ok(_) => {
                 self.voice.set_bot_channel(context.guild, Some(channel));
                 Ok(())
             }
@@ -351,24 +365,11 @@ impl InteractionHandler {
     }
 }
 
-/// `MusicService::shuffle` keeps a thread-local RNG alive across an `.await`, so its future is
-/// not `Send` and cannot run inside a spawned interaction task. Until the app scopes the RNG,
-/// it runs to completion on a blocking thread.
-pub(super) async fn shuffle(
-    music: &Arc<MusicService>,
-    guild: GuildId,
-    actor: &Actor,
-) -> Result<usize, MusicError> {
-    let music = Arc::clone(music);
-    let actor = actor.clone();
-    let runtime = tokio::runtime::Handle::current();
-    tokio::task::spawn_blocking(move || runtime.block_on(music.shuffle(guild, &actor)))
-        .await
-        .unwrap_or_else(|join_error| {
-            Err(MusicError::Player(
-                minstrel_app::ports::PlayerError::Internal(join_error.to_string()),
-            ))
-        })
+/// A reply of another kind than the command's: a bug of the bot, not of the request.
+pub(super) fn mismatched(command: &str, reply: &CommandReply) -> Failure {
+    Failure::Music(MusicError::Player(PlayerError::Internal(format!(
+        "{command} was answered with {reply:?}"
+    ))))
 }
 
 pub(super) fn play_reply(outcome: &minstrel_app::PlayOutcome) -> Reply {

@@ -7,7 +7,7 @@ use minstrel_domain::PlaylistOwner;
 use minstrel_domain::track::format_duration;
 
 use crate::reply::{self, Reply};
-use crate::request::{GuildSettingsRequest, PlaylistRequest, SettingsRequest};
+use crate::request::{PlaylistRequest, SettingsRequest};
 
 use super::{Context, Failure, InteractionHandler};
 
@@ -154,31 +154,9 @@ impl InteractionHandler {
     pub(super) async fn guild_settings(
         &self,
         context: &Context,
-        request: GuildSettingsRequest,
+        change: Option<GuildSettingChange>,
     ) -> Result<Reply, Failure> {
         let service = &self.services.settings;
-        let change = match request {
-            GuildSettingsRequest::Show => None,
-            GuildSettingsRequest::DjRole(role) => Some(GuildSettingChange::DjRole(role)),
-            GuildSettingsRequest::MaxQueue(value) => Some(GuildSettingChange::MaxQueue(value)),
-            GuildSettingsRequest::Stay247(on) => Some(GuildSettingChange::Stay247(on)),
-            GuildSettingsRequest::DefaultVoiceChannel(channel) => {
-                Some(GuildSettingChange::DefaultVoiceChannel(channel))
-            }
-            GuildSettingsRequest::IdleTimeout(timeout) => {
-                Some(GuildSettingChange::IdleTimeout(timeout))
-            }
-            GuildSettingsRequest::VoteSkipRatio(ratio) => {
-                Some(GuildSettingChange::VoteSkipRatio(ratio))
-            }
-            GuildSettingsRequest::Normalisation(on) => Some(GuildSettingChange::Normalisation(on)),
-            GuildSettingsRequest::DefaultVolume(percent) => {
-                Some(GuildSettingChange::DefaultVolume(percent))
-            }
-            GuildSettingsRequest::AllowedFilters(names) => {
-                Some(GuildSettingChange::AllowedFilters(names))
-            }
-        };
         let settings = match change {
             Some(change) => {
                 service

@@ -9,10 +9,11 @@ use minstrel_app::ports::{
 use minstrel_app::{MusicPorts, RateLimit};
 use minstrel_testkit::discord::{FakeMember, FakeRest, slash_command};
 
-use super::manual::manual_spec;
 use super::*;
 use crate::metrics::{COMMANDS_TOTAL, INTERACTION_ACK_SECONDS};
 use crate::request::ManualFilters;
+use minstrel_domain::FilterSpec;
+use minstrel_domain::filters::FilterChange;
 
 const WORKING_GUILD: u64 = 300_000_000_000_000_001;
 const BROKEN_GUILD: u64 = 300_000_000_000_000_002;
@@ -165,25 +166,45 @@ fn each_acknowledgement_records_its_latency() {
 }
 
 #[test]
-fn manual_filters_use_the_domain_ranges() {
-    let spec = manual_spec(&ManualFilters {
+fn manual_filters_become_one_typed_change_checked_by_the_domain() {
+    let manual = ManualFilters {
         speed: Some(1.25),
+        rotation: Some(0.2),
         equalizer: Some("0:0.2, 1:0.1".into()),
         ..ManualFilters::default()
-    })
-    .unwrap();
-    assert!(spec.timescale.is_some() && spec.equalizer.is_some());
-    let error = manual_spec(&ManualFilters {
-        equalizer: Some("0=1".into()),
-        ..ManualFilters::default()
-    })
-    .unwrap_err();
-    assert!(error.to_string().contains("band:gain"), "{error}");
-    assert!(
-        manual_spec(&ManualFilters {
-            equalizer: Some("99:0.1".into()),
-            ..ManualFilters::default()
-        })
-        .is_err()
+    };
+    let text = manual.change_text().unwrap();
+    assert_eq!(
+        text,
+        "timescale speed=1.25; rotation rotationHz=0.2; equalizer 0:0.2, 1:0.1"
     );
+    let spec = FilterChange::parse_all(&text)
+        .unwrap()
+        .iter()
+        .try_fold(FilterSpec::default(), |spec, change| change.apply(spec))
+        .unwrap();
+    assert_eq!(
+        spec.timescale,
+        Some(minstrel_domain::filters::Timescale::new(1.25, 1.0, 1.0).unwrap())
+    );
+    assert_eq!(
+        spec.rotation,
+        Some(minstrel_domain::filters::Rotation::new(0.2).unwrap())
+    );
+    assert_eq!(
+        spec.equalizer,
+        Some(minstrel_domain::filters::Equalizer::from_bands(&[(0, 0.2), (1, 0.1)]).unwrap())
+    );
+    let bad_band = ManualFilters {
+        equalizer: Some("99:0.1".into()),
+        ..ManualFilters::default()
+    };
+    assert!(FilterChange::parse_all(&bad_band.change_text().unwrap()).is_err());
+    // A `;` in the equalizer option cannot smuggle in another filter.
+    let smuggled = ManualFilters {
+        equalizer: Some("0:0.1; distortion sinOffset=1".into()),
+        ..ManualFilters::default()
+    };
+    assert!(FilterChange::parse_all(&smuggled.change_text().unwrap()).is_err());
+    assert_eq!(ManualFilters::default().change_text(), None);
 }

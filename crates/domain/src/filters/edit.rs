@@ -383,6 +383,21 @@ impl FilterChange {
         Self::parse_parts(name, rest)
     }
 
+    /// Several changes typed at once, separated by `;` (`timescale speed=1.2; rotation 0.2`).
+    ///
+    /// # Errors
+    /// As [`FilterChange::parse`], for the first part that does not parse.
+    pub fn parse_all(text: &str) -> Result<Vec<Self>, FilterError> {
+        let parts: Vec<&str> = text
+            .split(';')
+            .filter(|part| !part.trim().is_empty())
+            .collect();
+        if parts.is_empty() {
+            return Self::parse(text).map(|change| vec![change]);
+        }
+        parts.into_iter().map(Self::parse).collect()
+    }
+
     /// As [`FilterChange::parse`], with the filter and its parameters apart (a slash command's
     /// two options).
     ///
