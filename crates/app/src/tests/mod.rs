@@ -22,8 +22,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use minstrel_domain::{
-    ChannelId, DomainEvent, FilterSpec, GuildId, GuildSettings, HistoryEntry, Requester,
-    RequesterId, RoleId, SourceKind, Track, TrackId, UserId, Volume,
+    AddPosition, ChannelId, DomainEvent, FilterSpec, GuildId, GuildSettings, HistoryEntry,
+    Requester, RequesterId, RoleId, SourceKind, Track, TrackId, UserId, Volume,
 };
 use tokio::sync::broadcast;
 
@@ -338,6 +338,14 @@ struct Harness {
 }
 
 impl Harness {
+    /// `query` played from the console at the end of the queue, which must succeed.
+    async fn play_console(&self, query: &str) -> crate::PlayOutcome {
+        self.music
+            .play(guild(), &Actor::console(), query, AddPosition::End)
+            .await
+            .unwrap()
+    }
+
     /// Every domain event published since the last call.
     fn take_events(&mut self) -> Vec<DomainEvent> {
         let mut events = Vec::new();

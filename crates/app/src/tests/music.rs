@@ -20,21 +20,13 @@ use crate::ports::{OpenOptions, PlayerError, ResolveError, StoreError};
 /// A harness where the console has started "A" and queued `upcoming` after it.
 async fn playing(upcoming: &[&str]) -> Harness {
     let mut harness = Fixture::new().build();
-    play(&harness, "A").await;
+    harness.play_console("A").await;
     for title in upcoming {
-        play(&harness, title).await;
+        harness.play_console(title).await;
     }
     harness.take_events();
     harness.take_player_calls();
     harness
-}
-
-async fn play(harness: &Harness, query: &str) {
-    harness
-        .music
-        .play(guild(), &Actor::console(), query, AddPosition::End)
-        .await
-        .unwrap();
 }
 
 // ----- play -------------------------------------------------------------------------------
@@ -45,11 +37,7 @@ async fn play_on_an_idle_player_starts_the_track_with_the_guild_volume_and_filte
     fixture.guild_settings.default_volume = volume(70);
     let mut harness = fixture.build();
 
-    let outcome = harness
-        .music
-        .play(guild(), &Actor::console(), "  A  ", AddPosition::End)
-        .await
-        .unwrap();
+    let outcome = harness.play_console("  A  ").await;
 
     assert_eq!(outcome.queued.len(), 1);
     assert_eq!(outcome.queued[0].title, "A");
@@ -123,11 +111,7 @@ async fn the_resolver_gets_the_trimmed_query() {
 async fn play_while_playing_queues_at_the_end_and_reports_the_position() {
     let mut harness = playing(&["B"]).await;
 
-    let outcome = harness
-        .music
-        .play(guild(), &Actor::console(), "C", AddPosition::End)
-        .await
-        .unwrap();
+    let outcome = harness.play_console("C").await;
 
     assert_eq!(outcome.position, Some(1));
     assert_eq!(outcome.started, None);
@@ -172,11 +156,7 @@ async fn every_queued_track_gets_its_own_id_and_a_queued_event() {
         .returning(|_| Ok(infos(&["A", "B", "C"])));
     let mut harness = fixture.build();
 
-    let outcome = harness
-        .music
-        .play(guild(), &Actor::console(), "album", AddPosition::End)
-        .await
-        .unwrap();
+    let outcome = harness.play_console("album").await;
 
     let ids: Vec<TrackId> = outcome.queued.iter().map(|track| track.id).collect();
     assert_eq!(ids, [TrackId(1), TrackId(2), TrackId(3)]);
@@ -249,8 +229,8 @@ async fn a_single_track_on_a_full_queue_is_refused() {
     let mut fixture = Fixture::new();
     fixture.guild_settings.set_max_queue(1).unwrap();
     let mut harness = fixture.build();
-    play(&harness, "A").await;
-    play(&harness, "B").await;
+    harness.play_console("A").await;
+    harness.play_console("B").await;
     harness.take_events();
 
     let error = harness
@@ -348,11 +328,7 @@ async fn an_empty_query_plays_the_active_playlist() {
         .returning(|_| Ok(Some(chill_playlist(vec![entry("first"), entry("second")]))));
     let harness = fixture.build();
 
-    let outcome = harness
-        .music
-        .play(guild(), &Actor::console(), "   ", AddPosition::End)
-        .await
-        .unwrap();
+    let outcome = harness.play_console("   ").await;
 
     assert_eq!(outcome.queued.len(), 2);
     assert_eq!(outcome.queued[1].locator, "https://example.com/second");
@@ -421,11 +397,7 @@ async fn a_track_that_fails_to_start_is_reported_and_the_next_one_starts() {
         .returning(|_, _, _, _, _, _| Err(PlayerError::Failed("bad codec".to_owned())));
     let mut harness = fixture.build();
 
-    let outcome = harness
-        .music
-        .play(guild(), &Actor::console(), "album", AddPosition::End)
-        .await
-        .unwrap();
+    let outcome = harness.play_console("album").await;
 
     assert_eq!(
         outcome.started.map(|track| track.title).as_deref(),
@@ -462,11 +434,7 @@ async fn when_every_track_fails_to_start_the_player_stays_idle() {
         .returning(|_, _, _, _, _, _| Err(PlayerError::NotConnected));
     let mut harness = fixture.build();
 
-    let outcome = harness
-        .music
-        .play(guild(), &Actor::console(), "A", AddPosition::End)
-        .await
-        .unwrap();
+    let outcome = harness.play_console("A").await;
 
     assert_eq!(outcome.started, None);
     assert_eq!(
@@ -631,11 +599,7 @@ async fn unreadable_user_settings_fall_back_to_the_guild_defaults() {
 async fn history_is_recorded_for_discord_requesters_only() {
     let harness = Fixture::new().build();
 
-    harness
-        .music
-        .play(guild(), &Actor::console(), "console song", AddPosition::End)
-        .await
-        .unwrap();
+    harness.play_console("console song").await;
     assert!(harness.recorded_history().is_empty());
     harness
         .music
@@ -786,8 +750,8 @@ async fn leave_while_playing_stops_and_disconnects() {
         .times(1)
         .returning(|_| Ok(()));
     let mut harness = fixture.build();
-    play(&harness, "A").await;
-    play(&harness, "B").await;
+    harness.play_console("A").await;
+    harness.play_console("B").await;
     harness.take_events();
     harness.take_player_calls();
 
@@ -891,7 +855,7 @@ async fn pause_then_resume_moves_through_the_state_machine() {
         .times(1)
         .returning(|_| Some(Duration::from_secs(42)));
     let mut harness = fixture.build();
-    play(&harness, "A").await;
+    harness.play_console("A").await;
     harness.take_events();
     harness.take_player_calls();
     let console = Actor::console();
@@ -931,7 +895,7 @@ async fn a_player_that_cannot_pause_leaves_the_state_alone() {
         .times(1)
         .returning(|_| Err(PlayerError::NotConnected));
     let mut harness = fixture.build();
-    play(&harness, "A").await;
+    harness.play_console("A").await;
     harness.take_events();
 
     let error = harness
@@ -1040,8 +1004,8 @@ async fn vote_skip_needs_the_guild_ratio_of_listeners() {
     let mut fixture = Fixture::new();
     fixture.guild_settings.set_vote_skip_ratio(0.75).unwrap();
     let harness = fixture.build();
-    play(&harness, "A").await;
-    play(&harness, "B").await;
+    harness.play_console("A").await;
+    harness.play_console("B").await;
     harness.take_player_calls();
 
     let first = harness
@@ -1217,11 +1181,7 @@ async fn play_after_stop_starts_again() {
         .unwrap();
     harness.take_player_calls();
 
-    let outcome = harness
-        .music
-        .play(guild(), &Actor::console(), "C", AddPosition::End)
-        .await
-        .unwrap();
+    let outcome = harness.play_console("C").await;
 
     assert_eq!(
         outcome.started.map(|track| track.title).as_deref(),
@@ -1260,7 +1220,7 @@ async fn seek_moves_the_player_and_the_saved_position() {
         .times(1)
         .returning(|_, _| Ok(()));
     let mut harness = fixture.build();
-    play(&harness, "A").await;
+    harness.play_console("A").await;
     harness.take_events();
 
     harness
@@ -1304,7 +1264,7 @@ async fn a_player_that_cannot_seek_says_so() {
         .times(1)
         .returning(|_, _| Err(PlayerError::SeekUnsupported));
     let harness = fixture.build();
-    play(&harness, "A").await;
+    harness.play_console("A").await;
 
     let error = harness
         .music
@@ -1350,8 +1310,8 @@ async fn volume_while_playing_changes_the_player_at_once() {
         .times(1)
         .returning(|_, _| Ok(()));
     let mut harness = fixture.build();
-    play(&harness, "A").await;
-    play(&harness, "B").await;
+    harness.play_console("A").await;
+    harness.play_console("B").await;
     harness.take_events();
     harness.take_player_calls();
 
@@ -1398,7 +1358,7 @@ async fn volume_while_idle_is_kept_for_the_next_track() {
         harness.take_player_calls().is_empty(),
         "no player call while idle"
     );
-    play(&harness, "A").await;
+    harness.play_console("A").await;
 
     assert!(matches!(
         harness.take_player_calls().as_slice(),
@@ -1572,8 +1532,8 @@ async fn clear_needs_the_dj_role_when_the_guild_has_one() {
     let mut fixture = Fixture::new();
     fixture.guild_settings.dj_role = Some(super::dj_role());
     let harness = fixture.build();
-    play(&harness, "A").await;
-    play(&harness, "B").await;
+    harness.play_console("A").await;
+    harness.play_console("B").await;
 
     assert_eq!(
         harness.music.clear(guild(), &member(1)).await,
@@ -1604,9 +1564,9 @@ async fn now_playing_reports_the_player_position_and_session() {
         .with(eq(guild()))
         .returning(|_| Some(Duration::from_secs(61)));
     let harness = fixture.build();
-    play(&harness, "A").await;
-    play(&harness, "B").await;
-    play(&harness, "C").await;
+    harness.play_console("A").await;
+    harness.play_console("B").await;
+    harness.play_console("C").await;
 
     let now = harness.music.now_playing(guild()).await.unwrap();
 
@@ -1630,11 +1590,7 @@ async fn queue_pages_are_counted_and_clamped() {
         .with(eq("24 tracks"))
         .returning(move |_| Ok(result.clone()));
     let harness = fixture.build();
-    harness
-        .music
-        .play(guild(), &Actor::console(), "24 tracks", AddPosition::End)
-        .await
-        .unwrap();
+    harness.play_console("24 tracks").await;
 
     let first = harness.music.queue_page(guild(), 1, 10).await.unwrap();
     assert_eq!((first.page, first.pages, first.total), (1, 3, 23));
@@ -1677,16 +1633,8 @@ async fn playnext_of_an_album_puts_all_of_it_first_in_order() {
         .with(eq("album"))
         .returning(|_| Ok(infos(&["X", "Y"])));
     let harness = fixture.build();
-    harness
-        .music
-        .play(guild(), &Actor::console(), "A", AddPosition::End)
-        .await
-        .unwrap();
-    harness
-        .music
-        .play(guild(), &Actor::console(), "B", AddPosition::End)
-        .await
-        .unwrap();
+    harness.play_console("A").await;
+    harness.play_console("B").await;
 
     let outcome = harness
         .music

@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use minstrel_domain::{
-    AddPosition, ChannelId, DomainEvent, EndReason, FilterSpec, GuildId, PlaybackState, Preset,
-    RepeatMode, Requester, TrackId,
+    ChannelId, DomainEvent, EndReason, FilterSpec, GuildId, PlaybackState, Preset, RepeatMode,
+    Requester, TrackId,
 };
 use mockall::Sequence;
 use mockall::predicate::eq;
@@ -25,11 +25,7 @@ use crate::ports::{PlayerError, PlayerEvent, PlayerEventKind, QueueSnapshot, Sto
 async fn playing(upcoming: &[&str]) -> (Harness, TrackId) {
     let mut harness = Fixture::new().build();
     for title in std::iter::once(&"A").chain(upcoming) {
-        harness
-            .music
-            .play(guild(), &Actor::console(), title, AddPosition::End)
-            .await
-            .unwrap();
+        harness.play_console(title).await;
     }
     harness.take_events();
     harness.take_player_calls();
@@ -118,11 +114,7 @@ async fn a_lost_voice_connection_is_released_and_the_queue_saved_without_a_rejoi
     assert_eq!(titles, ["A", "B"]);
 
     // The next play carries on with the saved queue, "A" first.
-    harness
-        .music
-        .play(guild(), &Actor::console(), "C", AddPosition::End)
-        .await
-        .unwrap();
+    harness.play_console("C").await;
     assert_eq!(harness.take_played_titles(), ["A"]);
 }
 
@@ -302,11 +294,7 @@ async fn the_last_track_finishing_finishes_the_queue() {
     assert!(harness.take_player_calls().is_empty());
     assert_eq!(harness.last_save().current, None);
     // A new play starts at once again.
-    let outcome = harness
-        .music
-        .play(guild(), &Actor::console(), "C", AddPosition::End)
-        .await
-        .unwrap();
+    let outcome = harness.play_console("C").await;
     assert!(outcome.started.is_some());
 }
 
@@ -320,16 +308,8 @@ async fn run_player_events_handles_events_until_the_player_goes_away() {
         .times(1)
         .return_once(move || receiver);
     let harness = fixture.build();
-    harness
-        .music
-        .play(guild(), &Actor::console(), "A", AddPosition::End)
-        .await
-        .unwrap();
-    harness
-        .music
-        .play(guild(), &Actor::console(), "B", AddPosition::End)
-        .await
-        .unwrap();
+    harness.play_console("A").await;
+    harness.play_console("B").await;
     let a = harness.music.now_playing(guild()).await.unwrap().track.id;
     harness.take_player_calls();
 
@@ -391,11 +371,7 @@ async fn stopped_in_voice(fixture: Fixture) -> Harness {
         .join(guild(), &Actor::console(), voice_channel(), None)
         .await
         .unwrap();
-    harness
-        .music
-        .play(guild(), &Actor::console(), "A", AddPosition::End)
-        .await
-        .unwrap();
+    harness.play_console("A").await;
     harness
         .music
         .stop(guild(), &Actor::console())
@@ -439,11 +415,7 @@ async fn a_24_7_guild_and_a_playing_guild_stay() {
         .join(guild(), &Actor::console(), voice_channel(), None)
         .await
         .unwrap();
-    harness
-        .music
-        .play(guild(), &Actor::console(), "A", AddPosition::End)
-        .await
-        .unwrap();
+    harness.play_console("A").await;
     assert_eq!(harness.music.leave_idle_guilds(the_time()).await, 0);
     assert_eq!(harness.music.leave_idle_guilds(far).await, 0);
     assert!(
@@ -521,11 +493,7 @@ async fn restore_rejoins_and_resumes_a_paused_queue_where_it_was() {
     assert_eq!(now.repeat, RepeatMode::Queue);
     assert_eq!(harness.upcoming_titles().await, ["saved next"]);
     // New tracks get ids after the restored ones.
-    let outcome = harness
-        .music
-        .play(guild(), &Actor::console(), "new", AddPosition::End)
-        .await
-        .unwrap();
+    let outcome = harness.play_console("new").await;
     assert_eq!(outcome.queued[0].id, TrackId(43));
     assert_eq!(outcome.position, Some(1));
     let saved = harness.last_save();
@@ -560,11 +528,7 @@ async fn a_queue_started_before_the_restore_is_kept_and_the_snapshot_left_alone(
         .times(1)
         .returning(|| Ok(vec![snapshot(false)]));
     let harness = fixture.build();
-    harness
-        .music
-        .play(guild(), &Actor::console(), "fresh", AddPosition::End)
-        .await
-        .unwrap();
+    harness.play_console("fresh").await;
     harness.take_player_calls();
 
     assert_eq!(harness.music.restore_all().await, Ok(0));

@@ -3,15 +3,13 @@
 use std::time::Duration;
 
 use minstrel_domain::{
-    AddPosition, Playlist, PlaylistEntry, PlaylistId, PlaylistName, PlaylistNameError,
-    PlaylistOwner, SourceKind,
+    Playlist, PlaylistEntry, PlaylistId, PlaylistName, PlaylistNameError, PlaylistOwner, SourceKind,
 };
 use mockall::predicate::eq;
 
 use super::{Fixture, Harness, guild, info, user_id};
 use crate::error::MusicError;
 use crate::playlists::PlaylistService;
-use crate::policy::Actor;
 use crate::ports::{ResolveError, StoreError, TrackInfo};
 
 fn owner() -> PlaylistOwner {
@@ -195,11 +193,7 @@ async fn add_current_saves_the_playing_track() {
         .times(1)
         .returning(|_, _| Ok(()));
     let harness = fixture.build();
-    harness
-        .music
-        .play(guild(), &Actor::console(), "daft", AddPosition::End)
-        .await
-        .unwrap();
+    harness.play_console("daft").await;
 
     let added = service(&harness)
         .add_current(owner(), "CHILL", guild())

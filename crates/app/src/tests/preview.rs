@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use minstrel_domain::{AddPosition, FilterError, Preset};
+use minstrel_domain::{FilterError, Preset};
 
 use super::{Fixture, guild, member};
 use crate::error::MusicError;
@@ -22,11 +22,7 @@ fn clip() -> PreviewClip {
 #[tokio::test]
 async fn a_preview_adds_the_preset_to_the_active_filters_and_leaves_the_player_alone() {
     let harness = Fixture::new().build();
-    harness
-        .music
-        .play(guild(), &Actor::console(), "A", AddPosition::End)
-        .await
-        .unwrap();
+    harness.play_console("A").await;
     FilterService::new(harness.music.clone())
         .apply_preset(guild(), &Actor::console(), "bassboost")
         .await

@@ -56,12 +56,7 @@ async fn it_joins_the_guilds_default_voice_channel_then_plays() {
         Some(&PlayerCall::Join(voice_channel())),
         "{calls:?}"
     );
-    assert!(
-        calls
-            .iter()
-            .any(|call| matches!(call, PlayerCall::Play { title, .. } if title == "song")),
-        "{calls:?}"
-    );
+    assert!(plays(&calls, "song"), "{calls:?}");
 }
 
 #[tokio::test]
@@ -99,10 +94,12 @@ async fn a_local_output_plays_without_a_voice_channel() {
         !calls.iter().any(|call| matches!(call, PlayerCall::Join(_))),
         "{calls:?}"
     );
-    assert!(
-        calls
-            .iter()
-            .any(|call| matches!(call, PlayerCall::Play { title, .. } if title == "song")),
-        "{calls:?}"
-    );
+    assert!(plays(&calls, "song"), "{calls:?}");
+}
+
+/// Whether `calls` include playing the track `wanted`.
+fn plays(calls: &[PlayerCall], wanted: &str) -> bool {
+    calls
+        .iter()
+        .any(|call| matches!(call, PlayerCall::Play { title, .. } if title == wanted))
 }

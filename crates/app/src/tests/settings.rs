@@ -293,11 +293,7 @@ async fn a_failed_save_does_not_change_the_live_session() {
         .returning(|_| Err(StoreError::Unavailable("db down".to_owned())));
     let harness = fixture.build();
     for title in ["A", "B"] {
-        harness
-            .music
-            .play(guild(), &Actor::console(), title, AddPosition::End)
-            .await
-            .unwrap();
+        harness.play_console(title).await;
     }
 
     let error = service(&harness)
@@ -460,11 +456,7 @@ async fn a_guild_with_normalisation_off_plays_its_tracks_without_it() {
     fixture.guild_settings.normalisation = false;
     let harness = fixture.build();
 
-    harness
-        .music
-        .play(guild(), &Actor::console(), "A", AddPosition::End)
-        .await
-        .unwrap();
+    harness.play_console("A").await;
 
     assert_eq!(played_normalisation(&harness), [("A".to_owned(), false)]);
 }
