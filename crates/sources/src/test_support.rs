@@ -10,11 +10,26 @@ use std::path::Path;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use minstrel_app::ports::{AudioError, PcmStream};
+use minstrel_app::ports::{AudioError, PcmStream, TrackInfo};
+use minstrel_domain::{Requester, SourceKind, Track, TrackId};
 use minstrel_testkit::audio::estimate_pitch_hz;
 pub(crate) use minstrel_testkit::audio::{channel, rms};
 
 use crate::decode::SymphoniaStream;
+
+/// The track related-track lookups start from: "seed" (track 1, asked for from the console),
+/// with its `kind`, `locator` and `artist`.
+pub(crate) fn seed(kind: SourceKind, locator: &str, artist: Option<&str>) -> Track {
+    TrackInfo {
+        title: "seed".to_owned(),
+        artist: artist.map(str::to_owned),
+        duration: None,
+        source_kind: kind,
+        locator: locator.to_owned(),
+        thumbnail: None,
+    }
+    .into_track(TrackId(1), Requester::console())
+}
 
 /// How a fixture stores its samples.
 #[derive(Debug, Clone, Copy)]

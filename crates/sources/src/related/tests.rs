@@ -1,12 +1,9 @@
 use std::path::Path;
 use std::time::Duration;
 
-use minstrel_app::ports::TrackInfo;
-use minstrel_domain::{Requester, TrackId};
-
 use super::*;
 use crate::YtDlpConfig;
-use crate::test_support::{SampleFormat, write_sine_wav, write_tagged_wav};
+use crate::test_support::{SampleFormat, seed, write_sine_wav, write_tagged_wav};
 
 /// A yt-dlp that runs `body` and leaves a file named `called` beside itself.
 fn fake_ytdlp(folder: &Path, body: &str) -> YtDlpResolver {
@@ -38,18 +35,6 @@ fn library() -> tempfile::TempDir {
     }
     write_tagged_wav(&root.join("Rick.wav"), "Rick Astley");
     library
-}
-
-fn seed(kind: SourceKind, locator: &str, artist: Option<&str>) -> Track {
-    TrackInfo {
-        title: "seed".to_owned(),
-        artist: artist.map(str::to_owned),
-        duration: None,
-        source_kind: kind,
-        locator: locator.to_owned(),
-        thumbnail: None,
-    }
-    .into_track(TrackId(1), Requester::console())
 }
 
 fn youtube_seed(artist: &str) -> Track {

@@ -1,10 +1,8 @@
 use std::fs;
 use std::path::Path;
 
-use minstrel_domain::{Requester, TrackId};
-
 use super::*;
-use crate::test_support::{SampleFormat, write_sine_wav, write_tagged_wav};
+use crate::test_support::{SampleFormat, seed, write_sine_wav, write_tagged_wav};
 
 fn tone(path: &Path) {
     write_sine_wav(path, 8000, 1, 440.0, 0.1, 0.5, SampleFormat::Int16);
@@ -28,19 +26,6 @@ fn library() -> tempfile::TempDir {
     library
 }
 
-fn seed(locator: &str, kind: SourceKind, artist: Option<&str>) -> Track {
-    Track {
-        id: TrackId(1),
-        title: "seed".to_owned(),
-        artist: artist.map(str::to_owned),
-        duration: None,
-        source_kind: kind,
-        locator: locator.to_owned(),
-        thumbnail: None,
-        requested_by: Requester::console(),
-    }
-}
-
 fn locators(found: &[TrackInfo]) -> Vec<&str> {
     found.iter().map(|info| info.locator.as_str()).collect()
 }
@@ -51,7 +36,7 @@ async fn a_local_seed_is_followed_by_the_rest_of_its_folder_in_order() {
     let resolver = LocalFileResolver::new(library.path()).unwrap();
 
     let found = resolver
-        .related(&seed("Album/02 Two.wav", SourceKind::Local, None), &[])
+        .related(&seed(SourceKind::Local, "Album/02 Two.wav", None), &[])
         .await
         .unwrap();
 
@@ -65,7 +50,7 @@ async fn tracks_played_lately_are_not_repeated() {
 
     let found = resolver
         .related(
-            &seed("Album/02 Two.wav", SourceKind::Local, None),
+            &seed(SourceKind::Local, "Album/02 Two.wav", None),
             &["Album/03 Three.wav".to_owned()],
         )
         .await
@@ -82,8 +67,8 @@ async fn a_seed_from_another_source_finds_the_library_files_of_its_artist() {
     let found = resolver
         .related(
             &seed(
-                "https://www.youtube.com/watch?v=dQw4w9WgXcQ",
                 SourceKind::YouTube,
+                "https://www.youtube.com/watch?v=dQw4w9WgXcQ",
                 Some("the sines"),
             ),
             &[],
@@ -101,10 +86,10 @@ async fn nothing_related_is_not_found() {
     let resolver = LocalFileResolver::new(library.path()).unwrap();
 
     let lone = resolver
-        .related(&seed("Lone/Alone.wav", SourceKind::Local, None), &[])
+        .related(&seed(SourceKind::Local, "Lone/Alone.wav", None), &[])
         .await;
     let outside = resolver
-        .related(&seed("../../etc/passwd", SourceKind::Local, None), &[])
+        .related(&seed(SourceKind::Local, "../../etc/passwd", None), &[])
         .await;
 
     assert!(matches!(lone, Err(ResolveError::NotFound(_))), "{lone:?}");
