@@ -17,9 +17,9 @@ pub(crate) use minstrel_testkit::audio::{channel, rms};
 
 use crate::decode::SymphoniaStream;
 
-/// The track related-track lookups start from: "seed" (track 1, asked for from the console),
-/// with its `kind`, `locator` and `artist`.
-pub(crate) fn seed(kind: SourceKind, locator: &str, artist: Option<&str>) -> Track {
+/// A track to open or to start a related-track lookup from: "seed" (track 1, asked for from the
+/// console), with its `kind`, `locator` and `artist`.
+pub(crate) fn track(kind: SourceKind, locator: &str, artist: Option<&str>) -> Track {
     TrackInfo {
         title: "seed".to_owned(),
         artist: artist.map(str::to_owned),

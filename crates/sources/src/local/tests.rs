@@ -5,7 +5,7 @@ use std::time::Duration;
 use minstrel_domain::{Requester, TrackId};
 
 use super::*;
-use crate::test_support::{SampleFormat, channel, pitch, write_sine_wav};
+use crate::test_support::{SampleFormat, channel, pitch, track, write_sine_wav};
 
 struct Fixture {
     // Held so the folders live as long as the test.
@@ -256,18 +256,6 @@ fn a_missing_root_is_an_error() {
     assert!(LocalAudioOpener::new("/definitely/not/a/folder").is_err());
 }
 
-fn track(locator: &str, kind: SourceKind) -> Track {
-    TrackInfo {
-        title: "t".to_owned(),
-        artist: None,
-        duration: None,
-        source_kind: kind,
-        locator: locator.to_owned(),
-        thumbnail: None,
-    }
-    .into_track(TrackId(1), Requester::console())
-}
-
 fn read_all(mut stream: Box<dyn PcmStream>) -> Vec<f32> {
     let mut all = Vec::new();
     let mut block = [0.0_f32; 1920];
@@ -313,7 +301,7 @@ fn the_opener_refuses_locators_leading_outside() {
     ] {
         let error = opener
             .open(
-                &track(locator, SourceKind::Local),
+                &track(SourceKind::Local, locator, None),
                 Duration::ZERO,
                 OpenOptions::default(),
             )
@@ -327,7 +315,7 @@ fn the_opener_refuses_locators_leading_outside() {
             .unwrap();
         let error = opener
             .open(
-                &track("l.wav", SourceKind::Local),
+                &track(SourceKind::Local, "l.wav", None),
                 Duration::ZERO,
                 OpenOptions::default(),
             )
@@ -343,7 +331,7 @@ fn the_opener_leaves_other_sources_for_later() {
     let opener = LocalAudioOpener::new(fixture.library.path()).unwrap();
     let error = opener
         .open(
-            &track("https://example.com/a.mp3", SourceKind::Http),
+            &track(SourceKind::Http, "https://example.com/a.mp3", None),
             Duration::ZERO,
             OpenOptions::default(),
         )
@@ -361,7 +349,7 @@ fn the_opener_seeks() {
     let opener = LocalAudioOpener::new(fixture.library.path()).unwrap();
     let stream = opener
         .open(
-            &track("top.wav", SourceKind::Local),
+            &track(SourceKind::Local, "top.wav", None),
             Duration::from_millis(125),
             OpenOptions::default(),
         )

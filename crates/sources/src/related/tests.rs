@@ -3,7 +3,7 @@ use std::time::Duration;
 
 use super::*;
 use crate::YtDlpConfig;
-use crate::test_support::{SampleFormat, seed, write_sine_wav, write_tagged_wav};
+use crate::test_support::{SampleFormat, track as seed, write_sine_wav, write_tagged_wav};
 
 /// A yt-dlp that runs `body` and leaves a file named `called` beside itself.
 fn fake_ytdlp(folder: &Path, body: &str) -> YtDlpResolver {

@@ -2,7 +2,7 @@ use std::fs;
 use std::path::Path;
 
 use super::*;
-use crate::test_support::{SampleFormat, seed, write_sine_wav, write_tagged_wav};
+use crate::test_support::{SampleFormat, track as seed, write_sine_wav, write_tagged_wav};
 
 fn tone(path: &Path) {
     write_sine_wav(path, 8000, 1, 440.0, 0.1, 0.5, SampleFormat::Int16);
