@@ -79,14 +79,68 @@ pub struct LoadProgress {
     pub cap: usize,
     /// Whether loading has finished.
     pub done: bool,
+    /// Entries left out so far because they could not be loaded (an unavailable video, a
+    /// page the site refused): the load goes on without them.
+    pub skipped: usize,
 }
 
 /// Receives [`LoadProgress`] while a resolver loads; called from the resolving task, so it
 /// must return at once (send on a channel, set a value).
 pub type ProgressSink = Arc<dyn Fn(LoadProgress) + Send + Sync>;
 
+/// One page of a long result (a playlist read page by page), in the result's order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrackPage {
+    /// The page's tracks that could be loaded, in order.
+    pub tracks: Vec<TrackInfo>,
+    /// The page's entries that could not be loaded and were left out; a page that failed as
+    /// a whole counts all the entries it was to hold.
+    pub skipped: usize,
+    /// More pages follow this one.
+    pub more: bool,
+}
+
+/// Where [`TrackResolver::resolve_pages`] delivers pages, and the front-end's progress sink.
+#[derive(Clone)]
+pub struct PageSink {
+    pages: tokio::sync::mpsc::Sender<TrackPage>,
+    progress: Option<ProgressSink>,
+}
+
+impl PageSink {
+    pub fn new(
+        pages: tokio::sync::mpsc::Sender<TrackPage>,
+        progress: Option<ProgressSink>,
+    ) -> Self {
+        Self { pages, progress }
+    }
+
+    /// Delivers `page`; `false` when nobody waits for pages any more (the guild stopped or
+    /// left): the resolver then stops loading.
+    pub async fn send(&self, page: TrackPage) -> bool {
+        self.pages.send(page).await.is_ok()
+    }
+
+    /// Where to report how far the load got, when a front-end listens.
+    pub fn progress(&self) -> Option<&ProgressSink> {
+        self.progress.as_ref()
+    }
+}
+
+impl std::fmt::Debug for PageSink {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("PageSink")
+            .field("progress", &self.progress.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
 /// Turns what a user typed (a path, a URL, search words) into tracks.
-#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+///
+/// Its mock, `MockTrackResolver`, is written out below with `mockall::mock!` rather than
+/// `automock`, so that [`TrackResolver::resolve_pages`] keeps its default (the whole result
+/// as one page) and a test that expects `resolve` sees a play call it.
 #[async_trait]
 pub trait TrackResolver: Send + Sync {
     /// Resolves `query`; a playlist link yields several tracks, in order.
@@ -110,6 +164,33 @@ pub trait TrackResolver: Send + Sync {
         self.resolve(query).await
     }
 
+    /// [`TrackResolver::resolve_with_progress`], delivering the result page by page to
+    /// `pages` as it loads (and reporting to its progress sink), so the first tracks can play
+    /// while the rest still loads. A page that fails after the first is sent with its
+    /// entries counted as skipped and the load goes on; a send that fails stops the load.
+    /// The default delivers the whole result as one page.
+    ///
+    /// # Errors
+    /// As [`TrackResolver::resolve`], when nothing could be loaded before the first page.
+    /// An error after a page was delivered ends the load early; what was delivered stays.
+    async fn resolve_pages(&self, query: &str, pages: PageSink) -> Result<(), ResolveError> {
+        let tracks = match pages.progress() {
+            Some(progress) => {
+                self.resolve_with_progress(query, Arc::clone(progress))
+                    .await?
+            }
+            None => self.resolve(query).await?,
+        };
+        let page = TrackPage {
+            tracks,
+            skipped: 0,
+            more: false,
+        };
+        // Nobody waiting stopped the load: there is nothing more to do either way.
+        pages.send(page).await;
+        Ok(())
+    }
+
     /// Up to `limit` search results for plain `words` (autocomplete suggestions), best first.
     /// Resolvers that cannot list several results answer with what `resolve` finds.
     ///
@@ -119,6 +200,23 @@ pub trait TrackResolver: Send + Sync {
         let mut tracks = self.resolve(words).await?;
         tracks.truncate(limit);
         Ok(tracks)
+    }
+}
+
+#[cfg(any(test, feature = "mocks"))]
+mockall::mock! {
+    /// A mock of [`TrackResolver`] whose `resolve_pages` is the trait's default.
+    pub TrackResolver {}
+
+    #[async_trait]
+    impl TrackResolver for TrackResolver {
+        async fn resolve(&self, query: &str) -> Result<Vec<TrackInfo>, ResolveError>;
+        async fn resolve_with_progress(
+            &self,
+            query: &str,
+            progress: ProgressSink,
+        ) -> Result<Vec<TrackInfo>, ResolveError>;
+        async fn search(&self, words: &str, limit: usize) -> Result<Vec<TrackInfo>, ResolveError>;
     }
 }
 

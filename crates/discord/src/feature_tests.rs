@@ -556,6 +556,7 @@ impl TrackResolver for PagedPlaylist {
                 loaded,
                 cap: 500,
                 done: loaded == 250,
+                skipped: 0,
             });
             if loaded < 250 {
                 pages.recv().await;

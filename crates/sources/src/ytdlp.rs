@@ -661,6 +661,8 @@ impl YtDlpResolver {
         let cap = self.config.playlist_cap.max(1);
         let page_size = self.config.page_size.max(1);
         let mut tracks = Vec::new();
+        // Entries yt-dlp listed but that hold no playable track (a private or deleted video).
+        let mut skipped = 0;
         let mut first = 1_usize;
         loop {
             let last = (first + page_size - 1).min(cap);
@@ -689,13 +691,16 @@ impl YtDlpResolver {
             let entries: Vec<Entry> = entry.entries.into_iter().flatten().flatten().collect();
             let requested = last + 1 - first;
             let received = entries.len();
+            let before = tracks.len();
             tracks.extend(entries.into_iter().filter_map(Entry::into_track));
+            skipped += received - (tracks.len() - before);
             let done = received < requested || last >= cap;
             if let Some(progress) = progress {
                 progress(LoadProgress {
                     loaded: tracks.len(),
                     cap,
                     done,
+                    skipped,
                 });
             }
             if done {

@@ -3,11 +3,13 @@
 //! This module holds the service, a guild's session and what the use cases answer; the use
 //! cases are grouped by what they do: [`voice`] (join, leave), [`queueing`] (play and the
 //! queue's commands), [`transport`] (pause, skip, seek, …), [`starting`] (starting the current
-//! track), [`autoplay`] (a related track when the queue runs out) and [`lifecycle`] (the
-//! player's events, checkpoints, restore).
+//! track), [`autoplay`] (a related track when the queue runs out), [`loading`] (the rest of
+//! a long playlist, loaded in the background) and [`lifecycle`] (the player's events,
+//! checkpoints, restore).
 
 mod autoplay;
 mod lifecycle;
+mod loading;
 mod queueing;
 mod starting;
 mod transport;
@@ -21,8 +23,8 @@ use std::sync::{Arc, Mutex as StdMutex};
 use std::time::SystemTime;
 
 use minstrel_domain::{
-    ChannelId, DomainEvent, FilterSpec, GuildId, GuildSettings, PlaybackState, Queue, RequesterId,
-    Track, TrackId, Volume,
+    ChannelId, DomainEvent, FilterSpec, GuildId, GuildSettings, PlaybackState, Queue, Requester,
+    RequesterId, Track, TrackId, Volume,
 };
 use tokio::sync::{Mutex, OwnedMutexGuard};
 use tracing::warn;
@@ -74,6 +76,9 @@ pub(crate) struct Session {
     last_voice_channel: Option<ChannelId>,
     /// The player is opening a track or seeking with the session unlocked.
     opening: bool,
+    /// Counts the stops and leaves: a playlist still loading in the background appends only
+    /// while it is the count its play saw (see [`loading`]).
+    loads: u64,
 }
 
 impl Session {
@@ -81,6 +86,11 @@ impl Session {
     fn supersede_opening(&mut self) {
         self.start_seq = self.start_seq.wrapping_add(1);
         self.opening = false;
+    }
+
+    /// The playlists still loading in the background are no longer wanted (a stop, a leave).
+    fn stop_loads(&mut self) {
+        self.loads = self.loads.wrapping_add(1);
     }
 }
 
@@ -195,6 +205,7 @@ impl MusicService {
                 last_voice_channel: None,
                 start_seq: 0,
                 opening: false,
+                loads: 0,
             }))
         });
         Ok(Arc::clone(session))
@@ -238,13 +249,18 @@ impl MusicService {
     }
 
     fn new_track(&self, info: TrackInfo, actor: &Actor) -> Track {
-        let id = TrackId(self.next_track_id.fetch_add(1, Ordering::Relaxed));
-        info.into_track(id, actor.requester.clone())
+        new_track(&self.next_track_id, info, &actor.requester)
     }
 
     pub(crate) async fn persist(&self, guild: GuildId, session: &Session) {
         self.ports.persist(guild, session).await;
     }
+}
+
+/// `info` queued by `requester`, with the next track id.
+fn new_track(next_track_id: &AtomicU64, info: TrackInfo, requester: &Requester) -> Track {
+    let id = TrackId(next_track_id.fetch_add(1, Ordering::Relaxed));
+    info.into_track(id, requester.clone())
 }
 
 /// Restarts that may bring a track back unfinished before the crash-loop guard drops it: the

@@ -3,13 +3,23 @@
 use minstrel_domain::{
     AddPosition, Advance, DomainEvent, GuildId, PlaybackState, RequesterId, Track, Volume,
 };
+use std::sync::Arc;
+
 use rand::Rng;
+use tokio::sync::Mutex;
 use tracing::warn;
 
+use super::loading::{BackgroundLoad, PageLoad};
 use super::{MusicService, NowPlaying, PlayOutcome, QueuePage, Session};
 use crate::error::MusicError;
 use crate::policy::{Action, Actor, authorize};
 use crate::ports::{ProgressSink, TrackInfo};
+
+/// What [`MusicService::queue_and_start`] did, and the session's load count it saw.
+struct Queued {
+    outcome: PlayOutcome,
+    loads: u64,
+}
 
 impl MusicService {
     /// Resolves `query` and queues the result (`placement` End or Next). An empty query plays
@@ -27,6 +37,10 @@ impl MusicService {
 
     /// [`MusicService::play`], telling `progress` how far loading a playlist got (page by
     /// page) so a front-end can show it while a long playlist loads.
+    ///
+    /// A playlist the resolver delivers page by page answers as soon as its first page is
+    /// queued (and started when the player was idle); the rest is appended in the background
+    /// (see [`super::loading`]) and the outcome says more is loading.
     pub async fn play_reporting(
         &self,
         guild: GuildId,
@@ -38,12 +52,52 @@ impl MusicService {
         self.check_rate(actor)?;
         let session = self.session(guild).await?;
         authorize(actor, Action::Play, &session.lock().await.settings, None)?;
-        let infos = self.resolve(guild, query, progress).await?;
+        let query = query.trim();
+        if query.is_empty() {
+            let infos = self.active_playlist(guild).await?;
+            let queued = self
+                .queue_and_start(guild, actor, session, infos, placement)
+                .await?;
+            return Ok(queued.outcome);
+        }
+        let mut load = PageLoad::start(&self.ports.resolver, query, progress);
+        let first = load.first_page(query).await?;
+        let more = first.more;
+        let queued = self
+            .queue_and_start(guild, actor, Arc::clone(&session), first.tracks, placement)
+            .await?;
+        if more && queued.outcome.rejected == 0 {
+            load.continue_in_background(BackgroundLoad {
+                ports: self.ports.clone(),
+                next_track_id: Arc::clone(&self.next_track_id),
+                guild,
+                requester: actor.requester.clone(),
+                session,
+                loads: queued.loads,
+                placement,
+                last: queued.outcome.queued.last().map(|track| track.id),
+            });
+        } else {
+            load.finish();
+        }
+        Ok(queued.outcome)
+    }
+
+    /// Queues `infos` (`placement` End or Next) and starts playback when the player is idle.
+    async fn queue_and_start(
+        &self,
+        guild: GuildId,
+        actor: &Actor,
+        session: Arc<Mutex<Session>>,
+        infos: Vec<TrackInfo>,
+        placement: AddPosition,
+    ) -> Result<Queued, MusicError> {
         let tracks: Vec<Track> = infos
             .into_iter()
             .map(|info| self.new_track(info, actor))
             .collect();
         let mut session = session.lock_owned().await;
+        let loads = session.loads;
         let was_idle = session.queue.current().is_none();
         let (queued, first_index, rejected) = if tracks.len() == 1 {
             let index = session.queue.add(tracks[0].clone(), placement)?;
@@ -82,32 +136,19 @@ impl MusicService {
         } else {
             self.persist(guild, &session).await;
         }
-        Ok(PlayOutcome {
-            queued,
-            position,
-            started,
-            rejected,
+        Ok(Queued {
+            outcome: PlayOutcome {
+                queued,
+                position,
+                started,
+                rejected,
+            },
+            loads,
         })
     }
 
-    pub(super) async fn resolve(
-        &self,
-        guild: GuildId,
-        query: &str,
-        progress: Option<ProgressSink>,
-    ) -> Result<Vec<TrackInfo>, MusicError> {
-        let query = query.trim();
-        if !query.is_empty() {
-            let resolver = &self.ports.resolver;
-            let infos = match progress {
-                Some(progress) => resolver.resolve_with_progress(query, progress).await?,
-                None => resolver.resolve(query).await?,
-            };
-            if infos.is_empty() {
-                return Err(crate::ports::ResolveError::NotFound(query.to_owned()).into());
-            }
-            return Ok(infos);
-        }
+    /// The entries of the guild's active playlist, for a play without a query.
+    async fn active_playlist(&self, guild: GuildId) -> Result<Vec<TrackInfo>, MusicError> {
         let playlist = self
             .ports
             .playlists

@@ -160,6 +160,7 @@ impl MusicService {
         guild: GuildId,
         session: &mut Session,
     ) -> Result<usize, MusicError> {
+        session.stop_loads();
         let Some(current) = session.queue.current().cloned() else {
             if session.queue.is_empty() {
                 return Err(PlaybackError::NothingPlaying.into());

@@ -81,6 +81,7 @@ impl MusicService {
         let session = self.session(guild).await?;
         let mut session = session.lock().await;
         authorize(actor, Action::Leave, &session.settings, None)?;
+        session.stop_loads();
         // Leaving an idle player is the common case (the queue ran out): still disconnect.
         match self.stop_locked(guild, &mut session).await {
             Ok(_) | Err(MusicError::Playback(PlaybackError::NothingPlaying)) => {}
@@ -102,6 +103,7 @@ impl MusicService {
         let session = self.session(guild).await?;
         let mut session = session.lock().await;
         session.supersede_opening();
+        session.stop_loads();
         if let Some(track) = session.queue.current().cloned() {
             self.ports.player.stop(guild).await?;
             self.ports.events.publish(DomainEvent::TrackEnded {

@@ -9,6 +9,7 @@
 
 mod autoplay;
 mod filters;
+mod long_playlists;
 mod music;
 mod opening;
 mod player_events;
@@ -32,7 +33,7 @@ use crate::policy::{Actor, RateLimit};
 use crate::ports::{
     EventBus, InProcessEventBus, MockClock, MockHistoryRepo, MockPlayer, MockPlaylistRepo,
     MockQueueStore, MockRelatedTracks, MockSettingsRepo, MockTrackResolver, OpenOptions,
-    PlayerEvent, QueueSnapshot, TrackInfo,
+    PlayerEvent, QueueSnapshot, TrackInfo, TrackResolver,
 };
 
 /// The guild every test plays in.
@@ -163,6 +164,9 @@ struct Fixture {
     defaults: Defaults,
     /// The player plays into voice channels (as on Discord).
     in_voice: bool,
+    /// A resolver that replaces `resolver` in the service (one whose `resolve_pages` a test
+    /// scripts).
+    resolver_override: Option<Arc<dyn TrackResolver>>,
 }
 
 impl Fixture {
@@ -180,6 +184,7 @@ impl Fixture {
             rate_limit: RateLimit::new(10_000, Duration::from_millis(1)),
             defaults: Defaults::default(),
             in_voice: false,
+            resolver_override: None,
         }
     }
 
@@ -231,7 +236,9 @@ impl Fixture {
         let playlists = Arc::new(self.playlists);
         let settings = Arc::new(self.settings);
         let ports = MusicPorts {
-            resolver: resolver.clone(),
+            resolver: self
+                .resolver_override
+                .unwrap_or_else(|| resolver.clone() as Arc<dyn TrackResolver>),
             player: Arc::new(self.player),
             settings: settings.clone(),
             playlists: playlists.clone(),
