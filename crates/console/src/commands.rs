@@ -429,6 +429,9 @@ fn play_text(outcome: &PlayOutcome) -> String {
             outcome.rejected
         );
     }
+    if outcome.loading {
+        text.push_str("\nthe rest of the playlist is loading; it joins the queue as it arrives");
+    }
     text
 }
 

@@ -181,6 +181,9 @@ pub(crate) fn play_text(outcome: &PlayOutcome) -> String {
     if outcome.rejected > 0 {
         let _ = writeln!(text, "{} tracks did not fit in the queue", outcome.rejected);
     }
+    if outcome.loading {
+        let _ = writeln!(text, "The rest of the playlist is loading…");
+    }
     text.trim_end().to_owned()
 }
 
@@ -225,6 +228,23 @@ mod tests {
         );
         assert_eq!(chunks.concat(), text);
         assert_eq!(split_at("abc", 0), vec!["a", "b", "c"]);
+    }
+
+    #[test]
+    fn a_play_whose_playlist_still_loads_says_so() {
+        let outcome = PlayOutcome {
+            queued: Vec::new(),
+            position: None,
+            started: None,
+            rejected: 0,
+            loading: true,
+        };
+        assert_eq!(play_text(&outcome), "The rest of the playlist is loading…");
+        let loaded = PlayOutcome {
+            loading: false,
+            ..outcome
+        };
+        assert_eq!(play_text(&loaded), "");
     }
 
     #[test]

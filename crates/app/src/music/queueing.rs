@@ -63,10 +63,11 @@ impl MusicService {
         let mut load = PageLoad::start(&self.ports.resolver, query, progress);
         let first = load.first_page(query).await?;
         let more = first.more;
-        let queued = self
+        let mut queued = self
             .queue_and_start(guild, actor, Arc::clone(&session), first.tracks, placement)
             .await?;
         if more && queued.outcome.rejected == 0 {
+            queued.outcome.loading = true;
             load.continue_in_background(BackgroundLoad {
                 ports: self.ports.clone(),
                 next_track_id: Arc::clone(&self.next_track_id),
@@ -142,6 +143,7 @@ impl MusicService {
                 position,
                 started,
                 rejected,
+                loading: false,
             },
             loads,
         })

@@ -180,6 +180,7 @@ async fn the_first_page_plays_while_the_rest_loads_and_is_appended_in_order() {
     let outcome = play(&harness, sink, AddPosition::End).await.unwrap();
 
     assert_eq!(titles(&outcome.queued), ["A1", "A2"]);
+    assert!(outcome.loading, "the answer says the rest is loading");
     assert_eq!(
         outcome.started.map(|track| track.title).as_deref(),
         Some("A1")
@@ -228,6 +229,7 @@ async fn failed_pages_before_the_first_tracks_are_skipped_and_counted() {
     let last = load_done(&mut reports).await;
 
     assert_eq!(titles(&outcome.queued), ["B1", "B2"]);
+    assert!(!outcome.loading, "the last page came first");
     assert_eq!(last.skipped, 3);
 }
 

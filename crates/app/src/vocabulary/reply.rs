@@ -16,6 +16,8 @@ pub struct PlayOutcome {
     pub started: Option<Track>,
     /// Tracks that did not fit in the queue.
     pub rejected: usize,
+    /// More tracks of a long playlist are still loading: they join the queue as they arrive.
+    pub loading: bool,
 }
 
 impl PlayOutcome {

@@ -136,6 +136,10 @@ enum ReplyBodyJson {
         position: Option<usize>,
         started: Option<TrackJson>,
         rejected: usize,
+        /// Absent in the answers of a process from before long playlists loaded in the
+        /// background.
+        #[serde(default)]
+        loading: bool,
     },
     Skipped {
         skipped: TrackJson,
@@ -413,6 +417,7 @@ fn body(reply: &CommandReply) -> Result<ReplyBodyJson, String> {
             position: outcome.position,
             started: outcome.started.as_ref().map(track).transpose()?,
             rejected: outcome.rejected,
+            loading: outcome.loading,
         },
         CommandReply::Skipped(outcome) => ReplyBodyJson::Skipped {
             skipped: track(&outcome.skipped)?,
@@ -509,6 +514,7 @@ pub(super) fn decode_reply(text: &str) -> Result<Result<CommandReply, CommandErr
             position,
             started,
             rejected,
+            loading,
         } => CommandReply::Played(PlayOutcome {
             queued: queued
                 .into_iter()
@@ -517,6 +523,7 @@ pub(super) fn decode_reply(text: &str) -> Result<Result<CommandReply, CommandErr
             position,
             started: started.map(from_track).transpose()?,
             rejected,
+            loading,
         }),
         ReplyBodyJson::Skipped { skipped, next } => CommandReply::Skipped(SkipOutcome {
             skipped: from_track(skipped)?,
@@ -736,6 +743,7 @@ mod tests {
             position: Some(3),
             started: None,
             rejected: 1,
+            loading: true,
         }));
         round_trip(CommandReply::Skipped(SkipOutcome {
             skipped: a_track(1),

@@ -400,6 +400,9 @@ pub(super) fn play_reply(outcome: &minstrel_app::PlayOutcome) -> Reply {
             outcome.rejected
         );
     }
+    if outcome.loading {
+        text.push_str("\nThe rest of the playlist is loading; it joins the queue as it arrives.");
+    }
     let title = if outcome.started.is_some() {
         "Now playing"
     } else {
