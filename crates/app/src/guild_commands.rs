@@ -116,6 +116,16 @@ impl LocalCommandBus {
                 self.play(guild, actor, &query, AddPosition::Next, progress)
                     .await?,
             ),
+            GuildCommand::PlayNow { query } => {
+                if matches!(actor.requester.id, RequesterId::Telegram(_)) {
+                    music.join_for_remote_play(guild, actor).await?;
+                }
+                CommandReply::Played(music.play_now(guild, actor, &query, progress).await?)
+            }
+            GuildCommand::Replay => {
+                music.seek(guild, actor, std::time::Duration::ZERO).await?;
+                CommandReply::Sought(std::time::Duration::ZERO)
+            }
             GuildCommand::Pause => {
                 music.pause(guild, actor).await?;
                 CommandReply::Paused
@@ -157,6 +167,9 @@ impl LocalCommandBus {
             GuildCommand::Shuffle => CommandReply::Shuffled(music.shuffle(guild, actor).await?),
             GuildCommand::Remove { index } => {
                 CommandReply::Removed(music.remove(guild, actor, index).await?)
+            }
+            GuildCommand::RemoveMany { removal } => {
+                CommandReply::RemovedMany(music.remove_many(guild, actor, removal).await?)
             }
             GuildCommand::Move { from, to } => {
                 CommandReply::Moved(music.move_track(guild, actor, from, to).await?, to)

@@ -16,7 +16,7 @@ mod command;
 mod parse;
 mod reply;
 
-pub use command::{GuildCommand, SeekTarget};
+pub use command::{GuildCommand, Removal, SeekTarget};
 pub use parse::{ParseError, QUEUE_PAGE_SIZE, parse_filter, parse_text};
 pub use reply::{CommandReply, NowPlaying, PlayOutcome, QueuePage, SkipOutcome, VoteOutcome};
 
@@ -27,6 +27,8 @@ pub enum CommandId {
     Leave,
     Play,
     PlayNext,
+    PlayNow,
+    Replay,
     Pause,
     Resume,
     Skip,
@@ -109,9 +111,11 @@ pub enum Surface {
 
 impl CommandId {
     /// Every command, in the order the parity table and help list them.
-    pub const ALL: [Self; 34] = [
+    pub const ALL: [Self; 36] = [
         Self::Play,
         Self::PlayNext,
+        Self::PlayNow,
+        Self::Replay,
         Self::Join,
         Self::Leave,
         Self::Pause,
@@ -146,6 +150,7 @@ impl CommandId {
         Self::Start,
     ];
 
+    #[allow(clippy::too_many_lines)] // one row per command reads as a table
     pub fn spec(self) -> CommandSpec {
         use Permission::{Admin, Dj, Everyone};
         let (name, arguments, permission, summary) = match self {
@@ -163,6 +168,13 @@ impl CommandId {
                 Everyone,
                 "queue a song right after the current one",
             ),
+            Self::PlayNow => (
+                "playnow",
+                "<song, URL or file>",
+                Dj,
+                "play a song at once, ahead of the queue",
+            ),
+            Self::Replay => ("replay", "", Dj, "play the current track from its start"),
             Self::Pause => ("pause", "", Dj, "pause playback"),
             Self::Resume => ("resume", "", Dj, "resume playback"),
             Self::Skip => ("skip", "", Dj, "skip the current track"),
@@ -181,7 +193,12 @@ impl CommandId {
             Self::Volume => ("volume", "<0-200>", Dj, "set the volume"),
             Self::Repeat => ("repeat", "off|track|queue", Dj, "set the repeat mode"),
             Self::Shuffle => ("shuffle", "", Dj, "shuffle the queue"),
-            Self::Remove => ("remove", "<position>", Dj, "remove a track from the queue"),
+            Self::Remove => (
+                "remove",
+                "<position>|<from>-<to>|dupes|mine",
+                Dj,
+                "remove a track, a range, the duplicates or your own tracks",
+            ),
             Self::Move => ("move", "<from> <to>", Dj, "move a track in the queue"),
             Self::Clear => ("clear", "", Dj, "clear the upcoming tracks"),
             Self::FilterPreset => ("filter", "<preset>", Dj, "apply a filter preset"),

@@ -42,7 +42,8 @@ pub(crate) const HELP: &str = "\
 commands (the same names as on Discord):
   play <file|words>     queue a track (no argument: the active playlist)
   playnext <file|words> queue a track to play next
-  pause | resume | skip | previous | stop
+  playnow <file|words>  play a track at once, ahead of the queue
+  pause | resume | skip | previous | replay | stop
   skipto <n>            jump to queue position n
   seek <time>           e.g. seek 1:30 or seek 90s
   queue [page]          show the queue
@@ -50,7 +51,7 @@ commands (the same names as on Discord):
   volume <0-200>        set the volume in percent
   repeat off|track|queue
   shuffle | clear
-  remove <n>            remove queue position n
+  remove <n>            remove queue position n (remove 3-7, remove dupes, remove mine)
   move <from> <to>      move a track in the queue
   filter <preset...>    e.g. filter nightcore 8d  (filter list | filter reset)
   filter set <filter> <name=value...>  e.g. filter set distortion sinOffset=0.1 scale=2
@@ -327,6 +328,8 @@ fn player_command(word: &str) -> Option<CommandId> {
     Some(match word {
         "play" | "p" => CommandId::Play,
         "playnext" => CommandId::PlayNext,
+        "playnow" => CommandId::PlayNow,
+        "replay" => CommandId::Replay,
         "pause" => CommandId::Pause,
         "resume" => CommandId::Resume,
         "skip" | "next" => CommandId::Skip,
@@ -380,6 +383,9 @@ fn render(command: &GuildCommand, reply: &CommandReply) -> String {
         CommandReply::Stopped(removed) => {
             format!("stopped and cleared {removed} queued track(s)")
         }
+        CommandReply::Sought(_) if matches!(command, GuildCommand::Replay) => {
+            "playing it again from the start".to_owned()
+        }
         &CommandReply::Sought(position) => format!("jumped to {}", format_duration(position)),
         CommandReply::Queue(page) => format_queue(page),
         CommandReply::NowPlaying(now) => format_now_playing(now),
@@ -387,6 +393,7 @@ fn render(command: &GuildCommand, reply: &CommandReply) -> String {
         CommandReply::Repeat(mode) => format!("repeat: {mode}"),
         CommandReply::Shuffled(count) => format!("shuffled {count} track(s)"),
         CommandReply::Removed(track) => format!("removed {}", track.display_title()),
+        CommandReply::RemovedMany(count) => format!("removed {count} track(s)"),
         CommandReply::Moved(track, to) => {
             format!("moved {} to position {}", track.display_title(), to + 1)
         }

@@ -85,10 +85,7 @@ fn playing_player() -> MockPlayer {
 
 #[tokio::test]
 async fn play_then_queue_then_np() {
-    let mut resolver = MockTrackResolver::new();
-    resolver
-        .expect_resolve()
-        .returning(|query| Ok(vec![info(query)]));
+    let resolver = resolving();
     let console = console(resolver, playing_player());
     assert_eq!(
         console.execute("play first").await.text,
@@ -111,6 +108,46 @@ async fn play_then_queue_then_np() {
         console.execute("filter nightcore").await.text,
         "filters: nightcore",
         "the reply names the preset chosen, not its effects"
+    );
+}
+
+#[tokio::test]
+async fn play_now_replay_and_removing_many_tracks_at_once() {
+    let resolver = resolving();
+    let mut player = playing_player();
+    player.expect_seek().returning(|_, _| Ok(()));
+    player.expect_stop().returning(|_| Ok(()));
+    let console = console(resolver, player);
+    for title in ["first", "a", "b", "a", "c", "d"] {
+        console.execute(&format!("play {title}")).await;
+    }
+
+    assert_eq!(
+        console.execute("remove dupes").await.text,
+        "removed 1 track(s)"
+    );
+    assert_eq!(
+        console.execute("remove 2-3").await.text,
+        "removed 2 track(s)"
+    );
+    assert_eq!(
+        console.execute("replay").await.text,
+        "playing it again from the start"
+    );
+    let now = console.execute("playnow later").await.text;
+    assert_eq!(now, "playing later [1:35]");
+    let queue = console.execute("queue").await.text;
+    assert!(
+        queue.starts_with("now: later [1:35]\n  1. a [1:35]\n  2. d [1:35]"),
+        "{queue}"
+    );
+    assert_eq!(
+        console.execute("remove mine").await.text,
+        "removed 2 track(s)"
+    );
+    assert_eq!(
+        console.execute("remove 5-2").await.text,
+        "usage: remove <position>|<from>-<to>|dupes|mine (positions start at 1, as the queue shows them)"
     );
 }
 
@@ -251,7 +288,7 @@ async fn mistakes_get_one_clear_sentence() {
     );
     assert_eq!(
         console.execute("remove 0").await.text,
-        "usage: remove <position> (positions start at 1, as the queue shows them)"
+        "usage: remove <position>|<from>-<to>|dupes|mine (positions start at 1, as the queue shows them)"
     );
     assert!(
         console
@@ -326,10 +363,7 @@ async fn settings_turn_normalisation_off_for_the_next_track() {
         });
     let (sender, _) = broadcast::channel(4);
     player.expect_events().returning(move || sender.subscribe());
-    let mut resolver = MockTrackResolver::new();
-    resolver
-        .expect_resolve()
-        .returning(|query| Ok(vec![info(query)]));
+    let resolver = resolving();
     let console = console_with_settings(resolver, player, settings);
 
     assert_eq!(console.execute("settings").await.text, "normalisation: on");

@@ -9,16 +9,18 @@ use twilight_model::guild::Permissions;
 use twilight_model::oauth::ApplicationIntegrationType;
 use twilight_util::builder::command::{
     BooleanBuilder, ChannelBuilder, CommandBuilder, IntegerBuilder, NumberBuilder, RoleBuilder,
-    StringBuilder, SubCommandBuilder,
+    StringBuilder, SubCommandBuilder, UserBuilder,
 };
 
 /// Every command name, in registration order.
-pub const COMMAND_NAMES: [&str; 36] = [
+pub const COMMAND_NAMES: [&str; 38] = [
     "join",
     "leave",
     "help",
     "play",
     "playnext",
+    "playnow",
+    "replay",
     "pause",
     "resume",
     "skip",
@@ -66,6 +68,14 @@ fn simple(name: &str, description: &str) -> Command {
     command(name, description).build()
 }
 
+/// What to play: search words, a link or a file, suggested while typed.
+fn query() -> StringBuilder {
+    StringBuilder::new("query", "search words, a link or a file")
+        .autocomplete(true)
+        .max_length(500)
+        .required(true)
+}
+
 fn position(name: &str, description: &str) -> IntegerBuilder {
     IntegerBuilder::new(name, description)
         .min_value(1)
@@ -105,20 +115,15 @@ pub fn definitions() -> Vec<Command> {
             "play",
             "play a song or a link; without one, the active playlist",
         )
-        .option(
-            StringBuilder::new("query", "search words, a link or a file")
-                .autocomplete(true)
-                .max_length(500),
-        )
+        .option(query().required(false))
         .build(),
         command("playnext", "queue a song to play right after this one")
-            .option(
-                StringBuilder::new("query", "search words, a link or a file")
-                    .autocomplete(true)
-                    .max_length(500)
-                    .required(true),
-            )
+            .option(query())
             .build(),
+        command("playnow", "play a song at once, ahead of the queue")
+            .option(query())
+            .build(),
+        simple("replay", "play the current track from its start"),
         simple("pause", "pause playback"),
         simple("resume", "resume playback"),
         simple("skip", "skip the current track"),
@@ -152,9 +157,21 @@ pub fn definitions() -> Vec<Command> {
             )
             .build(),
         simple("shuffle", "shuffle the upcoming tracks"),
-        command("remove", "remove a track from the queue")
-            .option(position("position", "queue position (from 1)"))
-            .build(),
+        command(
+            "remove",
+            "remove a track, a range, the duplicates or a member's tracks",
+        )
+        .option(position("position", "queue position (from 1)").required(false))
+        .option(position("to", "the range's last position (from 1)").required(false))
+        .option(UserBuilder::new(
+            "member",
+            "remove this member's upcoming tracks",
+        ))
+        .option(BooleanBuilder::new(
+            "duplicates",
+            "remove later copies of songs already queued",
+        ))
+        .build(),
         command("move", "move a track in the queue")
             .option(position("from", "the track's position (from 1)"))
             .option(position("to", "its new position (from 1)"))
@@ -186,7 +203,7 @@ pub fn definitions() -> Vec<Command> {
             .option(StringBuilder::new("message", "what to tell them").max_length(1000))
             .build(),
     ];
-    debug_assert_eq!(commands.len(), 30);
+    debug_assert_eq!(commands.len(), 32);
     commands.shrink_to_fit();
     commands
 }

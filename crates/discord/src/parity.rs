@@ -10,6 +10,8 @@ pub fn surface(command: CommandId) -> Surface {
         CommandId::Leave => Offered("leave"),
         CommandId::Play => Offered("play"),
         CommandId::PlayNext => Offered("playnext"),
+        CommandId::PlayNow => Offered("playnow"),
+        CommandId::Replay => Offered("replay"),
         CommandId::Pause => Offered("pause"),
         CommandId::Resume => Offered("resume"),
         CommandId::Skip => Offered("skip"),

@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use minstrel_app::GuildSettingChange;
-use minstrel_app::vocabulary::{CommandId, GuildCommand, QUEUE_PAGE_SIZE, parse_text};
-use minstrel_domain::{ChannelId, Preset, RepeatMode, RoleId};
+use minstrel_app::vocabulary::{CommandId, GuildCommand, QUEUE_PAGE_SIZE, Removal, parse_text};
+use minstrel_domain::{ChannelId, Preset, RepeatMode, RequesterId, RoleId, UserId};
 use twilight_model::application::interaction::application_command::{
     CommandData, CommandDataOption, CommandOptionValue,
 };
@@ -278,6 +278,10 @@ pub(crate) fn parse(data: &CommandData) -> Result<Request, UsageError> {
         "playnext" => Request::Player(GuildCommand::PlayNext {
             query: options.required_string("query")?,
         }),
+        "playnow" => Request::Player(GuildCommand::PlayNow {
+            query: options.required_string("query")?,
+        }),
+        "replay" => Request::Player(GuildCommand::Replay),
         "pause" => Request::Player(GuildCommand::Pause),
         "resume" => Request::Player(GuildCommand::Resume),
         "skip" => Request::Player(GuildCommand::Skip),
@@ -310,9 +314,7 @@ pub(crate) fn parse(data: &CommandData) -> Result<Request, UsageError> {
             })
         }
         "shuffle" => Request::Player(GuildCommand::Shuffle),
-        "remove" => Request::Player(GuildCommand::Remove {
-            index: options.position("position")?,
-        }),
+        "remove" => Request::Player(parse_remove(&options)?),
         "move" => Request::Player(GuildCommand::Move {
             from: options.position("from")?,
             to: options.position("to")?,
@@ -354,6 +356,41 @@ pub(crate) fn parse(data: &CommandData) -> Result<Request, UsageError> {
         other => return Err(usage(format!("I do not know the command /{other}"))),
     };
     Ok(request)
+}
+
+/// `/remove`: one position, a range (`position` and `to`), a member's tracks, or the
+/// duplicates: exactly one of them.
+fn parse_remove(options: &Options<'_>) -> Result<GuildCommand, UsageError> {
+    let member = match options.get("member") {
+        Some(CommandOptionValue::User(user)) => UserId::new(user.get()).ok(),
+        _ => None,
+    };
+    let duplicates = options.boolean("duplicates").unwrap_or(false);
+    let position = options
+        .integer("position")
+        .map(|_| options.position("position"))
+        .transpose()?;
+    let to = options
+        .integer("to")
+        .map(|_| options.position("to"))
+        .transpose()?;
+    let removal = match (position, to, member, duplicates) {
+        (Some(index), None, None, false) => return Ok(GuildCommand::Remove { index }),
+        (Some(from), Some(to), None, false) if from <= to => Removal::Range { from, to },
+        (Some(_), Some(_), None, false) => {
+            return Err(usage("a range goes from a position to a later one"));
+        }
+        (None, None, Some(member), false) => {
+            Removal::RequestedBy(Some(RequesterId::Discord(member)))
+        }
+        (None, None, None, true) => Removal::Duplicates,
+        _ => {
+            return Err(usage(
+                "pick one: a position, a range (position and to), a member, or duplicates",
+            ));
+        }
+    };
+    Ok(GuildCommand::RemoveMany { removal })
 }
 
 fn parse_filter(options: &Options<'_>) -> Request {
@@ -527,6 +564,70 @@ mod tests {
             .unwrap_err()
             .to_string(),
             "positions start at 1"
+        );
+    }
+
+    #[test]
+    fn remove_takes_one_of_a_position_a_range_a_member_or_the_duplicates() {
+        let remove = |options| parse(&data("remove", options));
+        let int = |name: &str, value| option(name, CommandOptionValue::Integer(value));
+        assert_eq!(
+            remove(vec![int("position", 3)]).unwrap(),
+            Request::Player(GuildCommand::Remove { index: 2 })
+        );
+        let many = |removal| Request::Player(GuildCommand::RemoveMany { removal });
+        assert_eq!(
+            remove(vec![int("position", 3), int("to", 7)]).unwrap(),
+            many(Removal::Range { from: 2, to: 6 })
+        );
+        assert_eq!(
+            remove(vec![option(
+                "member",
+                CommandOptionValue::User(twilight_model::id::Id::new(42))
+            )])
+            .unwrap(),
+            many(Removal::RequestedBy(Some(RequesterId::Discord(
+                UserId::new(42).unwrap()
+            ))))
+        );
+        assert_eq!(
+            remove(vec![option(
+                "duplicates",
+                CommandOptionValue::Boolean(true)
+            )])
+            .unwrap(),
+            many(Removal::Duplicates)
+        );
+        assert_eq!(
+            remove(vec![int("position", 7), int("to", 3)])
+                .unwrap_err()
+                .to_string(),
+            "a range goes from a position to a later one"
+        );
+        for confused in [
+            vec![],
+            vec![int("to", 3)],
+            vec![
+                int("position", 1),
+                option("duplicates", CommandOptionValue::Boolean(true)),
+            ],
+        ] {
+            assert!(
+                remove(confused)
+                    .unwrap_err()
+                    .to_string()
+                    .starts_with("pick one"),
+            );
+        }
+        assert_eq!(
+            parse(&data(
+                "playnow",
+                vec![option("query", CommandOptionValue::String(" song ".into()))]
+            ))
+            .unwrap(),
+            Request::Player(GuildCommand::PlayNow {
+                query: "song".into()
+            })
         );
     }
 

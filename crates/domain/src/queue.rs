@@ -378,6 +378,13 @@ impl Queue {
         before - self.upcoming.len()
     }
 
+    /// Removes every upcoming track `unwanted` picks; returns how many were removed.
+    pub fn remove_upcoming_where(&mut self, mut unwanted: impl FnMut(&Track) -> bool) -> usize {
+        let before = self.upcoming.len();
+        self.upcoming.retain(|track| !unwanted(track));
+        before - self.upcoming.len()
+    }
+
     fn push_history(&mut self, track: Track) {
         if self.history.len() == HISTORY_LIMIT {
             self.history.pop_front();

@@ -29,6 +29,12 @@ pub enum Command {
         description = "queue a song right after the current one: /playnext <search words or URL>"
     )]
     Playnext(String),
+    #[command(
+        description = "play a song at once, ahead of the queue: /playnow <search words or URL>"
+    )]
+    Playnow(String),
+    #[command(description = "play the current track from its start")]
+    Replay,
     #[command(description = "show the queue: /queue [page]")]
     Queue(String),
     #[command(description = "show what is playing")]
@@ -57,7 +63,9 @@ pub enum Command {
     Repeat(String),
     #[command(description = "shuffle the queue")]
     Shuffle,
-    #[command(description = "remove a track from the queue: /remove <position>")]
+    #[command(
+        description = "remove from the queue: /remove <position>, /remove 3-7, /remove dupes, /remove mine"
+    )]
     Remove(String),
     #[command(description = "move a track in the queue: /move <from> <to>")]
     Move(String),
@@ -78,6 +86,8 @@ impl Command {
             Self::List => (CommandId::VoiceMembers, ""),
             Self::Play(query) => (CommandId::Play, query),
             Self::Playnext(query) => (CommandId::PlayNext, query),
+            Self::Playnow(query) => (CommandId::PlayNow, query),
+            Self::Replay => (CommandId::Replay, ""),
             Self::Queue(page) => (CommandId::Queue, page),
             Self::Np => (CommandId::NowPlaying, ""),
             Self::Skip => (CommandId::Skip, ""),

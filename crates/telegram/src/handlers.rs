@@ -424,7 +424,9 @@ async fn music_command(
         Err(error) => {
             let mut reply = music_reply(&error);
             // An error may quote the query: a long one is not repeated in full.
-            if let GuildCommand::Play { query } | GuildCommand::PlayNext { query } = &guild_command
+            if let GuildCommand::Play { query }
+            | GuildCommand::PlayNext { query }
+            | GuildCommand::PlayNow { query } = &guild_command
             {
                 reply.text = reply.text.replace(query.as_str(), &shorten(query));
             }

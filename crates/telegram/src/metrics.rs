@@ -72,6 +72,6 @@ mod tests {
                 .unwrap();
             assert_eq!(command_label(&command), name);
         }
-        assert_eq!(registered.len(), 24);
+        assert_eq!(registered.len(), 26);
     }
 }

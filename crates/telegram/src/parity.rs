@@ -24,6 +24,8 @@ pub fn surface(command: CommandId) -> Surface {
         CommandId::FilterPreset => Offered("filter"),
         CommandId::FilterEdit => Offered("filter set"),
         CommandId::PlayNext => Offered("playnext"),
+        CommandId::PlayNow => Offered("playnow"),
+        CommandId::Replay => Offered("replay"),
         CommandId::SkipTo => Offered("skipto"),
         CommandId::Previous => Offered("previous"),
         CommandId::Seek => Offered("seek"),

@@ -335,9 +335,9 @@ async fn registers_commands_helps_and_tells_an_unlinked_chat_how_to_link() {
     assert_eq!(
         names,
         [
-            "start", "id", "link", "unlink", "list", "play", "playnext", "queue", "np", "skip",
-            "skipto", "previous", "seek", "pause", "resume", "stop", "volume", "filter", "repeat",
-            "shuffle", "remove", "move", "clear", "help"
+            "start", "id", "link", "unlink", "list", "play", "playnext", "playnow", "replay",
+            "queue", "np", "skip", "skipto", "previous", "seek", "pause", "resume", "stop",
+            "volume", "filter", "repeat", "shuffle", "remove", "move", "clear", "help"
         ]
     );
 
@@ -1674,6 +1674,40 @@ async fn queue_commands_from_the_chat_act_on_the_linked_guilds_queue() {
     );
     let cleared = harness.say(GROUP, MEMBER, "/clear").await;
     assert!(cleared.starts_with("🧹 Cleared"), "{cleared}");
+    let page = harness.music.queue_page(guild(), 1, 10).await.unwrap();
+    assert_eq!(page.items.len(), 0, "{page:?}");
+
+    for title in ["five", "six", "five", "seven"] {
+        harness.say(GROUP, MEMBER, &format!("/play {title}")).await;
+    }
+    assert_eq!(
+        harness.say(GROUP, MEMBER, "/remove dupes").await,
+        "🗑 Removed 1 track(s)."
+    );
+    let now = harness.say(GROUP, MEMBER, "/playnow eight").await;
+    assert!(now.contains("eight"), "{now}");
+    assert_eq!(
+        harness
+            .music
+            .now_playing(guild())
+            .await
+            .unwrap()
+            .track
+            .title,
+        "eight"
+    );
+    assert_eq!(
+        harness.say(GROUP, MEMBER, "/replay").await,
+        "⏮ Playing the track again from its start."
+    );
+    assert_eq!(
+        harness.say(GROUP, MEMBER, "/remove 1-2").await,
+        "🗑 Removed 2 track(s)."
+    );
+    assert_eq!(
+        harness.say(GROUP, MEMBER, "/remove mine").await,
+        "🗑 Removed 1 track(s)."
+    );
     let page = harness.music.queue_page(guild(), 1, 10).await.unwrap();
     assert_eq!(page.items.len(), 0, "{page:?}");
     harness.stop().await;

@@ -14,6 +14,7 @@ use super::{MusicService, NowPlaying, PlayOutcome, QueuePage, Session};
 use crate::error::MusicError;
 use crate::policy::{Action, Actor, authorize};
 use crate::ports::{ProgressSink, TrackInfo};
+use crate::vocabulary::Removal;
 
 /// What [`MusicService::queue_and_start`] did, and the session's load count it saw.
 struct Queued {
@@ -229,6 +230,73 @@ impl MusicService {
         authorize(actor, Action::Remove, &session.settings, target.as_ref())?;
         let removed = session.queue.remove(index)?;
         self.persist(guild, &session).await;
+        Ok(removed)
+    }
+
+    /// Queues what `query` finds right after the current track and starts it at once (the
+    /// current track is skipped). For DJs: it jumps everyone's queue.
+    ///
+    /// # Errors
+    /// As [`MusicService::play`], or a member without the DJ role.
+    pub async fn play_now(
+        &self,
+        guild: GuildId,
+        actor: &Actor,
+        query: &str,
+        progress: Option<ProgressSink>,
+    ) -> Result<PlayOutcome, MusicError> {
+        {
+            let session = self.session(guild).await?;
+            authorize(actor, Action::Clear, &session.lock().await.settings, None)?;
+        }
+        let mut outcome = self
+            .play_reporting(guild, actor, query, AddPosition::Next, progress)
+            .await?;
+        if outcome.started.is_some() || outcome.queued.is_empty() {
+            return Ok(outcome);
+        }
+        let session = self.session(guild).await?.lock_owned().await;
+        let Some(current) = session.queue.current().cloned() else {
+            return Ok(outcome);
+        };
+        let skipped = self.skip_locked(guild, session, current).await;
+        outcome.started = skipped.next;
+        outcome.position = None;
+        Ok(outcome)
+    }
+
+    /// Removes several upcoming tracks at once (a range, the duplicates, or one requester's);
+    /// returns how many went. A member may remove their own tracks; the rest is for DJs.
+    pub async fn remove_many(
+        &self,
+        guild: GuildId,
+        actor: &Actor,
+        selection: Removal,
+    ) -> Result<usize, MusicError> {
+        self.check_rate(actor)?;
+        let session = self.session(guild).await?;
+        let mut session = session.lock().await;
+        let own = match &selection {
+            Removal::RequestedBy(None) => true,
+            Removal::RequestedBy(Some(requester)) => *requester == actor.requester.id,
+            Removal::Range { .. } | Removal::Duplicates => false,
+        };
+        if !own {
+            authorize(actor, Action::Clear, &session.settings, None)?;
+        }
+        let removed = match selection {
+            Removal::Range { from, to } => session.queue.remove_range(from, to)?.len(),
+            Removal::Duplicates => session.queue.dedupe(),
+            Removal::RequestedBy(requester) => {
+                let requester = requester.unwrap_or_else(|| actor.requester.id.clone());
+                session
+                    .queue
+                    .remove_upcoming_where(|track| track.requested_by.id == requester)
+            }
+        };
+        if removed > 0 {
+            self.persist(guild, &session).await;
+        }
         Ok(removed)
     }
 

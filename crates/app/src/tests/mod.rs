@@ -15,6 +15,7 @@ mod opening;
 mod player_events;
 mod playlists;
 mod preview;
+mod queue_control;
 mod recent;
 mod remote_play;
 mod settings;

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use minstrel_domain::{ChannelId, RepeatMode};
+use minstrel_domain::{ChannelId, RepeatMode, RequesterId};
 
 use super::CommandId;
 
@@ -26,6 +26,17 @@ impl SeekTarget {
     }
 }
 
+/// Which upcoming tracks a removal takes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Removal {
+    /// 0-based positions `from..=to`.
+    Range { from: usize, to: usize },
+    /// Later copies of a song already in the queue.
+    Duplicates,
+    /// The tracks one requester asked for; `None` is whoever gives the command.
+    RequestedBy(Option<RequesterId>),
+}
+
 /// A command for one guild's player. Positions are 0-based; front-ends show them 1-based.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GuildCommand {
@@ -44,6 +55,12 @@ pub enum GuildCommand {
     PlayNext {
         query: String,
     },
+    /// Queue what `query` finds and play it at once, skipping the current track.
+    PlayNow {
+        query: String,
+    },
+    /// Play the current track again from its start.
+    Replay,
     Pause,
     Resume,
     Skip,
@@ -76,6 +93,10 @@ pub enum GuildCommand {
     Remove {
         index: usize,
     },
+    /// Remove several upcoming tracks at once.
+    RemoveMany {
+        removal: Removal,
+    },
     Move {
         from: usize,
         to: usize,
@@ -107,6 +128,8 @@ impl GuildCommand {
             Self::Leave => CommandId::Leave,
             Self::Play { .. } => CommandId::Play,
             Self::PlayNext { .. } => CommandId::PlayNext,
+            Self::PlayNow { .. } => CommandId::PlayNow,
+            Self::Replay => CommandId::Replay,
             Self::Pause => CommandId::Pause,
             Self::Resume => CommandId::Resume,
             Self::Skip => CommandId::Skip,
@@ -120,7 +143,7 @@ impl GuildCommand {
             Self::SetVolume { .. } => CommandId::Volume,
             Self::SetRepeat { .. } => CommandId::Repeat,
             Self::Shuffle => CommandId::Shuffle,
-            Self::Remove { .. } => CommandId::Remove,
+            Self::Remove { .. } | Self::RemoveMany { .. } => CommandId::Remove,
             Self::Move { .. } => CommandId::Move,
             Self::Clear => CommandId::Clear,
             Self::ApplyPreset { .. } => CommandId::FilterPreset,
@@ -139,6 +162,7 @@ impl GuildCommand {
             Self::ShowFilters => "filter_show",
             Self::ResetFilters => "filter_reset",
             Self::NowPlaying => "np",
+            Self::RemoveMany { .. } => "remove_many",
             other => other.id().spec().name,
         }
     }

@@ -4,7 +4,7 @@
 use minstrel_domain::RepeatMode;
 use minstrel_domain::track::parse_duration;
 
-use super::{CommandId, GuildCommand, SeekTarget};
+use super::{CommandId, GuildCommand, Removal, SeekTarget};
 
 /// Tracks on one queue page in the text front-ends.
 pub const QUEUE_PAGE_SIZE: usize = 10;
@@ -56,7 +56,7 @@ pub fn parse_text(id: CommandId, arguments: &str) -> Result<GuildCommand, ParseE
     };
     match id {
         CommandId::Leave => nothing(GuildCommand::Leave),
-        CommandId::Play | CommandId::PlayNext if text.is_empty() => {
+        CommandId::Play | CommandId::PlayNext | CommandId::PlayNow if text.is_empty() => {
             Err(usage("tell me what to play: search words, a URL or a file"))
         }
         CommandId::Play => Ok(GuildCommand::Play {
@@ -65,6 +65,10 @@ pub fn parse_text(id: CommandId, arguments: &str) -> Result<GuildCommand, ParseE
         CommandId::PlayNext => Ok(GuildCommand::PlayNext {
             query: text.to_owned(),
         }),
+        CommandId::PlayNow => Ok(GuildCommand::PlayNow {
+            query: text.to_owned(),
+        }),
+        CommandId::Replay => nothing(GuildCommand::Replay),
         CommandId::Pause => nothing(GuildCommand::Pause),
         CommandId::Resume => nothing(GuildCommand::Resume),
         CommandId::Skip => nothing(GuildCommand::Skip),
@@ -99,9 +103,9 @@ pub fn parse_text(id: CommandId, arguments: &str) -> Result<GuildCommand, ParseE
             .map(|mode| GuildCommand::SetRepeat { mode })
             .ok_or(usage("")),
         CommandId::Shuffle => nothing(GuildCommand::Shuffle),
-        CommandId::Remove => position(text)
-            .map(|index| GuildCommand::Remove { index })
-            .ok_or(usage("positions start at 1, as the queue shows them")),
+        CommandId::Remove => {
+            removal(text).ok_or(usage("positions start at 1, as the queue shows them"))
+        }
         CommandId::Move => {
             let mut words = text.split_whitespace();
             match (
@@ -134,6 +138,25 @@ pub fn parse_text(id: CommandId, arguments: &str) -> Result<GuildCommand, ParseE
         | CommandId::Help
         | CommandId::Start => Err(ParseError::NotAPlayerCommand(id)),
     }
+}
+
+/// `remove 3`, `remove 3-7`, `remove dupes`, `remove mine`.
+fn removal(text: &str) -> Option<GuildCommand> {
+    let removal = match text.to_lowercase().as_str() {
+        "dupes" | "duplicates" => Removal::Duplicates,
+        "mine" => Removal::RequestedBy(None),
+        _ => match text.split_once('-') {
+            Some((from, to)) => {
+                let (from, to) = (position(from.trim())?, position(to.trim())?);
+                if from > to {
+                    return None;
+                }
+                Removal::Range { from, to }
+            }
+            None => return position(text).map(|index| GuildCommand::Remove { index }),
+        },
+    };
+    Some(GuildCommand::RemoveMany { removal })
 }
 
 /// `filter …` as people type it: `set <filter> name=value…`, `remove <filter>`, `show`,
@@ -228,6 +251,31 @@ mod tests {
     }
 
     #[test]
+    fn remove_takes_a_position_a_range_the_duplicates_or_ones_own() {
+        let remove = |text| parse_text(CommandId::Remove, text);
+        assert_eq!(remove("3"), Ok(GuildCommand::Remove { index: 2 }));
+        let many = |removal| Ok(GuildCommand::RemoveMany { removal });
+        assert_eq!(remove("3-7"), many(Removal::Range { from: 2, to: 6 }));
+        assert_eq!(remove(" 3 - 3 "), many(Removal::Range { from: 2, to: 2 }));
+        assert_eq!(remove("Dupes"), many(Removal::Duplicates));
+        assert_eq!(remove("mine"), many(Removal::RequestedBy(None)));
+        for wrong in ["7-3", "0-2", "3-", "all", ""] {
+            assert!(
+                matches!(remove(wrong), Err(ParseError::Usage { .. })),
+                "{wrong}"
+            );
+        }
+        assert_eq!(
+            parse_text(CommandId::PlayNow, " song "),
+            Ok(GuildCommand::PlayNow {
+                query: "song".to_owned()
+            })
+        );
+        assert!(parse_text(CommandId::PlayNow, "").is_err());
+        assert_eq!(parse_text(CommandId::Replay, ""), Ok(GuildCommand::Replay));
+    }
+
+    #[test]
     fn seeks_go_to_a_time_or_forward_and_back() {
         let seek = |text| match parse_text(CommandId::Seek, text) {
             Ok(GuildCommand::Seek { target }) => Some(target),
@@ -285,7 +333,7 @@ mod tests {
     #[test]
     fn a_parsed_command_belongs_to_its_entry() {
         let example = |id: CommandId| match id {
-            CommandId::Play | CommandId::PlayNext => "song",
+            CommandId::Play | CommandId::PlayNext | CommandId::PlayNow => "song",
             CommandId::SkipTo | CommandId::Remove => "2",
             CommandId::Move => "2 1",
             CommandId::Seek => "+5",

@@ -98,6 +98,8 @@ pub enum CommandReply {
     Repeat(RepeatMode),
     Shuffled(usize),
     Removed(Track),
+    /// A removal of several tracks: how many went.
+    RemovedMany(usize),
     /// Move: the track and its new 0-based position.
     Moved(Track, usize),
     /// Clear: how many upcoming tracks were removed.

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use minstrel_app::vocabulary::{SeekTarget, VoteOutcome};
+use minstrel_app::vocabulary::{Removal, SeekTarget, VoteOutcome};
 use minstrel_app::{
     Actor, CommandError, CommandReply, GuildCommand, NowPlaying, PlayOutcome, QueuePage,
     SkipOutcome,
@@ -40,7 +40,7 @@ struct ActorJson {
     roles: Vec<u64>,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Clone, Copy, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 enum RequesterIdJson {
     Discord { id: u64 },
@@ -64,6 +64,10 @@ enum CommandJson {
     PlayNext {
         query: String,
     },
+    PlayNow {
+        query: String,
+    },
+    Replay,
     Skip,
     VoteSkip {
         listeners: usize,
@@ -78,6 +82,14 @@ enum CommandJson {
     },
     Remove {
         index: usize,
+    },
+    RemoveRange {
+        from: usize,
+        to: usize,
+    },
+    RemoveDuplicates,
+    RemoveRequestedBy {
+        requester: Option<RequesterIdJson>,
     },
     Move {
         from: usize,
@@ -174,6 +186,9 @@ enum ReplyBodyJson {
     Cleared {
         count: usize,
     },
+    RemovedMany {
+        count: usize,
+    },
     Stopped {
         removed: usize,
     },
@@ -238,16 +253,32 @@ fn playback_state(text: &str) -> Result<PlaybackState, String> {
     .ok_or_else(|| invalid("playback state", format!("\"{text}\"")))
 }
 
+fn requester_json(id: &RequesterId) -> RequesterIdJson {
+    match id {
+        RequesterId::Discord(user) => RequesterIdJson::Discord { id: user.get() },
+        RequesterId::Telegram(user) => RequesterIdJson::Telegram { id: user.get() },
+        RequesterId::Console => RequesterIdJson::Console,
+    }
+}
+
+fn requester_id(json: RequesterIdJson) -> Result<RequesterId, String> {
+    Ok(match json {
+        RequesterIdJson::Discord { id } => {
+            RequesterId::Discord(UserId::new(id).map_err(|error| invalid("requester", error))?)
+        }
+        RequesterIdJson::Telegram { id } => RequesterId::Telegram(
+            TelegramUserId::new(id).map_err(|error| invalid("requester", error))?,
+        ),
+        RequesterIdJson::Console => RequesterId::Console,
+    })
+}
+
 /// The request as JSON.
 ///
 /// # Errors
 /// Never for the values the use cases make; a sentence otherwise.
 pub(super) fn encode_request(request: &Request) -> Result<String, String> {
-    let requester = match request.actor.requester.id {
-        RequesterId::Discord(user) => RequesterIdJson::Discord { id: user.get() },
-        RequesterId::Telegram(user) => RequesterIdJson::Telegram { id: user.get() },
-        RequesterId::Console => RequesterIdJson::Console,
-    };
+    let requester = requester_json(&request.actor.requester.id);
     let command = match &request.command {
         GuildCommand::Join {
             channel,
@@ -263,6 +294,10 @@ pub(super) fn encode_request(request: &Request) -> Result<String, String> {
         GuildCommand::PlayNext { query } => CommandJson::PlayNext {
             query: query.clone(),
         },
+        GuildCommand::PlayNow { query } => CommandJson::PlayNow {
+            query: query.clone(),
+        },
+        GuildCommand::Replay => CommandJson::Replay,
         GuildCommand::Skip => CommandJson::Skip,
         &GuildCommand::VoteSkip { listeners } => CommandJson::VoteSkip { listeners },
         &GuildCommand::SkipTo { index } => CommandJson::SkipTo { index },
@@ -279,6 +314,13 @@ pub(super) fn encode_request(request: &Request) -> Result<String, String> {
             }
         }
         &GuildCommand::Remove { index } => CommandJson::Remove { index },
+        GuildCommand::RemoveMany { removal } => match removal {
+            &Removal::Range { from, to } => CommandJson::RemoveRange { from, to },
+            Removal::Duplicates => CommandJson::RemoveDuplicates,
+            Removal::RequestedBy(requester) => CommandJson::RemoveRequestedBy {
+                requester: requester.as_ref().map(requester_json),
+            },
+        },
         &GuildCommand::Move { from, to } => CommandJson::Move { from, to },
         GuildCommand::Clear => CommandJson::Clear,
         GuildCommand::Pause => CommandJson::Pause,
@@ -318,15 +360,7 @@ pub(super) fn decode_request(text: &str) -> Result<Request, String> {
     let json: RequestJson =
         serde_json::from_str(text).map_err(|error| invalid("command", error))?;
     let guild = GuildId::new(json.guild).map_err(|error| invalid("guild", error))?;
-    let id = match json.actor.requester {
-        RequesterIdJson::Discord { id } => {
-            RequesterId::Discord(UserId::new(id).map_err(|error| invalid("requester", error))?)
-        }
-        RequesterIdJson::Telegram { id } => RequesterId::Telegram(
-            TelegramUserId::new(id).map_err(|error| invalid("requester", error))?,
-        ),
-        RequesterIdJson::Console => RequesterId::Console,
-    };
+    let id = requester_id(json.actor.requester)?;
     let roles = json
         .actor
         .roles
@@ -370,6 +404,17 @@ pub(super) fn decode_request(text: &str) -> Result<Request, String> {
             }
         }
         CommandJson::Remove { index } => GuildCommand::Remove { index },
+        CommandJson::RemoveRange { from, to } => GuildCommand::RemoveMany {
+            removal: Removal::Range { from, to },
+        },
+        CommandJson::RemoveDuplicates => GuildCommand::RemoveMany {
+            removal: Removal::Duplicates,
+        },
+        CommandJson::RemoveRequestedBy { requester } => GuildCommand::RemoveMany {
+            removal: Removal::RequestedBy(requester.map(requester_id).transpose()?),
+        },
+        CommandJson::PlayNow { query } => GuildCommand::PlayNow { query },
+        CommandJson::Replay => GuildCommand::Replay,
         CommandJson::Move { from, to } => GuildCommand::Move { from, to },
         CommandJson::Clear => GuildCommand::Clear,
         CommandJson::Pause => GuildCommand::Pause,
@@ -459,6 +504,7 @@ fn body(reply: &CommandReply) -> Result<ReplyBodyJson, String> {
             to,
         },
         &CommandReply::Cleared(count) => ReplyBodyJson::Cleared { count },
+        &CommandReply::RemovedMany(count) => ReplyBodyJson::RemovedMany { count },
         &CommandReply::Stopped(removed) => ReplyBodyJson::Stopped { removed },
         CommandReply::Queue(page) => ReplyBodyJson::Queue {
             current: page.current.as_ref().map(track).transpose()?,
@@ -497,6 +543,7 @@ fn body(reply: &CommandReply) -> Result<ReplyBodyJson, String> {
 /// # Errors
 /// A sentence when the JSON or a value in it is invalid (the caller reports a transport
 /// failure; a refusal of the use case is an `Ok(Err(..))`).
+#[allow(clippy::too_many_lines)] // one arm per reply reads as a table
 pub(super) fn decode_reply(text: &str) -> Result<Result<CommandReply, CommandError>, String> {
     let json: ReplyJson = serde_json::from_str(text).map_err(|error| invalid("reply", error))?;
     let body = match json {
@@ -558,6 +605,7 @@ pub(super) fn decode_reply(text: &str) -> Result<Result<CommandReply, CommandErr
         ReplyBodyJson::Removed { track } => CommandReply::Removed(from_track(track)?),
         ReplyBodyJson::Moved { track, to } => CommandReply::Moved(from_track(track)?, to),
         ReplyBodyJson::Cleared { count } => CommandReply::Cleared(count),
+        ReplyBodyJson::RemovedMany { count } => CommandReply::RemovedMany(count),
         ReplyBodyJson::Stopped { removed } => CommandReply::Stopped(removed),
         ReplyBodyJson::Queue {
             current,
@@ -688,6 +736,24 @@ mod tests {
             GuildCommand::Remove { index: 2 },
             GuildCommand::Move { from: 3, to: 0 },
             GuildCommand::Clear,
+            GuildCommand::PlayNow {
+                query: "now".to_owned(),
+            },
+            GuildCommand::Replay,
+            GuildCommand::RemoveMany {
+                removal: Removal::Range { from: 2, to: 5 },
+            },
+            GuildCommand::RemoveMany {
+                removal: Removal::Duplicates,
+            },
+            GuildCommand::RemoveMany {
+                removal: Removal::RequestedBy(None),
+            },
+            GuildCommand::RemoveMany {
+                removal: Removal::RequestedBy(Some(RequesterId::Telegram(
+                    TelegramUserId::new(-5).unwrap(),
+                ))),
+            },
         ];
         let actor = Actor::member(
             Requester {
@@ -759,6 +825,7 @@ mod tests {
         round_trip(CommandReply::Removed(a_track(6)));
         round_trip(CommandReply::Moved(a_track(7), 2));
         round_trip(CommandReply::Cleared(9));
+        round_trip(CommandReply::RemovedMany(4));
         round_trip(CommandReply::Voted(VoteOutcome {
             votes: 1,
             needed: 2,

@@ -50,6 +50,9 @@ pub(super) fn render(command: &GuildCommand, reply: CommandReply) -> Reply {
             "Stopped",
             format!("Stopped and cleared {removed} queued track(s)."),
         ),
+        CommandReply::Sought(_) if matches!(command, GuildCommand::Replay) => {
+            Reply::info("Replay", "Playing the track again from its start.")
+        }
         CommandReply::Sought(position) => {
             Reply::info("Seek", format!("Jumped to {}.", format_duration(position)))
         }
@@ -62,6 +65,9 @@ pub(super) fn render(command: &GuildCommand, reply: CommandReply) -> Reply {
         }
         CommandReply::Removed(track) => {
             Reply::info("Removed", format!("Removed {}.", reply::describe(&track)))
+        }
+        CommandReply::RemovedMany(count) => {
+            Reply::info("Removed", format!("Removed {count} track(s)."))
         }
         CommandReply::Moved(track, to) => Reply::info(
             "Moved",

@@ -159,7 +159,9 @@ impl InteractionHandler {
                 minstrel_app::vocabulary::help_lines("/", crate::parity::surface).join("\n"),
             ),
             Request::Player(
-                command @ (GuildCommand::Play { .. } | GuildCommand::PlayNext { .. }),
+                command @ (GuildCommand::Play { .. }
+                | GuildCommand::PlayNext { .. }
+                | GuildCommand::PlayNow { .. }),
             ) => {
                 self.play_showing_progress(interaction, context, command)
                     .await?
@@ -278,7 +280,9 @@ impl InteractionHandler {
         progress: Option<ProgressSink>,
     ) -> Result<CommandReply, Failure> {
         match &command {
-            GuildCommand::Play { .. } | GuildCommand::PlayNext { .. } => {
+            GuildCommand::Play { .. }
+            | GuildCommand::PlayNext { .. }
+            | GuildCommand::PlayNow { .. } => {
                 if let Some(channel) = context.text_channel {
                     self.notices.remember(context.guild, channel);
                 }

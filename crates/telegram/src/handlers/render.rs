@@ -52,6 +52,9 @@ pub(super) async fn render(
         CommandReply::Stopped(removed) => {
             Reply::text(format!("⏹ Stopped and cleared {removed} queued track(s)."))
         }
+        CommandReply::Sought(_) if matches!(command, GuildCommand::Replay) => {
+            Reply::text("⏮ Playing the track again from its start.")
+        }
         CommandReply::Sought(position) => {
             Reply::text(format!("⏩ Playing from {}.", format_duration(position)))
         }
@@ -83,6 +86,7 @@ pub(super) async fn render(
         CommandReply::Removed(track) => {
             Reply::text(format!("🗑 Removed {}.", track.display_title()))
         }
+        CommandReply::RemovedMany(count) => Reply::text(format!("🗑 Removed {count} track(s).")),
         CommandReply::Moved(track, to) => Reply::text(format!(
             "↕ Moved {} to position {}.",
             track.display_title(),
