@@ -2,25 +2,20 @@
 //! Telegram bridge sends), and the reply says so without listing the chat's members.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use minstrel_app::ports::{
-    ChatLink, EventBus, InProcessEventBus, MockAuditLog, MockChatLinkRepo, MockHistoryRepo,
-    MockLinkCodeRepo, MockPlayer, MockPlaylistRepo, MockQueueStore, MockSettingsRepo,
-    MockTelegramMemberRepo, MockTrackResolver, SystemClock, TelegramMember,
+    ChatLink, EventBus, InProcessEventBus, MockAuditLog, MockChatLinkRepo, MockLinkCodeRepo,
+    MockSettingsRepo, MockTelegramMemberRepo, SystemClock, TelegramMember,
 };
-use minstrel_app::{
-    BridgePorts, BridgeService, FilterService, HistoryService, MusicPorts, MusicService,
-    PlaylistService, RateLimit, SearchService, SettingsService,
-};
+use minstrel_app::{BridgePorts, BridgeService};
 use minstrel_domain::{DomainEvent, GuildId, TelegramChatId, TelegramUserId, UserId};
 use minstrel_testkit::discord::{FakeMember, FakeRest, RecordedRequest, slash_command};
 use serde_json::json;
 use tokio::sync::broadcast::error::TryRecvError;
-use twilight_http::Client;
 
-use crate::handler::{DiscordServices, InteractionHandler};
-use crate::voice_state::VoiceStates;
+use crate::handler::DiscordServices;
+use crate::test_support::{ServicePorts, handler};
 
 const GUILD: u64 = 310_000_000_000_000_001;
 const CHAT: i64 = -1_001_234_567_890;
@@ -46,23 +41,6 @@ fn services(
 ) -> DiscordServices {
     let mut settings = MockSettingsRepo::new();
     settings.expect_guild().returning(|_| Ok(None));
-    let settings: Arc<dyn minstrel_app::ports::SettingsRepo> = Arc::new(settings);
-    let playlists: Arc<dyn minstrel_app::ports::PlaylistRepo> = Arc::new(MockPlaylistRepo::new());
-    let resolver: Arc<dyn minstrel_app::ports::TrackResolver> = Arc::new(MockTrackResolver::new());
-    let history: Arc<dyn minstrel_app::ports::HistoryRepo> = Arc::new(MockHistoryRepo::new());
-    let music = Arc::new(MusicService::new(
-        MusicPorts {
-            resolver: Arc::clone(&resolver),
-            player: Arc::new(MockPlayer::new()),
-            settings: Arc::clone(&settings),
-            playlists: Arc::clone(&playlists),
-            history: Arc::clone(&history),
-            queue_store: Arc::new(MockQueueStore::new()),
-            events: Arc::new(InProcessEventBus::default()),
-            clock: Arc::new(SystemClock),
-        },
-        RateLimit::new(10_000, Duration::from_millis(1)),
-    ));
     let mut links = MockChatLinkRepo::new();
     links.expect_by_guild().returning(move |guild| {
         Ok(linked.then(|| ChatLink {
@@ -84,32 +62,17 @@ fn services(
     if let Some(events) = events {
         bridge = bridge.with_events(events);
     }
-    DiscordServices {
-        filters: FilterService::new(Arc::clone(&music)),
-        playlists: Arc::new(PlaylistService::new(
-            playlists,
-            Arc::clone(&resolver),
-            Arc::clone(&music),
-        )),
-        settings: Arc::new(SettingsService::new(settings, Arc::clone(&music))),
-        history: Arc::new(HistoryService::new(history)),
+    ServicePorts {
         bridge: Some(Arc::new(bridge)),
-        search: Arc::new(SearchService::new(resolver)),
-        preview: None,
-        music,
+        ..ServicePorts::new(settings)
     }
+    .services()
 }
 
 /// Runs `/all` (with `message`, if any) as the member "grace" and returns the reply's text.
 async fn call(services: DiscordServices, message: Option<&str>) -> String {
     let rest = FakeRest::start().await;
-    let http = Client::builder()
-        .token("Bot test-token".to_owned())
-        .proxy(rest.proxy_address(), true)
-        .ratelimiter(None)
-        .build();
-    let handler =
-        InteractionHandler::new(services, Arc::new(http), Arc::new(VoiceStates::default()));
+    let handler = handler(services, &rest);
     let options = match message {
         Some(message) => json!([{ "name": "message", "type": 3, "value": message }]),
         None => json!([]),

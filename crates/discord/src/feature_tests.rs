@@ -5,15 +5,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
+use minstrel_app::Actor;
 use minstrel_app::ports::{
-    InProcessEventBus, LoadProgress, MockHistoryRepo, MockPlayer, MockPlaylistRepo,
-    MockPreviewRenderer, MockQueueStore, MockSettingsRepo, MockTrackResolver, PlayerEvent,
-    PlayerEventKind, PreviewClip, PreviewRenderer, ProgressSink, QueueSnapshot, QueueStore,
-    ResolveError, StoreError, SystemClock, TrackInfo, TrackResolver,
-};
-use minstrel_app::{
-    Actor, FilterService, HistoryService, MusicPorts, MusicService, PlaylistService,
-    PreviewService, RateLimit, SearchService, SettingsService,
+    LoadProgress, MockHistoryRepo, MockPlayer, MockPlaylistRepo, MockPreviewRenderer,
+    MockQueueStore, MockSettingsRepo, MockTrackResolver, PlayerEvent, PlayerEventKind, PreviewClip,
+    PreviewRenderer, ProgressSink, QueueSnapshot, QueueStore, ResolveError, StoreError, TrackInfo,
+    TrackResolver,
 };
 use minstrel_domain::{
     AddPosition, ChannelId, GuildId, HistoryEntry, Preset, RequesterId, SourceKind, TrackId, UserId,
@@ -23,11 +20,10 @@ use minstrel_testkit::discord::{
 };
 use serde_json::{Value, json};
 use tokio::sync::broadcast;
-use twilight_http::Client;
 use twilight_model::application::interaction::Interaction;
 
 use crate::handler::{DiscordServices, InteractionHandler};
-use crate::voice_state::VoiceStates;
+use crate::test_support::{ServicePorts, handler};
 
 const GUILD: u64 = 300_000_000_000_000_001;
 const MEMBER: u64 = 400_000_000_000_000_001;
@@ -132,54 +128,20 @@ impl Mocks {
         self.history
             .expect_for_user()
             .returning(|_, _, _| Ok(Vec::new()));
-        let settings: Arc<dyn minstrel_app::ports::SettingsRepo> = Arc::new(settings);
-        let playlists: Arc<dyn minstrel_app::ports::PlaylistRepo> = Arc::new(playlists);
-        let resolver: Arc<dyn TrackResolver> = match self.custom_resolver {
+        let mut ports = ServicePorts::new(settings);
+        ports.playlists = Arc::new(playlists);
+        ports.resolver = match self.custom_resolver {
             Some(resolver) => resolver,
             None => Arc::new(self.resolver),
         };
-        let history: Arc<dyn minstrel_app::ports::HistoryRepo> = Arc::new(self.history);
-        let music = Arc::new(MusicService::new(
-            MusicPorts {
-                resolver: Arc::clone(&resolver),
-                player: Arc::new(self.player),
-                settings: Arc::clone(&settings),
-                playlists: Arc::clone(&playlists),
-                history: Arc::clone(&history),
-                queue_store: self
-                    .custom_queue_store
-                    .unwrap_or_else(|| Arc::new(queue_store)),
-                events: Arc::new(InProcessEventBus::default()),
-                clock: Arc::new(SystemClock),
-            },
-            RateLimit::new(10_000, Duration::from_millis(1)),
-        ));
-        DiscordServices {
-            filters: FilterService::new(Arc::clone(&music)),
-            playlists: Arc::new(PlaylistService::new(
-                playlists,
-                Arc::clone(&resolver),
-                Arc::clone(&music),
-            )),
-            settings: Arc::new(SettingsService::new(settings, Arc::clone(&music))),
-            history: Arc::new(HistoryService::new(history)),
-            bridge: None,
-            search: Arc::new(SearchService::new(resolver)),
-            preview: self
-                .preview
-                .map(|renderer| Arc::new(PreviewService::new(Arc::clone(&music), renderer))),
-            music,
-        }
+        ports.history = Arc::new(self.history);
+        ports.player = Arc::new(self.player);
+        ports.queue_store = self
+            .custom_queue_store
+            .unwrap_or_else(|| Arc::new(queue_store));
+        ports.preview = self.preview;
+        ports.services()
     }
-}
-
-fn handler(services: DiscordServices, rest: &FakeRest) -> InteractionHandler {
-    let http = Client::builder()
-        .token("Bot test-token".to_owned())
-        .proxy(rest.proxy_address(), true)
-        .ratelimiter(None)
-        .build();
-    InteractionHandler::new(services, Arc::new(http), Arc::new(VoiceStates::default()))
 }
 
 fn parse(value: &Value) -> Interaction {

@@ -22,6 +22,8 @@ mod notices;
 pub mod parity;
 mod reply;
 mod request;
+#[cfg(test)]
+mod test_support;
 mod voice_state;
 
 pub use commands::{COMMAND_NAMES, definitions, definitions_json};

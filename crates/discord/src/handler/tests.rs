@@ -2,16 +2,13 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
-use minstrel_app::ports::{
-    InProcessEventBus, MockHistoryRepo, MockPlayer, MockPlaylistRepo, MockQueueStore,
-    MockSettingsRepo, MockTrackResolver, StoreError, SystemClock,
-};
-use minstrel_app::{MusicPorts, RateLimit};
+use minstrel_app::ports::{MockSettingsRepo, StoreError};
 use minstrel_testkit::discord::{FakeMember, FakeRest, slash_command};
 
 use super::*;
 use crate::metrics::{COMMANDS_TOTAL, INTERACTION_ACK_SECONDS};
 use crate::request::ManualFilters;
+use crate::test_support::{ServicePorts, handler};
 use minstrel_domain::FilterSpec;
 use minstrel_domain::filters::FilterChange;
 
@@ -28,37 +25,7 @@ fn services() -> DiscordServices {
             Ok(None)
         }
     });
-    let settings: Arc<dyn minstrel_app::ports::SettingsRepo> = Arc::new(settings);
-    let playlists: Arc<dyn minstrel_app::ports::PlaylistRepo> = Arc::new(MockPlaylistRepo::new());
-    let resolver: Arc<dyn minstrel_app::ports::TrackResolver> = Arc::new(MockTrackResolver::new());
-    let history: Arc<dyn minstrel_app::ports::HistoryRepo> = Arc::new(MockHistoryRepo::new());
-    let music = Arc::new(MusicService::new(
-        MusicPorts {
-            resolver: Arc::clone(&resolver),
-            player: Arc::new(MockPlayer::new()),
-            settings: Arc::clone(&settings),
-            playlists: Arc::clone(&playlists),
-            history: Arc::clone(&history),
-            queue_store: Arc::new(MockQueueStore::new()),
-            events: Arc::new(InProcessEventBus::default()),
-            clock: Arc::new(SystemClock),
-        },
-        RateLimit::new(10_000, Duration::from_millis(1)),
-    ));
-    DiscordServices {
-        filters: FilterService::new(Arc::clone(&music)),
-        playlists: Arc::new(PlaylistService::new(
-            playlists,
-            Arc::clone(&resolver),
-            Arc::clone(&music),
-        )),
-        settings: Arc::new(SettingsService::new(settings, Arc::clone(&music))),
-        history: Arc::new(HistoryService::new(history)),
-        bridge: None,
-        search: Arc::new(SearchService::new(resolver)),
-        preview: None,
-        music,
-    }
+    ServicePorts::new(settings).services()
 }
 
 /// The command counts by labels and the number of acknowledgement latencies recorded,
@@ -100,13 +67,7 @@ async fn commands_count_by_name_and_outcome_and_acks_are_timed() {
     // A current-thread test: the thread's recorder sees every await of the handler.
     let _guard = metrics::set_default_local_recorder(&recorder);
     let rest = FakeRest::start().await;
-    let http = Client::builder()
-        .token("Bot test-token".to_owned())
-        .proxy(rest.proxy_address(), true)
-        .ratelimiter(None)
-        .build();
-    let handler =
-        InteractionHandler::new(services(), Arc::new(http), Arc::new(VoiceStates::default()));
+    let handler = handler(services(), &rest);
     let member = FakeMember::new(400_000_000_000_000_001, "ada");
     let interaction = |id: u64, guild: u64, name: &str| -> Interaction {
         let value = slash_command(
