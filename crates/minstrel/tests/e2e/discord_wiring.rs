@@ -289,7 +289,7 @@ fn printed_definitions() -> serde_json::Value {
 fn discord_commands_json_prints_guild_only_definitions_with_the_enforced_bounds() {
     let commands = printed_definitions();
     let commands = commands.as_array().unwrap();
-    assert_eq!(commands.len(), 30, "{commands:?}");
+    assert_eq!(commands.len(), 32, "{commands:?}");
     for command in commands {
         // 0: guild install only; 0: in guilds only.
         assert_eq!(command["integration_types"], json!([0]), "{command}");
