@@ -226,6 +226,29 @@ async fn render_to_wav(filters: FilterSpec) -> (Vec<f32>, Vec<PlayerEvent>) {
     (read_wav(&path), seen)
 }
 
+/// Plays `track` in `guild` from its start, at the default volume and without filters.
+async fn play(player: &LocalPlayer, guild: GuildId, track: &Track) {
+    player
+        .play(
+            guild,
+            track,
+            Duration::ZERO,
+            Volume::DEFAULT,
+            FilterSpec::default(),
+            OpenOptions::default(),
+        )
+        .await
+        .unwrap();
+}
+
+/// The events of `track` playing through to its end.
+fn started_then_finished(track: u64) -> Vec<(u64, PlayerEventKind)> {
+    vec![
+        (track, PlayerEventKind::Started),
+        (track, PlayerEventKind::Finished),
+    ]
+}
+
 fn kinds(events: &[PlayerEvent]) -> Vec<(u64, PlayerEventKind)> {
     events
         .iter()
@@ -236,13 +259,7 @@ fn kinds(events: &[PlayerEvent]) -> Vec<(u64, PlayerEventKind)> {
 #[tokio::test]
 async fn plays_a_whole_track_into_the_wav_in_order() {
     let (samples, events) = render_to_wav(FilterSpec::default()).await;
-    assert_eq!(
-        kinds(&events),
-        vec![
-            (1, PlayerEventKind::Started),
-            (1, PlayerEventKind::Finished)
-        ]
-    );
+    assert_eq!(kinds(&events), started_then_finished(1));
     let frames = samples.len() / 2;
     assert!((47_520..=48_480).contains(&frames), "{frames} frames");
     let left = channel(&samples, 0);
@@ -256,13 +273,7 @@ async fn plays_a_whole_track_into_the_wav_in_order() {
 #[tokio::test]
 async fn nightcore_plays_faster_and_higher() {
     let (samples, events) = render_to_wav(Preset::Nightcore.spec()).await;
-    assert_eq!(
-        kinds(&events),
-        vec![
-            (1, PlayerEventKind::Started),
-            (1, PlayerEventKind::Finished)
-        ]
-    );
+    assert_eq!(kinds(&events), started_then_finished(1));
     let frames = samples.len() / 2;
     assert!((37_900..=38_900).contains(&frames), "{frames} frames");
     let left = channel(&samples, 0);
@@ -303,38 +314,12 @@ async fn a_replaced_track_does_not_report_finished() {
     let player = player(Arc::new(NullSink), Pace::Fast);
     let mut events = player.events();
     let first = track(1, "endless");
-    player
-        .play(
-            guild(1),
-            &first,
-            Duration::ZERO,
-            Volume::DEFAULT,
-            FilterSpec::default(),
-            OpenOptions::default(),
-        )
-        .await
-        .unwrap();
+    play(&player, guild(1), &first).await;
     assert_eq!(next_event(&mut events).await.kind, PlayerEventKind::Started);
     let second = track(2, "sine:0.2");
-    player
-        .play(
-            guild(1),
-            &second,
-            Duration::ZERO,
-            Volume::DEFAULT,
-            FilterSpec::default(),
-            OpenOptions::default(),
-        )
-        .await
-        .unwrap();
+    play(&player, guild(1), &second).await;
     let seen = events_until_end(&mut events, second.id).await;
-    assert_eq!(
-        kinds(&seen),
-        vec![
-            (2, PlayerEventKind::Started),
-            (2, PlayerEventKind::Finished)
-        ]
-    );
+    assert_eq!(kinds(&seen), started_then_finished(2));
     wait_idle(&player, guild(1)).await;
     assert_eq!(player.position(guild(1)).await, None);
 }
@@ -345,17 +330,7 @@ async fn stop_and_leave_report_nothing() {
     let mut events = player.events();
     let endless = track(1, "endless");
     for (index, leave) in [false, true].into_iter().enumerate() {
-        player
-            .play(
-                guild(1),
-                &endless,
-                Duration::ZERO,
-                Volume::DEFAULT,
-                FilterSpec::default(),
-                OpenOptions::default(),
-            )
-            .await
-            .unwrap();
+        play(&player, guild(1), &endless).await;
         assert_eq!(
             next_event(&mut events).await.kind,
             PlayerEventKind::Started,
@@ -375,23 +350,10 @@ async fn stop_and_leave_report_nothing() {
     }
     // The next track's events come straight after: nothing about the stopped ones.
     let short = track(2, "sine:0.1");
-    player
-        .play(
-            guild(1),
-            &short,
-            Duration::ZERO,
-            Volume::DEFAULT,
-            FilterSpec::default(),
-            OpenOptions::default(),
-        )
-        .await
-        .unwrap();
+    play(&player, guild(1), &short).await;
     assert_eq!(
         kinds(&events_until_end(&mut events, short.id).await),
-        vec![
-            (2, PlayerEventKind::Started),
-            (2, PlayerEventKind::Finished)
-        ]
+        started_then_finished(2)
     );
 }
 
@@ -400,17 +362,7 @@ async fn an_opener_error_reports_failed() {
     let player = player(Arc::new(NullSink), Pace::Fast);
     let mut events = player.events();
     let broken = track(3, "fail");
-    player
-        .play(
-            guild(1),
-            &broken,
-            Duration::ZERO,
-            Volume::DEFAULT,
-            FilterSpec::default(),
-            OpenOptions::default(),
-        )
-        .await
-        .unwrap();
+    play(&player, guild(1), &broken).await;
     let seen = events_until_end(&mut events, broken.id).await;
     match &seen[..] {
         [
@@ -461,17 +413,7 @@ async fn pause_freezes_output_and_position_in_real_time() {
     let player = player(recorder.clone(), Pace::Realtime);
     let mut events = player.events();
     let short = track(1, "sine:0.6");
-    player
-        .play(
-            guild(1),
-            &short,
-            Duration::ZERO,
-            Volume::DEFAULT,
-            FilterSpec::default(),
-            OpenOptions::default(),
-        )
-        .await
-        .unwrap();
+    play(&player, guild(1), &short).await;
     assert_eq!(next_event(&mut events).await.kind, PlayerEventKind::Started);
     player.pause(guild(1)).await.unwrap();
     assert!(player.is_paused(guild(1)));
@@ -517,17 +459,7 @@ async fn seek_reopens_at_the_new_position() {
     let player = player(recorder.clone(), Pace::Realtime);
     let mut events = player.events();
     let long = track(1, "sine:2");
-    player
-        .play(
-            guild(1),
-            &long,
-            Duration::ZERO,
-            Volume::DEFAULT,
-            FilterSpec::default(),
-            OpenOptions::default(),
-        )
-        .await
-        .unwrap();
+    play(&player, guild(1), &long).await;
     assert_eq!(next_event(&mut events).await.kind, PlayerEventKind::Started);
     player.pause(guild(1)).await.unwrap();
     player
@@ -555,17 +487,7 @@ async fn a_track_that_cannot_seek_keeps_playing() {
     let player = player(Arc::new(NullSink), Pace::Realtime);
     let mut events = player.events();
     let stubborn = track(1, "noseek");
-    player
-        .play(
-            guild(1),
-            &stubborn,
-            Duration::ZERO,
-            Volume::DEFAULT,
-            FilterSpec::default(),
-            OpenOptions::default(),
-        )
-        .await
-        .unwrap();
+    play(&player, guild(1), &stubborn).await;
     assert_eq!(next_event(&mut events).await.kind, PlayerEventKind::Started);
     assert_eq!(
         player.seek(guild(1), Duration::from_millis(200)).await,
@@ -585,17 +507,7 @@ async fn a_stalled_stream_is_reported_stuck() {
         .with_stuck_after(Duration::from_millis(300));
     let mut events = player.events();
     let stalling = track(1, "stall");
-    player
-        .play(
-            guild(1),
-            &stalling,
-            Duration::ZERO,
-            Volume::DEFAULT,
-            FilterSpec::default(),
-            OpenOptions::default(),
-        )
-        .await
-        .unwrap();
+    play(&player, guild(1), &stalling).await;
     let seen = events_until_end(&mut events, stalling.id).await;
     assert_eq!(
         kinds(&seen),
@@ -611,17 +523,7 @@ async fn live_volume_changes_reach_the_output() {
     let player = player(recorder.clone(), Pace::Fast);
     let mut events = player.events();
     let endless = track(1, "endless");
-    player
-        .play(
-            guild(1),
-            &endless,
-            Duration::ZERO,
-            Volume::DEFAULT,
-            FilterSpec::default(),
-            OpenOptions::default(),
-        )
-        .await
-        .unwrap();
+    play(&player, guild(1), &endless).await;
     assert_eq!(next_event(&mut events).await.kind, PlayerEventKind::Started);
     player
         .set_volume(guild(1), Volume::new(0).unwrap())
@@ -644,17 +546,7 @@ async fn several_guilds_play_at_once() {
     let player = player(recorder.clone(), Pace::Realtime);
     let mut events = player.events();
     for id in 1..=3 {
-        player
-            .play(
-                guild(id),
-                &track(id, "sine:0.3"),
-                Duration::ZERO,
-                Volume::DEFAULT,
-                FilterSpec::default(),
-                OpenOptions::default(),
-            )
-            .await
-            .unwrap();
+        play(&player, guild(id), &track(id, "sine:0.3")).await;
     }
     let mut finished = Vec::new();
     while finished.len() < 3 {
@@ -704,17 +596,7 @@ async fn a_crashing_decoder_reports_failed() {
     let player = LocalPlayer::with_sink(Arc::new(ExplodingOpener), Arc::new(NullSink), Pace::Fast);
     let mut events = player.events();
     let doomed = track(1, "anything");
-    player
-        .play(
-            guild(1),
-            &doomed,
-            Duration::ZERO,
-            Volume::DEFAULT,
-            FilterSpec::default(),
-            OpenOptions::default(),
-        )
-        .await
-        .unwrap();
+    play(&player, guild(1), &doomed).await;
     let seen = events_until_end(&mut events, doomed.id).await;
     assert!(
         matches!(
@@ -752,17 +634,7 @@ async fn the_guild_survives_a_crash_in_its_playback_thread() {
     let player = player(Arc::new(FlakySink::default()), Pace::Fast);
     let mut events = player.events();
     let first = track(1, "sine:0.2");
-    player
-        .play(
-            guild(1),
-            &first,
-            Duration::ZERO,
-            Volume::DEFAULT,
-            FilterSpec::default(),
-            OpenOptions::default(),
-        )
-        .await
-        .unwrap();
+    play(&player, guild(1), &first).await;
     let seen = events_until_end(&mut events, first.id).await;
     assert_eq!(
         kinds(&seen),
@@ -772,23 +644,10 @@ async fn the_guild_survives_a_crash_in_its_playback_thread() {
         )]
     );
     let second = track(2, "sine:0.2");
-    player
-        .play(
-            guild(1),
-            &second,
-            Duration::ZERO,
-            Volume::DEFAULT,
-            FilterSpec::default(),
-            OpenOptions::default(),
-        )
-        .await
-        .unwrap();
+    play(&player, guild(1), &second).await;
     assert_eq!(
         kinds(&events_until_end(&mut events, second.id).await),
-        vec![
-            (2, PlayerEventKind::Started),
-            (2, PlayerEventKind::Finished)
-        ]
+        started_then_finished(2)
     );
 }
 
