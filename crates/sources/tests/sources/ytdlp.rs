@@ -382,6 +382,29 @@ async fn a_playlist_is_read_page_by_page_up_to_the_cap() {
 }
 
 #[tokio::test]
+async fn playlist_entries_without_a_playable_track_are_counted_as_skipped() {
+    let fake = Fake::new(
+        r#"printf '{"_type": "playlist", "id": "PL1", "title": "Mix", "extractor": "youtube:tab", "entries": ['
+printf '{"_type": "url", "ie_key": "Youtube", "id": "video000001", "url": "https://www.youtube.com/watch?v=video000001", "title": "Track 1"}, '
+printf '{"_type": "url", "title": "[Deleted video]"}, '
+printf '{"_type": "url", "ie_key": "Youtube", "id": "video000003", "url": "https://www.youtube.com/watch?v=video000003", "title": "Track 3"}'
+printf ']}'"#,
+    );
+    let events: Arc<Mutex<Vec<LoadProgress>>> = Arc::default();
+    let sink = events.clone();
+    let progress: ProgressSink = Arc::new(move |progress| {
+        sink.lock().unwrap().push(progress);
+    });
+    let resolver = YtDlpResolver::new(fake.config());
+    let url = "https://www.youtube.com/playlist?list=PL1";
+    let tracks = resolver.resolve_with_progress(url, progress).await.unwrap();
+    assert_eq!(tracks.len(), 2);
+    let events = events.lock().unwrap().clone();
+    let last = events.last().unwrap();
+    assert_eq!((last.loaded, last.skipped, last.done), (2, 1, true));
+}
+
+#[tokio::test]
 async fn a_short_playlist_stops_at_its_end() {
     let fake = playlist_fake(120);
     let resolver = YtDlpResolver::new(YtDlpConfig {
