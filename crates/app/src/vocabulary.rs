@@ -9,14 +9,17 @@
 //!   parity table from those matches, and the README carries it.
 //! - [`GuildCommand`]: a player command as a value, what front-ends parse their input into
 //!   ([`parse_text`] for typed text) and what travels to the guild's owning process.
+//! - [`Outcome`]: how a command ended, the `outcome` label every front-end counts it by.
 //! - [`CommandReply`]: what a command answers, rendered by each front-end in a `match` without a
 //!   wildcard arm.
 
 mod command;
+mod outcome;
 mod parse;
 mod reply;
 
 pub use command::{GuildCommand, Removal, SeekTarget};
+pub use outcome::Outcome;
 pub use parse::{ParseError, QUEUE_PAGE_SIZE, parse_filter, parse_text};
 pub use reply::{CommandReply, NowPlaying, PlayOutcome, QueuePage, SkipOutcome, VoteOutcome};
 

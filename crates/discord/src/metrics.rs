@@ -12,28 +12,8 @@ pub const INTERACTION_ACK_SECONDS: &str = "minstrel_interaction_ack_seconds";
 /// The `frontend` label of this crate's commands.
 pub const FRONTEND: &str = "discord";
 
-/// How a command ended, as the `outcome` label spells it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Outcome {
-    /// It did what was asked.
-    Ok,
-    /// It was refused: a wrong argument, a missing permission, nothing to skip…
-    UserError,
-    /// It failed on our side (storage, player, the acknowledgement itself).
-    InternalError,
-}
-
-impl Outcome {
-    pub const ALL: [Self; 3] = [Self::Ok, Self::UserError, Self::InternalError];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Ok => "ok",
-            Self::UserError => "user_error",
-            Self::InternalError => "internal_error",
-        }
-    }
-}
+/// How a command ended: one spelling of the `outcome` label for every front-end.
+pub use minstrel_app::vocabulary::Outcome;
 
 /// The `command` label for `name`: one of ours, or `unknown`, so a stray name cannot grow
 /// the label set.

@@ -11,29 +11,8 @@ pub const COMMANDS_TOTAL: &str = "minstrel_commands_total";
 /// The `frontend` label of this crate's commands.
 pub const FRONTEND: &str = "telegram";
 
-/// How a command ended, as the `outcome` label spells it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum Outcome {
-    /// It did what was asked (help and usage lists included).
-    #[default]
-    Ok,
-    /// It was refused: a wrong argument, an unlinked chat, a missing permission…
-    UserError,
-    /// It failed on our side (storage, player, the member directory).
-    InternalError,
-}
-
-impl Outcome {
-    pub const ALL: [Self; 3] = [Self::Ok, Self::UserError, Self::InternalError];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Ok => "ok",
-            Self::UserError => "user_error",
-            Self::InternalError => "internal_error",
-        }
-    }
-}
+/// How a command ended: one spelling of the `outcome` label for every front-end.
+pub use minstrel_app::vocabulary::Outcome;
 
 /// The `command` label: the command's name as typed, without arguments.
 pub(crate) fn command_label(command: &Command) -> &'static str {
