@@ -171,6 +171,10 @@ pub fn definitions() -> Vec<Command> {
             "duplicates",
             "remove later copies of songs already queued",
         ))
+        .option(BooleanBuilder::new(
+            "absent",
+            "remove the tracks of members who left the voice channel",
+        ))
         .build(),
         command("move", "move a track in the queue")
             .option(position("from", "the track's position (from 1)"))

@@ -121,6 +121,9 @@ pub(crate) enum Request {
     /// `/guildsettings`: a change of the app's own vocabulary, or `None` to show them.
     GuildSettings(Option<GuildSettingChange>),
     VoteSkip,
+    /// `/remove absent`: the tracks of members no longer in the voice channel (who is there
+    /// is known to the handler).
+    RemoveAbsent,
     ConnectTelegram {
         code: Option<String>,
     },
@@ -314,7 +317,7 @@ pub(crate) fn parse(data: &CommandData) -> Result<Request, UsageError> {
             })
         }
         "shuffle" => Request::Player(GuildCommand::Shuffle),
-        "remove" => Request::Player(parse_remove(&options)?),
+        "remove" => parse_remove(&options)?,
         "move" => Request::Player(GuildCommand::Move {
             from: options.position("from")?,
             to: options.position("to")?,
@@ -358,14 +361,15 @@ pub(crate) fn parse(data: &CommandData) -> Result<Request, UsageError> {
     Ok(request)
 }
 
-/// `/remove`: one position, a range (`position` and `to`), a member's tracks, or the
-/// duplicates: exactly one of them.
-fn parse_remove(options: &Options<'_>) -> Result<GuildCommand, UsageError> {
+/// `/remove`: one position, a range (`position` and `to`), a member's tracks, the
+/// duplicates, or the tracks of members who left: exactly one of them.
+fn parse_remove(options: &Options<'_>) -> Result<Request, UsageError> {
     let member = match options.get("member") {
         Some(CommandOptionValue::User(user)) => UserId::new(user.get()).ok(),
         _ => None,
     };
     let duplicates = options.boolean("duplicates").unwrap_or(false);
+    let absent = options.boolean("absent").unwrap_or(false);
     let position = options
         .integer("position")
         .map(|_| options.position("position"))
@@ -374,23 +378,26 @@ fn parse_remove(options: &Options<'_>) -> Result<GuildCommand, UsageError> {
         .integer("to")
         .map(|_| options.position("to"))
         .transpose()?;
-    let removal = match (position, to, member, duplicates) {
-        (Some(index), None, None, false) => return Ok(GuildCommand::Remove { index }),
-        (Some(from), Some(to), None, false) if from <= to => Removal::Range { from, to },
-        (Some(_), Some(_), None, false) => {
+    let removal = match (position, to, member, duplicates, absent) {
+        (Some(index), None, None, false, false) => {
+            return Ok(Request::Player(GuildCommand::Remove { index }));
+        }
+        (Some(from), Some(to), None, false, false) if from <= to => Removal::Range { from, to },
+        (Some(_), Some(_), None, false, false) => {
             return Err(usage("a range goes from a position to a later one"));
         }
-        (None, None, Some(member), false) => {
+        (None, None, Some(member), false, false) => {
             Removal::RequestedBy(Some(RequesterId::Discord(member)))
         }
-        (None, None, None, true) => Removal::Duplicates,
+        (None, None, None, true, false) => Removal::Duplicates,
+        (None, None, None, false, true) => return Ok(Request::RemoveAbsent),
         _ => {
             return Err(usage(
-                "pick one: a position, a range (position and to), a member, or duplicates",
+                "pick one: a position, a range (position and to), a member, duplicates or absent",
             ));
         }
     };
-    Ok(GuildCommand::RemoveMany { removal })
+    Ok(Request::Player(GuildCommand::RemoveMany { removal }))
 }
 
 fn parse_filter(options: &Options<'_>) -> Request {
@@ -619,6 +626,17 @@ mod tests {
                     .starts_with("pick one"),
             );
         }
+        assert_eq!(
+            remove(vec![option("absent", CommandOptionValue::Boolean(true))]).unwrap(),
+            Request::RemoveAbsent
+        );
+        assert!(
+            remove(vec![
+                option("absent", CommandOptionValue::Boolean(true)),
+                int("position", 2)
+            ])
+            .is_err()
+        );
         assert_eq!(
             parse(&data(
                 "playnow",

@@ -100,8 +100,8 @@ impl VoiceStates {
         };
     }
 
-    /// People (not bots) in the bot's voice channel, `None` while the bot is in none.
-    pub fn humans_with_bot(&self, guild: GuildId) -> Option<usize> {
+    /// The people (not bots) in the bot's voice channel, `None` while the bot is in none.
+    pub fn humans_in_bot_channel(&self, guild: GuildId) -> Option<Vec<UserId>> {
         let inner = self.lock();
         let channel = inner.bot_channels.get(&guild)?;
         Some(
@@ -111,24 +111,19 @@ impl VoiceStates {
                 .filter(|((member_guild, _), (member_channel, is_bot))| {
                     *member_guild == guild && member_channel == channel && !is_bot
                 })
-                .count(),
+                .map(|((_, user), _)| *user)
+                .collect(),
         )
+    }
+
+    /// How many people (not bots) are in the bot's voice channel, `None` while it is in none.
+    pub fn humans_with_bot(&self, guild: GuildId) -> Option<usize> {
+        self.humans_in_bot_channel(guild).map(|humans| humans.len())
     }
 
     /// People (not bots) in the bot's voice channel; at least 1, so a vote can pass.
     pub fn listeners(&self, guild: GuildId) -> usize {
-        let inner = self.lock();
-        let Some(channel) = inner.bot_channels.get(&guild) else {
-            return 1;
-        };
-        inner
-            .members
-            .iter()
-            .filter(|((member_guild, _), (member_channel, is_bot))| {
-                *member_guild == guild && member_channel == channel && !is_bot
-            })
-            .count()
-            .max(1)
+        self.humans_with_bot(guild).unwrap_or(1).max(1)
     }
 }
 
@@ -155,6 +150,10 @@ mod tests {
         }
         assert_eq!(states.bot_channel(guild), Some(music));
         assert_eq!(states.listeners(guild), 2);
+        let mut humans = states.humans_in_bot_channel(guild).unwrap();
+        humans.sort_unstable();
+        assert_eq!(humans, [UserId::new(1).unwrap(), UserId::new(2).unwrap()]);
+        assert_eq!(states.humans_in_bot_channel(GuildId::new(2).unwrap()), None);
         states.update(guild, UserId::new(2).unwrap(), None, false);
         assert_eq!(states.listeners(guild), 1);
         assert_eq!(

@@ -279,12 +279,16 @@ impl MusicService {
         let own = match &selection {
             Removal::RequestedBy(None) => true,
             Removal::RequestedBy(Some(requester)) => *requester == actor.requester.id,
-            Removal::Range { .. } | Removal::Duplicates => false,
+            Removal::Range { .. } | Removal::Duplicates | Removal::Absent { .. } => false,
         };
         if !own {
             authorize(actor, Action::Clear, &session.settings, None)?;
         }
         let removed = match selection {
+            Removal::Absent { listeners } => session.queue.remove_upcoming_where(|track| {
+                matches!(track.requested_by.id, RequesterId::Discord(_))
+                    && !listeners.contains(&track.requested_by.id)
+            }),
             Removal::Range { from, to } => session.queue.remove_range(from, to)?.len(),
             Removal::Duplicates => session.queue.dedupe(),
             Removal::RequestedBy(requester) => {

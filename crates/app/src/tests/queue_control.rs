@@ -145,3 +145,29 @@ async fn replay_through_the_bus_seeks_the_current_track_to_its_start() {
         harness.take_player_calls()
     );
 }
+
+#[tokio::test]
+async fn the_tracks_of_members_who_left_the_voice_channel_go_and_the_others_stay() {
+    let harness = Fixture::new().build();
+    for (user, title) in [(1, "now"), (1, "stays"), (2, "goes"), (3, "goes too")] {
+        harness
+            .music
+            .play(guild(), &member(user), title, AddPosition::End)
+            .await
+            .unwrap();
+    }
+    harness.play_console("from the console").await;
+    let listeners = vec![RequesterId::Discord(super::user_id(1))];
+
+    let removed = harness
+        .music
+        .remove_many(guild(), &super::dj(9), Removal::Absent { listeners })
+        .await;
+
+    assert_eq!(removed, Ok(2));
+    assert_eq!(
+        harness.upcoming_titles().await,
+        ["stays", "from the console"],
+        "a console or Telegram track is nobody's to leave with"
+    );
+}

@@ -35,6 +35,9 @@ pub enum Removal {
     Duplicates,
     /// The tracks one requester asked for; `None` is whoever gives the command.
     RequestedBy(Option<RequesterId>),
+    /// The tracks of Discord members who are no longer in the voice channel: everyone not
+    /// in `listeners`. Tracks from Telegram, the console or autoplay stay.
+    Absent { listeners: Vec<RequesterId> },
 }
 
 /// A command for one guild's player. Positions are 0-based; front-ends show them 1-based.

@@ -91,6 +91,9 @@ enum CommandJson {
     RemoveRequestedBy {
         requester: Option<RequesterIdJson>,
     },
+    RemoveAbsent {
+        listeners: Vec<RequesterIdJson>,
+    },
     Move {
         from: usize,
         to: usize,
@@ -320,6 +323,9 @@ pub(super) fn encode_request(request: &Request) -> Result<String, String> {
             Removal::RequestedBy(requester) => CommandJson::RemoveRequestedBy {
                 requester: requester.as_ref().map(requester_json),
             },
+            Removal::Absent { listeners } => CommandJson::RemoveAbsent {
+                listeners: listeners.iter().map(requester_json).collect(),
+            },
         },
         &GuildCommand::Move { from, to } => CommandJson::Move { from, to },
         GuildCommand::Clear => CommandJson::Clear,
@@ -412,6 +418,14 @@ pub(super) fn decode_request(text: &str) -> Result<Request, String> {
         },
         CommandJson::RemoveRequestedBy { requester } => GuildCommand::RemoveMany {
             removal: Removal::RequestedBy(requester.map(requester_id).transpose()?),
+        },
+        CommandJson::RemoveAbsent { listeners } => GuildCommand::RemoveMany {
+            removal: Removal::Absent {
+                listeners: listeners
+                    .into_iter()
+                    .map(requester_id)
+                    .collect::<Result<_, _>>()?,
+            },
         },
         CommandJson::PlayNow { query } => GuildCommand::PlayNow { query },
         CommandJson::Replay => GuildCommand::Replay,
@@ -679,6 +693,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::too_many_lines)] // one value of every command
     fn every_command_survives_the_trip() {
         let commands = [
             GuildCommand::Play {
@@ -748,6 +763,14 @@ mod tests {
             },
             GuildCommand::RemoveMany {
                 removal: Removal::RequestedBy(None),
+            },
+            GuildCommand::RemoveMany {
+                removal: Removal::Absent {
+                    listeners: vec![
+                        RequesterId::Discord(UserId::new(8).unwrap()),
+                        RequesterId::Console,
+                    ],
+                },
             },
             GuildCommand::RemoveMany {
                 removal: Removal::RequestedBy(Some(RequesterId::Telegram(

@@ -5,8 +5,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use minstrel_app::ports::{LoadProgress, PlayerError, ProgressSink};
+use minstrel_app::vocabulary::Removal;
 use minstrel_app::{BridgeService, CommandReply, GuildCommand, LocalCommandBus, MusicError};
-use minstrel_domain::{ChannelId, FilterSpec, GuildId};
+use minstrel_domain::{ChannelId, FilterSpec, GuildId, RequesterId};
 use tracing::info;
 use twilight_model::application::interaction::application_command::CommandData;
 use twilight_model::application::interaction::{Interaction, InteractionData};
@@ -210,6 +211,18 @@ impl InteractionHandler {
                 }
             }
             Request::GuildSettings(request) => self.guild_settings(context, request).await?,
+            Request::RemoveAbsent => {
+                let listeners = self
+                    .voice
+                    .humans_in_bot_channel(guild)
+                    .ok_or_else(|| Failure::usage("I am in no voice channel here"))?
+                    .into_iter()
+                    .map(RequesterId::Discord)
+                    .collect();
+                let removal = Removal::Absent { listeners };
+                self.player(context, GuildCommand::RemoveMany { removal })
+                    .await?
+            }
             Request::VoteSkip => {
                 let listeners = self.voice.listeners(guild);
                 self.player(context, GuildCommand::VoteSkip { listeners })
