@@ -4,7 +4,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use minstrel_app::ports::{Cache, ProgressSink, ResolveError, TrackInfo, TrackResolver};
+use minstrel_app::ports::{
+    Cache, PageSink, ProgressSink, ResolveError, TrackInfo, TrackPage, TrackResolver,
+};
 use minstrel_domain::SourceKind;
 use serde::{Deserialize, Serialize};
 
@@ -111,6 +113,62 @@ impl CachingResolver {
 }
 
 impl CachingResolver {
+    async fn store(&self, key: &str, tracks: &[TrackInfo]) {
+        let stored = Stored {
+            version: FORMAT_VERSION,
+            tracks: tracks.iter().map(StoredTrack::from_info).collect(),
+        };
+        match serde_json::to_vec(&stored) {
+            Ok(bytes) => {
+                if let Err(error) = self.cache.set(key, bytes, self.ttl).await {
+                    tracing::debug!(%error, "the metadata cache is unavailable");
+                }
+            }
+            Err(error) => tracing::warn!(%error, "track metadata could not be serialised"),
+        }
+    }
+
+    /// Passes the inner resolver's pages on to `pages`, and caches the whole list when the
+    /// load completed (its last page said no more follow and every send was heard): a load
+    /// that nobody waited for to the end is not cached.
+    async fn resolve_paging(&self, query: &str, pages: PageSink) -> Result<(), ResolveError> {
+        let key = Self::key(query);
+        if let Some(tracks) = self.cached(&key).await {
+            // The whole list at once: whether anybody still waits changes nothing.
+            pages
+                .send(TrackPage {
+                    tracks,
+                    ..TrackPage::default()
+                })
+                .await;
+            return Ok(());
+        }
+        let (sender, mut receiver) = tokio::sync::mpsc::channel(1);
+        let inner_sink = PageSink::new(sender, pages.progress().cloned());
+        let forward = async {
+            let mut tracks = Vec::new();
+            let mut complete = false;
+            while let Some(page) = receiver.recv().await {
+                tracks.extend(page.tracks.iter().cloned());
+                complete = !page.more;
+                if !pages.send(page).await {
+                    complete = false;
+                    break;
+                }
+            }
+            // Dropping the receiver makes the inner resolver's next send fail: it stops.
+            drop(receiver);
+            (tracks, complete)
+        };
+        let (outcome, (tracks, complete)) =
+            tokio::join!(self.inner.resolve_pages(query, inner_sink), forward);
+        outcome?;
+        if complete && !tracks.is_empty() {
+            self.store(&key, &tracks).await;
+        }
+        Ok(())
+    }
+
     async fn resolve_caching(
         &self,
         query: &str,
@@ -124,18 +182,7 @@ impl CachingResolver {
             Some(progress) => self.inner.resolve_with_progress(query, progress).await?,
             None => self.inner.resolve(query).await?,
         };
-        let stored = Stored {
-            version: FORMAT_VERSION,
-            tracks: tracks.iter().map(StoredTrack::from_info).collect(),
-        };
-        match serde_json::to_vec(&stored) {
-            Ok(bytes) => {
-                if let Err(error) = self.cache.set(&key, bytes, self.ttl).await {
-                    tracing::debug!(%error, "the metadata cache is unavailable");
-                }
-            }
-            Err(error) => tracing::warn!(%error, "track metadata could not be serialised"),
-        }
+        self.store(&key, &tracks).await;
         Ok(tracks)
     }
 }
@@ -153,6 +200,12 @@ impl TrackResolver for CachingResolver {
         progress: ProgressSink,
     ) -> Result<Vec<TrackInfo>, ResolveError> {
         self.resolve_caching(query, Some(progress)).await
+    }
+
+    /// A cached answer comes back as one page; a fresh load is passed on page by page and
+    /// cached only when it completed.
+    async fn resolve_pages(&self, query: &str, pages: PageSink) -> Result<(), ResolveError> {
+        self.resolve_paging(query, pages).await
     }
 
     /// Suggestions are cached by the search use case; here they pass straight through.

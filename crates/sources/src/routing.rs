@@ -4,7 +4,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use minstrel_app::ports::{ProgressSink, ResolveError, TrackInfo, TrackResolver};
+use minstrel_app::ports::{PageSink, ProgressSink, ResolveError, TrackInfo, TrackResolver};
 use url::Url;
 
 use crate::local::AUDIO_EXTENSIONS;
@@ -206,6 +206,12 @@ impl TrackResolver for RoutingResolver {
         let route = self.route(query)?;
         let (resolver, value) = self.pick(&route)?;
         resolver.resolve_with_progress(value, progress).await
+    }
+
+    async fn resolve_pages(&self, query: &str, pages: PageSink) -> Result<(), ResolveError> {
+        let route = self.route(query)?;
+        let (resolver, value) = self.pick(&route)?;
+        resolver.resolve_pages(value, pages).await
     }
 
     /// Plain words searched on a site ask yt-dlp for several results (`ytsearchN:`, at most

@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use minstrel_app::ports::{
-    AudioError, AudioOpener, LoadProgress, OpenOptions, PcmStream, ProgressSink, ResolveError,
-    TrackInfo, TrackResolver,
+    AudioError, AudioOpener, LoadProgress, OpenOptions, PageSink, PcmStream, ProgressSink,
+    ResolveError, TrackInfo, TrackPage, TrackResolver,
 };
 use minstrel_domain::{SourceKind, Track};
 use serde::Deserialize;
@@ -652,21 +652,29 @@ impl YtDlpResolver {
         Ok(tracks)
     }
 
-    /// Reads the playlist page by page up to the cap, telling `progress` after every page.
+    /// Reads the playlist page by page up to the cap, telling `progress` after every page and
+    /// handing each page to `pages` as soon as it is parsed.
+    ///
+    /// With `pages`, a page that fails after one was delivered is sent with its entries
+    /// counted as skipped and ends the load, and a send that fails stops it; what was
+    /// delivered is not returned again (the answer is then empty).
     async fn playlist(
         &self,
         url: &Url,
         progress: Option<&ProgressSink>,
+        pages: Option<&PageSink>,
     ) -> Result<Vec<TrackInfo>, ResolveError> {
         let cap = self.config.playlist_cap.max(1);
         let page_size = self.config.page_size.max(1);
         let mut tracks = Vec::new();
         // Entries yt-dlp listed but that hold no playable track (a private or deleted video).
         let mut skipped = 0;
+        let mut delivered = false;
         let mut first = 1_usize;
         loop {
             let last = (first + page_size - 1).min(cap);
             let items = format!("{first}:{last}");
+            let requested = last + 1 - first;
             let answer = self
                 .run(
                     &[
@@ -679,17 +687,31 @@ impl YtDlpResolver {
                     url.as_str(),
                 )
                 .await;
-            let entry = match answer {
-                Ok(stdout) => Self::parse(&stdout)?,
+            let parsed = match answer {
+                Ok(stdout) => Self::parse(&stdout),
                 // A later page failing keeps what earlier pages found.
-                Err(error) if tracks.is_empty() => return Err(error),
-                Err(error) => {
+                Err(error) if pages.is_none() && !tracks.is_empty() => {
                     tracing::warn!(%error, "a playlist page failed; keeping earlier pages");
                     break;
                 }
+                Err(error) => Err(error),
+            };
+            let entry = match (parsed, pages) {
+                (Ok(entry), _) => entry,
+                // A page failing after one was delivered ends the load; what was sent stays.
+                (Err(error), Some(pages)) if delivered => {
+                    tracing::warn!(%error, "a playlist page failed; ending the load");
+                    let page = TrackPage {
+                        tracks: Vec::new(),
+                        skipped: requested,
+                        more: false,
+                    };
+                    pages.send(page).await;
+                    return Ok(tracks);
+                }
+                (Err(error), _) => return Err(error),
             };
             let entries: Vec<Entry> = entry.entries.into_iter().flatten().flatten().collect();
-            let requested = last + 1 - first;
             let received = entries.len();
             let before = tracks.len();
             tracks.extend(entries.into_iter().filter_map(Entry::into_track));
@@ -703,13 +725,28 @@ impl YtDlpResolver {
                     skipped,
                 });
             }
+            if let Some(pages) = pages {
+                let found = tracks.len() - before;
+                if done && !delivered && found == 0 {
+                    return Err(ResolveError::NotFound(url.to_string()));
+                }
+                let page = TrackPage {
+                    tracks: tracks.split_off(before),
+                    skipped: received - found,
+                    more: !done,
+                };
+                delivered = true;
+                if !pages.send(page).await {
+                    return Ok(tracks);
+                }
+            }
             if done {
                 break;
             }
             first = last + 1;
         }
         tracks.truncate(cap);
-        if tracks.is_empty() {
+        if tracks.is_empty() && pages.is_none() {
             return Err(ResolveError::NotFound(url.to_string()));
         }
         Ok(tracks)
@@ -760,6 +797,27 @@ impl TrackResolver for YtDlpResolver {
     ) -> Result<Vec<TrackInfo>, ResolveError> {
         self.resolve_reporting(query, Some(&progress)).await
     }
+
+    /// A playlist goes to `pages` page by page as yt-dlp reads it; anything else is one page.
+    async fn resolve_pages(&self, query: &str, pages: PageSink) -> Result<(), ResolveError> {
+        let tracks = match self.classify(query)? {
+            Request::Playlist(url) => {
+                self.playlist(&url, pages.progress(), Some(&pages)).await?;
+                return Ok(());
+            }
+            Request::Single(url) => self.single(&url).await?,
+            Request::Search(pseudo_url) => self.search(&pseudo_url).await?,
+            Request::SearchMany(pseudo_url, count) => self.search_many(&pseudo_url, count).await?,
+        };
+        // One page and the last: whether anybody still waits changes nothing.
+        pages
+            .send(TrackPage {
+                tracks,
+                ..TrackPage::default()
+            })
+            .await;
+        Ok(())
+    }
 }
 
 impl YtDlpResolver {
@@ -770,7 +828,7 @@ impl YtDlpResolver {
     ) -> Result<Vec<TrackInfo>, ResolveError> {
         match self.classify(query)? {
             Request::Single(url) => self.single(&url).await,
-            Request::Playlist(url) => self.playlist(&url, progress).await,
+            Request::Playlist(url) => self.playlist(&url, progress, None).await,
             Request::Search(pseudo_url) => self.search(&pseudo_url).await,
             Request::SearchMany(pseudo_url, count) => self.search_many(&pseudo_url, count).await,
         }

@@ -5,7 +5,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use minstrel_app::ports::{Cache, CacheError, ResolveError, TrackResolver};
+use minstrel_app::ports::{
+    Cache, CacheError, PageSink, ResolveError, TrackInfo, TrackPage, TrackResolver,
+};
 use minstrel_sources::{CachingResolver, METADATA_TTL, YtDlpConfig, YtDlpResolver};
 
 use crate::ytdlp::VIDEO_JSON;
@@ -131,4 +133,117 @@ async fn errors_and_garbage_entries_are_not_served_from_the_cache() {
             .get("track_metadata:y")
             .is_none()
     );
+}
+
+/// Delivers `["{query} 1", "{query} 2"]` and `["{query} 3"]` as two pages, counting its loads.
+#[derive(Default)]
+struct TwoPages {
+    loads: Mutex<usize>,
+}
+
+fn titled(title: String) -> TrackInfo {
+    TrackInfo {
+        title,
+        artist: None,
+        duration: None,
+        source_kind: minstrel_domain::SourceKind::YouTube,
+        locator: "https://www.youtube.com/watch?v=dQw4w9WgXcQ".to_owned(),
+        thumbnail: None,
+    }
+}
+
+#[async_trait]
+impl TrackResolver for TwoPages {
+    async fn resolve(&self, query: &str) -> Result<Vec<TrackInfo>, ResolveError> {
+        Err(ResolveError::Internal(format!(
+            "{query} is read page by page"
+        )))
+    }
+
+    async fn resolve_pages(&self, query: &str, pages: PageSink) -> Result<(), ResolveError> {
+        *self.loads.lock().unwrap() += 1;
+        let first = TrackPage {
+            tracks: vec![titled(format!("{query} 1")), titled(format!("{query} 2"))],
+            skipped: 0,
+            more: true,
+        };
+        if !pages.send(first).await {
+            return Ok(());
+        }
+        let second = TrackPage {
+            tracks: vec![titled(format!("{query} 3"))],
+            skipped: 1,
+            more: false,
+        };
+        pages.send(second).await;
+        Ok(())
+    }
+}
+
+/// The pages `resolver.resolve_pages(query)` delivers, read to the end.
+async fn all_pages(resolver: &CachingResolver, query: &str) -> Vec<TrackPage> {
+    let (sender, mut receiver) = tokio::sync::mpsc::channel(1);
+    let sink = PageSink::new(sender, None);
+    let read = async {
+        let mut pages = Vec::new();
+        while let Some(page) = receiver.recv().await {
+            pages.push(page);
+        }
+        pages
+    };
+    let (outcome, pages) = tokio::join!(resolver.resolve_pages(query, sink), read);
+    outcome.unwrap();
+    pages
+}
+
+fn titles(page: &TrackPage) -> Vec<&str> {
+    page.tracks
+        .iter()
+        .map(|track| track.title.as_str())
+        .collect()
+}
+
+#[tokio::test]
+async fn pages_pass_through_and_a_completed_load_is_cached_whole() {
+    let inner = Arc::new(TwoPages::default());
+    let cache = Arc::new(MemoryCache::default());
+    let resolver = CachingResolver::new(inner.clone(), cache.clone());
+    let pages = all_pages(&resolver, "mix").await;
+    assert_eq!(pages.len(), 2);
+    assert_eq!(titles(&pages[0]), ["mix 1", "mix 2"]);
+    assert!(pages[0].more);
+    assert_eq!(titles(&pages[1]), ["mix 3"]);
+    assert_eq!((pages[1].skipped, pages[1].more), (1, false));
+    assert!(
+        cache
+            .entries
+            .lock()
+            .unwrap()
+            .contains_key("track_metadata:mix")
+    );
+    // A hit is the whole list as one page, without loading again.
+    let again = all_pages(&resolver, "mix").await;
+    assert_eq!(again.len(), 1);
+    assert_eq!(titles(&again[0]), ["mix 1", "mix 2", "mix 3"]);
+    assert!(!again[0].more);
+    assert_eq!(resolver.resolve("mix").await.unwrap().len(), 3);
+    assert_eq!(*inner.loads.lock().unwrap(), 1);
+}
+
+#[tokio::test]
+async fn a_load_cut_short_is_not_cached() {
+    let inner = Arc::new(TwoPages::default());
+    let cache = Arc::new(MemoryCache::default());
+    let resolver = CachingResolver::new(inner.clone(), cache.clone());
+    let (sender, mut receiver) = tokio::sync::mpsc::channel(1);
+    let sink = PageSink::new(sender, None);
+    let read_one = async {
+        let first = receiver.recv().await;
+        drop(receiver);
+        first
+    };
+    let (outcome, first) = tokio::join!(resolver.resolve_pages("mix", sink), read_one);
+    outcome.unwrap();
+    assert_eq!(titles(&first.unwrap()), ["mix 1", "mix 2"]);
+    assert!(cache.entries.lock().unwrap().is_empty());
 }

@@ -5,8 +5,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use minstrel_app::ports::{
-    AudioOpener, LoadProgress, OpenOptions, ProgressSink, RelatedTracks, ResolveError,
-    TrackResolver,
+    AudioOpener, LoadProgress, OpenOptions, PageSink, ProgressSink, RelatedTracks, ResolveError,
+    TrackPage, TrackResolver,
 };
 use minstrel_domain::SourceKind;
 use minstrel_sources::{
@@ -315,7 +315,26 @@ async fn a_missing_yt_dlp_says_how_to_install_it() {
 
 /// A fake playlist of `total` flat entries honouring `--playlist-items START:STOP`.
 fn playlist_fake(total: usize) -> Fake {
+    Fake::new(&playlist_script(total))
+}
+
+/// [`playlist_fake`] answering the first call at once and every later call only once the
+/// test created the file `go` in the fake's folder.
+fn gated_playlist_fake(total: usize) -> Fake {
     Fake::new(&format!(
+        r#"folder="$(dirname "$0")"
+if [ -e "$folder/started" ]; then
+  while [ ! -e "$folder/go" ]; do sleep 0.05; done
+fi
+touch "$folder/started"
+{}"#,
+        playlist_script(total)
+    ))
+}
+
+/// The script of [`playlist_fake`].
+fn playlist_script(total: usize) -> String {
+    format!(
         r#"items=""
 previous=""
 for argument in "$@"; do
@@ -333,7 +352,7 @@ while [ "$index" -le "$stop" ]; do
   index=$((index + 1))
 done
 printf ']}}'"#
-    ))
+    )
 }
 
 #[tokio::test]
@@ -402,6 +421,124 @@ printf ']}'"#,
     let events = events.lock().unwrap().clone();
     let last = events.last().unwrap();
     assert_eq!((last.loaded, last.skipped, last.done), (2, 1, true));
+}
+
+/// Starts `resolver.resolve_pages(query)` on a task of its own, with room for `room` pages.
+fn paging(
+    resolver: Arc<dyn TrackResolver>,
+    query: &str,
+    room: usize,
+) -> (
+    tokio::sync::mpsc::Receiver<TrackPage>,
+    tokio::task::JoinHandle<Result<(), ResolveError>>,
+) {
+    let (sender, receiver) = tokio::sync::mpsc::channel(room);
+    let query = query.to_owned();
+    let task = tokio::spawn(async move {
+        resolver
+            .resolve_pages(&query, PageSink::new(sender, None))
+            .await
+    });
+    (receiver, task)
+}
+
+async fn next_page(receiver: &mut tokio::sync::mpsc::Receiver<TrackPage>) -> Option<TrackPage> {
+    tokio::time::timeout(Duration::from_secs(15), receiver.recv())
+        .await
+        .expect("a page within 15 s")
+}
+
+#[tokio::test]
+async fn a_playlist_arrives_page_by_page_the_first_before_the_second_is_read() {
+    let fake = gated_playlist_fake(250);
+    let config = YtDlpConfig {
+        page_size: 100,
+        ..fake.config()
+    };
+    let url = "https://www.youtube.com/playlist?list=PL1";
+    let (mut receiver, task) = paging(Arc::new(YtDlpResolver::new(config)), url, 8);
+    // yt-dlp holds page 2 back until `go` exists: page 1 must arrive without it.
+    let first = next_page(&mut receiver).await.unwrap();
+    assert_eq!(
+        (first.tracks.len(), first.skipped, first.more),
+        (100, 0, true)
+    );
+    assert_eq!(first.tracks[0].title, "Track 1");
+    std::fs::write(fake.path().join("go"), "").unwrap();
+    let second = next_page(&mut receiver).await.unwrap();
+    assert_eq!((second.tracks.len(), second.more), (100, true));
+    assert_eq!(second.tracks[0].title, "Track 101");
+    let third = next_page(&mut receiver).await.unwrap();
+    assert_eq!((third.tracks.len(), third.more), (50, false));
+    assert_eq!(third.tracks[49].title, "Track 250");
+    assert!(next_page(&mut receiver).await.is_none());
+    task.await.unwrap().unwrap();
+    assert_eq!(fake.calls().len(), 3);
+}
+
+#[tokio::test]
+async fn a_load_nobody_waits_for_any_more_runs_yt_dlp_no_further() {
+    let fake = gated_playlist_fake(1000);
+    let ytdlp = YtDlpResolver::new(YtDlpConfig {
+        page_size: 100,
+        playlist_cap: 500,
+        ..fake.config()
+    });
+    // Through the router, which hands the pages on as they come.
+    let router = RoutingResolver::new(
+        Resolvers {
+            ytdlp: Some(Arc::new(ytdlp)),
+            ..Resolvers::default()
+        },
+        SearchProvider::YouTube,
+    );
+    let url = "https://www.youtube.com/playlist?list=PL1";
+    let (mut receiver, task) = paging(Arc::new(router), url, 1);
+    let first = next_page(&mut receiver).await.unwrap();
+    assert_eq!((first.tracks.len(), first.more), (100, true));
+    drop(receiver);
+    std::fs::write(fake.path().join("go"), "").unwrap();
+    tokio::time::timeout(Duration::from_secs(15), task)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    // Page 2 was already being read; pages 3 to 5 never are.
+    assert_eq!(fake.calls().len(), 2);
+}
+
+#[tokio::test]
+async fn a_page_failing_after_the_first_ends_the_load_with_its_entries_skipped() {
+    let fake = Fake::counting(&format!(
+        "if [ \"$call\" -ge 2 ]; then echo 'ERROR: [youtube:tab] PL1: This playlist does not exist' >&2; exit 1; fi\n{}",
+        playlist_script(1000)
+    ));
+    let resolver = Arc::new(YtDlpResolver::new(YtDlpConfig {
+        page_size: 100,
+        ..fake.config()
+    }));
+    let url = "https://www.youtube.com/playlist?list=PL1";
+    let (mut receiver, task) = paging(resolver.clone(), url, 8);
+    let first = next_page(&mut receiver).await.unwrap();
+    assert_eq!((first.tracks.len(), first.more), (100, true));
+    let failed = next_page(&mut receiver).await.unwrap();
+    assert_eq!(
+        failed,
+        TrackPage {
+            tracks: Vec::new(),
+            skipped: 100,
+            more: false
+        }
+    );
+    assert!(next_page(&mut receiver).await.is_none());
+    task.await.unwrap().unwrap();
+    // Before the first page, the error is the resolver's answer, as `resolve` gives it.
+    let (mut receiver, task) = paging(resolver, url, 8);
+    assert!(next_page(&mut receiver).await.is_none());
+    assert!(matches!(
+        task.await.unwrap(),
+        Err(ResolveError::NotFound(_))
+    ));
 }
 
 #[tokio::test]
