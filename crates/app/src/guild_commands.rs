@@ -96,6 +96,11 @@ impl LocalCommandBus {
     ) -> Result<CommandReply, MusicError> {
         let music = &self.music;
         let filters = &self.filters;
+        // A play from outside Discord (a linked Telegram chat) joins a voice channel first:
+        // its user is in none the bot could follow.
+        if command.query().is_some() && matches!(actor.requester.id, RequesterId::Telegram(_)) {
+            music.join_for_remote_play(guild, actor).await?;
+        }
         Ok(match command {
             GuildCommand::Join {
                 channel,
@@ -109,17 +114,16 @@ impl LocalCommandBus {
                 CommandReply::Left
             }
             GuildCommand::Play { query } => CommandReply::Played(
-                self.play(guild, actor, &query, AddPosition::End, progress)
+                music
+                    .play_reporting(guild, actor, &query, AddPosition::End, progress)
                     .await?,
             ),
             GuildCommand::PlayNext { query } => CommandReply::Played(
-                self.play(guild, actor, &query, AddPosition::Next, progress)
+                music
+                    .play_reporting(guild, actor, &query, AddPosition::Next, progress)
                     .await?,
             ),
             GuildCommand::PlayNow { query } => {
-                if matches!(actor.requester.id, RequesterId::Telegram(_)) {
-                    music.join_for_remote_play(guild, actor).await?;
-                }
                 CommandReply::Played(music.play_now(guild, actor, &query, progress).await?)
             }
             GuildCommand::Replay => {
@@ -187,24 +191,6 @@ impl LocalCommandBus {
             GuildCommand::ShowFilters => CommandReply::Filters(filters.active(guild).await?),
             GuildCommand::ResetFilters => CommandReply::Filters(filters.reset(guild, actor).await?),
         })
-    }
-
-    /// A play from outside Discord (a linked Telegram chat) joins a voice channel first: its
-    /// user is in none the bot could follow.
-    async fn play(
-        &self,
-        guild: GuildId,
-        actor: &Actor,
-        query: &str,
-        placement: AddPosition,
-        progress: Option<ProgressSink>,
-    ) -> Result<PlayOutcome, MusicError> {
-        if matches!(actor.requester.id, RequesterId::Telegram(_)) {
-            self.music.join_for_remote_play(guild, actor).await?;
-        }
-        self.music
-            .play_reporting(guild, actor, query, placement, progress)
-            .await
     }
 }
 

@@ -7,7 +7,7 @@ use futures::future::BoxFuture;
 use minstrel_app::ports::{
     GuildMemberInfo, GuildMemberList, MemberListScope, PresenceStatus, StoreError, TelegramMember,
 };
-use minstrel_app::vocabulary::{GuildCommand, Surface, parse_filter, parse_text};
+use minstrel_app::vocabulary::{Surface, parse_filter, parse_text};
 use minstrel_app::{Actor, BridgeError, BridgeService, CommandError};
 use minstrel_domain::{
     GuildId, Requester as Person, RequesterId, TelegramChatId, TelegramUserId, TrackId,
@@ -424,11 +424,8 @@ async fn music_command(
         Err(error) => {
             let mut reply = music_reply(&error);
             // An error may quote the query: a long one is not repeated in full.
-            if let GuildCommand::Play { query }
-            | GuildCommand::PlayNext { query }
-            | GuildCommand::PlayNow { query } = &guild_command
-            {
-                reply.text = reply.text.replace(query.as_str(), &shorten(query));
+            if let Some(query) = guild_command.query() {
+                reply.text = reply.text.replace(query, &shorten(query));
             }
             reply
         }

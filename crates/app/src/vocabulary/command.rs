@@ -157,6 +157,16 @@ impl GuildCommand {
         }
     }
 
+    /// What a play of any kind (play, play next, play now) asks for; `None` for the rest.
+    pub fn query(&self) -> Option<&str> {
+        match self {
+            Self::Play { query } | Self::PlayNext { query } | Self::PlayNow { query } => {
+                Some(query)
+            }
+            _ => None,
+        }
+    }
+
     /// A short name for logs and metrics.
     pub fn name(&self) -> &'static str {
         match self {

@@ -159,11 +159,7 @@ impl InteractionHandler {
                 "Commands",
                 minstrel_app::vocabulary::help_lines("/", crate::parity::surface).join("\n"),
             ),
-            Request::Player(
-                command @ (GuildCommand::Play { .. }
-                | GuildCommand::PlayNext { .. }
-                | GuildCommand::PlayNow { .. }),
-            ) => {
+            Request::Player(command) if command.query().is_some() => {
                 self.play_showing_progress(interaction, context, command)
                     .await?
             }
@@ -292,20 +288,15 @@ impl InteractionHandler {
         command: GuildCommand,
         progress: Option<ProgressSink>,
     ) -> Result<CommandReply, Failure> {
-        match &command {
-            GuildCommand::Play { .. }
-            | GuildCommand::PlayNext { .. }
-            | GuildCommand::PlayNow { .. } => {
-                if let Some(channel) = context.text_channel {
-                    self.notices.remember(context.guild, channel);
-                }
-                self.join_member_channel(context).await?;
+        if let GuildCommand::Join { channel, .. } = &command {
+            self.join_checked(context, *channel).await?;
+            return Ok(CommandReply::Joined);
+        }
+        if command.query().is_some() {
+            if let Some(channel) = context.text_channel {
+                self.notices.remember(context.guild, channel);
             }
-            GuildCommand::Join { channel, .. } => {
-                self.join_checked(context, *channel).await?;
-                return Ok(CommandReply::Joined);
-            }
-            _ => {}
+            self.join_member_channel(context).await?;
         }
         let reply = self
             .bus()
